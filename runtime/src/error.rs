@@ -1,0 +1,305 @@
+//! The one error type of strata.
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::Checksum;
+use crate::source::Problem;
+
+/// `Result` with strata's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in strata.
+///
+/// Each variant names the version, file or table it is about, and its
+/// message says what to do. When a run returns an error, the migration that
+/// failed left nothing behind: its transaction was rolled back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A migrations folder read at run time breaks the rules (the macro
+    /// reports the same problems as compile errors).
+    #[error("{} in migrations folder {folder}:{}", count(problems.len(), "problem"), list(problems))]
+    InvalidFolder {
+        /// The folder as written.
+        folder: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+
+    /// The file is not a SQLite database.
+    #[error(
+        "{path} is not a SQLite database (check the path: it names a file of another kind, or an encrypted one)"
+    )]
+    NotADatabase {
+        /// The database file.
+        path: String,
+    },
+
+    /// Migrations are pending but the database cannot be written.
+    #[error("database {path} is read-only, and it has {} to apply (open it read-write, or check the file's permissions)", count(*pending, "migration"))]
+    ReadOnly {
+        /// The database file.
+        path: String,
+        /// How many migrations are pending.
+        pending: usize,
+    },
+
+    /// Another connection held the write lock for longer than the runner waits.
+    #[error(
+        "the database stayed locked by another connection for {waited:?} (another process may be migrating it or holding a long write; try again, or raise the runner's lock_timeout)"
+    )]
+    Locked {
+        /// How long strata waited.
+        waited: Duration,
+    },
+
+    /// The connection was already inside a transaction.
+    #[error(
+        "the connection is inside a transaction (run migrations outside of it: strata opens its own transactions)"
+    )]
+    InTransaction,
+
+    /// A table with the history table's name exists in another shape. strata
+    /// never alters a table that it did not create.
+    #[error("table {table} exists but is not a strata history table (its columns: {}); {}", columns.join(", "), kind.hint(table))]
+    ForeignHistoryTable {
+        /// The table.
+        table: String,
+        /// Its columns, in order.
+        columns: Vec<String>,
+        /// What it looks like.
+        kind: ForeignTable,
+    },
+
+    /// A value in the history table cannot be read back.
+    #[error(
+        "history table {table} has an unreadable {column} for version {version}: {value:?} (was the row written by hand? restore it from a backup, or fix the value)"
+    )]
+    CorruptHistory {
+        /// The table.
+        table: String,
+        /// The row's version.
+        version: i64,
+        /// The column.
+        column: &'static str,
+        /// What it holds.
+        value: String,
+    },
+
+    /// An applied migration's up file changed since it was applied.
+    #[error(
+        "migration {version} ({file}) was changed after it was applied: the database recorded checksum {applied}, the file now has {current} (undo the edit and put the change in a new migration)"
+    )]
+    ChecksumMismatch {
+        /// The version.
+        version: u64,
+        /// Its up file.
+        file: String,
+        /// The checksum in the history table.
+        applied: Checksum,
+        /// The checksum of the file now.
+        current: Checksum,
+    },
+
+    /// The database has applied a version that the migrations lack.
+    #[error(
+        "version {version} ({name}) is applied in the database but has no files in {folder} (the database is ahead of this build: deploy the build that has it, or restore its files)"
+    )]
+    MissingMigration {
+        /// The version.
+        version: u64,
+        /// Its name, as recorded.
+        name: String,
+        /// The migrations folder.
+        folder: String,
+    },
+
+    /// A pending migration's version is below the newest applied one.
+    #[error(
+        "migration {version} ({file}) is pending but version {newest_applied} is already applied (give it a version above {newest_applied}; running it now would apply migrations out of order)"
+    )]
+    OutOfOrder {
+        /// The pending version.
+        version: u64,
+        /// Its up file.
+        file: String,
+        /// The newest applied version.
+        newest_applied: u64,
+    },
+
+    /// A migration that runs outside a transaction began and did not finish.
+    #[error(
+        "migration {version} ({name}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record the version it is at with force)"
+    )]
+    Dirty {
+        /// The version.
+        version: u64,
+        /// Its name, as recorded.
+        name: String,
+    },
+
+    /// A statement of a migration failed; the migration was rolled back.
+    #[error("{file}:{line}: {cause}")]
+    Statement {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
+        /// 1-based line where the statement starts.
+        line: usize,
+        /// The database's error.
+        cause: DatabaseError,
+    },
+
+    /// A migration tried to begin, commit or roll back a transaction.
+    #[error(
+        "{file}:{line}: the statement would end the transaction that strata runs this migration in (remove it, or put `-- strata:no-transaction` at the top of the file)"
+    )]
+    TransactionControl {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
+        /// 1-based line where the statement starts.
+        line: usize,
+    },
+
+    /// A migration left rows whose foreign keys point nowhere; it was rolled back.
+    #[error("{file} leaves {} that break foreign keys, so it was rolled back: {} (fix the data in the migration, for example by deleting or updating those rows first)", count(violations.len(), "row"), list_inline(violations))]
+    ForeignKeyViolation {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
+        /// The rows found (at most a few per table).
+        violations: Vec<ForeignKeyViolation>,
+    },
+
+    /// A migration that must run outside a transaction was asked to run in
+    /// the all-in-one transaction.
+    #[error(
+        "{file} runs outside a transaction (`-- strata:no-transaction`), so the pending migrations cannot all run in one transaction (turn single_transaction off)"
+    )]
+    NoTransactionInSingleTransaction {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
+    },
+
+    /// A target version that none of the migrations has.
+    #[error(
+        "there is no migration with version {version} in {folder} (name a version that the folder has)"
+    )]
+    UnknownVersion {
+        /// The version asked for.
+        version: u64,
+        /// The migrations folder.
+        folder: String,
+    },
+
+    /// Another database error.
+    #[error("database error: {0}")]
+    Database(DatabaseError),
+}
+
+/// What an existing table with the history table's name looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForeignTable {
+    /// golang-migrate's `(version, dirty)`.
+    GolangMigrate,
+    /// A home-made runner's `(version, name, applied_at)` or similar, with
+    /// a version column but no checksum.
+    HomeMade,
+    /// Anything else.
+    Other,
+}
+
+impl ForeignTable {
+    fn hint(self, table: &str) -> String {
+        let what = match self {
+            ForeignTable::GolangMigrate => "it looks like golang-migrate's history table; ",
+            ForeignTable::HomeMade => "it looks like the history of another migration runner; ",
+            ForeignTable::Other => "",
+        };
+        format!(
+            "{what}strata leaves it as it is: rename or drop {table} if it is not needed, or give strata another table name"
+        )
+    }
+}
+
+/// One row that breaks a foreign key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeyViolation {
+    /// The table holding the row.
+    pub table: String,
+    /// The row's rowid, if the table has one.
+    pub rowid: Option<i64>,
+    /// The table the foreign key points to.
+    pub parent: String,
+}
+
+impl fmt::Display for ForeignKeyViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rowid {
+            Some(rowid) => write!(f, "{} row {} -> {}", self.table, rowid, self.parent),
+            None => write!(f, "{} (a row) -> {}", self.table, self.parent),
+        }
+    }
+}
+
+/// An error from the database driver.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DatabaseError {
+    /// From rusqlite.
+    #[cfg(feature = "sqlite")]
+    Sqlite(rusqlite::Error),
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            #[cfg(feature = "sqlite")]
+            DatabaseError::Sqlite(ref e) => fmt::Display::fmt(e, _f),
+        }
+    }
+}
+
+impl std::error::Error for DatabaseError {}
+
+#[cfg(feature = "sqlite")]
+impl From<rusqlite::Error> for DatabaseError {
+    fn from(e: rusqlite::Error) -> Self {
+        DatabaseError::Sqlite(e)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Database(DatabaseError::Sqlite(e))
+    }
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("\n  {p}")).collect()
+}
+
+fn list_inline(violations: &[ForeignKeyViolation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

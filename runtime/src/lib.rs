@@ -1,0 +1,26 @@
+//! The runtime of [strata](https://docs.rs/strata): folder rules, checksums,
+//! planning, and the database backends.
+//!
+//! Applications depend on the `strata` crate, which re-exports everything
+//! here together with the `embed_migrations!` macro; this crate is its own
+//! package so that the macro can use the folder rules (the [`source`]
+//! module) without compiling a database driver.
+
+mod checksum;
+mod error;
+mod migration;
+mod plan;
+mod runner;
+pub mod source;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use checksum::Checksum;
+pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result};
+pub use migration::{Migration, Migrations};
+pub use plan::AppliedMigration;
+pub use runner::{AppliedStep, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Report, Runner};
+pub use source::Direction;
+
+#[cfg(feature = "sqlite")]
+pub use rusqlite;

@@ -1,0 +1,250 @@
+//! `Migration` and `Migrations`: the vocabulary shared by the macro, the
+//! planner and the backends.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use crate::source::{self, Direction};
+use crate::{Checksum, Error};
+
+/// One migration: a version, a name, the SQL of its up and down files, and
+/// the checksums that strata computed from them.
+///
+/// Built by [`embed_migrations!`](../strata/macro.embed_migrations.html) at
+/// compile time, or by [`Migrations::from_dir`] at run time. Either way the
+/// files passed every rule of the folder.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    version: u64,
+    stem: Cow<'static, str>,
+    up: Cow<'static, str>,
+    down: Cow<'static, str>,
+    checksum: Checksum,
+    chain: Checksum,
+    flags: u8,
+}
+
+const UP_NO_TRANSACTION: u8 = 1;
+const DOWN_NO_TRANSACTION: u8 = 2;
+const IRREVERSIBLE: u8 = 4;
+
+impl Migration {
+    /// Used by the code that `embed_migrations!` generates; not a stable API.
+    #[doc(hidden)]
+    pub const fn __embedded(
+        version: u64,
+        stem: &'static str,
+        up: &'static str,
+        down: &'static str,
+        checksum: [u8; 32],
+        chain: [u8; 32],
+        flags: u8,
+    ) -> Self {
+        Migration {
+            version,
+            stem: Cow::Borrowed(stem),
+            up: Cow::Borrowed(up),
+            down: Cow::Borrowed(down),
+            checksum: Checksum::from_bytes(checksum),
+            chain: Checksum::from_bytes(chain),
+            flags,
+        }
+    }
+
+    /// The flags byte that `__embedded` takes, from the checked files.
+    #[doc(hidden)]
+    pub fn __flags(folder_migration: &source::FolderMigration) -> u8 {
+        let mut flags = 0;
+        if folder_migration.up.no_transaction {
+            flags |= UP_NO_TRANSACTION;
+        }
+        if folder_migration.down.no_transaction {
+            flags |= DOWN_NO_TRANSACTION;
+        }
+        if folder_migration.irreversible {
+            flags |= IRREVERSIBLE;
+        }
+        flags
+    }
+
+    fn from_folder(m: source::FolderMigration) -> Self {
+        let flags = Migration::__flags(&m);
+        Migration {
+            version: m.version,
+            stem: Cow::Owned(m.stem),
+            up: Cow::Owned(m.up.sql),
+            down: Cow::Owned(m.down.sql),
+            checksum: m.checksum,
+            chain: m.chain,
+            flags,
+        }
+    }
+
+    /// The version, from the leading digits of the file names.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The name: what follows the version and the underscore.
+    pub fn name(&self) -> &str {
+        self.stem
+            .split_once('_')
+            .map_or(&*self.stem, |(_, name)| name)
+    }
+
+    /// `VERSION_NAME`, as in the file names (`000003_add_role`).
+    pub fn stem(&self) -> &str {
+        &self.stem
+    }
+
+    /// The file name of the up or down half (`000003_add_role.up.sql`).
+    pub fn file_name(&self, direction: Direction) -> String {
+        format!("{}{}", self.stem, direction.suffix())
+    }
+
+    /// The SQL of the up file, without a leading byte-order mark.
+    pub fn up_sql(&self) -> &str {
+        strip_bom(&self.up)
+    }
+
+    /// The SQL of the down file, without a leading byte-order mark.
+    pub fn down_sql(&self) -> &str {
+        strip_bom(&self.down)
+    }
+
+    /// The SQL of one direction.
+    pub fn sql(&self, direction: Direction) -> &str {
+        match direction {
+            Direction::Up => self.up_sql(),
+            Direction::Down => self.down_sql(),
+        }
+    }
+
+    /// The SHA-256 checksum of the up file (see [`Checksum::of_sql`]).
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+
+    /// The chain value up to and including this migration: what the history
+    /// row of this version holds when exactly the migrations before it, none
+    /// edited, were applied.
+    pub fn chain(&self) -> Checksum {
+        self.chain
+    }
+
+    /// Whether the file of `direction` runs outside a transaction
+    /// (`-- strata:no-transaction`).
+    pub fn no_transaction(&self, direction: Direction) -> bool {
+        let flag = match direction {
+            Direction::Up => UP_NO_TRANSACTION,
+            Direction::Down => DOWN_NO_TRANSACTION,
+        };
+        self.flags & flag != 0
+    }
+
+    /// Whether the down file says `-- strata:irreversible`.
+    pub fn irreversible(&self) -> bool {
+        self.flags & IRREVERSIBLE != 0
+    }
+}
+
+fn strip_bom(sql: &str) -> &str {
+    sql.strip_prefix('\u{feff}').unwrap_or(sql)
+}
+
+/// A checked, ordered set of migrations: what `embed_migrations!` produces.
+///
+/// ```
+/// # #[cfg(any())]
+/// static MIGRATIONS: strata::Migrations = strata::embed_migrations!("migrations");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Migrations {
+    folder: Cow<'static, str>,
+    list: Cow<'static, [Migration]>,
+}
+
+impl Migrations {
+    /// Used by the code that `embed_migrations!` generates; not a stable API.
+    #[doc(hidden)]
+    pub const fn __embedded(folder: &'static str, list: &'static [Migration]) -> Self {
+        Migrations {
+            folder: Cow::Borrowed(folder),
+            list: Cow::Borrowed(list),
+        }
+    }
+
+    /// Reads and checks a migrations folder at run time, with the same rules
+    /// and messages as `embed_migrations!` at build time. `dir` is resolved
+    /// against the current directory and named as written in messages.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, Error> {
+        let dir = dir.as_ref();
+        let written = dir.to_string_lossy();
+        let folder = source::scan(Path::new("."), &written, "the current directory").map_err(
+            |problems| Error::InvalidFolder {
+                folder: source::shown_folder(&written),
+                problems,
+            },
+        )?;
+        Ok(Migrations {
+            folder: Cow::Owned(folder.shown),
+            list: Cow::Owned(
+                folder
+                    .migrations
+                    .into_iter()
+                    .map(Migration::from_folder)
+                    .collect(),
+            ),
+        })
+    }
+
+    /// The folder as written in the macro call or to `from_dir`, used to
+    /// name files in messages (`migrations`).
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+
+    /// The migrations in ascending order of version.
+    pub fn as_slice(&self) -> &[Migration] {
+        &self.list
+    }
+
+    /// Iterates over the migrations in ascending order of version.
+    pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
+        self.list.iter()
+    }
+
+    /// How many migrations there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The migration with this version.
+    pub fn get(&self, version: u64) -> Option<&Migration> {
+        self.index_of(version).map(|i| &self.list[i])
+    }
+
+    pub(crate) fn index_of(&self, version: u64) -> Option<usize> {
+        self.list.binary_search_by_key(&version, |m| m.version).ok()
+    }
+
+    /// The path of a migration's file as messages show it
+    /// (`migrations/000003_add_role.up.sql`).
+    pub fn file_path(&self, migration: &Migration, direction: Direction) -> String {
+        format!("{}/{}", self.folder, migration.file_name(direction))
+    }
+}
+
+impl<'a> IntoIterator for &'a Migrations {
+    type Item = &'a Migration;
+    type IntoIter = std::slice::Iter<'a, Migration>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}

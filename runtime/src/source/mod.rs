@@ -1,0 +1,354 @@
+//! Reading a migrations folder: the file-name rules, pairing, directives and
+//! checksums. No database code lives here: the `embed_migrations!` macro runs
+//! exactly this at build time, and the CLI runs it at run time, so a folder
+//! that builds is a folder the CLI accepts.
+
+mod name;
+mod problem;
+pub mod sql;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use name::{Direction, FileName, MAX_VERSION, parse as parse_file_name};
+pub use problem::Problem;
+
+use crate::Checksum;
+
+/// A migrations folder that follows every rule.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    /// The folder as the user wrote it, with `/` separators and no trailing
+    /// slash: the prefix of every file name in messages.
+    pub shown: String,
+    /// The migrations, in ascending order of version.
+    pub migrations: Vec<FolderMigration>,
+}
+
+/// One checked migration of a [`Folder`].
+#[derive(Debug, Clone)]
+pub struct FolderMigration {
+    /// The version.
+    pub version: u64,
+    /// `VERSION_NAME`, as in the file names.
+    pub stem: String,
+    /// The up file.
+    pub up: SqlFile,
+    /// The down file.
+    pub down: SqlFile,
+    /// Whether the down file says `-- strata:irreversible`.
+    pub irreversible: bool,
+    /// The checksum of the up file.
+    pub checksum: Checksum,
+    /// The chain value up to and including this migration.
+    pub chain: Checksum,
+}
+
+/// One checked `.sql` file.
+#[derive(Debug, Clone)]
+pub struct SqlFile {
+    /// Where it is on disk (the folder joined with the file name).
+    pub path: PathBuf,
+    /// Its content.
+    pub sql: String,
+    /// Whether it says `-- strata:no-transaction`.
+    pub no_transaction: bool,
+}
+
+/// Normalizes a folder as written for messages: `/` separators, no
+/// trailing slash, no leading `./`.
+pub fn shown_folder(dir: &str) -> String {
+    let dir = dir.replace('\\', "/");
+    let dir = dir.trim_end_matches('/');
+    let dir = dir.strip_prefix("./").unwrap_or(dir);
+    if dir.is_empty() {
+        ".".to_owned()
+    } else {
+        dir.to_owned()
+    }
+}
+
+/// Reads and checks the folder `dir` (as the user wrote it), resolved
+/// against `base`, which messages call `relative_to` ("the crate's
+/// Cargo.toml", "the current directory"). Returns every problem found, not
+/// only the first.
+pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Problem>> {
+    let shown = shown_folder(dir);
+    let path = base.join(dir);
+    let entries = match fs::read_dir(&path) {
+        Ok(entries) => entries,
+        Err(_) if !path.exists() => {
+            return Err(vec![Problem::MissingFolder {
+                dir: shown,
+                relative_to: relative_to.to_owned(),
+            }]);
+        }
+        Err(_) if !path.is_dir() => return Err(vec![Problem::NotAFolder { dir: shown }]),
+        Err(e) => {
+            return Err(vec![Problem::Unreadable {
+                path: shown,
+                reason: e.to_string(),
+            }]);
+        }
+    };
+
+    let mut problems = Vec::new();
+    let mut names = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => names.push(entry.file_name()),
+            Err(e) => problems.push(Problem::Unreadable {
+                path: shown.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    names.sort();
+
+    // version -> (ups, downs), each a list of (file name, stem, name).
+    let mut groups: BTreeMap<u64, [Vec<(String, String, String)>; 2]> = BTreeMap::new();
+    for os_name in &names {
+        let Some(file_name) = os_name.to_str() else {
+            let lossy = os_name.to_string_lossy();
+            if lossy.to_ascii_lowercase().ends_with(".sql") && !lossy.starts_with('.') {
+                problems.push(Problem::NameNotUtf8 {
+                    file: format!("{shown}/{lossy}"),
+                });
+            }
+            continue;
+        };
+        let file = format!("{shown}/{file_name}");
+        // Subfolders are not searched, whatever their name.
+        if path.join(file_name).is_dir() {
+            continue;
+        }
+        match name::parse(file_name, &file) {
+            Ok(Some(parsed)) => {
+                groups.entry(parsed.version).or_default()[parsed.direction as usize].push((
+                    file_name.to_owned(),
+                    parsed.stem.to_owned(),
+                    parsed.name.to_owned(),
+                ))
+            }
+            Ok(None) => {}
+            Err(problem) => problems.push(problem),
+        }
+    }
+
+    let mut migrations = Vec::new();
+    let mut chain = Checksum::ZERO;
+    for (version, [ups, downs]) in groups {
+        let shown_of = |file: &str| format!("{shown}/{file}");
+        if ups.len() > 1 || downs.len() > 1 {
+            let mut files: Vec<String> = ups.iter().map(|f| shown_of(&f.0)).collect();
+            if ups.len() <= 1 {
+                files = downs.iter().map(|f| shown_of(&f.0)).collect();
+            }
+            problems.push(Problem::DuplicateVersion { version, files });
+            continue;
+        }
+        let (up, down) = match (ups.first(), downs.first()) {
+            (Some(up), Some(down)) if up.2 != down.2 => {
+                problems.push(Problem::NameMismatch {
+                    up: shown_of(&up.0),
+                    down: shown_of(&down.0),
+                });
+                continue;
+            }
+            (Some(up), Some(down)) => (up, down),
+            (Some(up), None) => {
+                problems.push(Problem::MissingDown {
+                    file: shown_of(&format!("{}.down.sql", up.1)),
+                    up: up.0.clone(),
+                });
+                continue;
+            }
+            (None, Some(down)) => {
+                problems.push(Problem::MissingUp {
+                    file: shown_of(&down.0),
+                    up: shown_of(&format!("{}.up.sql", down.1)),
+                });
+                continue;
+            }
+            (None, None) => continue,
+        };
+        let before = problems.len();
+        let up_file = read_file(&path, &shown, &up.0, Direction::Up, &up.0, &mut problems);
+        let down_file = read_file(
+            &path,
+            &shown,
+            &down.0,
+            Direction::Down,
+            &up.0,
+            &mut problems,
+        );
+        if let (Some((up_file, _)), Some((down_file, irreversible))) = (up_file, down_file) {
+            if problems.len() == before {
+                let checksum = Checksum::of_sql(&up_file.sql);
+                chain = chain.chain(version, &checksum);
+                migrations.push(FolderMigration {
+                    version,
+                    stem: up.1.clone(),
+                    up: up_file,
+                    down: down_file,
+                    irreversible,
+                    checksum,
+                    chain,
+                });
+            }
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(Folder { shown, migrations })
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads one file and checks its content: UTF-8, directives, SQL present,
+/// no transaction control in a transactional file. Returns the file and
+/// whether it is marked irreversible; problems go to `problems`.
+fn read_file(
+    dir: &Path,
+    shown: &str,
+    file_name: &str,
+    direction: Direction,
+    up_name: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<(SqlFile, bool)> {
+    let file = format!("{shown}/{file_name}");
+    let path = dir.join(file_name);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            problems.push(Problem::Unreadable {
+                path: file,
+                reason: e.to_string(),
+            });
+            return None;
+        }
+    };
+    let sql = match String::from_utf8(bytes) {
+        Ok(sql) => sql,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..valid]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            problems.push(Problem::NotUtf8 { file, line });
+            return None;
+        }
+    };
+    let before = problems.len();
+    let checked = check_sql(&sql, &file, direction, up_name, problems);
+    (problems.len() == before).then(|| {
+        (
+            SqlFile {
+                path,
+                sql,
+                no_transaction: checked.no_transaction,
+            },
+            checked.irreversible,
+        )
+    })
+}
+
+/// What the directives of a file say.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Directives {
+    /// `-- strata:no-transaction`.
+    pub no_transaction: bool,
+    /// `-- strata:irreversible`.
+    pub irreversible: bool,
+}
+
+/// Checks the content of one file, named `file` in messages.
+///
+/// Directives are `--` comments above the first statement. An up file needs
+/// SQL; so does a down file unless it is marked irreversible, and then it may
+/// hold nothing else. A file that strata runs inside its own transaction must
+/// not begin, commit or roll back one itself.
+pub fn check_sql(
+    sql: &str,
+    file: &str,
+    direction: Direction,
+    up_name: &str,
+    problems: &mut Vec<Problem>,
+) -> Directives {
+    let text = sql.strip_prefix('\u{feff}').unwrap_or(sql);
+    let lexed = sql::lex(text);
+    let first_token = lexed.first_token().unwrap_or(usize::MAX);
+    let mut found = Directives::default();
+    let mut irreversible_line = None;
+    for comment in &lexed.line_comments {
+        let Some(directive) = comment.body.trim_start().strip_prefix("strata:") else {
+            continue;
+        };
+        let directive = directive.split_whitespace().next().unwrap_or("").to_owned();
+        let line = sql::line_of(text, comment.start);
+        if comment.start > first_token {
+            problems.push(Problem::DirectiveAfterSql {
+                file: file.to_owned(),
+                line,
+                directive,
+            });
+            continue;
+        }
+        match directive.as_str() {
+            "no-transaction" => found.no_transaction = true,
+            "irreversible" => {
+                found.irreversible = true;
+                irreversible_line = Some(line);
+            }
+            _ => problems.push(Problem::UnknownDirective {
+                file: file.to_owned(),
+                line,
+                directive,
+            }),
+        }
+    }
+    let file = file.to_owned();
+    match (direction, lexed.statements.first()) {
+        (Direction::Up, _) if found.irreversible => problems.push(Problem::IrreversibleUp {
+            file: file.clone(),
+            line: irreversible_line.unwrap_or(1),
+        }),
+        (Direction::Up, None) => problems.push(Problem::EmptyUp { file: file.clone() }),
+        (Direction::Down, Some(first)) if found.irreversible => {
+            problems.push(Problem::IrreversibleWithSql {
+                file: file.clone(),
+                line: first.line,
+            });
+        }
+        (Direction::Down, None) if !found.irreversible => problems.push(Problem::EmptyDown {
+            file: file.clone(),
+            up: up_name.to_owned(),
+        }),
+        _ => {}
+    }
+    if !found.no_transaction {
+        for statement in lexed.statements.iter().filter(|s| s.controls_transaction()) {
+            problems.push(Problem::TransactionControl {
+                file: file.clone(),
+                line: statement.line,
+                statement: first_words(statement.text),
+            });
+        }
+    }
+    found
+}
+
+/// The first few words of a statement, for a message.
+fn first_words(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().take(3).collect();
+    let short = words.join(" ");
+    if short.len() < text.trim().len() {
+        format!("{}…", short.trim_end_matches(';'))
+    } else {
+        short
+    }
+}

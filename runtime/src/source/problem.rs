@@ -1,0 +1,292 @@
+//! Everything that can be wrong with a migrations folder.
+
+use core::fmt;
+
+/// A problem with a migrations folder or one of its files.
+///
+/// The macro turns each one into a compile error and the CLI prints each
+/// one; both get every problem of a folder at once. Files are named as the
+/// user wrote the folder (`migrations/000003_add_role.down.sql`), and each
+/// message ends with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The folder does not exist.
+    MissingFolder {
+        /// The folder as written.
+        dir: String,
+        /// What the folder is relative to, in words, for the message.
+        relative_to: String,
+    },
+    /// The path exists but is not a folder.
+    NotAFolder {
+        /// The path as written.
+        dir: String,
+    },
+    /// The folder or a file in it could not be read.
+    Unreadable {
+        /// The folder or file.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A `.sql` file name is not valid UTF-8.
+    NameNotUtf8 {
+        /// The file, with invalid bytes replaced.
+        file: String,
+    },
+    /// `001_rooms.sql`: a `.sql` file that is neither `.up.sql` nor `.down.sql`.
+    NotUpOrDown {
+        /// The file.
+        file: String,
+        /// The name without `.sql`, for the suggested names.
+        stem: String,
+    },
+    /// `0001-init.up.sql`: a dash between version and name.
+    DashSeparator {
+        /// The file.
+        file: String,
+        /// The name it should have.
+        fixed: String,
+    },
+    /// `000001_init.UP.sql`, `000001_init.up.SQL`: the suffixes are lowercase.
+    UppercaseSuffix {
+        /// The file.
+        file: String,
+        /// The name it should have.
+        fixed: String,
+    },
+    /// `init.up.sql`: no version in front.
+    NoVersion {
+        /// The file.
+        file: String,
+    },
+    /// `000001.up.sql`, `000001_.up.sql`: no name after the version.
+    NoName {
+        /// The file.
+        file: String,
+    },
+    /// `000001init.up.sql` and other names that do not follow the form.
+    BadName {
+        /// The file.
+        file: String,
+    },
+    /// The version does not fit in a signed 64-bit integer, which is what
+    /// SQLite's `INTEGER` and PostgreSQL's `bigint` hold.
+    VersionTooLarge {
+        /// The file.
+        file: String,
+        /// The version's digits as written.
+        digits: String,
+    },
+    /// The file's content is not valid UTF-8.
+    NotUtf8 {
+        /// The file.
+        file: String,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+    },
+    /// An up file without its down file.
+    MissingDown {
+        /// The down file that should exist.
+        file: String,
+        /// The up file's name.
+        up: String,
+    },
+    /// A down file without its up file.
+    MissingUp {
+        /// The down file.
+        file: String,
+        /// The up file that should exist.
+        up: String,
+    },
+    /// Two migrations with one version.
+    DuplicateVersion {
+        /// The version.
+        version: u64,
+        /// Every file that claims it.
+        files: Vec<String>,
+    },
+    /// An up and a down file with one version and different names.
+    NameMismatch {
+        /// The up file.
+        up: String,
+        /// The down file.
+        down: String,
+    },
+    /// An up file with nothing but blanks and comments.
+    EmptyUp {
+        /// The file.
+        file: String,
+    },
+    /// A down file with nothing but blanks and comments, not marked irreversible.
+    EmptyDown {
+        /// The file.
+        file: String,
+        /// The up file's name.
+        up: String,
+    },
+    /// `-- strata:irreversible` in an up file.
+    IrreversibleUp {
+        /// The file.
+        file: String,
+        /// 1-based line of the directive.
+        line: usize,
+    },
+    /// A down file marked irreversible that still holds SQL.
+    IrreversibleWithSql {
+        /// The file.
+        file: String,
+        /// 1-based line of the first statement.
+        line: usize,
+    },
+    /// A `-- strata:` comment that names no known directive.
+    UnknownDirective {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What follows `strata:`.
+        directive: String,
+    },
+    /// A directive below the first SQL statement.
+    DirectiveAfterSql {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What follows `strata:`.
+        directive: String,
+    },
+    /// `BEGIN`, `COMMIT` and the like in a migration that strata runs in its
+    /// own transaction: it would end that transaction early.
+    TransactionControl {
+        /// The file.
+        file: String,
+        /// 1-based line where the statement starts.
+        line: usize,
+        /// The statement's first words.
+        statement: String,
+    },
+}
+
+const FORM: &str =
+    "names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql";
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::MissingFolder { dir, relative_to } => write!(
+                f,
+                "migrations folder {dir} does not exist (create it, or fix the path: it is relative to {relative_to})"
+            ),
+            Problem::NotAFolder { dir } => {
+                write!(
+                    f,
+                    "{dir} is not a folder (name the folder that holds the .sql files)"
+                )
+            }
+            Problem::Unreadable { path, reason } => {
+                write!(
+                    f,
+                    "cannot read {path}: {reason} (check that it exists and is readable)"
+                )
+            }
+            Problem::NameNotUtf8 { file } => {
+                write!(
+                    f,
+                    "the name of {file} is not valid UTF-8 (rename it; {FORM})"
+                )
+            }
+            Problem::NotUpOrDown { file, stem } => write!(
+                f,
+                "{file} is neither an up nor a down file (rename it to {stem}.up.sql and add {stem}.down.sql with the SQL that reverts it)"
+            ),
+            Problem::DashSeparator { file, fixed } => write!(
+                f,
+                "{file}: the version must be followed by an underscore, not a dash (rename it to {fixed})"
+            ),
+            Problem::UppercaseSuffix { file, fixed } => write!(
+                f,
+                "{file}: `.up.sql`, `.down.sql` and `.sql` are lowercase, or the file would be skipped (rename it to {fixed})"
+            ),
+            Problem::NoVersion { file } => {
+                write!(f, "{file} has no version in front ({FORM})")
+            }
+            Problem::NoName { file } => {
+                write!(f, "{file} has no name after the version ({FORM})")
+            }
+            Problem::BadName { file } => {
+                write!(f, "{file} is not a migration file name ({FORM})")
+            }
+            Problem::VersionTooLarge { file, digits } => write!(
+                f,
+                "{file}: version {digits} is larger than {}, the largest version a database column holds (use a smaller number, such as a 14-digit timestamp)",
+                i64::MAX
+            ),
+            Problem::NotUtf8 { file, line } => write!(
+                f,
+                "{file} is not valid UTF-8 (line {line}; save the file as UTF-8)"
+            ),
+            Problem::MissingDown { file, up } => write!(
+                f,
+                "missing down file {file} (write the SQL that reverts {up}, or put `-- strata:irreversible` in it)"
+            ),
+            Problem::MissingUp { file, up } => write!(
+                f,
+                "{file} has no up file (add {up} with the migration, or delete the down file)"
+            ),
+            Problem::DuplicateVersion { version, files } => write!(
+                f,
+                "version {version} is used more than once: {} (give each migration its own version)",
+                files.join(", ")
+            ),
+            Problem::NameMismatch { up, down } => write!(
+                f,
+                "{up} and {down} share a version but not a name (rename one of them so that both names match)"
+            ),
+            Problem::EmptyUp { file } => write!(
+                f,
+                "{file} has no SQL, only blanks and comments (write the migration, or delete the pair of files)"
+            ),
+            Problem::EmptyDown { file, up } => write!(
+                f,
+                "{file} has no SQL, only blanks and comments (write the SQL that reverts {up}, or put `-- strata:irreversible` in it)"
+            ),
+            Problem::IrreversibleUp { file, line } => write!(
+                f,
+                "{file}:{line}: `-- strata:irreversible` belongs in the down file (move it there)"
+            ),
+            Problem::IrreversibleWithSql { file, line } => write!(
+                f,
+                "{file}:{line}: a down file marked `-- strata:irreversible` must hold no SQL (remove the SQL, or remove the directive)"
+            ),
+            Problem::UnknownDirective {
+                file,
+                line,
+                directive,
+            } => write!(
+                f,
+                "{file}:{line}: unknown directive `-- strata:{directive}` (the directives are `-- strata:no-transaction` and `-- strata:irreversible`)"
+            ),
+            Problem::DirectiveAfterSql {
+                file,
+                line,
+                directive,
+            } => write!(
+                f,
+                "{file}:{line}: `-- strata:{directive}` comes after SQL (move it to the top of the file, above the first statement)"
+            ),
+            Problem::TransactionControl {
+                file,
+                line,
+                statement,
+            } => write!(
+                f,
+                "{file}:{line}: `{statement}` would end the transaction that strata runs this migration in (remove it, or put `-- strata:no-transaction` at the top of the file to run the file without one)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Problem {}
