@@ -25,17 +25,25 @@ pub fn embed_migrations(input: TokenStream) -> syn::Result<TokenStream> {
         ));
     }
     let base = manifest_dir(&literal)?;
-    let folder = source::scan(&base, &written, "the directory of the crate's Cargo.toml").map_err(
-        |problems| {
-            let mut errors = problems
-                .iter()
-                .map(|problem| syn::Error::new(literal.span(), problem));
-            let mut first = errors.next().expect("scan reports at least one problem");
-            first.extend(errors);
-            first
-        },
-    )?;
+    let folder = match source::scan(&base, &written, "the directory of the crate's Cargo.toml") {
+        Ok(folder) => folder,
+        Err(problems) => return Ok(report(&literal, &problems)),
+    };
     Ok(emit(&folder))
+}
+
+/// Every problem as its own compile error, then a placeholder value so
+/// that the caller's `static` gets no second, confusing type error.
+fn report(literal: &LitStr, problems: &[source::Problem]) -> TokenStream {
+    let errors = problems
+        .iter()
+        .map(|problem| syn::Error::new(literal.span(), problem).into_compile_error());
+    quote! {
+        {
+            #(#errors)*
+            ::strata::__private::Migrations::__embedded("", &[])
+        }
+    }
 }
 
 fn parse(input: TokenStream) -> syn::Result<LitStr> {

@@ -283,7 +283,7 @@ impl fmt::Display for Problem {
                 statement,
             } => write!(
                 f,
-                "{file}:{line}: `{statement}` would end the transaction that strata runs this migration in (remove it, or put `-- strata:no-transaction` at the top of the file to run the file without one)"
+                "{file}:{line}: `{statement}` begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file to run the file without one)"
             ),
         }
     }

@@ -1,0 +1,3 @@
+static MIGRATIONS: strata::Migrations = strata::embed_migrations!("tests/ui/folders/invalid_utf8");
+
+fn main() {}

@@ -1,0 +1,3 @@
+static MIGRATIONS: strata::Migrations = strata::embed_migrations!("tests/ui/folders/no_version");
+
+fn main() {}

@@ -1,0 +1,3 @@
+static MIGRATIONS: strata::Migrations = strata::embed_migrations!("tests/ui/folders/uppercase_extension");
+
+fn main() {}

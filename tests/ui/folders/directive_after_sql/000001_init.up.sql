@@ -1,0 +1,3 @@
+CREATE TABLE t (id INTEGER PRIMARY KEY);
+-- strata:no-transaction
+VACUUM;

@@ -1,0 +1,2 @@
+-- strata:irreversible
+-- nothing to undo

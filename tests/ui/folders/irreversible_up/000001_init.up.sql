@@ -1,0 +1,2 @@
+-- strata:irreversible
+CREATE TABLE t (id INTEGER PRIMARY KEY);

@@ -1,0 +1,2 @@
+-- strata:irreversible
+DROP TABLE t;

@@ -1,0 +1,1 @@
+CREATE INDEX t_role ON t (role);

@@ -1,0 +1,2 @@
+-- strata:no-transactions
+VACUUM;
