@@ -154,7 +154,7 @@ pub enum Error {
 
     /// A migration tried to begin, commit or roll back a transaction.
     #[error(
-        "{file}:{line}: the statement would end the transaction that strata runs this migration in (remove it, or put `-- strata:no-transaction` at the top of the file)"
+        "{file}:{line}: the statement begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file)"
     )]
     TransactionControl {
         /// The migration's version.
