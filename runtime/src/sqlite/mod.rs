@@ -155,7 +155,7 @@ impl Sqlite<'_, '_> {
             }
         }
         let saved = self.enter()?;
-        let result = self.apply_pending(saved.foreign_keys);
+        let result = self.apply_pending(saved.foreign_keys, matches!(table, Table::Missing));
         let restored = self.leave(&saved);
         let report = result?;
         restored?;
@@ -254,19 +254,29 @@ impl Sqlite<'_, '_> {
         }
     }
 
-    fn apply_pending(&mut self, foreign_keys: bool) -> Result<Report> {
+    /// Applies what is pending, one transaction per step, until nothing is.
+    /// `table_missing`: the first read found no history table, so the first
+    /// step creates it and must commit even when it applies nothing.
+    fn apply_pending(&mut self, foreign_keys: bool, table_missing: bool) -> Result<Report> {
         let mut report = Report::default();
         let mut created = false;
+        let end = self.end()?;
         loop {
             self.begin()?;
             let step = self.step(&mut created, foreign_keys, &mut report);
-            match step {
+            let last = match step {
                 Ok(Step::Done(version)) => {
-                    self.commit()?;
+                    // An empty commit would cost an fsync for nothing.
+                    if table_missing {
+                        self.commit()?;
+                    } else {
+                        self.rollback();
+                    }
                     report.version = version;
                     return Ok(report);
                 }
                 Ok(Step::Applied(range)) => {
+                    let done = report.applied.len() - range.len();
                     if self.conn.is_autocommit() {
                         // The authorizer refuses transaction control, so this
                         // is a defence in depth, not an expected path.
@@ -279,10 +289,10 @@ impl Sqlite<'_, '_> {
                     }
                     if let Err(e) = self.commit() {
                         self.rollback();
-                        report.applied.truncate(report.applied.len() - range.len());
+                        report.applied.truncate(done);
                         return Err(e);
                     }
-                    for step in &report.applied[report.applied.len() - range.len()..] {
+                    for step in &report.applied[done..] {
                         log::info!(
                             "applied migration {}/{}.up.sql in {}",
                             self.migrations().folder(),
@@ -290,14 +300,23 @@ impl Sqlite<'_, '_> {
                             Millis(step.duration)
                         );
                     }
+                    range.end - 1
                 }
                 Ok(Step::NoTransaction(index)) => {
-                    self.apply_outside_transaction(index, foreign_keys, &mut report)?
+                    self.apply_outside_transaction(index, foreign_keys, &mut report)?;
+                    index
                 }
                 Err(e) => {
                     self.rollback();
                     return Err(e);
                 }
+            };
+            // The lock was held from the check to the commit, so when the
+            // last migration to apply is in, nothing is pending: skip the
+            // transaction that would only find that out.
+            if last + 1 >= end {
+                report.version = Some(self.migrations().as_slice()[last].version());
+                return Ok(report);
             }
         }
     }

@@ -1,0 +1,2 @@
+-- strata:irreversible
+-- Nothing to revert: VACUUM changes no schema.

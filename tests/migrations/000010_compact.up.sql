@@ -1,0 +1,3 @@
+-- strata:no-transaction
+-- VACUUM cannot run inside a transaction.
+VACUUM;

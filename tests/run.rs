@@ -1,0 +1,745 @@
+//! `run` on real SQLite files: applying, recording, checking and refusing.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use strata::rusqlite::trace::{TraceEvent, TraceEventCodes};
+use strata::rusqlite::{Connection, OpenFlags, StatementStatus};
+use strata::{Checksum, Error, ForeignTable, Migrations};
+
+static TESTS: Migrations = strata::embed_migrations!("tests/migrations");
+
+#[test]
+fn applies_and_records_everything_then_has_nothing_to_do() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let report = TESTS.run(&mut conn).unwrap();
+    let applied: Vec<u64> = report.applied.iter().map(|s| s.version).collect();
+    assert_eq!(applied, [1, 2, 10]);
+    assert_eq!(report.version, Some(10));
+
+    let mut statement = conn
+        .prepare("SELECT version, name, checksum, chain, applied_at, execution_ms, dirty FROM schema_migrations ORDER BY version")
+        .unwrap();
+    let rows: Vec<(i64, String, String, String, String, i64, bool)> = statement
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(statement);
+    assert_eq!(rows.len(), 3);
+    for (row, m) in rows.iter().zip(&TESTS) {
+        assert_eq!(row.0 as u64, m.version());
+        assert_eq!(row.1, m.name());
+        assert_eq!(row.2, m.checksum().to_hex());
+        assert_eq!(row.3, m.chain().to_hex());
+        // UTC, ISO 8601: 2026-11-22T02:32:17.985Z
+        let at = row.4.as_bytes();
+        assert_eq!(
+            (at.len(), at[4], at[10], at[19], at[23]),
+            (24, b'-', b'T', b'.', b'Z'),
+            "{}",
+            row.4
+        );
+        assert!(row.5 >= 0);
+        assert!(!row.6);
+    }
+    // The trigger of migration 2 kept the semicolons of its body.
+    conn.execute("INSERT INTO users (email) VALUES ('a@example.com')", [])
+        .unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM audit"), 2);
+
+    let again = TESTS.run(&mut conn).unwrap();
+    assert!(again.is_empty());
+    assert_eq!(again.version, Some(10));
+    assert_eq!(
+        again.to_string(),
+        "nothing to apply: the database is at version 10"
+    );
+}
+
+#[test]
+fn report_lists_what_was_applied() {
+    let folder = tables_folder([1, 2]);
+    let migrations = load(&folder);
+    let (_dir, path) = database();
+    let report = migrations.run(&mut open(&path)).unwrap();
+    let text = report.to_string();
+    assert!(
+        text.starts_with("applied 2 migrations, the database is now at version 2\n  000001_t1  "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  000002_t2  ") && text.ends_with(" ms"),
+        "{text}"
+    );
+}
+
+/// Every statement that a run executes, with its full-scan steps.
+fn traced_run(
+    migrations: &Migrations,
+    conn: &mut Connection,
+) -> (strata::Result<strata::Report>, Vec<(String, i32)>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    conn.trace_v2(
+        TraceEventCodes::SQLITE_TRACE_PROFILE,
+        Some(move |event: TraceEvent<'_>| {
+            if let TraceEvent::Profile(statement, _) = event {
+                let scans = statement.get_status(StatementStatus::FullscanStep);
+                sink.lock()
+                    .unwrap()
+                    .push((statement.sql().into_owned(), scans));
+            }
+        }),
+    )
+    .unwrap();
+    let result = migrations.run(conn);
+    conn.trace_v2(TraceEventCodes::empty(), None::<fn(TraceEvent<'_>)>)
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    (result, seen)
+}
+
+#[test]
+fn startup_on_an_up_to_date_database_is_one_indexed_read_and_still_sees_an_edit() {
+    let folder = tables_folder(1..=1000);
+    let migrations = load(&folder);
+    let (_dir, path) = database();
+    migrations.run(&mut open(&path)).unwrap();
+
+    let mut conn = open(&path);
+    let (result, statements) = traced_run(&migrations, &mut conn);
+    assert!(result.unwrap().is_empty());
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    let (sql, full_scan_steps) = &statements[0];
+    assert!(sql.contains("ORDER BY version DESC LIMIT 1"), "{sql}");
+    assert_eq!(*full_scan_steps, 0);
+
+    // An edit to migration 500 changes the chain of every later one, so the
+    // newest row no longer matches and the runner looks at every row.
+    std::fs::write(
+        folder.path().join("000500_t500.up.sql"),
+        "CREATE TABLE t500 (id INTEGER PRIMARY KEY, edited TEXT);\n",
+    )
+    .unwrap();
+    let edited = load(&folder);
+    let (result, statements) = traced_run(&edited, &mut conn);
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::ChecksumMismatch { version: 500, .. }),
+        "{err}"
+    );
+    assert!(statements.len() > 1);
+}
+
+#[test]
+fn an_edited_migration_is_refused_with_both_checksums_and_nothing_changes() {
+    let folder = tables_folder([1, 2]);
+    let (_dir, path) = database();
+    load(&folder).run(&mut open(&path)).unwrap();
+    let applied = Checksum::of_sql("CREATE TABLE t1 (id INTEGER PRIMARY KEY);\n");
+
+    let edited_sql = "CREATE TABLE t1 (id INTEGER PRIMARY KEY); -- edited\n";
+    write_files(folder.path(), &[("000001_t1.up.sql", edited_sql)]);
+    write_files(
+        folder.path(),
+        &table_pair(3)
+            .each_ref()
+            .map(|(n, s)| (n.as_str(), s.as_str())),
+    );
+    let before = std::fs::read(&path).unwrap();
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let Error::ChecksumMismatch {
+        version,
+        file,
+        applied: recorded,
+        current,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*version, 1);
+    assert!(file.ends_with("/000001_t1.up.sql"), "{file}");
+    assert_eq!(*recorded, applied);
+    assert_eq!(*current, Checksum::of_sql(edited_sql));
+    let message = err.to_string();
+    assert!(
+        message.contains(&applied.to_hex()) && message.contains(&current.to_hex()),
+        "{message}"
+    );
+    // Migration 3 was pending, and was not applied: the file is unchanged.
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn line_ending_and_byte_order_mark_changes_are_not_edits() {
+    let folder = tables_folder([1, 2]);
+    let (_dir, path) = database();
+    load(&folder).run(&mut open(&path)).unwrap();
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000001_t1.up.sql",
+                "\u{feff}CREATE TABLE t1 (id INTEGER PRIMARY KEY);\r\n",
+            ),
+            (
+                "000002_t2.up.sql",
+                "CREATE TABLE t2 (id INTEGER PRIMARY KEY);\r\n",
+            ),
+        ],
+    );
+    let report = load(&folder).run(&mut open(&path)).unwrap();
+    assert!(report.is_empty());
+}
+
+#[test]
+fn an_applied_version_missing_from_the_files_is_refused() {
+    let folder = tables_folder([1, 2, 3]);
+    let (_dir, path) = database();
+    load(&folder).run(&mut open(&path)).unwrap();
+    let older = tables_folder([1, 3]);
+    let err = load(&older).run(&mut open(&path)).unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingMigration { version: 2, name, .. } if name == "t2"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_pending_version_below_the_newest_applied_is_refused() {
+    let (_dir, path) = database();
+    load(&tables_folder([1, 3])).run(&mut open(&path)).unwrap();
+    let folder = tables_folder([1, 2, 3, 4]);
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    assert!(
+        matches!(&err, Error::OutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_t2.up.sql")),
+        "{err:?}"
+    );
+    assert_eq!(tables(&open(&path)), ["schema_migrations", "t1", "t3"]);
+}
+
+#[test]
+fn a_dirty_row_stops_the_run() {
+    let (_dir, path) = database();
+    load(&tables_folder([1, 2])).run(&mut open(&path)).unwrap();
+    open(&path)
+        .execute(
+            "UPDATE schema_migrations SET dirty = 1 WHERE version = 2",
+            [],
+        )
+        .unwrap();
+    let err = load(&tables_folder([1, 2, 3]))
+        .run(&mut open(&path))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Dirty { version: 2, name } if name == "t2"),
+        "{err:?}"
+    );
+    assert!(!tables(&open(&path)).contains(&"t3".to_owned()));
+}
+
+#[test]
+fn a_failing_statement_names_file_and_line_and_leaves_nothing_of_its_migration() {
+    let folder = folder(&[
+        (
+            "000001_a.up.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;\n"),
+        (
+            "000002_b.up.sql",
+            "-- two good statements, then a bad one\nCREATE TABLE b (id INTEGER PRIMARY KEY);\nINSERT INTO a (id) VALUES (1);\n\nINSERT INTO missing_table\n  VALUES (1);\n",
+        ),
+        ("000002_b.down.sql", "DROP TABLE b;\n"),
+    ]);
+    let (_dir, path) = database();
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let Error::Statement {
+        version,
+        file,
+        line,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*version, *line), (2, 5));
+    assert!(file.ends_with("/000002_b.up.sql"));
+    let message = err.to_string();
+    assert!(
+        message.ends_with("000002_b.up.sql:5: no such table: missing_table"),
+        "{message}"
+    );
+
+    let conn = open(&path);
+    assert_eq!(tables(&conn), ["a", "schema_migrations"]);
+    assert_eq!(count(&conn, "SELECT count(*) FROM a"), 0);
+    assert_eq!(history(&conn), [(1, "a".to_owned(), false)]);
+}
+
+#[test]
+fn a_syntax_error_is_reported_at_its_statement() {
+    let folder = folder(&[
+        (
+            "1_a.up.sql",
+            "CREATE TABLE a (id INTEGER);\n/* a comment */ CREATE TABLEE b (id);\n",
+        ),
+        ("1_a.down.sql", "DROP TABLE a;\n"),
+    ]);
+    let (_dir, path) = database();
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Statement {
+                version: 1,
+                line: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("syntax error"), "{err}");
+    assert!(!tables(&open(&path)).contains(&"a".to_owned()));
+}
+
+#[test]
+fn transaction_control_is_refused_as_it_is_prepared() {
+    // The folder rules refuse this at build time; the runner refuses it too,
+    // for a migration set built some other way.
+    const UP: &str = "CREATE TABLE a (id INTEGER);\nCOMMIT;\nCREATE TABLE b (id INTEGER);\n";
+    let checksum = *Checksum::of_sql(UP).as_bytes();
+    let chain = *Checksum::ZERO
+        .chain(1, &Checksum::from_bytes(checksum))
+        .as_bytes();
+    static LIST: std::sync::OnceLock<[strata::__private::Migration; 1]> =
+        std::sync::OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        [strata::__private::Migration::__embedded(
+            1,
+            "1_a",
+            UP,
+            "DROP TABLE a;",
+            checksum,
+            chain,
+            0,
+        )]
+    });
+    let migrations = Migrations::__embedded("hand_made", list);
+    let (_dir, path) = database();
+    let err = migrations.run(&mut open(&path)).unwrap_err();
+    assert!(
+        matches!(&err, Error::TransactionControl { version: 1, line: 2, file } if file == "hand_made/1_a.up.sql"),
+        "{err:?}"
+    );
+    // Nothing remains, not even the history table that the same
+    // transaction created.
+    assert!(tables(&open(&path)).is_empty());
+}
+
+const PARENT_CHILD: &str = "
+CREATE TABLE sessions (id TEXT PRIMARY KEY, title TEXT);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    session TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    body TEXT
+);
+INSERT INTO sessions VALUES ('s1', 'one'), ('s2', 'two');
+INSERT INTO messages (session, body) VALUES ('s1', 'hello'), ('s2', 'hi'), ('s2', 'there');
+";
+
+#[test]
+fn recreating_a_parent_table_fires_no_cascade() {
+    let folder = folder(&[
+        ("1_chat.up.sql", PARENT_CHILD),
+        (
+            "1_chat.down.sql",
+            "DROP TABLE messages; DROP TABLE sessions;",
+        ),
+        (
+            "2_title_not_null.up.sql",
+            "CREATE TABLE sessions_new (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '');
+             INSERT INTO sessions_new SELECT id, coalesce(title, '') FROM sessions;
+             DROP TABLE sessions;
+             ALTER TABLE sessions_new RENAME TO sessions;",
+        ),
+        ("2_title_not_null.down.sql", "SELECT 1;"),
+    ]);
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    assert!(
+        conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, bool>(0))
+            .unwrap()
+    );
+    load(&folder).run(&mut conn).unwrap();
+    // With enforcement on, DROP TABLE sessions would have deleted every message.
+    assert_eq!(count(&conn, "SELECT count(*) FROM messages"), 3);
+    assert!(
+        conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, bool>(0))
+            .unwrap()
+    );
+    // And enforcement is back on for the application.
+    assert!(
+        conn.execute(
+            "INSERT INTO messages (session, body) VALUES ('nope', 'x')",
+            []
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn a_foreign_key_violation_rolls_the_migration_back_and_names_the_rows() {
+    let folder = folder(&[
+        ("1_chat.up.sql", PARENT_CHILD),
+        (
+            "1_chat.down.sql",
+            "DROP TABLE messages; DROP TABLE sessions;",
+        ),
+        (
+            "2_drop_s2.up.sql",
+            "CREATE TABLE sessions_new (id TEXT PRIMARY KEY, title TEXT);
+             INSERT INTO sessions_new SELECT * FROM sessions WHERE id <> 's2';
+             DROP TABLE sessions;
+             ALTER TABLE sessions_new RENAME TO sessions;",
+        ),
+        ("2_drop_s2.down.sql", "SELECT 1;"),
+    ]);
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let err = load(&folder).run(&mut conn).unwrap_err();
+    let Error::ForeignKeyViolation {
+        version,
+        file,
+        violations,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*version, 2);
+    assert!(file.ends_with("/2_drop_s2.up.sql"));
+    let rows: Vec<(&str, Option<i64>, &str)> = violations
+        .iter()
+        .map(|v| (v.table.as_str(), v.rowid, v.parent.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("messages", Some(2), "sessions"),
+            ("messages", Some(3), "sessions")
+        ]
+    );
+    assert!(
+        err.to_string()
+            .contains("messages row 2 -> sessions, messages row 3 -> sessions"),
+        "{err}"
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM sessions"), 2);
+    assert_eq!(tables(&conn), ["messages", "schema_migrations", "sessions"]);
+    assert_eq!(history(&conn).len(), 1);
+}
+
+#[test]
+fn connection_settings_are_restored() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    conn.busy_timeout(Duration::from_millis(1234)).unwrap();
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    load(&tables_folder([1])).run(&mut conn).unwrap();
+    let busy: i64 = conn
+        .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+        .unwrap();
+    let foreign_keys: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((busy, foreign_keys), (1234, false));
+}
+
+#[test]
+fn a_history_table_of_another_shape_is_left_alone() {
+    for (create, kind) in [
+        (
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)",
+            ForeignTable::GolangMigrate,
+        ),
+        (
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)",
+            ForeignTable::HomeMade,
+        ),
+        (
+            "CREATE TABLE schema_migrations (id INTEGER, note TEXT)",
+            ForeignTable::Other,
+        ),
+    ] {
+        let (_dir, path) = database();
+        open(&path).execute_batch(create).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let err = load(&tables_folder([1])).run(&mut open(&path)).unwrap_err();
+        let Error::ForeignHistoryTable {
+            table, kind: found, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((table.as_str(), *found), ("schema_migrations", kind));
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{create}");
+    }
+}
+
+#[test]
+fn a_custom_history_table_name() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let migrations = load(&tables_folder([1]));
+    migrations
+        .runner()
+        .table("app \"history\"")
+        .run(&mut conn)
+        .unwrap();
+    assert_eq!(tables(&conn), ["app \"history\"", "t1"]);
+    assert!(
+        migrations
+            .runner()
+            .table("app \"history\"")
+            .run(&mut conn)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_named() {
+    let (_dir, path) = database();
+    std::fs::write(&path, "these are my notes, not a database\n".repeat(100)).unwrap();
+    let err = load(&tables_folder([1])).run(&mut open(&path)).unwrap_err();
+    assert!(
+        matches!(&err, Error::NotADatabase { path: p } if p.ends_with("app.db")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_read_only_database_with_pending_work_is_refused() {
+    let (_dir, path) = database();
+    let folder = tables_folder([1, 2]);
+    load(&tables_folder([1])).run(&mut open(&path)).unwrap();
+    let mut read_only =
+        Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let err = load(&folder).run(&mut read_only).unwrap_err();
+    assert!(matches!(err, Error::ReadOnly { pending: 1, .. }), "{err:?}");
+    // Up to date, a read-only connection is fine.
+    assert!(
+        load(&tables_folder([1]))
+            .run(&mut read_only)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_connection_inside_a_transaction_is_refused() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    conn.execute_batch("BEGIN").unwrap();
+    let err = load(&tables_folder([1])).run(&mut conn).unwrap_err();
+    assert!(matches!(err, Error::InTransaction), "{err:?}");
+}
+
+#[test]
+fn a_lock_held_past_the_wait_is_a_typed_error() {
+    let (_dir, path) = database();
+    let holder = open(&path);
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let migrations = load(&tables_folder([1]));
+    let err = migrations
+        .runner()
+        .lock_timeout(Duration::from_millis(50))
+        .run(&mut open(&path))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Locked { waited } if waited == Duration::from_millis(50)),
+        "{err:?}"
+    );
+    holder.execute_batch("COMMIT").unwrap();
+    assert_eq!(migrations.run(&mut open(&path)).unwrap().applied.len(), 1);
+}
+
+/// Counts commits on a connection.
+fn count_commits(conn: &mut Connection) -> Arc<Mutex<usize>> {
+    let commits = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&commits);
+    conn.commit_hook(Some(move || {
+        *counter.lock().unwrap() += 1;
+        false
+    }))
+    .unwrap();
+    commits
+}
+
+#[test]
+fn one_commit_per_migration_or_one_in_all() {
+    let migrations = load(&tables_folder(1..=5));
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let commits = count_commits(&mut conn);
+    migrations.run(&mut conn).unwrap();
+    assert_eq!(*commits.lock().unwrap(), 5);
+
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let commits = count_commits(&mut conn);
+    migrations
+        .runner()
+        .single_transaction(true)
+        .run(&mut conn)
+        .unwrap();
+    assert_eq!(*commits.lock().unwrap(), 1);
+    assert_eq!(history(&conn).len(), 5);
+
+    // Up to date: no commit at all.
+    migrations.run(&mut conn).unwrap();
+    assert_eq!(*commits.lock().unwrap(), 1);
+}
+
+#[test]
+fn single_transaction_is_all_or_nothing() {
+    let folder = tables_folder([1, 2]);
+    write_files(
+        folder.path(),
+        &[
+            ("000003_bad.up.sql", "INSERT INTO nowhere VALUES (1);"),
+            ("000003_bad.down.sql", "SELECT 1;"),
+        ],
+    );
+    let (_dir, path) = database();
+    let err = load(&folder)
+        .runner()
+        .single_transaction(true)
+        .run(&mut open(&path))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Statement {
+                version: 3,
+                line: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(tables(&open(&path)).is_empty());
+
+    // The default keeps what came before the failure.
+    load(&folder).run(&mut open(&path)).unwrap_err();
+    assert_eq!(tables(&open(&path)), ["schema_migrations", "t1", "t2"]);
+}
+
+#[test]
+fn single_transaction_refuses_a_no_transaction_migration_up_front() {
+    let (_dir, path) = database();
+    let err = TESTS
+        .runner()
+        .single_transaction(true)
+        .run(&mut open(&path))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NoTransactionInSingleTransaction { version: 10, .. }
+        ),
+        "{err:?}"
+    );
+    assert!(tables(&open(&path)).is_empty());
+}
+
+#[test]
+fn a_target_stops_early_and_never_goes_down() {
+    let migrations = load(&tables_folder([1, 2, 3]));
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let report = migrations.runner().target(2).run(&mut conn).unwrap();
+    assert_eq!(report.version, Some(2));
+    assert_eq!(tables(&conn), ["schema_migrations", "t1", "t2"]);
+    assert!(
+        migrations
+            .runner()
+            .target(1)
+            .run(&mut conn)
+            .unwrap()
+            .is_empty()
+    );
+    let err = migrations.runner().target(7).run(&mut conn).unwrap_err();
+    assert!(
+        matches!(err, Error::UnknownVersion { version: 7, .. }),
+        "{err:?}"
+    );
+    assert_eq!(migrations.run(&mut conn).unwrap().version, Some(3));
+}
+
+#[test]
+fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run() {
+    let folder = tables_folder([1]);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_two_steps.up.sql",
+                "-- strata:no-transaction\nCREATE TABLE half (id INTEGER);\nINSERT INTO nowhere VALUES (1);\n",
+            ),
+            ("000002_two_steps.down.sql", "DROP TABLE half;\n"),
+        ],
+    );
+    let (_dir, path) = database();
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Statement {
+                version: 2,
+                line: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let conn = open(&path);
+    assert_eq!(
+        history(&conn),
+        [
+            (1, "t1".to_owned(), false),
+            (2, "two_steps".to_owned(), true)
+        ]
+    );
+    assert!(tables(&conn).contains(&"half".to_owned()));
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    assert!(matches!(err, Error::Dirty { version: 2, .. }), "{err:?}");
+    assert!(err.to_string().contains("force"), "{err}");
+}
+
+#[test]
+fn an_empty_set_creates_the_history_table() {
+    let empty = tempfile::tempdir().unwrap();
+    let (_dir, path) = database();
+    let report = Migrations::from_dir(empty.path())
+        .unwrap()
+        .run(&mut open(&path))
+        .unwrap();
+    assert_eq!(report.version, None);
+    assert_eq!(tables(&open(&path)), ["schema_migrations"]);
+}
