@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// The docs show whole `build.rs` files, whose `fn main` is the point.
+#![allow(clippy::needless_doctest_main)]
 
 pub use strata_runtime::{
     AppliedMigration, AppliedStep, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DatabaseError,

@@ -743,3 +743,54 @@ fn an_empty_set_creates_the_history_table() {
     assert_eq!(report.version, None);
     assert_eq!(tables(&open(&path)), ["schema_migrations"]);
 }
+
+/// Keeps every log message of this test binary.
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", record.level(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: Capture = Capture(Mutex::new(Vec::new()));
+
+#[test]
+fn one_info_line_per_applied_migration() {
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(log::LevelFilter::Info);
+    let folder = tables_folder([1, 2]);
+    let shown = folder.path().display().to_string();
+    let (_dir, path) = database();
+    load(&folder).run(&mut open(&path)).unwrap();
+    load(&folder).run(&mut open(&path)).unwrap();
+    // Other tests log too: keep the lines about this test's folder.
+    let lines: Vec<String> = LOGGER
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|line| line.contains(&shown))
+        .cloned()
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "INFO applied migration {shown}/000001_t1.up.sql in "
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "INFO applied migration {shown}/000002_t2.up.sql in "
+        )),
+        "{lines:?}"
+    );
+}

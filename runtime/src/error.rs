@@ -166,7 +166,11 @@ pub enum Error {
     },
 
     /// A migration left rows whose foreign keys point nowhere; it was rolled back.
-    #[error("{file} leaves {} that break foreign keys, so it was rolled back: {} (fix the data in the migration, for example by deleting or updating those rows first)", count(violations.len(), "row"), list_inline(violations))]
+    #[error(
+        "{file} would leave {} with a broken foreign key, so it was rolled back: {} (fix the data in the migration, for example by deleting or updating those rows first)",
+        count(violations.len(), "row"),
+        list_inline(violations)
+    )]
     ForeignKeyViolation {
         /// The migration's version.
         version: u64,

@@ -152,11 +152,18 @@ fn strip_bom(sql: &str) -> &str {
     sql.strip_prefix('\u{feff}').unwrap_or(sql)
 }
 
-/// A checked, ordered set of migrations: what `embed_migrations!` produces.
+/// A checked, ordered set of migrations: what `embed_migrations!` produces
+/// at build time, or [`Migrations::from_dir`] at run time.
 ///
 /// ```
-/// # #[cfg(any())]
-/// static MIGRATIONS: strata::Migrations = strata::embed_migrations!("migrations");
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("000001_init.up.sql"), "CREATE TABLE t (id INTEGER);")?;
+/// std::fs::write(dir.path().join("000001_init.down.sql"), "DROP TABLE t;")?;
+/// let migrations = strata_runtime::Migrations::from_dir(dir.path())?;
+/// assert_eq!(migrations.len(), 1);
+/// assert_eq!(migrations.as_slice()[0].name(), "init");
+/// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Migrations {

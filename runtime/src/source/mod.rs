@@ -56,6 +56,13 @@ pub struct SqlFile {
     pub no_transaction: bool,
 }
 
+/// A file name that follows the rules, while the folder is paired up.
+struct Named {
+    file: String,
+    stem: String,
+    name: String,
+}
+
 /// Normalizes a folder as written for messages: `/` separators, no
 /// trailing slash, no leading `./`.
 pub fn shown_folder(dir: &str) -> String {
@@ -106,8 +113,8 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
     }
     names.sort();
 
-    // version -> (ups, downs), each a list of (file name, stem, name).
-    let mut groups: BTreeMap<u64, [Vec<(String, String, String)>; 2]> = BTreeMap::new();
+    // The files of each version: [ups, downs].
+    let mut groups: BTreeMap<u64, [Vec<Named>; 2]> = BTreeMap::new();
     for os_name in &names {
         let Some(file_name) = os_name.to_str() else {
             let lossy = os_name.to_string_lossy();
@@ -125,11 +132,11 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
         }
         match name::parse(file_name, &file) {
             Ok(Some(parsed)) => {
-                groups.entry(parsed.version).or_default()[parsed.direction as usize].push((
-                    file_name.to_owned(),
-                    parsed.stem.to_owned(),
-                    parsed.name.to_owned(),
-                ))
+                groups.entry(parsed.version).or_default()[parsed.direction as usize].push(Named {
+                    file: file_name.to_owned(),
+                    stem: parsed.stem.to_owned(),
+                    name: parsed.name.to_owned(),
+                })
             }
             Ok(None) => {}
             Err(problem) => problems.push(problem),
@@ -141,62 +148,69 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
     for (version, [ups, downs]) in groups {
         let shown_of = |file: &str| format!("{shown}/{file}");
         if ups.len() > 1 || downs.len() > 1 {
-            let mut files: Vec<String> = ups.iter().map(|f| shown_of(&f.0)).collect();
+            let mut files: Vec<String> = ups.iter().map(|f| shown_of(&f.file)).collect();
             if ups.len() <= 1 {
-                files = downs.iter().map(|f| shown_of(&f.0)).collect();
+                files = downs.iter().map(|f| shown_of(&f.file)).collect();
             }
             problems.push(Problem::DuplicateVersion { version, files });
             continue;
         }
         let (up, down) = match (ups.first(), downs.first()) {
-            (Some(up), Some(down)) if up.2 != down.2 => {
+            (Some(up), Some(down)) if up.name != down.name => {
                 problems.push(Problem::NameMismatch {
-                    up: shown_of(&up.0),
-                    down: shown_of(&down.0),
+                    up: shown_of(&up.file),
+                    down: shown_of(&down.file),
                 });
                 continue;
             }
             (Some(up), Some(down)) => (up, down),
             (Some(up), None) => {
                 problems.push(Problem::MissingDown {
-                    file: shown_of(&format!("{}.down.sql", up.1)),
-                    up: up.0.clone(),
+                    file: shown_of(&format!("{}.down.sql", up.stem)),
+                    up: up.file.clone(),
                 });
                 continue;
             }
             (None, Some(down)) => {
                 problems.push(Problem::MissingUp {
-                    file: shown_of(&down.0),
-                    up: shown_of(&format!("{}.up.sql", down.1)),
+                    file: shown_of(&down.file),
+                    up: shown_of(&format!("{}.up.sql", down.stem)),
                 });
                 continue;
             }
             (None, None) => continue,
         };
         let before = problems.len();
-        let up_file = read_file(&path, &shown, &up.0, Direction::Up, &up.0, &mut problems);
+        let up_file = read_file(
+            &path,
+            &shown,
+            &up.file,
+            Direction::Up,
+            &up.file,
+            &mut problems,
+        );
         let down_file = read_file(
             &path,
             &shown,
-            &down.0,
+            &down.file,
             Direction::Down,
-            &up.0,
+            &up.file,
             &mut problems,
         );
-        if let (Some((up_file, _)), Some((down_file, irreversible))) = (up_file, down_file) {
-            if problems.len() == before {
-                let checksum = Checksum::of_sql(&up_file.sql);
-                chain = chain.chain(version, &checksum);
-                migrations.push(FolderMigration {
-                    version,
-                    stem: up.1.clone(),
-                    up: up_file,
-                    down: down_file,
-                    irreversible,
-                    checksum,
-                    chain,
-                });
-            }
+        if let (Some((up_file, _)), Some((down_file, irreversible))) = (up_file, down_file)
+            && problems.len() == before
+        {
+            let checksum = Checksum::of_sql(&up_file.sql);
+            chain = chain.chain(version, &checksum);
+            migrations.push(FolderMigration {
+                version,
+                stem: up.stem.clone(),
+                up: up_file,
+                down: down_file,
+                irreversible,
+                checksum,
+                chain,
+            });
         }
     }
 
@@ -245,16 +259,14 @@ fn read_file(
     };
     let before = problems.len();
     let checked = check_sql(&sql, &file, direction, up_name, problems);
-    (problems.len() == before).then(|| {
-        (
-            SqlFile {
-                path,
-                sql,
-                no_transaction: checked.no_transaction,
-            },
-            checked.irreversible,
-        )
-    })
+    (problems.len() == before).then_some((
+        SqlFile {
+            path,
+            sql,
+            no_transaction: checked.no_transaction,
+        },
+        checked.irreversible,
+    ))
 }
 
 /// What the directives of a file say.

@@ -80,8 +80,8 @@ pub fn skip_trivia(text: &str, mut offset: usize) -> usize {
             offset += 1;
         } else if rest.starts_with("--") {
             offset += rest.find('\n').unwrap_or(rest.len());
-        } else if rest.starts_with("/*") {
-            offset += rest[2..].find("*/").map_or(rest.len(), |at| at + 4);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            offset += comment.find("*/").map_or(rest.len(), |at| at + 4);
         } else {
             break;
         }

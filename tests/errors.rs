@@ -1,0 +1,149 @@
+//! The message of every error variant, as a user reads it.
+
+use std::time::Duration;
+
+use strata::source::Problem;
+use strata::{Checksum, Error, ForeignKeyViolation, ForeignTable};
+
+fn checksum(text: &str) -> Checksum {
+    Checksum::of_sql(text)
+}
+
+#[test]
+fn every_error_says_what_happened_and_what_to_do() {
+    let a = checksum("a");
+    let b = checksum("b");
+    let cases: Vec<(Error, String)> = vec![
+        (
+            Error::InvalidFolder {
+                folder: "migrations".into(),
+                problems: vec![Problem::EmptyUp { file: "migrations/1_a.up.sql".into() }],
+            },
+            "1 problem in migrations folder migrations:\n  migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)".into(),
+        ),
+        (
+            Error::NotADatabase { path: "app.db".into() },
+            "app.db is not a SQLite database (check the path: it names a file of another kind, or an encrypted one)".into(),
+        ),
+        (
+            Error::ReadOnly { path: "app.db".into(), pending: 2 },
+            "database app.db is read-only, and it has 2 migrations to apply (open it read-write, or check the file's permissions)".into(),
+        ),
+        (
+            Error::Locked { waited: Duration::from_secs(60) },
+            "the database stayed locked by another connection for 60s (another process may be migrating it or holding a long write; try again, or raise the runner's lock_timeout)".into(),
+        ),
+        (
+            Error::InTransaction,
+            "the connection is inside a transaction (run migrations outside of it: strata opens its own transactions)".into(),
+        ),
+        (
+            Error::ForeignHistoryTable {
+                table: "schema_migrations".into(),
+                columns: vec!["version".into(), "dirty".into()],
+                kind: ForeignTable::GolangMigrate,
+            },
+            "table schema_migrations exists but is not a strata history table (its columns: version, dirty); it looks like golang-migrate's history table; strata leaves it as it is: rename or drop schema_migrations if it is not needed, or give strata another table name".into(),
+        ),
+        (
+            Error::CorruptHistory {
+                table: "schema_migrations".into(),
+                version: 3,
+                column: "checksum",
+                value: "xyz".into(),
+            },
+            "history table schema_migrations has an unreadable checksum for version 3: \"xyz\" (was the row written by hand? restore it from a backup, or fix the value)".into(),
+        ),
+        (
+            Error::ChecksumMismatch {
+                version: 3,
+                file: "migrations/000003_role.up.sql".into(),
+                applied: a,
+                current: b,
+            },
+            format!("migration 3 (migrations/000003_role.up.sql) was changed after it was applied: the database recorded checksum {a}, the file now has {b} (undo the edit and put the change in a new migration)"),
+        ),
+        (
+            Error::MissingMigration { version: 4, name: "role".into(), folder: "migrations".into() },
+            "version 4 (role) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, or restore its files)".into(),
+        ),
+        (
+            Error::OutOfOrder { version: 2, file: "migrations/2_b.up.sql".into(), newest_applied: 3 },
+            "migration 2 (migrations/2_b.up.sql) is pending but version 3 is already applied (give it a version above 3; running it now would apply migrations out of order)".into(),
+        ),
+        (
+            Error::Dirty { version: 5, name: "index".into() },
+            "migration 5 (index) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record the version it is at with force)".into(),
+        ),
+        (
+            Error::Statement {
+                version: 2,
+                file: "migrations/2_b.up.sql".into(),
+                line: 7,
+                cause: strata::rusqlite::Error::InvalidQuery.into(),
+            },
+            "migrations/2_b.up.sql:7: Query is not read-only".into(),
+        ),
+        (
+            Error::TransactionControl { version: 2, file: "migrations/2_b.up.sql".into(), line: 3 },
+            "migrations/2_b.up.sql:3: the statement begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file)".into(),
+        ),
+        (
+            Error::ForeignKeyViolation {
+                version: 2,
+                file: "migrations/2_b.up.sql".into(),
+                violations: vec![ForeignKeyViolation { table: "messages".into(), rowid: Some(9), parent: "sessions".into() }],
+            },
+            "migrations/2_b.up.sql would leave 1 row with a broken foreign key, so it was rolled back: messages row 9 -> sessions (fix the data in the migration, for example by deleting or updating those rows first)".into(),
+        ),
+        (
+            Error::NoTransactionInSingleTransaction { version: 4, file: "migrations/4_vacuum.up.sql".into() },
+            "migrations/4_vacuum.up.sql runs outside a transaction (`-- strata:no-transaction`), so the pending migrations cannot all run in one transaction (turn single_transaction off)".into(),
+        ),
+        (
+            Error::UnknownVersion { version: 9, folder: "migrations".into() },
+            "there is no migration with version 9 in migrations (name a version that the folder has)".into(),
+        ),
+        (
+            Error::from(strata::rusqlite::Error::InvalidQuery),
+            "database error: Query is not read-only".into(),
+        ),
+    ];
+    for (error, expected) in cases {
+        assert_eq!(error.to_string(), expected, "{error:?}");
+    }
+}
+
+#[test]
+fn problems_not_covered_by_the_ui_tests() {
+    let cases = [
+        (
+            Problem::Unreadable {
+                path: "migrations/1_a.up.sql".into(),
+                reason: "permission denied".into(),
+            },
+            "cannot read migrations/1_a.up.sql: permission denied (check that it exists and is readable)",
+        ),
+        (
+            Problem::NameNotUtf8 {
+                file: "migrations/1_\u{fffd}.up.sql".into(),
+            },
+            "the name of migrations/1_\u{fffd}.up.sql is not valid UTF-8 (rename it; names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)",
+        ),
+        (
+            Problem::NoName {
+                file: "migrations/000001.up.sql".into(),
+            },
+            "migrations/000001.up.sql has no name after the version (names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)",
+        ),
+        (
+            Problem::BadName {
+                file: "migrations/1init.up.sql".into(),
+            },
+            "migrations/1init.up.sql is not a migration file name (names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)",
+        ),
+    ];
+    for (problem, expected) in cases {
+        assert_eq!(problem.to_string(), expected);
+    }
+}
