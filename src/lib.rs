@@ -3,9 +3,9 @@
 #![allow(clippy::needless_doctest_main)]
 
 pub use strata_runtime::{
-    AppliedMigration, AppliedStep, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DatabaseError,
-    Direction, Error, ForeignKeyViolation, ForeignTable, Migration, Migrations, Report, Result,
-    Runner, source,
+    AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Database,
+    DatabaseError, Direction, Error, ForeignKeyViolation, ForeignTable, HistoryChanges, Migration,
+    MigrationState, Migrations, Report, Result, RowChange, Runner, Status, StatusEntry, source,
 };
 
 #[cfg(feature = "sqlite")]

@@ -27,7 +27,7 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::ReadOnly { path: "app.db".into(), pending: 2 },
-            "database app.db is read-only, and it has 2 migrations to apply (open it read-write, or check the file's permissions)".into(),
+            "database app.db is read-only, and 2 migrations would change it (open it read-write, or check the file's permissions)".into(),
         ),
         (
             Error::Locked { waited: Duration::from_secs(60) },
@@ -43,7 +43,15 @@ fn every_error_says_what_happened_and_what_to_do() {
                 columns: vec!["version".into(), "dirty".into()],
                 kind: ForeignTable::GolangMigrate,
             },
-            "table schema_migrations exists but is not a strata history table (its columns: version, dirty); it looks like golang-migrate's history table; strata leaves it as it is: rename or drop schema_migrations if it is not needed, or give strata another table name".into(),
+            "table schema_migrations exists but is not a strata history table (its columns: version, dirty); it looks like golang-migrate's history table: convert it into strata's, keeping every recorded version, with adopt (`strata adopt`, or Runner::adopt)".into(),
+        ),
+        (
+            Error::ForeignHistoryTable {
+                table: "schema_migrations".into(),
+                columns: vec!["id".into()],
+                kind: ForeignTable::Other,
+            },
+            "table schema_migrations exists but is not a strata history table (its columns: id); strata leaves it as it is: rename or drop schema_migrations if it is not needed, or give strata another table name".into(),
         ),
         (
             Error::CorruptHistory {
@@ -103,6 +111,26 @@ fn every_error_says_what_happened_and_what_to_do() {
         (
             Error::UnknownVersion { version: 9, folder: "migrations".into() },
             "there is no migration with version 9 in migrations (name a version that the folder has)".into(),
+        ),
+        (
+            Error::Irreversible { version: 3, file: "migrations/3_drop.down.sql".into() },
+            "migrations/3_drop.down.sql is marked `-- strata:irreversible`, so version 3 cannot be reverted (nothing was reverted; choose a target at or above version 3)".into(),
+        ),
+        (
+            Error::HistoryExists { table: "schema_migrations".into(), newest: 4 },
+            "history table schema_migrations already records migrations, up to version 4 (baseline is for a database without history; to correct recorded state use force)".into(),
+        ),
+        (
+            Error::AdoptDirty { table: "schema_migrations".into(), version: 5 },
+            "schema_migrations records version 5 as dirty: a golang-migrate migration failed halfway (repair the database, clear the flag with `migrate force 5`, then adopt)".into(),
+        ),
+        (
+            Error::NothingToAdopt { table: "schema_migrations".into() },
+            "there is no history table schema_migrations to adopt (for a database that has tables but no history, record its state with baseline)".into(),
+        ),
+        (
+            Error::HistoryChanged,
+            "the history changed while strata was reverting migrations (another process migrated this database at the same time); look at the status and run the command again".into(),
         ),
         (
             Error::from(strata::rusqlite::Error::InvalidQuery),

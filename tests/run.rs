@@ -67,7 +67,7 @@ fn applies_and_records_everything_then_has_nothing_to_do() {
     assert_eq!(again.version, Some(10));
     assert_eq!(
         again.to_string(),
-        "nothing to apply: the database is at version 10"
+        "nothing to do: the database is at version 10"
     );
 }
 
@@ -79,11 +79,13 @@ fn report_lists_what_was_applied() {
     let report = migrations.run(&mut open(&path)).unwrap();
     let text = report.to_string();
     assert!(
-        text.starts_with("applied 2 migrations, the database is now at version 2\n  000001_t1  "),
+        text.starts_with(
+            "applied 2 migrations, the database is now at version 2\n  up   000001_t1  "
+        ),
         "{text}"
     );
     assert!(
-        text.contains("\n  000002_t2  ") && text.ends_with(" ms"),
+        text.contains("\n  up   000002_t2  ") && text.ends_with(" ms"),
         "{text}"
     );
 }

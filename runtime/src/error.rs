@@ -37,7 +37,7 @@ pub enum Error {
     },
 
     /// Migrations are pending but the database cannot be written.
-    #[error("database {path} is read-only, and it has {} to apply (open it read-write, or check the file's permissions)", count(*pending, "migration"))]
+    #[error("database {path} is read-only, and {} would change it (open it read-write, or check the file's permissions)", count(*pending, "migration"))]
     ReadOnly {
         /// The database file.
         path: String,
@@ -203,6 +203,54 @@ pub enum Error {
         folder: String,
     },
 
+    /// A down would cross a migration that cannot be reverted.
+    #[error(
+        "{file} is marked `-- strata:irreversible`, so version {version} cannot be reverted (nothing was reverted; choose a target at or above version {version})"
+    )]
+    Irreversible {
+        /// The migration's version.
+        version: u64,
+        /// Its down file.
+        file: String,
+    },
+
+    /// `baseline` on a database that already has history.
+    #[error(
+        "history table {table} already records migrations, up to version {newest} (baseline is for a database without history; to correct recorded state use force)"
+    )]
+    HistoryExists {
+        /// The history table.
+        table: String,
+        /// Its newest recorded version.
+        newest: u64,
+    },
+
+    /// `adopt` found golang-migrate's dirty flag set.
+    #[error(
+        "{table} records version {version} as dirty: a golang-migrate migration failed halfway (repair the database, clear the flag with `migrate force {version}`, then adopt)"
+    )]
+    AdoptDirty {
+        /// The history table.
+        table: String,
+        /// The dirty version.
+        version: i64,
+    },
+
+    /// `adopt` found no table to adopt.
+    #[error(
+        "there is no history table {table} to adopt (for a database that has tables but no history, record its state with baseline)"
+    )]
+    NothingToAdopt {
+        /// The history table's name.
+        table: String,
+    },
+
+    /// Another process changed the history during a down.
+    #[error(
+        "the history changed while strata was reverting migrations (another process migrated this database at the same time); look at the status and run the command again"
+    )]
+    HistoryChanged,
+
     /// Another database error.
     #[error("database error: {0}")]
     Database(DatabaseError),
@@ -224,12 +272,16 @@ pub enum ForeignTable {
 impl ForeignTable {
     fn hint(self, table: &str) -> String {
         let what = match self {
-            ForeignTable::GolangMigrate => "it looks like golang-migrate's history table; ",
-            ForeignTable::HomeMade => "it looks like the history of another migration runner; ",
-            ForeignTable::Other => "",
+            ForeignTable::GolangMigrate => "golang-migrate's history table",
+            ForeignTable::HomeMade => "the history table of another migration runner",
+            ForeignTable::Other => {
+                return format!(
+                    "strata leaves it as it is: rename or drop {table} if it is not needed, or give strata another table name"
+                );
+            }
         };
         format!(
-            "{what}strata leaves it as it is: rename or drop {table} if it is not needed, or give strata another table name"
+            "it looks like {what}: convert it into strata's, keeping every recorded version, with adopt (`strata adopt`, or Runner::adopt)"
         )
     }
 }

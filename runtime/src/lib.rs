@@ -6,10 +6,13 @@
 //! package so that the macro can use the folder rules (the [`source`]
 //! module) without compiling a database driver.
 
+mod backend;
 mod checksum;
 mod error;
 mod migration;
+mod ops;
 mod plan;
+mod report;
 mod runner;
 pub mod source;
 #[cfg(feature = "sqlite")]
@@ -19,7 +22,10 @@ pub use checksum::Checksum;
 pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result};
 pub use migration::{Migration, Migrations};
 pub use plan::AppliedMigration;
-pub use runner::{AppliedStep, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Report, Runner};
+pub use report::{
+    AppliedStep, Change, HistoryChanges, MigrationState, Report, RowChange, Status, StatusEntry,
+};
+pub use runner::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Database, Runner};
 pub use source::Direction;
 
 #[cfg(feature = "sqlite")]

@@ -2,7 +2,7 @@
 //! here: a backend reads the rows, this module decides.
 #![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 
-use crate::{Checksum, Error, Migrations, Result};
+use crate::{Checksum, Direction, Error, Migrations, Result};
 
 /// One row of the history table: a migration the database recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +26,63 @@ pub struct AppliedMigration {
 
 /// The newest row, which is all the startup check reads when all is well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Head {
+pub struct Head {
     pub version: u64,
     pub chain: Checksum,
     pub dirty: bool,
+}
+
+/// Which of the migrations (indexes into the list) are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// The first n: the normal case, which needs no allocation.
+    Prefix(usize),
+    /// Any other set, in ascending order (after out-of-order migrations).
+    Indexes(Vec<usize>),
+}
+
+impl Applied {
+    pub fn contains(&self, index: usize) -> bool {
+        match self {
+            Applied::Prefix(n) => index < *n,
+            Applied::Indexes(indexes) => indexes.binary_search(&index).is_ok(),
+        }
+    }
+
+    /// The applied indexes, ascending.
+    pub fn indexes(&self) -> Vec<usize> {
+        match self {
+            Applied::Prefix(n) => (0..*n).collect(),
+            Applied::Indexes(indexes) => indexes.clone(),
+        }
+    }
+
+    /// The newest applied index.
+    pub fn newest(&self) -> Option<usize> {
+        match self {
+            Applied::Prefix(n) => n.checked_sub(1),
+            Applied::Indexes(indexes) => indexes.last().copied(),
+        }
+    }
+
+    /// The first index below `end` that is not applied.
+    pub fn first_pending(&self, end: usize) -> Option<usize> {
+        match self {
+            Applied::Prefix(n) => (*n < end).then_some(*n),
+            Applied::Indexes(_) => (0..end).find(|&i| !self.contains(i)),
+        }
+    }
+
+    /// Every index below `end` that is not applied.
+    pub fn pending(&self, end: usize) -> Vec<usize> {
+        (0..end).filter(|&i| !self.contains(i)).collect()
+    }
+
+    /// Whether applying `index` keeps the applied set a prefix, so that the
+    /// chain precomputed from the files is the chain of its row.
+    pub fn extends_prefix(&self, index: usize) -> bool {
+        matches!(self, Applied::Prefix(n) if *n == index)
+    }
 }
 
 /// How many migrations (always a prefix of the list) the newest row proves
@@ -48,12 +101,17 @@ pub(crate) fn applied_by_head(migrations: &Migrations, head: Option<&Head>) -> O
 }
 
 /// Checks every row (in ascending order of version) against the files and
-/// returns how many migrations are applied, always a prefix of the list.
+/// says which migrations are applied.
 ///
 /// A dirty row comes first, as it needs a person before anything else can
 /// run; after it, the problem with the lowest version: an edited migration,
-/// one the files lack, or a pending one below the newest applied version.
-pub(crate) fn check_history(migrations: &Migrations, rows: &[AppliedMigration]) -> Result<usize> {
+/// one the files lack, or (unless `allow_out_of_order`) a pending one below
+/// the newest applied version.
+pub(crate) fn check_history(
+    migrations: &Migrations,
+    rows: &[AppliedMigration],
+    allow_out_of_order: bool,
+) -> Result<Applied> {
     if let Some(row) = rows.iter().find(|r| r.dirty) {
         return Err(Error::Dirty {
             version: row.version,
@@ -62,28 +120,29 @@ pub(crate) fn check_history(migrations: &Migrations, rows: &[AppliedMigration]) 
     }
     let newest = rows.last().map(|r| r.version);
     let files = migrations.as_slice();
+    let mut applied = Vec::with_capacity(rows.len());
     let (mut f, mut r) = (0, 0);
-    while f < files.len() || r < rows.len() {
-        let file = files.get(f);
-        let row = rows.get(r);
-        match (file, row) {
+    loop {
+        match (files.get(f), rows.get(r)) {
             (Some(file), Some(row)) if file.version() == row.version => {
                 if file.checksum() != row.checksum {
                     return Err(Error::ChecksumMismatch {
                         version: row.version,
-                        file: migrations.file_path(file, crate::Direction::Up),
+                        file: migrations.file_path(file, Direction::Up),
                         applied: row.checksum,
                         current: file.checksum(),
                     });
                 }
+                applied.push(f);
                 f += 1;
                 r += 1;
             }
             (Some(file), row) if row.is_none_or(|row| file.version() < row.version) => {
-                if let Some(newest) = newest.filter(|&n| n > file.version()) {
+                if let Some(newest) = newest.filter(|&n| n > file.version() && !allow_out_of_order)
+                {
                     return Err(Error::OutOfOrder {
                         version: file.version(),
-                        file: migrations.file_path(file, crate::Direction::Up),
+                        file: migrations.file_path(file, Direction::Up),
                         newest_applied: newest,
                     });
                 }
@@ -99,15 +158,30 @@ pub(crate) fn check_history(migrations: &Migrations, rows: &[AppliedMigration]) 
             (Some(_), None) | (None, None) => break,
         }
     }
-    if rows
-        .iter()
-        .zip(files)
-        .any(|(row, file)| row.chain != file.chain())
-    {
-        log::warn!(
-            "the chain column of the history table disagrees with the migrations although every version and checksum matches; \
-             rows written by another tool? strata writes correct chains from the next migration on"
-        );
+    if applied.iter().enumerate().all(|(i, &index)| i == index) {
+        if rows
+            .iter()
+            .zip(files)
+            .any(|(row, file)| row.chain != file.chain())
+        {
+            log::warn!(
+                "the chain column of the history table disagrees with the migrations although every version and checksum matches \
+                 (rows written by another tool?); `repair` rewrites it"
+            );
+        }
+        Ok(Applied::Prefix(applied.len()))
+    } else {
+        Ok(Applied::Indexes(applied))
     }
-    Ok(rows.len())
+}
+
+/// The chain of each row when the rows are, in ascending order, `rows`.
+pub(crate) fn chains(rows: impl IntoIterator<Item = (u64, Checksum)>) -> Vec<Checksum> {
+    let mut chain = Checksum::ZERO;
+    rows.into_iter()
+        .map(|(version, checksum)| {
+            chain = chain.chain(version, &checksum);
+            chain
+        })
+        .collect()
 }

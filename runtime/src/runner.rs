@@ -5,7 +5,9 @@ use core::fmt;
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::Migrations;
+use crate::backend::Connect;
+use crate::ops::{Down, Ops};
+use crate::{HistoryChanges, Migrations, Report, Result, Status};
 
 /// The history table's name unless [`Runner::table`] says otherwise.
 pub const DEFAULT_TABLE: &str = "schema_migrations";
@@ -36,7 +38,14 @@ pub struct Runner<'m> {
     pub(crate) single_transaction: bool,
     pub(crate) lock_timeout: Duration,
     pub(crate) target: Option<u64>,
+    pub(crate) allow_out_of_order: bool,
 }
+
+/// A connection strata can migrate: `rusqlite::Connection` (feature
+/// `sqlite`).
+pub trait Database: Connect {}
+
+impl<T: Connect> Database for T {}
 
 impl Migrations {
     /// A runner with the default options: history table
@@ -49,6 +58,7 @@ impl Migrations {
             single_transaction: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             target: None,
+            allow_out_of_order: false,
         }
     }
 }
@@ -76,6 +86,15 @@ impl Runner<'_> {
         self
     }
 
+    /// Apply pending migrations whose version is below the newest applied
+    /// one, instead of refusing. Off by default: a migration written on a
+    /// branch that merged late may assume a schema that newer migrations
+    /// changed, so applying it out of order deserves a decision.
+    pub fn allow_out_of_order(mut self, yes: bool) -> Self {
+        self.allow_out_of_order = yes;
+        self
+    }
+
     /// How long to wait for another connection's write lock (another process
     /// migrating the same database, say) before giving up with
     /// [`Error::Locked`](crate::Error::Locked). A longer busy timeout already
@@ -83,57 +102,6 @@ impl Runner<'_> {
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
-    }
-}
-
-/// One migration that a run applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AppliedStep {
-    /// Its version.
-    pub version: u64,
-    /// `VERSION_NAME`, as in its file names.
-    pub stem: String,
-    /// How long its SQL took.
-    pub duration: Duration,
-}
-
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Report {
-    /// The migrations applied, in order.
-    pub applied: Vec<AppliedStep>,
-    /// The newest applied version after the run, if any.
-    pub version: Option<u64>,
-}
-
-impl Report {
-    /// Whether the run found nothing to do.
-    pub fn is_empty(&self) -> bool {
-        self.applied.is_empty()
-    }
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = match self.version {
-            Some(version) => format!("version {version}"),
-            None => "no version".to_owned(),
-        };
-        if self.applied.is_empty() {
-            return write!(f, "nothing to apply: the database is at {at}");
-        }
-        let n = self.applied.len();
-        write!(
-            f,
-            "applied {n} migration{}, the database is now at {at}",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for step in &self.applied {
-            write!(f, "\n  {}  {}", step.stem, Millis(step.duration))?;
-        }
-        Ok(())
     }
 }
 
@@ -150,5 +118,123 @@ impl fmt::Display for Millis {
         } else {
             write!(f, "{:.1} s", ms / 1000.0)
         }
+    }
+}
+
+/// The operations. Each takes any [`Database`] connection.
+impl Runner<'_> {
+    fn ops<'a>(&'a self, conn: &'a mut impl Database) -> Ops<'a> {
+        Ops::new(self, conn.backend(&self.table, self.lock_timeout))
+    }
+
+    /// Applies every pending migration (up to the [target](Runner::target)).
+    ///
+    /// Before anything changes, the applied migrations are checked against
+    /// the files: an edited migration, an applied version that the files
+    /// lack, a pending version below the newest applied one (unless
+    /// [allowed](Runner::allow_out_of_order)) and a dirty row each stop the
+    /// run with its own error. Each migration then runs with its history row
+    /// in one transaction (or all of them in one, with
+    /// [`single_transaction`](Runner::single_transaction)); a failure rolls
+    /// that transaction back and returns an error naming the file and line.
+    ///
+    /// On SQLite, foreign-key enforcement is switched off while a migration
+    /// runs, so that the table-recreation pattern neither fires `ON DELETE
+    /// CASCADE` nor fails halfway, and `foreign_key_check` runs on the
+    /// tables the migration touched before it commits. The connection's
+    /// `foreign_keys` and `busy_timeout` settings are restored afterwards;
+    /// an authorizer set on the connection is removed.
+    pub fn run(&self, conn: &mut impl Database) -> Result<Report> {
+        self.ops(conn).up()
+    }
+
+    /// Reverts the newest `steps` applied migrations, newest first, each
+    /// with the removal of its history row in one transaction.
+    ///
+    /// The history is checked first, as for [`run`](Runner::run), and a
+    /// migration marked `-- strata:irreversible` on the way stops the move
+    /// before anything changes.
+    pub fn down(&self, conn: &mut impl Database, steps: usize) -> Result<Report> {
+        self.ops(conn).down(Down::Steps(steps))
+    }
+
+    /// Reverts every applied migration above `version`, which stays applied.
+    pub fn down_to(&self, conn: &mut impl Database, version: u64) -> Result<Report> {
+        self.ops(conn).down(Down::To(version))
+    }
+
+    /// Reverts every applied migration. (Version 0 is a real version, so
+    /// "down to nothing" is its own call.)
+    pub fn down_all(&self, conn: &mut impl Database) -> Result<Report> {
+        self.ops(conn).down(Down::All)
+    }
+
+    /// Reverts the newest applied migration and applies it again.
+    pub fn redo(&self, conn: &mut impl Database) -> Result<Report> {
+        self.ops(conn).redo()
+    }
+
+    /// Moves to `version`: reverts what is above it, applies what is
+    /// pending up to it.
+    pub fn goto(&self, conn: &mut impl Database, version: u64) -> Result<Report> {
+        self.ops(conn).goto(version)
+    }
+
+    /// Every version the files or the database know, with its state. Never
+    /// changes anything; shows problems rather than failing on them.
+    pub fn status(&self, conn: &mut impl Database) -> Result<Status> {
+        self.ops(conn).status()
+    }
+
+    /// Everything [`run`](Runner::run) checks, changing nothing. Returns
+    /// the versions that `run` would apply.
+    pub fn validate(&self, conn: &mut impl Database) -> Result<Vec<u64>> {
+        self.ops(conn).validate()
+    }
+
+    /// Records the migrations up to and including `version` as applied
+    /// without running them, for a database that already has their schema
+    /// (built by hand or by an older tool). Refused when the history table
+    /// has rows.
+    pub fn baseline(&self, conn: &mut impl Database, version: u64) -> Result<HistoryChanges> {
+        self.ops(conn).baseline(version)
+    }
+
+    /// Sets the recorded state to `version` (`None`: nothing applied) after
+    /// a person repaired the database by hand: removes the rows above it,
+    /// records the migrations up to it that have no row, and clears dirty
+    /// flags. Runs no SQL of any migration.
+    pub fn force(&self, conn: &mut impl Database, version: Option<u64>) -> Result<HistoryChanges> {
+        self.ops(conn).force(version)
+    }
+
+    /// Accepts the current checksum and name of applied migrations whose
+    /// files were edited on purpose (a comment fixed, say), listing each row
+    /// it changes.
+    pub fn repair(&self, conn: &mut impl Database) -> Result<HistoryChanges> {
+        self.ops(conn).repair()
+    }
+
+    /// Converts an existing history table of golang-migrate (`version`,
+    /// `dirty`) or of a home-made runner (`version`, `name`, `applied_at`)
+    /// into strata's, keeping every recorded version, with checksums taken
+    /// from the current files. Refused while golang-migrate's dirty flag is
+    /// set.
+    pub fn adopt(&self, conn: &mut impl Database) -> Result<HistoryChanges> {
+        self.ops(conn).adopt()
+    }
+}
+
+impl Migrations {
+    /// Applies every pending migration with the default options; see
+    /// [`Runner::run`].
+    pub fn run(&self, conn: &mut impl Database) -> Result<Report> {
+        self.runner().run(conn)
+    }
+
+    /// The state of every version with the default options; see
+    /// [`Runner::status`].
+    pub fn status(&self, conn: &mut impl Database) -> Result<Status> {
+        self.runner().status(conn)
     }
 }

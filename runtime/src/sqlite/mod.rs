@@ -1,11 +1,10 @@
 //! The SQLite backend, over rusqlite.
 //!
-//! A run, in order: one indexed read of the newest history row (when its
-//! chain matches the files, that is the whole startup cost); then, if
-//! anything is pending, for each migration `BEGIN IMMEDIATE` (so concurrent
-//! processes queue on SQLite's write lock), re-read the history inside the
-//! lock, run the SQL statement by statement, check foreign keys, insert the
-//! history row and commit.
+//! The write lock is SQLite's own: `BEGIN IMMEDIATE` takes it, so processes
+//! that migrate one file at the same time queue on it (for the runner's lock
+//! wait) instead of failing. Foreign-key enforcement is off between `enter`
+//! and `leave`, and `foreign_key_check` runs after each file instead, on the
+//! tables the file touched, which SQLite's authorizer reports.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,13 +15,10 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::ValueRef;
 use rusqlite::{Batch, Connection, ErrorCode, OptionalExtension, Row};
 
-use crate::plan::{self, AppliedMigration, Head};
-use crate::runner::Millis;
+use crate::backend::{Backend, Connect, ForeignKind, ForeignRow, NewRow, TableState};
+use crate::plan::{AppliedMigration, Head};
 use crate::source::{Direction, sql};
-use crate::{
-    AppliedStep, Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Migrations, Report,
-    Result, Runner,
-};
+use crate::{Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result};
 
 /// The columns of strata's history table, in order.
 const COLUMNS: [&str; 7] = [
@@ -38,161 +34,82 @@ const COLUMNS: [&str; 7] = [
 /// How many rows per table a foreign-key error names.
 const VIOLATIONS_SHOWN: usize = 5;
 
-impl Migrations {
-    /// Applies every pending migration to a SQLite database with the default
-    /// options; see [`Runner::run`].
-    ///
-    /// ```
-    /// # fn main() -> Result<(), strata_runtime::Error> {
-    /// # static MIGRATIONS: strata_runtime::Migrations = strata_runtime::Migrations::__embedded("migrations", &[]);
-    /// let mut conn = rusqlite::Connection::open_in_memory()?;
-    /// let report = MIGRATIONS.run(&mut conn)?;
-    /// println!("{report}");
-    /// # Ok(()) }
-    /// ```
-    pub fn run(&self, conn: &mut Connection) -> Result<Report> {
-        self.runner().run(conn)
+/// `strftime` format of `applied_at`: UTC, ISO 8601, milliseconds.
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+impl Connect for Connection {
+    fn backend<'a>(&'a mut self, table: &'a str, lock_timeout: Duration) -> Box<dyn Backend + 'a> {
+        Box::new(Sqlite {
+            conn: self,
+            name: table,
+            table: quote_identifier(table),
+            lock_timeout,
+            saved: None,
+        })
     }
 }
 
-impl Runner<'_> {
-    /// Applies every pending migration to a SQLite database.
-    ///
-    /// Before anything changes, the applied migrations are checked against
-    /// the files: an edited migration, an applied version that the files
-    /// lack, a pending version below the newest applied one and a dirty row
-    /// each stop the run with its own error. Each migration then runs with
-    /// its history row in one transaction (or all of them in one, with
-    /// [`single_transaction`](Runner::single_transaction)); a failure rolls
-    /// that transaction back and returns an error naming the file and line.
-    ///
-    /// Foreign-key enforcement is switched off while a migration runs, so
-    /// that SQLite's table-recreation pattern neither fires `ON DELETE
-    /// CASCADE` nor fails halfway, and `foreign_key_check` runs on the tables
-    /// the migration touched before it commits. The connection's
-    /// `foreign_keys` and `busy_timeout` settings are restored afterwards;
-    /// an authorizer set on the connection is removed.
-    pub fn run(&self, conn: &mut Connection) -> Result<Report> {
-        Sqlite {
-            conn,
-            runner: self,
-            table: quote_identifier(&self.table),
-        }
-        .run()
-    }
-}
-
-struct Sqlite<'c, 'r> {
-    conn: &'c mut Connection,
-    runner: &'r Runner<'r>,
-    /// The history table's name, quoted for SQL.
+struct Sqlite<'a> {
+    conn: &'a mut Connection,
+    /// The history table's name as given.
+    name: &'a str,
+    /// The same, quoted for SQL.
     table: String,
+    lock_timeout: Duration,
+    /// Settings to restore, between `enter` and `leave`.
+    saved: Option<Saved>,
 }
 
-/// What a history table lookup found.
-enum Table {
-    Missing,
-    Present(Option<Head>),
-}
-
-/// What one step of the run did inside its transaction.
-enum Step {
-    /// Nothing is pending; the database is at this version.
-    Done(Option<u64>),
-    /// Applied these migrations (indexes); commit them.
-    Applied(std::ops::Range<usize>),
-    /// The next migration runs outside a transaction.
-    NoTransaction(usize),
-}
-
-/// Connection settings that a run changes and restores.
+/// Connection settings that a change alters and `leave` restores.
 struct Saved {
     busy_timeout_ms: i64,
     foreign_keys: bool,
 }
 
-/// What the authorizer saw while a migration's statements were prepared.
+/// What the authorizer saw while a file's statements were prepared.
 #[derive(Default)]
 struct Watch {
     tables: BTreeSet<String>,
     denied_transaction_control: bool,
 }
 
-impl Sqlite<'_, '_> {
-    fn migrations(&self) -> &Migrations {
-        self.runner.migrations
+impl Backend for Sqlite<'_> {
+    fn location(&self) -> String {
+        self.path()
     }
 
-    fn run(&mut self) -> Result<Report> {
-        if !self.conn.is_autocommit() {
-            return Err(Error::InTransaction);
-        }
-        let total = self.end()?;
-        let table = self.read_head()?;
-        let applied = match &table {
-            Table::Missing => Some(0),
-            Table::Present(head) => {
-                let applied = plan::applied_by_head(self.migrations(), head.as_ref());
-                if applied.is_some_and(|applied| applied >= total) {
-                    return Ok(Report {
-                        applied: Vec::new(),
-                        version: head.map(|h| h.version),
-                    });
-                }
-                applied
-            }
-        };
-        if self.conn.is_readonly(rusqlite::MAIN_DB)? {
-            let applied = match applied {
-                Some(applied) => applied,
-                None => plan::check_history(self.migrations(), &self.read_all()?)?,
-            };
-            if applied < total || matches!(table, Table::Missing) {
-                return Err(Error::ReadOnly {
-                    path: self.path(),
-                    pending: total.saturating_sub(applied),
-                });
-            }
-        }
-        let saved = self.enter()?;
-        let result = self.apply_pending(saved.foreign_keys, matches!(table, Table::Missing));
-        let restored = self.leave(&saved);
-        let report = result?;
-        restored?;
-        Ok(report)
-    }
-
-    /// How many migrations the run may apply: all, or up to the target.
-    fn end(&self) -> Result<usize> {
-        let migrations = self.migrations();
-        match self.runner.target {
-            None => Ok(migrations.len()),
-            Some(version) => migrations
-                .index_of(version)
-                .map(|index| index + 1)
-                .ok_or_else(|| Error::UnknownVersion {
-                    version,
-                    folder: migrations.folder().to_owned(),
-                }),
+    fn check_idle(&mut self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            Ok(())
+        } else {
+            Err(Error::InTransaction)
         }
     }
 
-    fn path(&self) -> String {
-        match self.conn.path() {
-            Some(path) if !path.is_empty() => path.to_owned(),
-            _ => ":memory:".to_owned(),
+    fn read_head(&mut self) -> Result<TableState> {
+        self.head()
+    }
+
+    fn read_all(&mut self) -> Result<Vec<AppliedMigration>> {
+        match self.head()? {
+            TableState::Missing => Ok(Vec::new()),
+            TableState::Strata(_) => self.rows(),
         }
     }
 
-    /// Raises the busy timeout to the runner's lock wait and switches
-    /// foreign-key enforcement off (it cannot change inside a transaction).
-    fn enter(&mut self) -> Result<Saved> {
+    fn read_only(&mut self) -> Result<bool> {
+        Ok(self.conn.is_readonly(rusqlite::MAIN_DB)?)
+    }
+
+    /// Raises the busy timeout to the lock wait and switches foreign-key
+    /// enforcement off (it cannot change inside a transaction).
+    fn enter(&mut self) -> Result<()> {
         let busy_timeout_ms: i64 = self
             .conn
             .pragma_query_value(None, "busy_timeout", |r| r.get(0))?;
-        let wanted = i64::try_from(self.runner.lock_timeout.as_millis()).unwrap_or(i64::MAX);
+        let wanted = i64::try_from(self.lock_timeout.as_millis()).unwrap_or(i64::MAX);
         if wanted > busy_timeout_ms {
-            self.conn.busy_timeout(self.runner.lock_timeout)?;
+            self.conn.busy_timeout(self.lock_timeout)?;
         }
         let foreign_keys: bool = self
             .conn
@@ -200,17 +117,18 @@ impl Sqlite<'_, '_> {
         if foreign_keys {
             self.conn.pragma_update(None, "foreign_keys", false)?;
         }
-        Ok(Saved {
+        self.saved = Some(Saved {
             busy_timeout_ms,
             foreign_keys,
-        })
+        });
+        Ok(())
     }
 
-    fn leave(&mut self, saved: &Saved) -> Result<()> {
-        if !self.conn.is_autocommit() {
-            // Only a failed no-transaction file can leave one open.
-            self.conn.execute_batch("ROLLBACK")?;
-        }
+    fn leave(&mut self) -> Result<()> {
+        self.rollback();
+        let Some(saved) = self.saved.take() else {
+            return Ok(());
+        };
         self.conn.busy_timeout(Duration::from_millis(
             u64::try_from(saved.busy_timeout_ms).unwrap_or(0),
         ))?;
@@ -218,23 +136,6 @@ impl Sqlite<'_, '_> {
             self.conn.pragma_update(None, "foreign_keys", true)?;
         }
         Ok(())
-    }
-
-    /// The wait that a busy error means was exceeded.
-    fn locked(&self) -> Error {
-        Error::Locked {
-            waited: self.runner.lock_timeout,
-        }
-    }
-
-    /// Maps a rusqlite error, giving lock time-outs and non-databases
-    /// their own errors.
-    fn db(&self, e: rusqlite::Error) -> Error {
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => self.locked(),
-            Some(ErrorCode::NotADatabase) => Error::NotADatabase { path: self.path() },
-            _ => Error::from(e),
-        }
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -254,183 +155,194 @@ impl Sqlite<'_, '_> {
         }
     }
 
-    /// Applies what is pending, one transaction per step, until nothing is.
-    /// `table_missing`: the first read found no history table, so the first
-    /// step creates it and must commit even when it applies nothing.
-    fn apply_pending(&mut self, foreign_keys: bool, table_missing: bool) -> Result<Report> {
-        let mut report = Report::default();
-        let mut created = false;
-        let end = self.end()?;
-        loop {
-            self.begin()?;
-            let step = self.step(&mut created, foreign_keys, &mut report);
-            let last = match step {
-                Ok(Step::Done(version)) => {
-                    // An empty commit would cost an fsync for nothing.
-                    if table_missing {
-                        self.commit()?;
-                    } else {
-                        self.rollback();
-                    }
-                    report.version = version;
-                    return Ok(report);
-                }
-                Ok(Step::Applied(range)) => {
-                    let done = report.applied.len() - range.len();
-                    if self.conn.is_autocommit() {
-                        // The authorizer refuses transaction control, so this
-                        // is a defence in depth, not an expected path.
-                        let m = &self.migrations().as_slice()[range.start];
-                        return Err(Error::TransactionControl {
-                            version: m.version(),
-                            file: self.migrations().file_path(m, Direction::Up),
-                            line: 0,
-                        });
-                    }
-                    if let Err(e) = self.commit() {
-                        self.rollback();
-                        report.applied.truncate(done);
-                        return Err(e);
-                    }
-                    for step in &report.applied[done..] {
-                        log::info!(
-                            "applied migration {}/{}.up.sql in {}",
-                            self.migrations().folder(),
-                            step.stem,
-                            Millis(step.duration)
-                        );
-                    }
-                    range.end - 1
-                }
-                Ok(Step::NoTransaction(index)) => {
-                    self.apply_outside_transaction(index, foreign_keys, &mut report)?;
-                    index
-                }
-                Err(e) => {
-                    self.rollback();
-                    return Err(e);
-                }
-            };
-            // The lock was held from the check to the commit, so when the
-            // last migration to apply is in, nothing is pending: skip the
-            // transaction that would only find that out.
-            if last + 1 >= end {
-                report.version = Some(self.migrations().as_slice()[last].version());
-                return Ok(report);
-            }
-        }
+    fn in_transaction(&mut self) -> bool {
+        !self.conn.is_autocommit()
     }
 
-    /// One step inside a `BEGIN IMMEDIATE` transaction: check the history
-    /// under the lock and apply the next pending migration (or all of them).
-    fn step(
-        &mut self,
-        created: &mut bool,
-        foreign_keys: bool,
-        report: &mut Report,
-    ) -> Result<Step> {
-        if !*created {
-            self.create_table()?;
-            *created = true;
+    fn create_table(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    version INTEGER PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    checksum TEXT NOT NULL,
+                    chain TEXT NOT NULL,
+                    applied_at TEXT NOT NULL,
+                    execution_ms INTEGER NOT NULL,
+                    dirty INTEGER NOT NULL DEFAULT 0
+                )",
+                self.table
+            ))
+            .map_err(|e| self.db(e))?;
+        let columns = self.columns()?;
+        if columns != COLUMNS {
+            return Err(self.foreign_table(columns));
         }
-        let migrations = self.runner.migrations;
-        let head = match self.read_head()? {
-            Table::Present(head) => head,
-            Table::Missing => None,
-        };
-        let applied = match plan::applied_by_head(migrations, head.as_ref()) {
-            Some(applied) => applied,
-            None => plan::check_history(migrations, &self.read_all()?)?,
-        };
-        let list = &migrations.as_slice()[..self.end()?];
-        if applied >= list.len() {
-            return Ok(Step::Done(head.map(|h| h.version)));
-        }
-        let range = if self.runner.single_transaction {
-            if let Some(m) = list[applied..]
-                .iter()
-                .find(|m| m.no_transaction(Direction::Up))
-            {
-                return Err(Error::NoTransactionInSingleTransaction {
-                    version: m.version(),
-                    file: migrations.file_path(m, Direction::Up),
-                });
-            }
-            applied..list.len()
-        } else if list[applied].no_transaction(Direction::Up) {
-            return Ok(Step::NoTransaction(applied));
-        } else {
-            applied..applied + 1
-        };
-        for m in &list[range.clone()] {
-            let duration = self.execute(m, Direction::Up, true, foreign_keys)?;
-            self.insert_row(m, duration, false)?;
-            report.applied.push(AppliedStep {
-                version: m.version(),
-                stem: m.stem().to_owned(),
-                duration,
-            });
-        }
-        Ok(Step::Applied(range))
-    }
-
-    /// A `-- strata:no-transaction` migration: a dirty row is committed
-    /// first, the SQL runs statement by statement in autocommit mode, and
-    /// the row is cleaned when it succeeds. A crash or error in between
-    /// leaves the dirty row for the next run to refuse.
-    fn apply_outside_transaction(
-        &mut self,
-        index: usize,
-        foreign_keys: bool,
-        report: &mut Report,
-    ) -> Result<()> {
-        let migrations = self.runner.migrations;
-        let m = &migrations.as_slice()[index];
-        let inserted = self.insert_row(m, Duration::ZERO, true);
-        if let Err(e) = inserted.and_then(|()| self.commit()) {
-            self.rollback();
-            return Err(e);
-        }
-        let duration = self.execute(m, Direction::Up, false, foreign_keys)?;
-        self.begin()?;
-        let cleaned = self
-            .conn
-            .execute(
-                &format!(
-                    "UPDATE {} SET dirty = 0, execution_ms = ?1 WHERE version = ?2",
-                    self.table
-                ),
-                (millis(duration), version_param(m.version())),
-            )
-            .map_err(|e| self.db(e));
-        if let Err(e) = cleaned.and_then(|_| self.commit()) {
-            self.rollback();
-            return Err(e);
-        }
-        log::info!(
-            "applied migration {} (outside a transaction) in {}",
-            migrations.file_path(m, Direction::Up),
-            Millis(duration)
-        );
-        report.applied.push(AppliedStep {
-            version: m.version(),
-            stem: m.stem().to_owned(),
-            duration,
-        });
         Ok(())
     }
 
-    /// Runs one file statement by statement and checks foreign keys after
-    /// it. Inside a transaction, statements that would end it are refused
-    /// as they are prepared.
     fn execute(
         &mut self,
         m: &Migration,
         direction: Direction,
+        file: &str,
         in_transaction: bool,
-        foreign_keys: bool,
     ) -> Result<Duration> {
-        let file = self.migrations().file_path(m, direction);
+        self.run_file(m, direction, file, in_transaction)
+    }
+
+    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
+             VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}), ?6, ?7)",
+            self.table
+        );
+        self.conn
+            .prepare_cached(&sql)?
+            .execute((
+                version_param(row.version),
+                row.name,
+                row.checksum.to_hex(),
+                row.chain.to_hex(),
+                row.applied_at,
+                i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
+                row.dirty,
+            ))
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE version > ?1", self.table);
+        self.conn
+            .execute(&sql, [version.map_or(-1, version_param)])
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn delete_row(&mut self, version: u64) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE version = ?1", self.table);
+        self.conn
+            .execute(&sql, [version_param(version)])
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET dirty = ?1, execution_ms = coalesce(?2, execution_ms) WHERE version = ?3",
+            self.table
+        );
+        let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.conn
+            .execute(&sql, (dirty, ms, version_param(version)))
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn update_row(
+        &mut self,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+        chain: Checksum,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET name = ?1, checksum = ?2, chain = ?3 WHERE version = ?4",
+            self.table
+        );
+        self.conn
+            .execute(
+                &sql,
+                (
+                    name,
+                    checksum.to_hex(),
+                    chain.to_hex(),
+                    version_param(version),
+                ),
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn read_foreign(&mut self) -> Result<Option<(ForeignKind, Vec<ForeignRow>)>> {
+        let columns = self.columns()?;
+        if columns.is_empty() || columns == COLUMNS {
+            return Ok(None);
+        }
+        let kind = match self.foreign_table(columns) {
+            Error::ForeignHistoryTable {
+                kind: ForeignTable::GolangMigrate,
+                ..
+            } => ForeignKind::GolangMigrate,
+            Error::ForeignHistoryTable {
+                kind: ForeignTable::HomeMade,
+                ..
+            } => ForeignKind::HomeMade,
+            other => return Err(other),
+        };
+        let sql = match kind {
+            ForeignKind::GolangMigrate => format!(
+                "SELECT version, NULL, NULL, dirty FROM {} ORDER BY version",
+                self.table
+            ),
+            // Keep the recorded time, in strata's format where SQLite can
+            // read it (ISO 8601 text, or seconds since 1970), else as it is.
+            ForeignKind::HomeMade => format!(
+                "SELECT version, CAST(name AS TEXT),
+                    CASE typeof(applied_at)
+                        WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
+                        WHEN 'real' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
+                        ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', applied_at), CAST(applied_at AS TEXT))
+                    END,
+                    0
+                 FROM {} ORDER BY version",
+                self.table
+            ),
+        };
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(ForeignRow {
+                    version: r.get(0)?,
+                    name: r.get(1)?,
+                    applied_at: r.get(2)?,
+                    dirty: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                })
+            })
+            .map_err(|e| self.db(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Some((kind, rows)))
+    }
+
+    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()> {
+        let old = quote_identifier(&format!("{}_before_strata", self.name));
+        self.conn
+            .execute_batch(&format!("ALTER TABLE {} RENAME TO {old}", self.table))
+            .map_err(|e| self.db(e))?;
+        self.create_table()?;
+        for row in rows {
+            self.insert_row(row)?;
+        }
+        self.conn
+            .execute_batch(&format!("DROP TABLE {old}"))
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+}
+
+impl Sqlite<'_> {
+    /// Runs one file statement by statement and checks foreign keys after
+    /// it. Inside a transaction, statements that would end it are refused
+    /// as they are prepared.
+    fn run_file(
+        &mut self,
+        m: &Migration,
+        direction: Direction,
+        file: &str,
+        in_transaction: bool,
+    ) -> Result<Duration> {
+        let foreign_keys = self.saved.as_ref().is_some_and(|s| s.foreign_keys);
         let before = if foreign_keys {
             self.table_names()?
         } else {
@@ -457,7 +369,7 @@ impl Sqlite<'_, '_> {
             Authorization::Allow
         }))?;
         let started = Instant::now();
-        let result = self.execute_statements(m, direction, &file, &watch);
+        let result = self.execute_statements(m, direction, file, &watch);
         let duration = started.elapsed();
         self.conn
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>)?;
@@ -469,7 +381,7 @@ impl Sqlite<'_, '_> {
             if !violations.is_empty() {
                 return Err(Error::ForeignKeyViolation {
                     version: m.version(),
-                    file,
+                    file: file.to_owned(),
                     violations,
                 });
             }
@@ -585,32 +497,12 @@ impl Sqlite<'_, '_> {
         Ok(violations)
     }
 
-    fn create_table(&mut self) -> Result<()> {
-        self.conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                version INTEGER PRIMARY KEY NOT NULL,
-                name TEXT NOT NULL,
-                checksum TEXT NOT NULL,
-                chain TEXT NOT NULL,
-                applied_at TEXT NOT NULL,
-                execution_ms INTEGER NOT NULL,
-                dirty INTEGER NOT NULL DEFAULT 0
-            )",
-            self.table
-        ))?;
-        let columns = self.columns()?;
-        if columns != COLUMNS {
-            return Err(self.foreign_table(columns));
-        }
-        Ok(())
-    }
-
     fn columns(&self) -> Result<Vec<String>> {
         let mut statement = self
             .conn
             .prepare_cached("SELECT name FROM pragma_table_info(?1)")
             .map_err(|e| self.db(e))?;
-        let names = statement.query_map([&*self.runner.table], |r| r.get(0))?;
+        let names = statement.query_map([self.name], |r| r.get(0))?;
         Ok(names.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -624,14 +516,14 @@ impl Sqlite<'_, '_> {
             ForeignTable::Other
         };
         Error::ForeignHistoryTable {
-            table: self.runner.table.to_string(),
+            table: self.name.to_string(),
             columns,
             kind,
         }
     }
 
     /// The newest row: one read of the primary key's b-tree.
-    fn read_head(&self) -> Result<Table> {
+    fn head(&self) -> Result<TableState> {
         let sql = format!(
             "SELECT version, chain, dirty FROM {} ORDER BY version DESC LIMIT 1",
             self.table
@@ -644,7 +536,7 @@ impl Sqlite<'_, '_> {
                 }
                 let columns = self.columns()?;
                 if columns.is_empty() {
-                    return Ok(Table::Missing);
+                    return Ok(TableState::Missing);
                 }
                 return Err(self.foreign_table(columns));
             }
@@ -663,10 +555,10 @@ impl Sqlite<'_, '_> {
             .optional()
             .map_err(|e| self.db(e))?
             .transpose()?;
-        Ok(Table::Present(head))
+        Ok(TableState::Strata(head))
     }
 
-    fn read_all(&self) -> Result<Vec<AppliedMigration>> {
+    fn rows(&self) -> Result<Vec<AppliedMigration>> {
         let sql = format!(
             "SELECT version, name, checksum, chain, applied_at, execution_ms, dirty FROM {} ORDER BY version",
             self.table
@@ -697,7 +589,7 @@ impl Sqlite<'_, '_> {
 
     fn corrupt(&self, version: i64, column: &'static str, value: ValueRef<'_>) -> Error {
         Error::CorruptHistory {
-            table: self.runner.table.to_string(),
+            table: self.name.to_string(),
             version,
             column,
             value: match value {
@@ -765,34 +657,34 @@ impl Sqlite<'_, '_> {
             .ok_or_else(|| self.corrupt(version as i64, column, ValueRef::Text(text.as_bytes())))
     }
 
-    fn insert_row(&mut self, m: &Migration, duration: Duration, dirty: bool) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
-             VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6)",
-            self.table
-        );
-        self.conn
-            .prepare_cached(&sql)?
-            .execute((
-                version_param(m.version()),
-                m.name(),
-                m.checksum().to_hex(),
-                m.chain().to_hex(),
-                millis(duration),
-                dirty,
-            ))
-            .map_err(|e| self.db(e))?;
-        Ok(())
+    /// The wait that a busy error means was exceeded.
+    fn locked(&self) -> Error {
+        Error::Locked {
+            waited: self.lock_timeout,
+        }
+    }
+
+    /// Maps a rusqlite error, giving lock time-outs and non-databases
+    /// their own errors.
+    fn db(&self, e: rusqlite::Error) -> Error {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => self.locked(),
+            Some(ErrorCode::NotADatabase) => Error::NotADatabase { path: self.path() },
+            _ => Error::from(e),
+        }
+    }
+
+    fn path(&self) -> String {
+        match self.conn.path() {
+            Some(path) if !path.is_empty() => path.to_owned(),
+            _ => ":memory:".to_owned(),
+        }
     }
 }
 
 /// Versions are at most `i64::MAX` (the folder rules say so).
 fn version_param(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Quotes an identifier for SQLite: `"name"`, with `"` doubled.

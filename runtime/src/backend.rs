@@ -1,0 +1,108 @@
+//! The seam between the operations (`ops.rs`), which decide, and a
+//! database, which does: a backend knows SQL, locking and its driver, and
+//! nothing of folders or plans.
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+
+use std::time::Duration;
+
+use crate::plan::{AppliedMigration, Head};
+use crate::{Checksum, Direction, Migration, Result};
+
+/// A row for the history table.
+#[derive(Debug, Clone)]
+pub struct NewRow<'a> {
+    pub version: u64,
+    pub name: &'a str,
+    pub checksum: Checksum,
+    pub chain: Checksum,
+    /// `None`: now.
+    pub applied_at: Option<&'a str>,
+    pub execution_ms: u64,
+    pub dirty: bool,
+}
+
+/// A row of a history table that another tool kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignRow {
+    pub version: i64,
+    pub name: Option<String>,
+    /// Already in strata's format (UTC, ISO 8601) where it could be read.
+    pub applied_at: Option<String>,
+    pub dirty: bool,
+}
+
+/// The history tables that strata can adopt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForeignKind {
+    /// golang-migrate's `(version, dirty)`: one row, the current version.
+    GolangMigrate,
+    /// A home-made `(version, name, applied_at)`: one row per migration.
+    HomeMade,
+}
+
+/// What the history table's name holds.
+pub enum TableState {
+    Missing,
+    Strata(Option<Head>),
+}
+
+/// One database connection, seen by the operations.
+pub trait Backend {
+    /// The database, for messages (a path, or a database name).
+    fn location(&self) -> String;
+    /// Fails with `InTransaction` unless the connection is idle.
+    fn check_idle(&mut self) -> Result<()>;
+    /// The newest row of strata's history table, one indexed read; a table
+    /// of another shape is an error that says what it looks like.
+    fn read_head(&mut self) -> Result<TableState>;
+    /// Every row of the history table, ascending; none if it is missing.
+    fn read_all(&mut self) -> Result<Vec<AppliedMigration>>;
+    /// Whether the connection cannot write.
+    fn read_only(&mut self) -> Result<bool>;
+    /// Before changes: connection settings, session locks. `leave` undoes
+    /// what `enter` did, on every path.
+    fn enter(&mut self) -> Result<()>;
+    fn leave(&mut self) -> Result<()>;
+    /// A transaction that holds the write lock until it ends.
+    fn begin(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    /// Rolls back if a transaction is open; never fails.
+    fn rollback(&mut self);
+    fn in_transaction(&mut self) -> bool;
+    /// Creates the history table if it is missing and checks its shape.
+    fn create_table(&mut self) -> Result<()>;
+    /// Runs one file of a migration statement by statement, then checks
+    /// foreign keys. Inside a transaction, statements that would end it
+    /// are refused. Returns how long the SQL took.
+    fn execute(
+        &mut self,
+        m: &Migration,
+        direction: Direction,
+        file: &str,
+        in_transaction: bool,
+    ) -> Result<Duration>;
+    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()>;
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()>;
+    fn delete_row(&mut self, version: u64) -> Result<()>;
+    /// Sets `dirty` and, when given, `execution_ms`.
+    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()>;
+    fn update_row(
+        &mut self,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+        chain: Checksum,
+    ) -> Result<()>;
+    /// A history table that strata can adopt under the table's name, with
+    /// its rows; `None` when the table is strata's or missing, an error
+    /// when it has a shape strata does not know.
+    fn read_foreign(&mut self) -> Result<Option<(ForeignKind, Vec<ForeignRow>)>>;
+    /// Replaces that table by strata's, holding `rows` (inside a transaction).
+    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()>;
+}
+
+/// How a connection type becomes a backend.
+pub trait Connect {
+    #[doc(hidden)]
+    fn backend<'a>(&'a mut self, table: &'a str, lock_timeout: Duration) -> Box<dyn Backend + 'a>;
+}

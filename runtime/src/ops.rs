@@ -1,0 +1,745 @@
+//! Every operation, written once over the [`Backend`] seam: what to check,
+//! in which order, under which lock, and what to record.
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+
+use std::time::Duration;
+
+use crate::backend::{Backend, ForeignKind, NewRow, TableState};
+use crate::plan::{self, Applied, AppliedMigration};
+use crate::report::{
+    AppliedStep, Change, HistoryChanges, MigrationState, Report, Status, StatusEntry,
+};
+use crate::runner::Millis;
+use crate::{Checksum, Direction, Error, Migration, Migrations, Result, Runner};
+
+/// Which migrations a down reverts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Down {
+    /// The newest n applied.
+    Steps(usize),
+    /// Every applied one above this version.
+    To(u64),
+    /// Every applied one.
+    All,
+}
+
+pub(crate) struct Ops<'a> {
+    runner: &'a Runner<'a>,
+    db: Box<dyn Backend + 'a>,
+}
+
+/// What one step of `up` did inside its transaction.
+enum Step {
+    /// Nothing is pending; the database is at this version.
+    Done(Option<u64>),
+    /// Applied migrations; commit them. `more`: something is still pending.
+    Applied {
+        count: usize,
+        more: bool,
+        version: u64,
+    },
+    /// Recorded a dirty row for a no-transaction migration; commit it, then
+    /// run the migration's SQL outside a transaction.
+    Started {
+        index: usize,
+        more: bool,
+        version: u64,
+    },
+}
+
+impl<'a> Ops<'a> {
+    pub fn new(runner: &'a Runner<'a>, db: Box<dyn Backend + 'a>) -> Self {
+        Ops { runner, db }
+    }
+
+    fn migrations(&self) -> &'a Migrations {
+        self.runner.migrations
+    }
+
+    fn list(&self) -> &'a [Migration] {
+        self.runner.migrations.as_slice()
+    }
+
+    fn file(&self, index: usize, direction: Direction) -> String {
+        self.migrations().file_path(&self.list()[index], direction)
+    }
+
+    /// The index of a version the files have.
+    fn index_of(&self, version: u64) -> Result<usize> {
+        self.migrations()
+            .index_of(version)
+            .ok_or_else(|| Error::UnknownVersion {
+                version,
+                folder: self.migrations().folder().to_owned(),
+            })
+    }
+
+    /// How many migrations `up` may apply: all, or up to the target.
+    fn end(&self) -> Result<usize> {
+        match self.runner.target {
+            None => Ok(self.list().len()),
+            Some(version) => Ok(self.index_of(version)? + 1),
+        }
+    }
+
+    /// Which migrations are applied, checked against the files, and the
+    /// newest recorded version: one read when the newest row's chain
+    /// matches, every row otherwise.
+    fn state(&mut self) -> Result<(Applied, Option<u64>)> {
+        let head = match self.db.read_head()? {
+            TableState::Missing => return Ok((Applied::Prefix(0), None)),
+            TableState::Strata(head) => head,
+        };
+        let applied = match plan::applied_by_head(self.migrations(), head.as_ref()) {
+            Some(applied) => Applied::Prefix(applied),
+            None => plan::check_history(
+                self.migrations(),
+                &self.db.read_all()?,
+                self.runner.allow_out_of_order,
+            )?,
+        };
+        Ok((applied, head.map(|h| h.version)))
+    }
+
+    fn version_of(&self, applied: &Applied) -> Option<u64> {
+        applied.newest().map(|i| self.list()[i].version())
+    }
+
+    /// Runs `f` between `enter` and `leave`, which always runs.
+    fn changing<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.db.check_idle()?;
+        self.db.enter()?;
+        let result = f(self);
+        let left = self.db.leave();
+        let value = result?;
+        left?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one transaction: committed if it succeeds, rolled back
+    /// if it fails.
+    fn transaction<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.db.begin()?;
+        match f(self).and_then(|value| self.db.commit().map(|()| value)) {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                self.db.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Rewrites the chain of every row whose chain is not the one its
+    /// predecessors give: after a row was inserted below others, or a
+    /// checksum changed.
+    fn rechain(&mut self) -> Result<()> {
+        let rows = self.db.read_all()?;
+        let chains = plan::chains(rows.iter().map(|r| (r.version, r.checksum)));
+        for (row, chain) in rows.iter().zip(chains) {
+            if row.chain != chain {
+                self.db
+                    .update_row(row.version, &row.name, row.checksum, chain)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts the history row of migration `index` and updates `applied`.
+    fn record(
+        &mut self,
+        index: usize,
+        applied: &mut Applied,
+        duration: Duration,
+        dirty: bool,
+    ) -> Result<()> {
+        let m = &self.list()[index];
+        let prefix = applied.extends_prefix(index);
+        self.db.insert_row(&NewRow {
+            version: m.version(),
+            name: m.name(),
+            checksum: m.checksum(),
+            chain: if prefix { m.chain() } else { Checksum::ZERO },
+            applied_at: None,
+            execution_ms: millis(duration),
+            dirty,
+        })?;
+        if prefix {
+            *applied = Applied::Prefix(index + 1);
+        } else {
+            let mut indexes = applied.indexes();
+            let at = indexes.partition_point(|&i| i < index);
+            indexes.insert(at, index);
+            *applied = Applied::Indexes(indexes);
+            self.rechain()?;
+        }
+        Ok(())
+    }
+
+    /// Applies what is pending up to `end` (the target, or everything).
+    pub fn up(&mut self) -> Result<Report> {
+        let end = self.end()?;
+        self.up_to(end)
+    }
+
+    fn up_to(&mut self, end: usize) -> Result<Report> {
+        self.db.check_idle()?;
+        let table = self.db.read_head()?;
+        let missing = matches!(table, TableState::Missing);
+        if let TableState::Strata(head) = &table
+            && plan::applied_by_head(self.migrations(), head.as_ref()).is_some_and(|a| a >= end)
+        {
+            return Ok(Report {
+                version: head.map(|h| h.version),
+                ..Report::default()
+            });
+        }
+        if self.db.read_only()? {
+            let (applied, version) = self.state()?;
+            let pending = applied.pending(end).len();
+            if pending > 0 {
+                return Err(Error::ReadOnly {
+                    path: self.db.location(),
+                    pending,
+                });
+            }
+            return Ok(Report {
+                version,
+                ..Report::default()
+            });
+        }
+        self.changing(|ops| ops.up_loop(end, missing))
+    }
+
+    /// One transaction per step until nothing is pending. `missing`: the
+    /// first read found no history table, so the first step creates it and
+    /// must commit even when it applies nothing.
+    fn up_loop(&mut self, end: usize, missing: bool) -> Result<Report> {
+        let mut report = Report::default();
+        let mut created = false;
+        loop {
+            self.db.begin()?;
+            let (more, version) = match self.up_step(&mut created, end, &mut report) {
+                Ok(Step::Done(version)) => {
+                    // An empty commit would cost an fsync for nothing.
+                    if missing {
+                        self.db.commit()?;
+                    } else {
+                        self.db.rollback();
+                    }
+                    report.version = version;
+                    return Ok(report);
+                }
+                Ok(Step::Applied {
+                    count,
+                    more,
+                    version,
+                }) => {
+                    let done = report.applied.len() - count;
+                    if !self.db.in_transaction() {
+                        // The backends refuse transaction control as they
+                        // prepare it: a defence in depth, not a path.
+                        let step = &report.applied[done];
+                        return Err(Error::TransactionControl {
+                            version: step.version,
+                            file: self.file(self.index_of(step.version)?, Direction::Up),
+                            line: 0,
+                        });
+                    }
+                    if let Err(e) = self.db.commit() {
+                        self.db.rollback();
+                        report.applied.truncate(done);
+                        return Err(e);
+                    }
+                    for step in &report.applied[done..] {
+                        log::info!(
+                            "applied migration {}/{}.up.sql in {}",
+                            self.migrations().folder(),
+                            step.stem,
+                            Millis(step.duration)
+                        );
+                    }
+                    (more, version)
+                }
+                Ok(Step::Started {
+                    index,
+                    more,
+                    version,
+                }) => {
+                    self.db.commit()?;
+                    let step = self.finish_outside_transaction(index, Direction::Up)?;
+                    report.applied.push(step);
+                    (more, version)
+                }
+                Err(e) => {
+                    self.db.rollback();
+                    return Err(e);
+                }
+            };
+            // The lock was held from the check to the commit, so when the
+            // step says nothing more is pending, skip the transaction that
+            // would only find that out.
+            if !more {
+                report.version = Some(version);
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Inside a transaction: check the history under the lock and apply
+    /// the next pending migration (or all of them, in single-transaction
+    /// mode).
+    fn up_step(&mut self, created: &mut bool, end: usize, report: &mut Report) -> Result<Step> {
+        if !*created {
+            self.db.create_table()?;
+            *created = true;
+        }
+        let (mut applied, version) = self.state()?;
+        let Some(first) = applied.first_pending(end) else {
+            return Ok(Step::Done(version));
+        };
+        let list = self.list();
+        let batch = if self.runner.single_transaction {
+            let pending = applied.pending(end);
+            if let Some(&i) = pending
+                .iter()
+                .find(|&&i| list[i].no_transaction(Direction::Up))
+            {
+                return Err(Error::NoTransactionInSingleTransaction {
+                    version: list[i].version(),
+                    file: self.file(i, Direction::Up),
+                });
+            }
+            pending
+        } else if list[first].no_transaction(Direction::Up) {
+            self.record(first, &mut applied, Duration::ZERO, true)?;
+            return Ok(Step::Started {
+                index: first,
+                more: applied.first_pending(end).is_some(),
+                version: self.version_of(&applied).unwrap_or(0),
+            });
+        } else {
+            vec![first]
+        };
+        for &index in &batch {
+            let file = self.file(index, Direction::Up);
+            let duration = self.db.execute(&list[index], Direction::Up, &file, true)?;
+            self.record(index, &mut applied, duration, false)?;
+            report.applied.push(step(&list[index], duration));
+        }
+        Ok(Step::Applied {
+            count: batch.len(),
+            more: applied.first_pending(end).is_some(),
+            version: self.version_of(&applied).unwrap_or(0),
+        })
+    }
+
+    /// A `-- strata:no-transaction` file whose row was committed dirty: run
+    /// it in autocommit mode, then clean the row (up) or delete it (down).
+    /// A failure or a crash in between leaves the dirty row for the next
+    /// run to refuse.
+    fn finish_outside_transaction(
+        &mut self,
+        index: usize,
+        direction: Direction,
+    ) -> Result<AppliedStep> {
+        let m = &self.list()[index];
+        let file = self.file(index, direction);
+        let result = self.db.execute(m, direction, &file, false);
+        // A file that manages its own transaction may leave one open.
+        self.db.rollback();
+        let duration = result?;
+        self.transaction(|ops| match direction {
+            Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)),
+            Direction::Down => ops.db.delete_row(m.version()),
+        })?;
+        log::info!(
+            "{} migration {file} (outside a transaction) in {}",
+            match direction {
+                Direction::Up => "applied",
+                Direction::Down => "reverted",
+            },
+            Millis(duration)
+        );
+        Ok(step(m, duration))
+    }
+
+    /// Reverts applied migrations, newest first, each with the removal of
+    /// its row in one transaction.
+    pub fn down(&mut self, how: Down) -> Result<Report> {
+        self.db.check_idle()?;
+        let (applied, version) = self.state()?;
+        let newest_first: Vec<usize> = applied.indexes().into_iter().rev().collect();
+        let targets: Vec<usize> = match how {
+            Down::Steps(n) => newest_first.into_iter().take(n).collect(),
+            Down::All => newest_first,
+            Down::To(version) => {
+                let keep = self.index_of(version)?;
+                newest_first.into_iter().filter(|&i| i > keep).collect()
+            }
+        };
+        // Before anything changes: an irreversible migration on the way
+        // stops the whole move.
+        if let Some(&i) = targets.iter().find(|&&i| self.list()[i].irreversible()) {
+            return Err(Error::Irreversible {
+                version: self.list()[i].version(),
+                file: self.file(i, Direction::Down),
+            });
+        }
+        if targets.is_empty() {
+            return Ok(Report {
+                version,
+                ..Report::default()
+            });
+        }
+        if self.db.read_only()? {
+            return Err(Error::ReadOnly {
+                path: self.db.location(),
+                pending: targets.len(),
+            });
+        }
+        self.changing(|ops| {
+            let mut report = Report::default();
+            for index in targets {
+                report.reverted.push(ops.revert(index)?);
+            }
+            let (applied, _) = ops.state()?;
+            report.version = ops.version_of(&applied);
+            Ok(report)
+        })
+    }
+
+    fn revert(&mut self, index: usize) -> Result<AppliedStep> {
+        let m = &self.list()[index];
+        let file = self.file(index, Direction::Down);
+        let outside = m.no_transaction(Direction::Down);
+        let duration = self.transaction(|ops| {
+            // Under the lock, the migration must still be the newest.
+            let (applied, _) = ops.state()?;
+            if applied.newest() != Some(index) {
+                return Err(Error::HistoryChanged);
+            }
+            if outside {
+                ops.db.set_dirty(m.version(), true, None)?;
+                return Ok(None);
+            }
+            let duration = ops.db.execute(m, Direction::Down, &file, true)?;
+            ops.db.delete_row(m.version())?;
+            if !ops.db.in_transaction() {
+                return Err(Error::TransactionControl {
+                    version: m.version(),
+                    file: file.clone(),
+                    line: 0,
+                });
+            }
+            Ok(Some(duration))
+        })?;
+        match duration {
+            Some(duration) => {
+                log::info!("reverted migration {file} in {}", Millis(duration));
+                Ok(step(m, duration))
+            }
+            None => self.finish_outside_transaction(index, Direction::Down),
+        }
+    }
+
+    /// Reverts the newest migration and applies it again.
+    pub fn redo(&mut self) -> Result<Report> {
+        let mut report = self.down(Down::Steps(1))?;
+        let Some(reverted) = report.reverted.first() else {
+            return Ok(report);
+        };
+        let end = self.index_of(reverted.version)? + 1;
+        let up = self.up_to(end)?;
+        report.applied = up.applied;
+        report.version = up.version;
+        Ok(report)
+    }
+
+    /// Moves up or down to `version`.
+    pub fn goto(&mut self, version: u64) -> Result<Report> {
+        let index = self.index_of(version)?;
+        let mut report = self.down(Down::To(version))?;
+        let up = self.up_to(index + 1)?;
+        report.applied = up.applied;
+        report.version = up.version.or(report.version);
+        Ok(report)
+    }
+
+    /// Every version the files or the database know, with its state.
+    pub fn status(&mut self) -> Result<Status> {
+        let rows = match self.db.read_head()? {
+            TableState::Missing => Vec::new(),
+            TableState::Strata(_) => self.db.read_all()?,
+        };
+        let list = self.list();
+        let mut entries = Vec::with_capacity(list.len().max(rows.len()));
+        let (mut f, mut r) = (0, 0);
+        loop {
+            let entry = match (list.get(f), rows.get(r)) {
+                (Some(file), Some(row)) if file.version() == row.version => {
+                    f += 1;
+                    r += 1;
+                    let state = if row.dirty {
+                        MigrationState::Dirty
+                    } else if row.checksum != file.checksum() {
+                        MigrationState::Modified {
+                            applied: row.checksum,
+                            current: file.checksum(),
+                        }
+                    } else {
+                        MigrationState::Applied
+                    };
+                    entry(file.version(), file.name(), state, Some(row))
+                }
+                (Some(file), row) if row.is_none_or(|row| file.version() < row.version) => {
+                    f += 1;
+                    entry(file.version(), file.name(), MigrationState::Pending, None)
+                }
+                (_, Some(row)) => {
+                    r += 1;
+                    entry(row.version, &row.name, MigrationState::Missing, Some(row))
+                }
+                (Some(_), None) | (None, None) => break,
+            };
+            entries.push(entry);
+        }
+        Ok(Status { entries })
+    }
+
+    /// Everything `up` checks, changing nothing: the versions it would apply.
+    pub fn validate(&mut self) -> Result<Vec<u64>> {
+        let end = self.end()?;
+        let (applied, _) = self.state()?;
+        Ok(applied
+            .pending(end)
+            .into_iter()
+            .map(|i| self.list()[i].version())
+            .collect())
+    }
+
+    /// Records the migrations up to `version` as applied, without running
+    /// them, on a database that has no history yet.
+    pub fn baseline(&mut self, version: u64) -> Result<HistoryChanges> {
+        let index = self.index_of(version)?;
+        self.changing(|ops| {
+            ops.transaction(|ops| {
+                ops.db.create_table()?;
+                if let Some(newest) = ops.db.read_all()?.last() {
+                    return Err(Error::HistoryExists {
+                        table: ops.runner.table.to_string(),
+                        newest: newest.version,
+                    });
+                }
+                let mut changes = HistoryChanges::default();
+                for m in &ops.list()[..=index] {
+                    ops.db.insert_row(&NewRow {
+                        version: m.version(),
+                        name: m.name(),
+                        checksum: m.checksum(),
+                        chain: m.chain(),
+                        applied_at: None,
+                        execution_ms: 0,
+                        dirty: false,
+                    })?;
+                    changes.push(m.version(), m.name(), Change::Recorded);
+                }
+                Ok(changes)
+            })
+        })
+    }
+
+    /// Sets the recorded state to `version` (`None`: nothing applied) and
+    /// clears dirty flags, after a person repaired the database.
+    pub fn force(&mut self, version: Option<u64>) -> Result<HistoryChanges> {
+        let keep = version.map(|v| self.index_of(v)).transpose()?;
+        self.changing(|ops| {
+            ops.transaction(|ops| {
+                ops.db.create_table()?;
+                let rows = ops.db.read_all()?;
+                let mut changes = HistoryChanges::default();
+                for row in rows
+                    .iter()
+                    .filter(|r| version.is_none_or(|v| r.version > v))
+                {
+                    changes.push(row.version, &row.name, Change::Removed);
+                }
+                ops.db.delete_rows_above(version)?;
+                for row in rows
+                    .iter()
+                    .filter(|r| r.dirty && version.is_some_and(|v| r.version <= v))
+                {
+                    ops.db.set_dirty(row.version, false, None)?;
+                    changes.push(row.version, &row.name, Change::Cleaned);
+                }
+                let upto = keep.map_or(0, |k| k + 1);
+                for m in &ops.list()[..upto] {
+                    if rows
+                        .binary_search_by_key(&m.version(), |r| r.version)
+                        .is_err()
+                    {
+                        ops.db.insert_row(&NewRow {
+                            version: m.version(),
+                            name: m.name(),
+                            checksum: m.checksum(),
+                            chain: Checksum::ZERO,
+                            applied_at: None,
+                            execution_ms: 0,
+                            dirty: false,
+                        })?;
+                        changes.push(m.version(), m.name(), Change::Recorded);
+                    }
+                }
+                ops.rechain()?;
+                changes.sort();
+                Ok(changes)
+            })
+        })
+    }
+
+    /// Accepts the current checksum (and name) of applied migrations whose
+    /// files were edited on purpose.
+    pub fn repair(&mut self) -> Result<HistoryChanges> {
+        self.changing(|ops| {
+            ops.transaction(|ops| {
+                ops.db.create_table()?;
+                let mut changes = HistoryChanges::default();
+                for row in ops.db.read_all()? {
+                    let Some(m) = ops.migrations().get(row.version) else {
+                        continue;
+                    };
+                    if m.checksum() != row.checksum {
+                        changes.push(
+                            row.version,
+                            m.name(),
+                            Change::ChecksumUpdated {
+                                from: row.checksum,
+                                to: m.checksum(),
+                            },
+                        );
+                    }
+                    if m.name() != row.name {
+                        changes.push(
+                            row.version,
+                            m.name(),
+                            Change::Renamed {
+                                from: row.name.clone(),
+                            },
+                        );
+                    }
+                    if m.checksum() != row.checksum || m.name() != row.name {
+                        ops.db
+                            .update_row(row.version, m.name(), m.checksum(), row.chain)?;
+                    }
+                }
+                ops.rechain()?;
+                Ok(changes)
+            })
+        })
+    }
+
+    /// Converts golang-migrate's history table, or a home-made one, into
+    /// strata's, keeping every recorded version.
+    pub fn adopt(&mut self) -> Result<HistoryChanges> {
+        self.changing(|ops| {
+            ops.transaction(|ops| {
+                let table = ops.runner.table.to_string();
+                let Some((kind, rows)) = ops.db.read_foreign()? else {
+                    return match ops.db.read_head()? {
+                        TableState::Missing => Err(Error::NothingToAdopt { table }),
+                        TableState::Strata(_) => Ok(HistoryChanges::default()),
+                    };
+                };
+                if let Some(row) = rows.iter().find(|r| r.dirty) {
+                    return Err(Error::AdoptDirty {
+                        table,
+                        version: row.version,
+                    });
+                }
+                // The versions that the table says are applied.
+                let mut versions = Vec::new();
+                for row in &rows {
+                    let known = u64::try_from(row.version)
+                        .ok()
+                        .and_then(|v| ops.migrations().index_of(v));
+                    let Some(index) = known else {
+                        return Err(Error::MissingMigration {
+                            version: u64::try_from(row.version).unwrap_or(0),
+                            name: row.name.clone().unwrap_or_default(),
+                            folder: ops.migrations().folder().to_owned(),
+                        });
+                    };
+                    match kind {
+                        // golang-migrate keeps one row: the current version,
+                        // which means every migration up to it.
+                        ForeignKind::GolangMigrate => versions.extend(0..=index),
+                        ForeignKind::HomeMade => versions.push(index),
+                    }
+                }
+                versions.sort_unstable();
+                versions.dedup();
+                let list = ops.list();
+                let applied_at = |version: u64| {
+                    rows.iter()
+                        .find(|r| r.version == version as i64)
+                        .and_then(|r| r.applied_at.clone())
+                };
+                let stamps: Vec<Option<String>> = versions
+                    .iter()
+                    .map(|&i| applied_at(list[i].version()))
+                    .collect();
+                let chains = plan::chains(
+                    versions
+                        .iter()
+                        .map(|&i| (list[i].version(), list[i].checksum())),
+                );
+                let new_rows: Vec<NewRow<'_>> = versions
+                    .iter()
+                    .zip(&chains)
+                    .zip(&stamps)
+                    .map(|((&i, &chain), stamp)| NewRow {
+                        version: list[i].version(),
+                        name: list[i].name(),
+                        checksum: list[i].checksum(),
+                        chain,
+                        applied_at: stamp.as_deref(),
+                        execution_ms: 0,
+                        dirty: false,
+                    })
+                    .collect();
+                ops.db.replace_foreign(&new_rows)?;
+                let mut changes = HistoryChanges::default();
+                for &i in &versions {
+                    changes.push(list[i].version(), list[i].name(), Change::Adopted);
+                }
+                Ok(changes)
+            })
+        })
+    }
+}
+
+fn step(m: &Migration, duration: Duration) -> AppliedStep {
+    AppliedStep {
+        version: m.version(),
+        stem: m.stem().to_owned(),
+        duration,
+    }
+}
+
+fn entry(
+    version: u64,
+    name: &str,
+    state: MigrationState,
+    row: Option<&AppliedMigration>,
+) -> StatusEntry {
+    StatusEntry {
+        version,
+        name: name.to_owned(),
+        state,
+        applied_at: row.map(|r| r.applied_at.clone()),
+        duration: row.map(|r| Duration::from_millis(r.execution_ms)),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

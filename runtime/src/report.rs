@@ -1,0 +1,288 @@
+//! What the operations return: reports that print as people read them.
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::Checksum;
+use crate::runner::Millis;
+
+/// One migration that a run applied or reverted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppliedStep {
+    /// Its version.
+    pub version: u64,
+    /// `VERSION_NAME`, as in its file names.
+    pub stem: String,
+    /// How long its SQL took.
+    pub duration: Duration,
+}
+
+/// What a move between versions did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// The migrations reverted, in the order they were reverted.
+    pub reverted: Vec<AppliedStep>,
+    /// The migrations applied, in order.
+    pub applied: Vec<AppliedStep>,
+    /// The newest applied version afterwards, if any.
+    pub version: Option<u64>,
+}
+
+impl Report {
+    /// Whether nothing was applied or reverted.
+    pub fn is_empty(&self) -> bool {
+        self.applied.is_empty() && self.reverted.is_empty()
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = match self.version {
+            Some(version) => format!("version {version}"),
+            None => "no version".to_owned(),
+        };
+        if self.is_empty() {
+            return write!(f, "nothing to do: the database is at {at}");
+        }
+        let mut done = Vec::new();
+        if !self.reverted.is_empty() {
+            done.push(format!(
+                "reverted {}",
+                plural(self.reverted.len(), "migration")
+            ));
+        }
+        if !self.applied.is_empty() {
+            done.push(format!(
+                "applied {}",
+                plural(self.applied.len(), "migration")
+            ));
+        }
+        write!(f, "{}, the database is now at {at}", done.join(" and "))?;
+        for (what, steps) in [("down", &self.reverted), ("up", &self.applied)] {
+            for step in steps {
+                write!(f, "\n  {what:<4} {}  {}", step.stem, Millis(step.duration))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The state of one version in [`Status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MigrationState {
+    /// Applied, and the file still has the checksum it had.
+    Applied,
+    /// In the files, not applied.
+    Pending,
+    /// Applied, but the up file changed since.
+    Modified {
+        /// The checksum recorded when it was applied.
+        applied: Checksum,
+        /// The file's checksum now.
+        current: Checksum,
+    },
+    /// Applied, but the files do not have it.
+    Missing,
+    /// A no-transaction migration that began and did not finish.
+    Dirty,
+}
+
+impl fmt::Display for MigrationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+            MigrationState::Modified { .. } => "modified",
+            MigrationState::Missing => "missing",
+            MigrationState::Dirty => "dirty",
+        })
+    }
+}
+
+/// One version in [`Status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusEntry {
+    /// The version.
+    pub version: u64,
+    /// Its name: the file's, or the recorded one for a missing migration.
+    pub name: String,
+    /// Its state.
+    pub state: MigrationState,
+    /// When it was applied, if it was.
+    pub applied_at: Option<String>,
+    /// How long its SQL ran, if it was applied.
+    pub duration: Option<Duration>,
+}
+
+/// Every version that the files or the database know, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Status {
+    /// One entry per version, ascending.
+    pub entries: Vec<StatusEntry>,
+}
+
+impl Status {
+    /// The newest applied version (modified and dirty ones count).
+    pub fn version(&self) -> Option<u64> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.state != MigrationState::Pending)
+            .map(|e| e.version)
+    }
+
+    /// Whether anything is pending, modified, missing or dirty.
+    pub fn needs_attention(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.state != MigrationState::Applied)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.entries.is_empty() {
+            return write!(f, "no migrations, none applied");
+        }
+        let width = |get: &dyn Fn(&StatusEntry) -> usize, title: &str| {
+            self.entries
+                .iter()
+                .map(get)
+                .max()
+                .unwrap_or(0)
+                .max(title.len())
+        };
+        let version_width = width(&|e| e.version.to_string().len(), "version");
+        let name_width = width(&|e| e.name.chars().count(), "name");
+        let state_width = width(&|e| e.state.to_string().len(), "state");
+        let at_width = width(
+            &|e| e.applied_at.as_deref().map_or(1, str::len),
+            "applied at",
+        );
+        write!(
+            f,
+            "{:>version_width$}  {:<name_width$}  {:<state_width$}  {:<at_width$}  duration",
+            "version", "name", "state", "applied at"
+        )?;
+        for e in &self.entries {
+            let duration = e.duration.map_or("-".to_owned(), |d| Millis(d).to_string());
+            write!(
+                f,
+                "\n{:>version_width$}  {:<name_width$}  {:<state_width$}  {:<at_width$}  {duration}",
+                e.version,
+                e.name,
+                e.state,
+                e.applied_at.as_deref().unwrap_or("-"),
+            )?;
+        }
+        for e in &self.entries {
+            if let MigrationState::Modified { applied, current } = e.state {
+                write!(
+                    f,
+                    "\nversion {} was modified: applied with checksum {applied}, the file now has {current}",
+                    e.version
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What happened to one history row in a [`HistoryChanges`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Recorded as applied without running it.
+    Recorded,
+    /// Its row was removed.
+    Removed,
+    /// Its dirty flag was cleared.
+    Cleaned,
+    /// Its checksum was replaced by the file's.
+    ChecksumUpdated {
+        /// The recorded checksum.
+        from: Checksum,
+        /// The file's checksum, now recorded.
+        to: Checksum,
+    },
+    /// Its name was replaced by the file's.
+    Renamed {
+        /// The recorded name.
+        from: String,
+    },
+    /// Carried over from another tool's history table.
+    Adopted,
+}
+
+/// One changed row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RowChange {
+    /// The row's version.
+    pub version: u64,
+    /// The migration's name.
+    pub name: String,
+    /// What happened.
+    pub change: Change,
+}
+
+/// The rows that `baseline`, `force`, `repair` or `adopt` changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HistoryChanges {
+    /// One entry per change, in ascending order of version.
+    pub changes: Vec<RowChange>,
+}
+
+impl HistoryChanges {
+    pub(crate) fn push(&mut self, version: u64, name: &str, change: Change) {
+        self.changes.push(RowChange {
+            version,
+            name: name.to_owned(),
+            change,
+        });
+    }
+
+    pub(crate) fn sort(&mut self) {
+        self.changes.sort_by_key(|c| c.version);
+    }
+
+    /// Whether no row changed.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl fmt::Display for HistoryChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.changes.is_empty() {
+            return write!(f, "no history rows changed");
+        }
+        write!(f, "{} changed:", plural(self.changes.len(), "history row"))?;
+        for c in &self.changes {
+            write!(f, "\n  {} {}: ", c.version, c.name)?;
+            match &c.change {
+                Change::Recorded => write!(f, "recorded as applied (not run)")?,
+                Change::Removed => write!(f, "row removed")?,
+                Change::Cleaned => write!(f, "dirty flag cleared")?,
+                Change::ChecksumUpdated { from, to } => write!(f, "checksum {from} -> {to}")?,
+                Change::Renamed { from } => write!(f, "name {from} -> {}", c.name)?,
+                Change::Adopted => write!(f, "adopted")?,
+            }
+        }
+        Ok(())
+    }
+}
