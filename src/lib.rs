@@ -5,7 +5,8 @@
 pub use strata_runtime::{
     AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Database,
     DatabaseError, Direction, Error, ForeignKeyViolation, ForeignTable, HistoryChanges, Migration,
-    MigrationState, Migrations, Report, Result, RowChange, Runner, Status, StatusEntry, source,
+    MigrationState, Migrations, Report, Result, RowChange, Runner, Status, StatusEntry,
+    VerifyFailure, VerifyFailures, VerifyReport, source,
 };
 
 #[cfg(feature = "sqlite")]

@@ -251,6 +251,11 @@ pub enum Error {
     )]
     HistoryChanged,
 
+    /// `verify` found down files that do not revert their up files, or
+    /// files that fail.
+    #[error("{0}")]
+    VerifyFailed(crate::report::VerifyFailures),
+
     /// Another database error.
     #[error("database error: {0}")]
     Database(DatabaseError),

@@ -24,6 +24,7 @@ pub use migration::{Migration, Migrations};
 pub use plan::AppliedMigration;
 pub use report::{
     AppliedStep, Change, HistoryChanges, MigrationState, Report, RowChange, Status, StatusEntry,
+    VerifyFailure, VerifyFailures, VerifyReport,
 };
 pub use runner::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Database, Runner};
 pub use source::Direction;

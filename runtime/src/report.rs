@@ -286,3 +286,109 @@ impl fmt::Display for HistoryChanges {
         Ok(())
     }
 }
+
+/// What [`verify`](crate::Migrations::verify) checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// The versions whose down file was checked.
+    pub checked: Vec<u64>,
+    /// The versions whose down file is irreversible: applied, not reverted.
+    pub irreversible: Vec<u64>,
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "verified {}: each down file restores the schema before its up file, which applies again after it",
+            plural(self.checked.len(), "migration")
+        )?;
+        if !self.irreversible.is_empty() {
+            let versions: Vec<String> = self.irreversible.iter().map(u64::to_string).collect();
+            write!(f, " (irreversible, not reverted: {})", versions.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem that [`verify`](crate::Migrations::verify) found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum VerifyFailure {
+    /// An up file failed; the migrations after it were not checked.
+    UpFailed {
+        /// The version.
+        version: u64,
+        /// Why (names the file and line).
+        cause: Box<crate::Error>,
+    },
+    /// A down file failed.
+    DownFailed {
+        /// The version.
+        version: u64,
+        /// Why (names the file and line).
+        cause: Box<crate::Error>,
+    },
+    /// A down file ran but left the schema other than it was before up.
+    NotReverted {
+        /// The version.
+        version: u64,
+        /// The down file.
+        file: String,
+        /// Each difference, as a sentence naming the object and the file.
+        differences: Vec<String>,
+    },
+    /// The up file failed when applied again after its down file.
+    UpAgainFailed {
+        /// The version.
+        version: u64,
+        /// Why (names the file and line).
+        cause: Box<crate::Error>,
+    },
+}
+
+impl fmt::Display for VerifyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyFailure::UpFailed { cause, .. } => {
+                write!(f, "up failed (later migrations were not checked): {cause}")
+            }
+            VerifyFailure::DownFailed { cause, .. } => write!(f, "down failed: {cause}"),
+            VerifyFailure::NotReverted {
+                file, differences, ..
+            } => {
+                write!(f, "{file} does not restore the schema:")?;
+                for difference in differences {
+                    write!(f, "\n    {difference}")?;
+                }
+                Ok(())
+            }
+            VerifyFailure::UpAgainFailed { cause, .. } => {
+                write!(f, "up failed when applied again after its down: {cause}")
+            }
+        }
+    }
+}
+
+/// Everything [`verify`](crate::Migrations::verify) found wrong. Its
+/// `Debug` is its `Display`, so that `verify().unwrap()` in a test prints
+/// the report.
+#[derive(Default)]
+pub struct VerifyFailures(pub Vec<VerifyFailure>);
+
+impl fmt::Display for VerifyFailures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "verify found {}:", plural(self.0.len(), "problem"))?;
+        for failure in &self.0 {
+            write!(f, "\n  {failure}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for VerifyFailures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\n{self}\n")
+    }
+}

@@ -37,15 +37,11 @@ const VIOLATIONS_SHOWN: usize = 5;
 /// `strftime` format of `applied_at`: UTC, ISO 8601, milliseconds.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
+mod verify;
+
 impl Connect for Connection {
     fn backend<'a>(&'a mut self, table: &'a str, lock_timeout: Duration) -> Box<dyn Backend + 'a> {
-        Box::new(Sqlite {
-            conn: self,
-            name: table,
-            table: quote_identifier(table),
-            lock_timeout,
-            saved: None,
-        })
+        Box::new(Sqlite::new(self, table, lock_timeout))
     }
 }
 
@@ -331,7 +327,17 @@ impl Backend for Sqlite<'_> {
     }
 }
 
-impl Sqlite<'_> {
+impl<'a> Sqlite<'a> {
+    fn new(conn: &'a mut Connection, table: &'a str, lock_timeout: Duration) -> Self {
+        Sqlite {
+            conn,
+            name: table,
+            table: quote_identifier(table),
+            lock_timeout,
+            saved: None,
+        }
+    }
+
     /// Runs one file statement by statement and checks foreign keys after
     /// it. Inside a transaction, statements that would end it are refused
     /// as they are prepared.
