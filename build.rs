@@ -8,7 +8,12 @@ fn main() {
     // The folders of this repository's examples and tests; they are not
     // shipped in the package, and a watched path that does not exist would
     // make cargo rerun this script on every build.
-    for folder in ["migrations", "examples/chat/migrations", "tests/migrations"] {
+    for folder in [
+        "migrations",
+        "examples/chat/migrations",
+        "examples/existing_db/migrations",
+        "tests/migrations",
+    ] {
         if std::path::Path::new(folder).exists() {
             println!("cargo:rerun-if-changed={folder}");
         }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
-// The docs show whole `build.rs` files, whose `fn main` is the point.
-#![allow(clippy::needless_doctest_main)]
+// The docs show whole `build.rs` files, whose `fn main` is the point, and
+// the `#[test]` that users put in their own crates.
+#![allow(clippy::needless_doctest_main, clippy::test_attr_in_doctest)]
 
 pub use strata_runtime::{
     AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Database,

@@ -178,7 +178,10 @@ impl fmt::Display for Status {
             "version", "name", "state", "applied at"
         )?;
         for e in &self.entries {
-            let duration = e.duration.map_or("-".to_owned(), |d| Millis(d).to_string());
+            // Recorded in whole milliseconds.
+            let duration = e
+                .duration
+                .map_or("-".to_owned(), |d| format!("{} ms", d.as_millis()));
             write!(
                 f,
                 "\n{:>version_width$}  {:<name_width$}  {:<state_width$}  {:<at_width$}  {duration}",

@@ -1,0 +1,218 @@
+//! `verify`: every down file must restore the schema before its up file.
+
+mod common;
+
+use common::*;
+use strata::{Error, Migrations, VerifyFailure};
+
+static CHAT: Migrations = strata::embed_migrations!("examples/chat/migrations");
+static TESTS: Migrations = strata::embed_migrations!("tests/migrations");
+
+const BASE: [(&str, &str); 2] = [
+    (
+        "000001_messages.up.sql",
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, body TEXT NOT NULL, sent_at TEXT);\nCREATE INDEX messages_sent ON messages (sent_at);\n",
+    ),
+    ("000001_messages.down.sql", "DROP TABLE messages;\n"),
+];
+
+fn failures(err: Error) -> Vec<VerifyFailure> {
+    match err {
+        Error::VerifyFailed(failures) => failures.0,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn correct_folders_pass() {
+    let report = CHAT.verify().unwrap();
+    assert_eq!(report.checked, [1, 2]);
+    let report = TESTS.verify().unwrap();
+    assert_eq!(
+        (report.checked, report.irreversible.clone()),
+        (vec![1, 2], vec![10])
+    );
+    assert!(
+        TESTS
+            .verify()
+            .unwrap()
+            .to_string()
+            .ends_with("(irreversible, not reverted: 10)")
+    );
+}
+
+#[test]
+fn a_down_that_forgets_a_column_is_named_with_the_column() {
+    let folder = folder(&BASE);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_memory.up.sql",
+                "ALTER TABLE messages ADD COLUMN used_memories TEXT;\n",
+            ),
+            (
+                "000002_memory.down.sql",
+                "-- forgot the column\nSELECT 1;\n",
+            ),
+        ],
+    );
+    let failures = failures(load(&folder).verify().unwrap_err());
+    assert_eq!(failures.len(), 1);
+    let VerifyFailure::NotReverted {
+        version,
+        file,
+        differences,
+    } = &failures[0]
+    else {
+        panic!("{failures:?}")
+    };
+    assert_eq!(*version, 2);
+    assert!(file.ends_with("/000002_memory.down.sql"));
+    assert_eq!(
+        differences,
+        &["table messages: column used_memories (TEXT) left behind by 000002_memory.down.sql"]
+    );
+}
+
+#[test]
+fn a_down_that_drops_the_wrong_index_is_named_with_both_indexes() {
+    let folder = folder(&BASE);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_by_body.up.sql",
+                "CREATE UNIQUE INDEX messages_body ON messages (body) WHERE body <> '';\n",
+            ),
+            ("000002_by_body.down.sql", "DROP INDEX messages_sent;\n"),
+        ],
+    );
+    let failures = failures(load(&folder).verify().unwrap_err());
+    let VerifyFailure::NotReverted { differences, .. } = &failures[0] else {
+        panic!("{failures:?}")
+    };
+    assert_eq!(
+        differences,
+        &[
+            "index messages_body (unique, on messages (body) WHERE body <> '') left behind by 000002_by_body.down.sql",
+            "index messages_sent (on messages (sent_at)) missing after 000002_by_body.down.sql",
+        ]
+    );
+}
+
+#[test]
+fn every_problem_is_reported_and_the_report_is_readable() {
+    let folder = folder(&BASE);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_col.up.sql",
+                "ALTER TABLE messages ADD COLUMN a TEXT;\n",
+            ),
+            ("000002_col.down.sql", "SELECT 1;\n"),
+            (
+                "000003_view.up.sql",
+                "CREATE VIEW recent AS SELECT * FROM messages;\n",
+            ),
+            ("000003_view.down.sql", "DROP VIEW nope;\n"),
+            (
+                "000004_trigger.up.sql",
+                "CREATE TABLE log (x);\nCREATE TRIGGER t AFTER INSERT ON messages BEGIN INSERT INTO log VALUES (1); END;\n",
+            ),
+            ("000004_trigger.down.sql", "DROP TABLE log;\n"),
+            (
+                "000005_fk.up.sql",
+                "CREATE TABLE replies (id INTEGER PRIMARY KEY, message INTEGER REFERENCES messages (id));\n",
+            ),
+            ("000005_fk.down.sql", "DROP TABLE replies;\n"),
+            ("000006_broken.up.sql", "CREATE TABLE x (;\n"),
+            ("000006_broken.down.sql", "DROP TABLE x;\n"),
+        ],
+    );
+    let err = load(&folder).verify().unwrap_err();
+    let text = format!("{err:?}");
+    let failures = failures(err);
+    let versions: Vec<u64> = failures
+        .iter()
+        .map(|f| match f {
+            VerifyFailure::NotReverted { version, .. }
+            | VerifyFailure::DownFailed { version, .. }
+            | VerifyFailure::UpFailed { version, .. }
+            | VerifyFailure::UpAgainFailed { version, .. } => *version,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(versions, [2, 3, 4, 6]);
+    assert!(matches!(&failures[1], VerifyFailure::DownFailed { .. }));
+    assert!(matches!(&failures[3], VerifyFailure::UpFailed { .. }));
+    // What `verify().unwrap()` prints in a failing test.
+    assert!(text.contains("verify found 4 problems:\n  "), "{text}");
+    assert!(
+        text.contains("000003_view.down.sql:1: no such view: nope"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n    trigger t left behind by 000004_trigger.down.sql"),
+        "{text}"
+    );
+    assert!(text.contains("000006_broken.up.sql:1:"), "{text}");
+}
+
+#[test]
+fn app_registered_functions_are_made_available_with_verify_with() {
+    let folder = folder(&BASE);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_slugs.up.sql",
+                "ALTER TABLE messages ADD COLUMN slug TEXT;\nUPDATE messages SET slug = slugify(body);\n",
+            ),
+            (
+                "000002_slugs.down.sql",
+                "ALTER TABLE messages DROP COLUMN slug;\n",
+            ),
+        ],
+    );
+    let migrations = load(&folder);
+    let err = migrations.verify().unwrap_err();
+    assert!(
+        format!("{err}").contains("no such function: slugify"),
+        "{err}"
+    );
+    migrations
+        .verify_with(|conn| {
+            use strata::rusqlite::functions::FunctionFlags;
+            conn.create_scalar_function("slugify", 1, FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+                Ok(ctx.get::<String>(0)?.to_lowercase().replace(' ', "-"))
+            })
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_table_recreation_and_its_reversal_pass() {
+    // Renames rewrite the table's SQL and its automatic index's name; verify
+    // compares what the schema means, not its text.
+    let folder = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY, code TEXT UNIQUE, note TEXT);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        (
+            "2_strict.up.sql",
+            "CREATE TABLE a_new (id INTEGER PRIMARY KEY, code TEXT UNIQUE, note TEXT NOT NULL DEFAULT '');
+             INSERT INTO a_new SELECT id, code, coalesce(note, '') FROM a;
+             DROP TABLE a;
+             ALTER TABLE a_new RENAME TO a;",
+        ),
+        (
+            "2_strict.down.sql",
+            "CREATE TABLE a_old (id INTEGER PRIMARY KEY, code TEXT UNIQUE, note TEXT);
+             INSERT INTO a_old SELECT * FROM a;
+             DROP TABLE a;
+             ALTER TABLE a_old RENAME TO a;",
+        ),
+    ]);
+    load(&folder).verify().unwrap();
+}
