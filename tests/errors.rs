@@ -19,7 +19,17 @@ fn every_error_says_what_happened_and_what_to_do() {
                 folder: "migrations".into(),
                 problems: vec![Problem::EmptyUp { file: "migrations/1_a.up.sql".into() }],
             },
-            "1 problem in migrations folder migrations:\n  migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)".into(),
+            "migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)".into(),
+        ),
+        (
+            Error::InvalidFolder {
+                folder: "migrations".into(),
+                problems: vec![
+                    Problem::EmptyUp { file: "migrations/1_a.up.sql".into() },
+                    Problem::NoVersion { file: "migrations/a.up.sql".into() },
+                ],
+            },
+            "2 problems in migrations folder migrations:\n  migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)\n  migrations/a.up.sql has no version in front (names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)".into(),
         ),
         (
             Error::NotADatabase { path: "app.db".into() },

@@ -19,7 +19,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A migrations folder read at run time breaks the rules (the macro
     /// reports the same problems as compile errors).
-    #[error("{} in migrations folder {folder}:{}", count(problems.len(), "problem"), list(problems))]
+    #[error("{}", folder_problems(folder, problems))]
     InvalidFolder {
         /// The folder as written.
         folder: String,
@@ -353,8 +353,18 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("\n  {p}")).collect()
+/// One problem as it is; several under a line that counts them.
+fn folder_problems(folder: &str, problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        _ => {
+            let list: String = problems.iter().map(|p| format!("\n  {p}")).collect();
+            format!(
+                "{} in migrations folder {folder}:{list}",
+                count(problems.len(), "problem")
+            )
+        }
+    }
 }
 
 fn list_inline(violations: &[ForeignKeyViolation]) -> String {

@@ -68,9 +68,21 @@ impl fmt::Display for Report {
             ));
         }
         write!(f, "{}, the database is now at {at}", done.join(" and "))?;
+        let width = self
+            .reverted
+            .iter()
+            .chain(&self.applied)
+            .map(|s| s.stem.chars().count())
+            .max()
+            .unwrap_or(0);
         for (what, steps) in [("down", &self.reverted), ("up", &self.applied)] {
             for step in steps {
-                write!(f, "\n  {what:<4} {}  {}", step.stem, Millis(step.duration))?;
+                write!(
+                    f,
+                    "\n  {what:<4} {:<width$}  {}",
+                    step.stem,
+                    Millis(step.duration)
+                )?;
             }
         }
         Ok(())

@@ -1,0 +1,197 @@
+//! Database URLs, and opening them for reading, writing or a dry run.
+
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OpenFlags};
+use tempfile::TempDir;
+
+use crate::Failure;
+
+/// A database that a command works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+}
+
+/// An open database. For a dry run, a copy in a scratch folder that goes
+/// away with it (the connection closes first: fields drop in order).
+pub struct Db {
+    pub conn: Connection,
+    _scratch: Option<TempDir>,
+}
+
+/// What a command does to the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only; the file must exist.
+    Read,
+    /// Changes it; a missing file is created.
+    Write,
+    /// Would change it: runs on a copy, which is thrown away.
+    DryRun,
+}
+
+const FORMS: &str =
+    "sqlite:path/to/app.db, sqlite://path/to/app.db, or a path ending in .db, .sqlite or .sqlite3";
+
+impl Target {
+    /// Parses `--database` or `DATABASE_URL`.
+    pub fn parse(url: Option<&str>) -> Result<Target, Failure> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Err(Failure::Usage(format!(
+                "no database: pass --database URL or set DATABASE_URL ({FORMS})"
+            )));
+        };
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Err(Failure::Usage(
+                "PostgreSQL is not supported yet: this build of strata migrates SQLite databases"
+                    .into(),
+            ));
+        }
+        let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+            rest
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            rest
+        } else if [".db", ".sqlite", ".sqlite3"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+            && !url.contains("://")
+        {
+            url
+        } else {
+            return Err(Failure::Usage(format!(
+                "cannot read the database URL {url:?} (use {FORMS})"
+            )));
+        };
+        if path.is_empty() || path.contains('?') || path == ":memory:" {
+            return Err(Failure::Usage(format!(
+                "the database URL {url:?} names no file (use {FORMS}; query parameters and :memory: are not supported)"
+            )));
+        }
+        Ok(Target::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The database as messages name it.
+    pub fn shown(&self) -> String {
+        match self {
+            Target::Sqlite(path) => path.display().to_string(),
+        }
+    }
+
+    /// Opens the database for `access`. A dry run opens a copy.
+    pub fn open(&self, access: Access) -> Result<Db, Failure> {
+        let Target::Sqlite(path) = self;
+        let shown = self.shown();
+        let open = |conn: Result<Connection, rusqlite::Error>| {
+            conn.map(|conn| Db {
+                conn,
+                _scratch: None,
+            })
+            .map_err(|e| Failure::Other(format!("cannot open database {shown}: {e}")))
+        };
+        match access {
+            Access::Read => {
+                if !path.exists() {
+                    return Err(missing(&shown));
+                }
+                open(Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                ))
+            }
+            Access::Write => {
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                if parent.is_some_and(|p| !p.is_dir()) {
+                    return Err(Failure::Other(format!(
+                        "cannot create database {shown}: its folder does not exist (create the folder, or fix the path)"
+                    )));
+                }
+                open(Connection::open(path))
+            }
+            Access::DryRun => {
+                let scratch = tempfile::tempdir().map_err(|e| {
+                    Failure::Other(format!(
+                        "cannot create a scratch folder for the dry run: {e}"
+                    ))
+                })?;
+                let copy = scratch.path().join("dry-run.db");
+                if path.exists() {
+                    let source = self.open(Access::Read)?;
+                    source
+                        .conn
+                        .backup(rusqlite::MAIN_DB, &copy, rusqlite::backup::NO_PROGRESS)
+                        .map_err(|e| {
+                            Failure::Other(format!(
+                                "cannot copy database {shown} for the dry run: {e}"
+                            ))
+                        })?;
+                }
+                let conn = Connection::open(&copy)
+                    .map_err(|e| Failure::Other(format!("cannot open the dry run's copy: {e}")))?;
+                Ok(Db {
+                    conn,
+                    _scratch: Some(scratch),
+                })
+            }
+        }
+    }
+}
+
+fn missing(shown: &str) -> Failure {
+    Failure::Other(format!(
+        "database {shown} does not exist (check --database or DATABASE_URL; `strata up` creates it)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Result<Target, String> {
+        Target::parse(Some(url)).map_err(|f| f.to_string())
+    }
+
+    #[test]
+    fn url_forms() {
+        let path = |p: &str| Ok(Target::Sqlite(PathBuf::from(p)));
+        assert_eq!(parse("sqlite:data/app.db"), path("data/app.db"));
+        assert_eq!(parse("sqlite://data/app.db"), path("data/app.db"));
+        assert_eq!(parse("sqlite:///srv/app.db"), path("/srv/app.db"));
+        assert_eq!(parse("sqlite:app"), path("app"));
+        assert_eq!(parse("app.sqlite3"), path("app.sqlite3"));
+        assert_eq!(parse("./x/App.DB"), path("./x/App.DB"));
+    }
+
+    #[test]
+    fn urls_that_are_refused() {
+        assert!(
+            parse("postgres://localhost/app")
+                .unwrap_err()
+                .contains("not supported yet")
+        );
+        assert!(
+            parse("mysql://localhost/app")
+                .unwrap_err()
+                .contains("cannot read the database URL")
+        );
+        assert!(
+            parse("app.txt")
+                .unwrap_err()
+                .contains("cannot read the database URL")
+        );
+        assert!(parse("sqlite:").unwrap_err().contains("names no file"));
+        assert!(
+            parse("sqlite:app.db?mode=ro")
+                .unwrap_err()
+                .contains("names no file")
+        );
+        assert!(
+            Target::parse(None)
+                .unwrap_err()
+                .to_string()
+                .starts_with("no database")
+        );
+    }
+}

@@ -1,0 +1,401 @@
+//! `strata`: SQL schema migrations over a folder on disk, with the rules and
+//! messages of the `embed_migrations!` macro.
+
+mod create;
+mod database;
+mod output;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, Parser, Subcommand};
+use strata::{Migrations, Runner};
+
+use crate::database::{Access, Target};
+use crate::output::Output;
+
+const ABOUT: &str = "SQL schema migrations for SQLite, from a folder of VERSION_NAME.up.sql / VERSION_NAME.down.sql files";
+
+const AFTER_HELP: &str = "\
+Examples:
+  strata create add_users                       write migrations/000001_add_users.{up,down}.sql
+  strata --database sqlite:app.db up            apply everything pending
+  strata --database sqlite:app.db status        see every version and its state
+  strata --database sqlite:app.db down          revert the newest migration
+  DATABASE_URL=app.db strata up --dry-run       show what up would do, change nothing
+
+Exit status: 0 success, 1 failure (the error says what to do), 2 wrong usage.";
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = ABOUT, after_help = AFTER_HELP)]
+struct Cli {
+    /// The migrations folder
+    #[arg(
+        long,
+        short = 'd',
+        global = true,
+        default_value = "migrations",
+        value_name = "DIR"
+    )]
+    dir: PathBuf,
+
+    /// The database: sqlite:path/to/app.db, sqlite://path, or a path ending
+    /// in .db, .sqlite or .sqlite3
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+
+    /// The history table
+    #[arg(long, global = true, default_value = strata::DEFAULT_TABLE, value_name = "NAME")]
+    table: String,
+
+    /// Seconds to wait for another process's write lock
+    #[arg(long, global = true, default_value_t = 60, value_name = "SECONDS")]
+    lock_timeout: u64,
+
+    /// Print only errors
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Also print each step as it happens
+    #[arg(long, short, global = true)]
+    verbose: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Copy)]
+struct Change {
+    /// Show what would happen, by doing it on a copy of the database; change nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the next pair of migration files
+    Create {
+        /// What the migration does, such as add_users
+        name: String,
+        /// Use the time (UTC, YYYYMMDDHHMMSS) as the version instead of the next number
+        #[arg(long)]
+        timestamp: bool,
+    },
+    /// Apply pending migrations: all of them, or the next N
+    Up {
+        /// How many to apply
+        #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+        n: Option<u64>,
+        /// Apply them all in one transaction: all or none
+        #[arg(long)]
+        single_transaction: bool,
+        /// Apply pending migrations below the newest applied version
+        #[arg(long)]
+        allow_out_of_order: bool,
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Revert applied migrations: the newest one, the newest N, or all
+    Down {
+        /// How many to revert (default 1)
+        #[arg(conflicts_with = "all", value_parser = clap::value_parser!(u64).range(1..))]
+        n: Option<u64>,
+        /// Revert every applied migration
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Move up or down to version V
+    Goto {
+        /// The version to be at
+        version: u64,
+        /// Apply pending migrations below the newest applied version
+        #[arg(long)]
+        allow_out_of_order: bool,
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Revert the newest migration and apply it again
+    Redo {
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Show every version and its state: applied, pending, modified, missing, dirty
+    Status {
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+        /// Exit with status 1 when anything is pending, modified, missing or dirty
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the current version, or "none"
+    Version,
+    /// Check the folder and the database as `up` would, changing nothing
+    Validate,
+    /// Check on a scratch database that every down file reverts its up file
+    Verify,
+    /// Record versions up to V as applied without running them, for a database that already has their schema
+    Baseline {
+        /// The newest version the database already has
+        version: u64,
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Record that the database is at version V (or "none") and clear the dirty flag, after repairing it by hand
+    Force {
+        /// The version the database is at, or "none"
+        #[arg(value_parser = parse_force_version)]
+        version: ForceVersion,
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Record the current checksums of applied migrations that were edited on purpose
+    Repair {
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Convert a golang-migrate or home-made history table into strata's
+    Adopt {
+        #[command(flatten)]
+        change: Change,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct ForceVersion(Option<u64>);
+
+fn parse_force_version(text: &str) -> Result<ForceVersion, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(ForceVersion(None));
+    }
+    text.parse()
+        .map(|v| ForceVersion(Some(v)))
+        .map_err(|_| format!("{text:?} is not a version: give a number, or none"))
+}
+
+/// Why the command failed, and so its exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Wrong usage: exit status 2.
+    Usage(String),
+    /// From the library.
+    Strata(strata::Error),
+    /// Anything else: exit status 1.
+    Other(String),
+    /// Nothing to print, exit status 1 (`status --check`).
+    Silent,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(text) | Failure::Other(text) => f.write_str(text),
+            Failure::Strata(e) => write!(f, "{e}"),
+            Failure::Silent => Ok(()),
+        }
+    }
+}
+
+impl From<strata::Error> for Failure {
+    fn from(e: strata::Error) -> Self {
+        Failure::Strata(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output::new(cli.quiet);
+    if cli.verbose {
+        static LOGGER: output::Logger = output::Logger;
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(log::LevelFilter::Info);
+        }
+    }
+    match run(&cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Silent) => ExitCode::from(1),
+        Err(failure) => {
+            out.error(&failure);
+            ExitCode::from(if matches!(failure, Failure::Usage(_)) {
+                2
+            } else {
+                1
+            })
+        }
+    }
+}
+
+fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Create { name, timestamp } => {
+            let [up, down] = create::create(&cli.dir, name, *timestamp, SystemTime::now())?;
+            out.say(format!("created {}", up.display()));
+            out.say(format!("created {}", down.display()));
+            Ok(())
+        }
+        Command::Verify => {
+            let migrations = load(cli)?;
+            out.say(migrations.verify()?);
+            Ok(())
+        }
+        command => {
+            let migrations = load(cli)?;
+            let target = Target::parse(cli.database.as_deref())?;
+            let runner = migrations
+                .runner()
+                .table(cli.table.clone())
+                .lock_timeout(Duration::from_secs(cli.lock_timeout));
+            on_database(out, command, &target, runner)
+        }
+    }
+}
+
+fn load(cli: &Cli) -> Result<Migrations, Failure> {
+    Ok(Migrations::from_dir(&cli.dir)?)
+}
+
+/// The commands that need the database.
+fn on_database(
+    out: &Output,
+    command: &Command,
+    target: &Target,
+    runner: Runner<'_>,
+) -> Result<(), Failure> {
+    let open = |access: Access| target.open(access);
+    let change = |c: &Change| {
+        if c.dry_run {
+            Access::DryRun
+        } else {
+            Access::Write
+        }
+    };
+    // Prints a report, saying when it came from a dry run.
+    let report = |c: &Change, text: String| {
+        if c.dry_run {
+            out.say(format!(
+                "dry run on a copy of {}; the database was not changed:\n{text}",
+                target.shown()
+            ));
+        } else {
+            out.say(text);
+        }
+    };
+    match command {
+        Command::Up {
+            n,
+            single_transaction,
+            allow_out_of_order,
+            change: c,
+        } => {
+            let runner = runner
+                .single_transaction(*single_transaction)
+                .allow_out_of_order(*allow_out_of_order);
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            let runner = match n {
+                Some(n) => {
+                    let pending = runner.validate(conn)?;
+                    let index = usize::try_from(*n).unwrap_or(usize::MAX).min(pending.len());
+                    match index.checked_sub(1).map(|i| pending[i]) {
+                        Some(version) => runner.target(version),
+                        None => runner,
+                    }
+                }
+                None => runner,
+            };
+            report(c, runner.run(conn)?.to_string());
+        }
+        Command::Down { n, all, change: c } => {
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            let done = if *all {
+                runner.down_all(conn)?
+            } else {
+                runner.down(conn, usize::try_from(n.unwrap_or(1)).unwrap_or(usize::MAX))?
+            };
+            report(c, done.to_string());
+        }
+        Command::Goto {
+            version,
+            allow_out_of_order,
+            change: c,
+        } => {
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            let runner = runner.allow_out_of_order(*allow_out_of_order);
+            report(c, runner.goto(conn, *version)?.to_string());
+        }
+        Command::Redo { change: c } => {
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            report(c, runner.redo(conn)?.to_string());
+        }
+        Command::Status { json, check } => {
+            let status = runner.status(&mut open(Access::Read)?.conn)?;
+            if *json {
+                out.data(output::status_json(&status));
+            } else {
+                out.say(out.status(&status));
+            }
+            if *check && status.needs_attention() {
+                return Err(Failure::Silent);
+            }
+        }
+        Command::Version => {
+            let status = runner.status(&mut open(Access::Read)?.conn)?;
+            let dirty = status
+                .entries
+                .iter()
+                .any(|e| e.state == strata::MigrationState::Dirty);
+            out.data(match status.version() {
+                Some(version) if dirty => format!("{version} (dirty)"),
+                Some(version) => version.to_string(),
+                None => "none".to_owned(),
+            });
+        }
+        Command::Validate => {
+            let pending = runner.validate(&mut open(Access::Read)?.conn)?;
+            let versions: Vec<String> = pending.iter().map(u64::to_string).collect();
+            out.say(match pending.len() {
+                0 => "ok: the folder follows the rules and the database is up to date".to_owned(),
+                n => format!(
+                    "ok: the folder follows the rules and the history matches it; {n} pending: {}",
+                    versions.join(", ")
+                ),
+            });
+        }
+        Command::Baseline { version, change: c } => {
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            report(c, runner.baseline(conn, *version)?.to_string());
+        }
+        Command::Force { version, change: c } => {
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            report(c, runner.force(conn, version.0)?.to_string());
+        }
+        Command::Repair { change: c } => {
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            report(c, runner.repair(conn)?.to_string());
+        }
+        Command::Adopt { change: c } => {
+            let mut db = open(change(c))?;
+            let conn = &mut db.conn;
+            report(c, runner.adopt(conn)?.to_string());
+        }
+        // Handled by `run`: they need no database.
+        Command::Create { .. } | Command::Verify => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,558 @@
+//! The built `strata` binary, run as a person or a script would, against real
+//! files in temporary folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// A working folder with a `migrations` folder and a database `app.db`.
+struct Shell {
+    dir: TempDir,
+}
+
+impl Shell {
+    fn new() -> Self {
+        Shell {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs with `--database sqlite:app.db` and expects success.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(&with_db(args));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}\nstdout: {}\nstderr: {}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    }
+
+    /// Runs with `--database sqlite:app.db`, expects exit status `code`,
+    /// and returns standard error.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let output = self.run(&with_db(args));
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}\nstdout: {}\nstderr: {}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        assert!(
+            !text(&output.stderr).contains("panicked"),
+            "{}",
+            text(&output.stderr)
+        );
+        text(&output.stderr)
+    }
+
+    fn write(&self, name: &str, content: &str) {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// Writes the up and down files of a migration.
+    fn migration(&self, stem: &str, up: &str, down: &str) {
+        self.write(&format!("migrations/{stem}.up.sql"), up);
+        self.write(&format!("migrations/{stem}.down.sql"), down);
+    }
+
+    fn database(&self) -> Vec<u8> {
+        std::fs::read(self.path("app.db")).unwrap()
+    }
+
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+fn with_db<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--database", "sqlite:app.db"];
+    all.extend_from_slice(args);
+    all
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A shell with three applied-ready migrations.
+fn three() -> Shell {
+    let shell = Shell::new();
+    shell.migration(
+        "000001_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
+        "DROP TABLE users;\n",
+    );
+    shell.migration(
+        "000002_name",
+        "ALTER TABLE users ADD COLUMN name TEXT;\n",
+        "ALTER TABLE users DROP COLUMN name;\n",
+    );
+    shell.migration(
+        "000003_posts",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+        "DROP TABLE posts;\n",
+    );
+    shell
+}
+
+#[test]
+fn create_numbers_follow_the_folder_and_nothing_is_overwritten() {
+    let shell = Shell::new();
+    let out = shell.ok(&["create", "init"]);
+    assert_eq!(
+        out,
+        "created migrations/000001_init.up.sql\ncreated migrations/000001_init.down.sql\n"
+    );
+    shell.ok(&["create", "add_users"]);
+    assert_eq!(
+        shell.files(),
+        [
+            "000001_init.down.sql",
+            "000001_init.up.sql",
+            "000002_add_users.down.sql",
+            "000002_add_users.up.sql"
+        ]
+    );
+    // The new files hold only comments: the folder does not build until
+    // someone writes the SQL, and the message says so.
+    let err = shell.fails(1, &["validate"]);
+    assert!(
+        err.contains("migrations/000002_add_users.up.sql has no SQL"),
+        "{err}"
+    );
+
+    let narrow = Shell::new();
+    narrow.migration("0009_a", "SELECT 1;", "SELECT 1;");
+    let before = std::fs::read(narrow.path("migrations/0009_a.up.sql")).unwrap();
+    narrow.ok(&["create", "b"]);
+    assert_eq!(narrow.files()[2..], ["0010_b.down.sql", "0010_b.up.sql"]);
+    assert_eq!(
+        std::fs::read(narrow.path("migrations/0009_a.up.sql")).unwrap(),
+        before
+    );
+
+    let stamped = Shell::new();
+    stamped.ok(&["create", "first", "--timestamp"]);
+    stamped.ok(&["create", "second", "--timestamp"]);
+    let files = stamped.files();
+    let first: u64 = files[0].split('_').next().unwrap().parse().unwrap();
+    let second: u64 = files[2].split('_').next().unwrap().parse().unwrap();
+    assert_eq!(files[0].split('_').next().unwrap().len(), 14);
+    assert!(second > first, "{files:?}");
+}
+
+#[test]
+fn create_refuses_names_that_break_the_rules() {
+    let shell = Shell::new();
+    for name in ["", "has space", "../escape", "x.sql", ".hidden"] {
+        let err = shell.fails(2, &["create", name]);
+        assert!(
+            err.starts_with("error: cannot create migration"),
+            "{name}: {err}"
+        );
+    }
+    assert!(!shell.path("escape.up.sql").exists());
+}
+
+#[test]
+fn a_session_up_status_down_redo_goto() {
+    let shell = three();
+    let out = shell.ok(&["up", "1"]);
+    assert!(
+        out.starts_with(
+            "applied 1 migration, the database is now at version 1\n  up   000001_users  "
+        ),
+        "{out}"
+    );
+    let out = shell.ok(&["up"]);
+    assert!(
+        out.starts_with("applied 2 migrations, the database is now at version 3\n"),
+        "{out}"
+    );
+    assert_eq!(shell.ok(&["version"]), "3\n");
+    assert_eq!(
+        shell.ok(&["up"]),
+        "nothing to do: the database is at version 3\n"
+    );
+
+    let status = shell.ok(&["status"]);
+    let lines: Vec<&str> = status.lines().collect();
+    assert_eq!(lines.len(), 4, "{status}");
+    assert!(
+        lines[0].starts_with("version  name   state    applied at"),
+        "{status}"
+    );
+    assert!(
+        lines[3].starts_with("      3  posts  applied  20"),
+        "{status}"
+    );
+    assert!(!status.contains('\x1b'), "no colour when not on a terminal");
+    shell.ok(&["status", "--check"]);
+
+    let out = shell.ok(&["down"]);
+    assert!(
+        out.starts_with(
+            "reverted 1 migration, the database is now at version 2\n  down 000003_posts"
+        ),
+        "{out}"
+    );
+    shell.fails(1, &["status", "--check"]);
+    let out = shell.ok(&["redo"]);
+    assert!(
+        out.starts_with(
+            "reverted 1 migration and applied 1 migration, the database is now at version 2"
+        ),
+        "{out}"
+    );
+    shell.ok(&["goto", "3"]);
+    assert_eq!(shell.ok(&["version"]), "3\n");
+    shell.ok(&["goto", "1"]);
+    assert_eq!(shell.ok(&["version"]), "1\n");
+    shell.ok(&["down", "--all"]);
+    assert_eq!(shell.ok(&["version"]), "none\n");
+    shell.ok(&["up", "--single-transaction"]);
+    shell.ok(&["down", "2"]);
+    assert_eq!(shell.ok(&["version"]), "1\n");
+}
+
+#[test]
+fn status_json_for_scripts() {
+    let shell = three();
+    shell.ok(&["up", "2"]);
+    let json: serde_json::Value = serde_json::from_str(&shell.ok(&["status", "--json"])).unwrap();
+    assert_eq!(json["version"], 2);
+    assert_eq!(json["needs_attention"], true);
+    let migrations = json["migrations"].as_array().unwrap();
+    assert_eq!(migrations.len(), 3);
+    assert_eq!(migrations[0]["name"], "users");
+    assert_eq!(migrations[1]["state"], "applied");
+    assert_eq!(migrations[2]["state"], "pending");
+    assert!(migrations[2]["applied_at"].is_null());
+    assert!(migrations[0]["applied_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn dry_runs_change_nothing() {
+    let shell = three();
+    shell.ok(&["up", "2"]);
+    let before = shell.database();
+    for args in [
+        vec!["up", "--dry-run"],
+        vec!["down", "--dry-run"],
+        vec!["down", "--all", "--dry-run"],
+        vec!["goto", "3", "--dry-run"],
+        vec!["redo", "--dry-run"],
+        vec!["force", "1", "--dry-run"],
+        vec!["repair", "--dry-run"],
+    ] {
+        let out = shell.ok(&args);
+        assert!(
+            out.starts_with("dry run on a copy of app.db; the database was not changed:\n"),
+            "{args:?}: {out}"
+        );
+        assert_eq!(shell.database(), before, "{args:?}");
+    }
+    let out = shell.ok(&["up", "--dry-run"]);
+    assert!(
+        out.contains("applied 1 migration, the database is now at version 3\n  up   000003_posts"),
+        "{out}"
+    );
+
+    // A dry run reports the failure that the real command would meet.
+    shell.migration(
+        "000004_bad",
+        "INSERT INTO nowhere VALUES (1);\n",
+        "SELECT 1;\n",
+    );
+    let err = shell.fails(1, &["up", "--dry-run"]);
+    assert!(
+        err.contains("000004_bad.up.sql:1: no such table: nowhere"),
+        "{err}"
+    );
+    assert_eq!(shell.database(), before);
+
+    // On a database that does not exist yet, nothing is created.
+    let fresh = three();
+    fresh.ok(&["up", "--dry-run"]);
+    fresh.ok(&["baseline", "2", "--dry-run"]);
+    assert!(!fresh.path("app.db").exists());
+}
+
+#[test]
+fn dry_run_of_adoption() {
+    let shell = three();
+    let conn = rusqlite::Connection::open(shell.path("app.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+         CREATE TABLE schema_migrations (version bigint, dirty boolean); INSERT INTO schema_migrations VALUES (1, 0);",
+    )
+        .unwrap();
+    drop(conn);
+    let before = shell.database();
+    let out = shell.ok(&["adopt", "--dry-run"]);
+    assert!(
+        out.ends_with("1 history row changed:\n  1 users: adopted\n"),
+        "{out}"
+    );
+    assert_eq!(shell.database(), before);
+    let err = shell.fails(1, &["up"]);
+    assert!(
+        err.contains("it looks like golang-migrate's history table"),
+        "{err}"
+    );
+    shell.ok(&["adopt"]);
+    assert!(shell.ok(&["up"]).starts_with("applied 2 migrations"));
+}
+
+#[test]
+fn recovering_a_dirty_database_from_the_shell() {
+    let shell = three();
+    shell.migration(
+        "000004_index",
+        "-- strata:no-transaction\nCREATE INDEX users_email ON users (email);\nCREATE INDEX nope ON nowhere (x);\n",
+        "DROP INDEX users_email;\n",
+    );
+    let err = shell.fails(1, &["up"]);
+    assert!(
+        err.contains("000004_index.up.sql:3: no such table: main.nowhere"),
+        "{err}"
+    );
+    assert_eq!(shell.ok(&["version"]), "4 (dirty)\n");
+    assert!(shell.ok(&["status"]).contains("      4  index  dirty "));
+    let err = shell.fails(1, &["up"]);
+    assert!(err.contains("migration 4 (index) is marked dirty"), "{err}");
+    assert!(err.contains("force"), "{err}");
+
+    // Someone looked: the first statement ran, the second was a mistake.
+    // They undo the first, fix the file, and record the version it is at.
+    let conn = rusqlite::Connection::open(shell.path("app.db")).unwrap();
+    conn.execute_batch("DROP INDEX users_email").unwrap();
+    drop(conn);
+    shell.write(
+        "migrations/000004_index.up.sql",
+        "-- strata:no-transaction\nCREATE INDEX users_email ON users (email);\n",
+    );
+    let out = shell.ok(&["force", "3"]);
+    assert_eq!(out, "1 history row changed:\n  4 index: row removed\n");
+    let out = shell.ok(&["up"]);
+    assert!(
+        out.starts_with("applied 1 migration, the database is now at version 4"),
+        "{out}"
+    );
+}
+
+#[test]
+fn recovering_from_an_edited_migration() {
+    let shell = three();
+    shell.ok(&["up"]);
+    shell.write(
+        "migrations/000002_name.up.sql",
+        "-- the display name\nALTER TABLE users ADD COLUMN name TEXT;\n",
+    );
+    let err = shell.fails(1, &["up"]);
+    assert!(
+        err.contains(
+            "migration 2 (migrations/000002_name.up.sql) was changed after it was applied"
+        ),
+        "{err}"
+    );
+    assert!(shell.ok(&["status"]).contains("      2  name   modified"));
+    shell.fails(1, &["validate"]);
+    let out = shell.ok(&["repair"]);
+    assert!(
+        out.starts_with("1 history row changed:\n  2 name: checksum "),
+        "{out}"
+    );
+    assert_eq!(
+        shell.ok(&["validate"]),
+        "ok: the folder follows the rules and the database is up to date\n"
+    );
+}
+
+#[test]
+fn baseline_and_verify() {
+    let shell = three();
+    let conn = rusqlite::Connection::open(shell.path("app.db")).unwrap();
+    conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT);")
+        .unwrap();
+    drop(conn);
+    let out = shell.ok(&["baseline", "2"]);
+    assert!(
+        out.contains("  2 name: recorded as applied (not run)"),
+        "{out}"
+    );
+    assert_eq!(
+        shell.ok(&["validate"]),
+        "ok: the folder follows the rules and the history matches it; 1 pending: 3\n"
+    );
+    let out = shell.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("verified 3 migrations"));
+
+    shell.write("migrations/000003_posts.down.sql", "SELECT 1;\n");
+    let err = shell.fails(1, &["verify"]);
+    assert!(
+        err.contains("table posts left behind by 000003_posts.down.sql"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_usage_exits_2() {
+    let shell = three();
+    let run = |args: &[&str]| shell.run(args);
+    for args in [
+        vec!["frobnicate"],
+        vec!["down", "2", "--all"],
+        vec!["up", "0"],
+        vec!["--database", "sqlite:app.db", "force", "abc"],
+    ] {
+        let output = run(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+    let output = run(&["status"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr)
+            .starts_with("error: no database: pass --database URL or set DATABASE_URL"),
+        "{}",
+        text(&output.stderr)
+    );
+    for (url, says) in [
+        (
+            "postgres://localhost/app",
+            "PostgreSQL is not supported yet",
+        ),
+        ("mysql://localhost/app", "cannot read the database URL"),
+        ("sqlite:", "names no file"),
+    ] {
+        let output = run(&["--database", url, "status"]);
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        assert!(
+            text(&output.stderr).contains(says),
+            "{url}: {}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn database_url_from_the_environment() {
+    let shell = three();
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["up"])
+        .current_dir(shell.dir.path())
+        .env("DATABASE_URL", "app.db")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(shell.ok(&["version"]), "3\n");
+}
+
+#[test]
+fn bad_folders_and_missing_databases_exit_1_with_the_macro_messages() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "--dir",
+            "tests/ui/folders/three_problems",
+            "--database",
+            "sqlite:x.db",
+            "status",
+        ])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let snapshot =
+        std::fs::read_to_string(repo.join("tests/ui/fail/three_problems.stderr")).unwrap();
+    let expected: Vec<&str> = snapshot
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: "))
+        .collect();
+    assert_eq!(expected.len(), 3);
+    for message in expected {
+        assert!(
+            stderr.contains(&format!("\n  {message}")),
+            "{message}\n{stderr}"
+        );
+    }
+    assert!(!repo.join("x.db").exists());
+
+    let shell = Shell::new();
+    let err = shell.fails(1, &["status"]);
+    assert_eq!(
+        err,
+        "error: migrations folder migrations does not exist (create it, or fix the path: it is relative to the current directory)\n"
+    );
+    let shell = three();
+    let err = shell.fails(1, &["status"]);
+    assert!(
+        err.starts_with("error: database app.db does not exist"),
+        "{err}"
+    );
+    assert!(
+        !shell.path("app.db").exists(),
+        "a read-only command creates no file"
+    );
+    let output = shell.run(&["--database", "sqlite:no/such/dir/app.db", "up"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("its folder does not exist"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn quiet_and_verbose() {
+    let shell = three();
+    let output = shell.run(&with_db(&["--quiet", "up"]));
+    assert_eq!(
+        (
+            output.status.code(),
+            text(&output.stdout),
+            text(&output.stderr)
+        ),
+        (Some(0), String::new(), String::new())
+    );
+    shell.ok(&["down", "--all"]);
+    let output = shell.run(&with_db(&["--verbose", "up", "1"]));
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        text(&output.stderr)
+            .starts_with("info: applied migration migrations/000001_users.up.sql in "),
+        "{}",
+        text(&output.stderr)
+    );
+    // Data for scripts is printed even when quiet.
+    let output = shell.run(&with_db(&["--quiet", "version"]));
+    assert_eq!(text(&output.stdout), "1\n");
+}
