@@ -556,3 +556,29 @@ fn quiet_and_verbose() {
     let output = shell.run(&with_db(&["--quiet", "version"]));
     assert_eq!(text(&output.stdout), "1\n");
 }
+
+#[test]
+fn colour_on_a_terminal_only_and_never_with_no_color() {
+    // `script` (util-linux, in every Debian) gives the command a terminal.
+    let shell = three();
+    shell.ok(&["up", "1"]);
+    let on_terminal = |no_color: bool| {
+        let command = format!(
+            "{}{} --database sqlite:app.db status",
+            if no_color { "NO_COLOR=1 " } else { "" },
+            env!("CARGO_BIN_EXE_strata")
+        );
+        let output = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(shell.dir.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("`script` runs the command on a terminal");
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains("\x1b[32mapplied\x1b[0m"), "{coloured:?}");
+    assert!(coloured.contains("\x1b[33mpending\x1b[0m"), "{coloured:?}");
+    assert!(!on_terminal(true).contains('\x1b'));
+}
