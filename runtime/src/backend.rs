@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::plan::{AppliedMigration, Head};
-use crate::{Checksum, Direction, Migration, Result};
+use crate::{Checksum, Direction, Migration, Result, Runner};
 
 /// A row for the history table.
 #[derive(Debug, Clone)]
@@ -99,10 +99,12 @@ pub trait Backend {
     fn read_foreign(&mut self) -> Result<Option<(ForeignKind, Vec<ForeignRow>)>>;
     /// Replaces that table by strata's, holding `rows` (inside a transaction).
     fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()>;
+    /// The schema, as `verify` compares it.
+    fn describe(&mut self) -> Result<crate::verify::Schema>;
 }
 
 /// How a connection type becomes a backend.
 pub trait Connect {
     #[doc(hidden)]
-    fn backend<'a>(&'a mut self, table: &'a str, lock_timeout: Duration) -> Box<dyn Backend + 'a>;
+    fn backend<'a>(&'a mut self, runner: &'a Runner<'_>) -> Box<dyn Backend + 'a>;
 }

@@ -17,6 +17,7 @@ mod runner;
 pub mod source;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod verify;
 
 pub use checksum::Checksum;
 pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result};

@@ -182,7 +182,6 @@ impl<'a> Ops<'a> {
     }
 
     fn up_to(&mut self, end: usize) -> Result<Report> {
-        self.db.check_idle()?;
         let table = self.db.read_head()?;
         let missing = matches!(table, TableState::Missing);
         if let TableState::Strata(head) = &table
@@ -366,7 +365,6 @@ impl<'a> Ops<'a> {
     /// Reverts applied migrations, newest first, each with the removal of
     /// its row in one transaction.
     pub fn down(&mut self, how: Down) -> Result<Report> {
-        self.db.check_idle()?;
         let (applied, version) = self.state()?;
         let newest_first: Vec<usize> = applied.indexes().into_iter().rev().collect();
         let targets: Vec<usize> = match how {

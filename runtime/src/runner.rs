@@ -124,7 +124,7 @@ impl fmt::Display for Millis {
 /// The operations. Each takes any [`Database`] connection.
 impl Runner<'_> {
     fn ops<'a>(&'a self, conn: &'a mut impl Database) -> Ops<'a> {
-        Ops::new(self, conn.backend(&self.table, self.lock_timeout))
+        Ops::new(self, conn.backend(self))
     }
 
     /// Applies every pending migration (up to the [target](Runner::target)).

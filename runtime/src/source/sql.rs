@@ -103,6 +103,7 @@ enum Token<'a> {
     Word(&'a str),
     Semicolon,
     Open,
+    Close,
     Other,
 }
 
@@ -220,6 +221,10 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                     Token::Open
                 }
+                b')' => {
+                    self.pos += 1;
+                    Token::Close
+                }
                 _ => {
                     let c = self.text[start..].chars().next()?;
                     if c == '_' || c.is_alphabetic() {
@@ -294,9 +299,17 @@ pub fn lex(text: &str) -> Lexed<'_> {
     let mut out = Lexed::default();
     let mut current: Option<(usize, [Option<&str>; 2])> = None;
     let mut body = Body::default();
+    // A `;` inside parentheses (PostgreSQL's `CREATE RULE ... DO (a; b)`)
+    // does not end the statement.
+    let mut depth = 0usize;
     let mut last_end = 0;
     while let Some((start, token)) = lexer.next(&mut out.line_comments) {
-        if token == Token::Semicolon && !body.open {
+        match token {
+            Token::Open => depth += 1,
+            Token::Close => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if token == Token::Semicolon && !body.open && depth == 0 {
             if let Some((begin, first_words)) = current.take() {
                 out.statements.push(Statement {
                     start: begin,
@@ -307,6 +320,7 @@ pub fn lex(text: &str) -> Lexed<'_> {
                 });
             }
             body = Body::default();
+            depth = 0;
             continue;
         }
         let (_, words) = current.get_or_insert((start, [None, None]));
@@ -382,6 +396,12 @@ mod tests {
         let sql = "DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\nCREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT $1;";
         assert_eq!(control(sql), vec![false, false, false, false]);
         assert_eq!(texts(sql).len(), 4);
+    }
+
+    #[test]
+    fn semicolons_inside_parentheses() {
+        let sql = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\nCOMMIT;";
+        assert_eq!(control(sql), vec![false, true]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use rusqlite::{Batch, Connection, ErrorCode, OptionalExtension, Row};
 use crate::backend::{Backend, Connect, ForeignKind, ForeignRow, NewRow, TableState};
 use crate::plan::{AppliedMigration, Head};
 use crate::source::{Direction, sql};
-use crate::{Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result};
+use crate::{Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result, Runner};
 
 /// The columns of strata's history table, in order.
 const COLUMNS: [&str; 7] = [
@@ -40,8 +40,8 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 mod verify;
 
 impl Connect for Connection {
-    fn backend<'a>(&'a mut self, table: &'a str, lock_timeout: Duration) -> Box<dyn Backend + 'a> {
-        Box::new(Sqlite::new(self, table, lock_timeout))
+    fn backend<'a>(&'a mut self, runner: &'a Runner<'_>) -> Box<dyn Backend + 'a> {
+        Box::new(Sqlite::new(self, &runner.table, runner.lock_timeout))
     }
 }
 
@@ -309,6 +309,10 @@ impl Backend for Sqlite<'_> {
             .map_err(|e| self.db(e))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Some((kind, rows)))
+    }
+
+    fn describe(&mut self) -> Result<crate::verify::Schema> {
+        verify::describe(self.conn)
     }
 
     fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()> {
