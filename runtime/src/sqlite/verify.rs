@@ -105,31 +105,42 @@ pub(super) fn describe(conn: &Connection) -> Result<Schema> {
     Ok(schema)
 }
 
+/// One foreign key, gathered from its rows in `pragma_foreign_key_list`.
+#[derive(Default)]
+struct ForeignKey {
+    columns: Vec<String>,
+    parent: String,
+    parent_columns: Vec<String>,
+    on_update: String,
+    on_delete: String,
+}
+
 /// Each foreign key of a table, in one line.
 fn foreign_keys(conn: &Connection, table: &str) -> Result<BTreeSet<String>> {
-    // id -> (columns, parent, parent columns, on update, on delete)
-    let mut keys: BTreeMap<i64, (Vec<String>, String, Vec<String>, String, String)> =
-        BTreeMap::new();
+    let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
     let mut statement = conn.prepare(
         "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
     )?;
     let mut rows = statement.query([table])?;
     while let Some(r) = rows.next()? {
         let key = keys.entry(r.get(0)?).or_default();
-        key.0.push(r.get(2)?);
-        key.1 = r.get(1)?;
-        key.2
+        key.columns.push(r.get(2)?);
+        key.parent = r.get(1)?;
+        key.parent_columns
             .push(r.get::<_, Option<String>>(3)?.unwrap_or_default());
-        key.3 = r.get(4)?;
-        key.4 = r.get(5)?;
+        key.on_update = r.get(4)?;
+        key.on_delete = r.get(5)?;
     }
     Ok(keys
         .into_values()
-        .map(|(columns, parent, parent_columns, on_update, on_delete)| {
+        .map(|k| {
             format!(
-                "foreign key ({}) -> {parent} ({}) ON UPDATE {on_update} ON DELETE {on_delete}",
-                columns.join(", "),
-                parent_columns.join(", ")
+                "foreign key ({}) -> {} ({}) ON UPDATE {} ON DELETE {}",
+                k.columns.join(", "),
+                k.parent,
+                k.parent_columns.join(", "),
+                k.on_update,
+                k.on_delete
             )
         })
         .collect())
