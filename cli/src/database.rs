@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags};
-use tempfile::TempDir;
 
 use crate::Failure;
 
@@ -14,11 +13,9 @@ pub enum Target {
     Sqlite(PathBuf),
 }
 
-/// An open database. For a dry run, a copy in a scratch folder that goes
-/// away with it (the connection closes first: fields drop in order).
+/// An open database.
 pub struct Db {
     pub conn: Connection,
-    _scratch: Option<TempDir>,
 }
 
 /// What a command does to the database.
@@ -28,7 +25,8 @@ pub enum Access {
     Read,
     /// Changes it; a missing file is created.
     Write,
-    /// Would change it: runs on a copy, which is thrown away.
+    /// Would change it: a dry run, rolled back; a missing file is not
+    /// created.
     DryRun,
 }
 
@@ -80,16 +78,13 @@ impl Target {
         }
     }
 
-    /// Opens the database for `access`. A dry run opens a copy.
+    /// Opens the database for `access`.
     pub fn open(&self, access: Access) -> Result<Db, Failure> {
         let Target::Sqlite(path) = self;
         let shown = self.shown();
         let open = |conn: Result<Connection, rusqlite::Error>| {
-            conn.map(|conn| Db {
-                conn,
-                _scratch: None,
-            })
-            .map_err(|e| Failure::Other(format!("cannot open database {shown}: {e}")))
+            conn.map(|conn| Db { conn })
+                .map_err(|e| Failure::Other(format!("cannot open database {shown}: {e}")))
         };
         match access {
             Access::Read => {
@@ -110,31 +105,10 @@ impl Target {
                 }
                 open(Connection::open(path))
             }
-            Access::DryRun => {
-                let scratch = tempfile::tempdir().map_err(|e| {
-                    Failure::Other(format!(
-                        "cannot create a scratch folder for the dry run: {e}"
-                    ))
-                })?;
-                let copy = scratch.path().join("dry-run.db");
-                if path.exists() {
-                    let source = self.open(Access::Read)?;
-                    source
-                        .conn
-                        .backup(rusqlite::MAIN_DB, &copy, rusqlite::backup::NO_PROGRESS)
-                        .map_err(|e| {
-                            Failure::Other(format!(
-                                "cannot copy database {shown} for the dry run: {e}"
-                            ))
-                        })?;
-                }
-                let conn = Connection::open(&copy)
-                    .map_err(|e| Failure::Other(format!("cannot open the dry run's copy: {e}")))?;
-                Ok(Db {
-                    conn,
-                    _scratch: Some(scratch),
-                })
-            }
+            // The dry run itself is the library's (one transaction, rolled
+            // back); a database that does not exist yet is an empty one.
+            Access::DryRun if !path.exists() => open(Connection::open_in_memory()),
+            Access::DryRun => open(Connection::open(path)),
         }
     }
 }

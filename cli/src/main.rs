@@ -74,7 +74,7 @@ struct Cli {
 
 #[derive(Args, Clone, Copy)]
 struct Change {
-    /// Show what would happen, by doing it on a copy of the database; change nothing
+    /// Show what would happen: do it in one transaction and roll it back; change nothing
     #[arg(long)]
     dry_run: bool,
 }
@@ -169,6 +169,27 @@ enum Command {
         #[command(flatten)]
         change: Change,
     },
+}
+
+impl Command {
+    /// Whether the command was asked for a dry run.
+    fn dry_run(&self) -> bool {
+        match self {
+            Command::Up { change, .. }
+            | Command::Down { change, .. }
+            | Command::Goto { change, .. }
+            | Command::Redo { change }
+            | Command::Baseline { change, .. }
+            | Command::Force { change, .. }
+            | Command::Repair { change }
+            | Command::Adopt { change } => change.dry_run,
+            Command::Create { .. }
+            | Command::Status { .. }
+            | Command::Version
+            | Command::Validate
+            | Command::Verify => false,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -271,6 +292,7 @@ fn on_database(
     target: &Target,
     runner: Runner<'_>,
 ) -> Result<(), Failure> {
+    let runner = runner.dry_run(command.dry_run());
     let open = |access: Access| target.open(access);
     let change = |c: &Change| {
         if c.dry_run {
@@ -279,17 +301,8 @@ fn on_database(
             Access::Write
         }
     };
-    // Prints a report, saying when it came from a dry run.
-    let report = |c: &Change, text: String| {
-        if c.dry_run {
-            out.say(format!(
-                "dry run on a copy of {}; the database was not changed:\n{text}",
-                target.shown()
-            ));
-        } else {
-            out.say(text);
-        }
-    };
+    // The reports say themselves when they come from a dry run.
+    let report = |_: &Change, text: String| out.say(text);
     match command {
         Command::Up {
             n,

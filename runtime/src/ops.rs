@@ -26,6 +26,12 @@ pub(crate) enum Down {
 pub(crate) struct Ops<'a> {
     runner: &'a Runner<'a>,
     db: Box<dyn Backend + 'a>,
+    /// How many `changing` calls are open: only the outermost enters,
+    /// leaves and, in a dry run, rolls back.
+    depth: usize,
+    /// In a dry run, whether the one transaction that holds everything is
+    /// open.
+    dry_open: bool,
 }
 
 /// What one step of `up` did inside its transaction.
@@ -45,11 +51,53 @@ enum Step {
         more: bool,
         version: u64,
     },
+    /// A dry run reached a no-transaction migration: it and what follows
+    /// are not tried.
+    Untried(Vec<u64>),
 }
 
 impl<'a> Ops<'a> {
     pub fn new(runner: &'a Runner<'a>, db: Box<dyn Backend + 'a>) -> Self {
-        Ops { runner, db }
+        Ops {
+            runner,
+            db,
+            depth: 0,
+            dry_open: false,
+        }
+    }
+
+    fn dry_run(&self) -> bool {
+        self.runner.dry_run
+    }
+
+    /// Begins a transaction; in a dry run, joins the one that holds
+    /// everything.
+    fn begin(&mut self) -> Result<()> {
+        if !self.dry_run() {
+            return self.db.begin();
+        }
+        if !self.dry_open {
+            self.db.begin()?;
+            self.dry_open = true;
+        }
+        Ok(())
+    }
+
+    /// Commits; in a dry run, nothing yet: the end rolls everything back.
+    fn commit(&mut self) -> Result<()> {
+        if self.dry_run() {
+            Ok(())
+        } else {
+            self.db.commit()
+        }
+    }
+
+    /// Rolls back; in a dry run, the end does (an error on the way ends
+    /// the dry run, and the end rolls everything back).
+    fn rollback(&mut self) {
+        if !self.dry_run() {
+            self.db.rollback();
+        }
     }
 
     fn migrations(&self) -> &'a Migrations {
@@ -105,11 +153,23 @@ impl<'a> Ops<'a> {
         applied.newest().map(|i| self.list()[i].version())
     }
 
-    /// Runs `f` between `enter` and `leave`, which always runs.
+    /// Runs `f` between `enter` and `leave`, which always runs. In a dry
+    /// run, everything `f` did is rolled back before `leave`.
     fn changing<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        self.db.check_idle()?;
-        self.db.enter()?;
+        if self.depth == 0 {
+            self.db.check_idle()?;
+            self.db.enter()?;
+        }
+        self.depth += 1;
         let result = f(self);
+        self.depth -= 1;
+        if self.depth > 0 {
+            return result;
+        }
+        if self.dry_open {
+            self.db.rollback();
+            self.dry_open = false;
+        }
         let left = self.db.leave();
         let value = result?;
         left?;
@@ -119,11 +179,11 @@ impl<'a> Ops<'a> {
     /// Runs `f` in one transaction: committed if it succeeds, rolled back
     /// if it fails.
     fn transaction<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        self.db.begin()?;
-        match f(self).and_then(|value| self.db.commit().map(|()| value)) {
+        self.begin()?;
+        match f(self).and_then(|value| self.commit().map(|()| value)) {
             Ok(value) => Ok(value),
             Err(e) => {
-                self.db.rollback();
+                self.rollback();
                 Err(e)
             }
         }
@@ -187,10 +247,7 @@ impl<'a> Ops<'a> {
         if let TableState::Strata(head) = &table
             && plan::applied_by_head(self.migrations(), head.as_ref()).is_some_and(|a| a >= end)
         {
-            return Ok(Report {
-                version: head.map(|h| h.version),
-                ..Report::default()
-            });
+            return Ok(self.report(head.map(|h| h.version)));
         }
         if self.db.read_only()? {
             let (applied, version) = self.state()?;
@@ -201,10 +258,7 @@ impl<'a> Ops<'a> {
                     pending,
                 });
             }
-            return Ok(Report {
-                version,
-                ..Report::default()
-            });
+            return Ok(self.report(version));
         }
         self.changing(|ops| ops.up_loop(end, missing))
     }
@@ -213,17 +267,17 @@ impl<'a> Ops<'a> {
     /// first read found no history table, so the first step creates it and
     /// must commit even when it applies nothing.
     fn up_loop(&mut self, end: usize, missing: bool) -> Result<Report> {
-        let mut report = Report::default();
+        let mut report = self.report(None);
         let mut created = false;
         loop {
-            self.db.begin()?;
+            self.begin()?;
             let (more, version) = match self.up_step(&mut created, end, &mut report) {
                 Ok(Step::Done(version)) => {
                     // An empty commit would cost an fsync for nothing.
                     if missing {
-                        self.db.commit()?;
+                        self.commit()?;
                     } else {
-                        self.db.rollback();
+                        self.rollback();
                     }
                     report.version = version;
                     return Ok(report);
@@ -244,12 +298,12 @@ impl<'a> Ops<'a> {
                             line: 0,
                         });
                     }
-                    if let Err(e) = self.db.commit() {
-                        self.db.rollback();
+                    if let Err(e) = self.commit() {
+                        self.rollback();
                         report.applied.truncate(done);
                         return Err(e);
                     }
-                    for step in &report.applied[done..] {
+                    for step in report.applied[done..].iter().filter(|_| !self.dry_run()) {
                         log::info!(
                             "applied migration {}/{}.up.sql in {}",
                             self.migrations().folder(),
@@ -259,18 +313,24 @@ impl<'a> Ops<'a> {
                     }
                     (more, version)
                 }
+                Ok(Step::Untried(versions)) => {
+                    let (applied, _) = self.state()?;
+                    report.version = self.version_of(&applied);
+                    report.untried = versions;
+                    return Ok(report);
+                }
                 Ok(Step::Started {
                     index,
                     more,
                     version,
                 }) => {
-                    self.db.commit()?;
+                    self.commit()?;
                     let step = self.finish_outside_transaction(index, Direction::Up)?;
                     report.applied.push(step);
                     (more, version)
                 }
                 Err(e) => {
-                    self.db.rollback();
+                    self.rollback();
                     return Err(e);
                 }
             };
@@ -310,6 +370,10 @@ impl<'a> Ops<'a> {
             }
             pending
         } else if list[first].no_transaction(Direction::Up) {
+            if self.dry_run() {
+                let rest = applied.pending(end).into_iter().map(|i| list[i].version());
+                return Ok(Step::Untried(rest.collect()));
+            }
             self.record(first, &mut applied, Duration::ZERO, true)?;
             return Ok(Step::Started {
                 index: first,
@@ -384,10 +448,7 @@ impl<'a> Ops<'a> {
             });
         }
         if targets.is_empty() {
-            return Ok(Report {
-                version,
-                ..Report::default()
-            });
+            return Ok(self.report(version));
         }
         if self.db.read_only()? {
             return Err(Error::ReadOnly {
@@ -396,8 +457,15 @@ impl<'a> Ops<'a> {
             });
         }
         self.changing(|ops| {
-            let mut report = Report::default();
-            for index in targets {
+            let mut report = ops.report(None);
+            for (n, &index) in targets.iter().enumerate() {
+                if ops.dry_run() && ops.list()[index].no_transaction(Direction::Down) {
+                    report.untried = targets[n..]
+                        .iter()
+                        .map(|&i| ops.list()[i].version())
+                        .collect();
+                    break;
+                }
                 report.reverted.push(ops.revert(index)?);
             }
             let (applied, _) = ops.state()?;
@@ -440,27 +508,52 @@ impl<'a> Ops<'a> {
         }
     }
 
+    /// An empty report of a database at `version`.
+    fn report(&self, version: Option<u64>) -> Report {
+        Report {
+            version,
+            dry_run: self.dry_run(),
+            ..Report::default()
+        }
+    }
+
+    fn history_changes(&self) -> HistoryChanges {
+        HistoryChanges {
+            dry_run: self.dry_run(),
+            ..HistoryChanges::default()
+        }
+    }
+
     /// Reverts the newest migration and applies it again.
     pub fn redo(&mut self) -> Result<Report> {
-        let mut report = self.down(Down::Steps(1))?;
-        let Some(reverted) = report.reverted.first() else {
-            return Ok(report);
-        };
-        let end = self.index_of(reverted.version)? + 1;
-        let up = self.up_to(end)?;
-        report.applied = up.applied;
-        report.version = up.version;
-        Ok(report)
+        self.changing(|ops| {
+            let mut report = ops.down(Down::Steps(1))?;
+            let Some(reverted) = report.reverted.first() else {
+                return Ok(report);
+            };
+            let end = ops.index_of(reverted.version)? + 1;
+            let up = ops.up_to(end)?;
+            report.applied = up.applied;
+            report.untried.extend(up.untried);
+            report.version = up.version;
+            Ok(report)
+        })
     }
 
     /// Moves up or down to `version`.
     pub fn goto(&mut self, version: u64) -> Result<Report> {
         let index = self.index_of(version)?;
-        let mut report = self.down(Down::To(version))?;
-        let up = self.up_to(index + 1)?;
-        report.applied = up.applied;
-        report.version = up.version.or(report.version);
-        Ok(report)
+        self.changing(|ops| {
+            let mut report = ops.down(Down::To(version))?;
+            if !report.untried.is_empty() {
+                return Ok(report);
+            }
+            let up = ops.up_to(index + 1)?;
+            report.applied = up.applied;
+            report.untried = up.untried;
+            report.version = up.version.or(report.version);
+            Ok(report)
+        })
     }
 
     /// Every version the files or the database know, with its state.
@@ -528,7 +621,7 @@ impl<'a> Ops<'a> {
                         newest: newest.version,
                     });
                 }
-                let mut changes = HistoryChanges::default();
+                let mut changes = ops.history_changes();
                 for m in &ops.list()[..=index] {
                     ops.db.insert_row(&NewRow {
                         version: m.version(),
@@ -554,7 +647,7 @@ impl<'a> Ops<'a> {
             ops.transaction(|ops| {
                 ops.db.create_table()?;
                 let rows = ops.db.read_all()?;
-                let mut changes = HistoryChanges::default();
+                let mut changes = ops.history_changes();
                 for row in rows
                     .iter()
                     .filter(|r| version.is_none_or(|v| r.version > v))
@@ -600,7 +693,7 @@ impl<'a> Ops<'a> {
         self.changing(|ops| {
             ops.transaction(|ops| {
                 ops.db.create_table()?;
-                let mut changes = HistoryChanges::default();
+                let mut changes = ops.history_changes();
                 for row in ops.db.read_all()? {
                     let Some(m) = ops.migrations().get(row.version) else {
                         continue;
@@ -644,7 +737,7 @@ impl<'a> Ops<'a> {
                 let Some((kind, rows)) = ops.db.read_foreign()? else {
                     return match ops.db.read_head()? {
                         TableState::Missing => Err(Error::NothingToAdopt { table }),
-                        TableState::Strata(_) => Ok(HistoryChanges::default()),
+                        TableState::Strata(_) => Ok(ops.history_changes()),
                     };
                 };
                 if let Some(row) = rows.iter().find(|r| r.dirty) {
@@ -705,7 +798,7 @@ impl<'a> Ops<'a> {
                     })
                     .collect();
                 ops.db.replace_foreign(&new_rows)?;
-                let mut changes = HistoryChanges::default();
+                let mut changes = ops.history_changes();
                 for &i in &versions {
                     changes.push(list[i].version(), list[i].name(), Change::Adopted);
                 }

@@ -28,6 +28,11 @@ pub struct Report {
     pub applied: Vec<AppliedStep>,
     /// The newest applied version afterwards, if any.
     pub version: Option<u64>,
+    /// Whether this was a dry run, rolled back: nothing was changed.
+    pub dry_run: bool,
+    /// In a dry run, the versions not tried because they (or one before
+    /// them) run outside a transaction, which cannot be rolled back.
+    pub untried: Vec<u64>,
 }
 
 impl Report {
@@ -51,23 +56,40 @@ impl fmt::Display for Report {
             Some(version) => format!("version {version}"),
             None => "no version".to_owned(),
         };
-        if self.is_empty() {
+        if self.dry_run {
+            write!(f, "dry run, rolled back, nothing changed: ")?;
+        }
+        if self.is_empty() && self.untried.is_empty() {
             return write!(f, "nothing to do: the database is at {at}");
         }
         let mut done = Vec::new();
         if !self.reverted.is_empty() {
             done.push(format!(
-                "reverted {}",
+                "{} {}",
+                if self.dry_run {
+                    "would revert"
+                } else {
+                    "reverted"
+                },
                 plural(self.reverted.len(), "migration")
             ));
         }
         if !self.applied.is_empty() {
             done.push(format!(
-                "applied {}",
+                "{} {}",
+                if self.dry_run {
+                    "would apply"
+                } else {
+                    "applied"
+                },
                 plural(self.applied.len(), "migration")
             ));
         }
-        write!(f, "{}, the database is now at {at}", done.join(" and "))?;
+        if done.is_empty() {
+            done.push("nothing tried".to_owned());
+        }
+        let now = if self.dry_run { "would be" } else { "is now" };
+        write!(f, "{}, the database {now} at {at}", done.join(" and "))?;
         let width = self
             .reverted
             .iter()
@@ -84,6 +106,14 @@ impl fmt::Display for Report {
                     Millis(step.duration)
                 )?;
             }
+        }
+        if !self.untried.is_empty() {
+            let versions: Vec<String> = self.untried.iter().map(u64::to_string).collect();
+            write!(
+                f,
+                "\nnot tried, as a dry run cannot roll back what runs outside a transaction: {}",
+                versions.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -260,6 +290,8 @@ pub struct RowChange {
 pub struct HistoryChanges {
     /// One entry per change, in ascending order of version.
     pub changes: Vec<RowChange>,
+    /// Whether this was a dry run, rolled back: nothing was changed.
+    pub dry_run: bool,
 }
 
 impl HistoryChanges {
@@ -283,10 +315,22 @@ impl HistoryChanges {
 
 impl fmt::Display for HistoryChanges {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.changes.is_empty() {
-            return write!(f, "no history rows changed");
+        if self.dry_run {
+            write!(f, "dry run, rolled back, nothing changed: ")?;
         }
-        write!(f, "{} changed:", plural(self.changes.len(), "history row"))?;
+        let changed = if self.dry_run {
+            "would change"
+        } else {
+            "changed"
+        };
+        if self.changes.is_empty() {
+            return write!(f, "no history rows {changed}");
+        }
+        write!(
+            f,
+            "{} {changed}:",
+            plural(self.changes.len(), "history row")
+        )?;
         for c in &self.changes {
             write!(f, "\n  {} {}: ", c.version, c.name)?;
             match &c.change {

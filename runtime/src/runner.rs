@@ -39,6 +39,7 @@ pub struct Runner<'m> {
     pub(crate) lock_timeout: Duration,
     pub(crate) target: Option<u64>,
     pub(crate) allow_out_of_order: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// A connection strata can migrate: `rusqlite::Connection` (feature
@@ -59,6 +60,7 @@ impl Migrations {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             target: None,
             allow_out_of_order: false,
+            dry_run: false,
         }
     }
 }
@@ -92,6 +94,16 @@ impl Runner<'_> {
     /// changed, so applying it out of order deserves a decision.
     pub fn allow_out_of_order(mut self, yes: bool) -> Self {
         self.allow_out_of_order = yes;
+        self
+    }
+
+    /// Do everything in one transaction and roll it back, so that the
+    /// returned report says exactly what would happen, failures included,
+    /// and nothing changes. Migrations that run outside a transaction
+    /// cannot be rolled back: a dry run stops before them and lists them as
+    /// untried. The write lock is taken as for a real run.
+    pub fn dry_run(mut self, yes: bool) -> Self {
+        self.dry_run = yes;
         self
     }
 
