@@ -541,14 +541,27 @@ impl<'a> Sqlite<'a> {
         let mut statement = match self.conn.prepare_cached(&sql) {
             Ok(statement) => statement,
             Err(e) => {
-                if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) {
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(
+                        ErrorCode::NotADatabase
+                            | ErrorCode::DatabaseBusy
+                            | ErrorCode::DatabaseLocked
+                    )
+                ) {
                     return Err(self.db(e));
                 }
+                // No such table, or no such column: look at what is there.
+                // Another process may have created the table since the
+                // statement failed; then it is strata's, and readable now.
                 let columns = self.columns()?;
                 if columns.is_empty() {
                     return Ok(TableState::Missing);
                 }
-                return Err(self.foreign_table(columns));
+                if columns != COLUMNS {
+                    return Err(self.foreign_table(columns));
+                }
+                self.conn.prepare_cached(&sql).map_err(|e| self.db(e))?
             }
         };
         let head = statement
