@@ -12,6 +12,7 @@ fn main() {
         "migrations",
         "examples/chat/migrations",
         "examples/existing_db/migrations",
+        "examples/postgres/migrations",
         "tests/migrations",
     ] {
         if std::path::Path::new(folder).exists() {

@@ -4,12 +4,14 @@
 #![allow(clippy::needless_doctest_main, clippy::test_attr_in_doctest)]
 
 pub use strata_runtime::{
-    AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Database,
-    DatabaseError, Direction, Error, ForeignKeyViolation, ForeignTable, HistoryChanges, Migration,
-    MigrationState, Migrations, Report, Result, RowChange, Runner, Status, StatusEntry,
-    VerifyFailure, VerifyFailures, VerifyReport, source,
+    AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE,
+    DEFAULT_TABLE_LOCK_TIMEOUT, Database, DatabaseError, Direction, Error, ForeignKeyViolation,
+    ForeignTable, HistoryChanges, Migration, MigrationState, Migrations, Report, Result, RowChange,
+    Runner, Status, StatusEntry, VerifyFailure, VerifyFailures, VerifyReport, source,
 };
 
+#[cfg(feature = "postgres")]
+pub use postgres;
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
 

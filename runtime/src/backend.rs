@@ -1,7 +1,7 @@
 //! The seam between the operations (`ops.rs`), which decide, and a
 //! database, which does: a backend knows SQL, locking and its driver, and
 //! nothing of folders or plans.
-#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use std::time::Duration;
 

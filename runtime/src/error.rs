@@ -275,6 +275,19 @@ pub enum ForeignTable {
 }
 
 impl ForeignTable {
+    /// What a table with these columns looks like.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn of_columns(columns: &[String]) -> ForeignTable {
+        let has = |name: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(name));
+        if columns.len() == 2 && has("version") && has("dirty") {
+            ForeignTable::GolangMigrate
+        } else if has("version") && !has("checksum") {
+            ForeignTable::HomeMade
+        } else {
+            ForeignTable::Other
+        }
+    }
+
     fn hint(self, table: &str) -> String {
         let what = match self {
             ForeignTable::GolangMigrate => "golang-migrate's history table",
@@ -318,6 +331,9 @@ pub enum DatabaseError {
     /// From rusqlite.
     #[cfg(feature = "sqlite")]
     Sqlite(rusqlite::Error),
+    /// From postgres.
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::Error),
 }
 
 impl fmt::Display for DatabaseError {
@@ -325,11 +341,41 @@ impl fmt::Display for DatabaseError {
         match *self {
             #[cfg(feature = "sqlite")]
             DatabaseError::Sqlite(ref e) => fmt::Display::fmt(e, _f),
+            // The driver's own text is "db error: ERROR: ..."; the server's
+            // message with its detail and hint says more.
+            #[cfg(feature = "postgres")]
+            DatabaseError::Postgres(ref e) => match e.as_db_error() {
+                Some(db) => {
+                    write!(_f, "{}", db.message())?;
+                    if let Some(detail) = db.detail() {
+                        write!(_f, " ({detail})")?;
+                    }
+                    if let Some(hint) = db.hint() {
+                        write!(_f, "; hint: {hint}")?;
+                    }
+                    Ok(())
+                }
+                None => fmt::Display::fmt(e, _f),
+            },
         }
     }
 }
 
 impl std::error::Error for DatabaseError {}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for DatabaseError {
+    fn from(e: postgres::Error) -> Self {
+        DatabaseError::Postgres(e)
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        Error::Database(DatabaseError::Postgres(e))
+    }
+}
 
 #[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for DatabaseError {

@@ -11,6 +11,8 @@ mod checksum;
 mod error;
 mod migration;
 mod ops;
+#[cfg(feature = "postgres")]
+mod pg;
 mod plan;
 mod report;
 mod runner;
@@ -27,8 +29,12 @@ pub use report::{
     AppliedStep, Change, HistoryChanges, MigrationState, Report, RowChange, Status, StatusEntry,
     VerifyFailure, VerifyFailures, VerifyReport,
 };
-pub use runner::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Database, Runner};
+pub use runner::{
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, Runner,
+};
 pub use source::Direction;
 
+#[cfg(feature = "postgres")]
+pub use postgres;
 #[cfg(feature = "sqlite")]
 pub use rusqlite;

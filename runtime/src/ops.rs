@@ -1,6 +1,6 @@
 //! Every operation, written once over the [`Backend`] seam: what to check,
 //! in which order, under which lock, and what to record.
-#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Comparing what the files say with what the database recorded. No SQL
 //! here: a backend reads the rows, this module decides.
-#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use crate::{Checksum, Direction, Error, Migrations, Result};
 

@@ -1,5 +1,5 @@
 //! The runner's options and what a run reports.
-#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use core::fmt;
 use std::borrow::Cow;
@@ -14,6 +14,10 @@ pub const DEFAULT_TABLE: &str = "schema_migrations";
 
 /// How long a run waits for another connection's write lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// On PostgreSQL, how long a migration's statement waits for a table lock
+/// by default.
+pub const DEFAULT_TABLE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options for applying migrations; made by [`Migrations::runner`].
 ///
@@ -40,6 +44,7 @@ pub struct Runner<'m> {
     pub(crate) target: Option<u64>,
     pub(crate) allow_out_of_order: bool,
     pub(crate) dry_run: bool,
+    pub(crate) table_lock_timeout: Option<Duration>,
 }
 
 /// A connection strata can migrate: `rusqlite::Connection` (feature
@@ -61,6 +66,7 @@ impl Migrations {
             target: None,
             allow_out_of_order: false,
             dry_run: false,
+            table_lock_timeout: Some(DEFAULT_TABLE_LOCK_TIMEOUT),
         }
     }
 }
@@ -104,6 +110,17 @@ impl Runner<'_> {
     /// untried. The write lock is taken as for a real run.
     pub fn dry_run(mut self, yes: bool) -> Self {
         self.dry_run = yes;
+        self
+    }
+
+    /// On PostgreSQL, how long each statement of a migration may wait for
+    /// a lock on a table (`SET LOCAL lock_timeout`) before the migration
+    /// fails and rolls back: an `ALTER TABLE` that queues behind a long
+    /// query would otherwise queue all of the application's queries behind
+    /// itself. Ten seconds by default; `None` waits as long as it takes.
+    /// SQLite has no such lock; there it changes nothing.
+    pub fn table_lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.table_lock_timeout = timeout;
         self
     }
 

@@ -6,7 +6,7 @@
 //! state after up, ready for the next migration. The backends provide the
 //! scratch database and the description; the flow and the comparison are
 //! here, once.
-#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -517,18 +517,10 @@ impl<'a> Sqlite<'a> {
     }
 
     fn foreign_table(&self, columns: Vec<String>) -> Error {
-        let has = |name: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(name));
-        let kind = if columns.len() == 2 && has("version") && has("dirty") {
-            ForeignTable::GolangMigrate
-        } else if has("version") && !has("checksum") {
-            ForeignTable::HomeMade
-        } else {
-            ForeignTable::Other
-        };
         Error::ForeignHistoryTable {
             table: self.name.to_string(),
+            kind: ForeignTable::of_columns(&columns),
             columns,
-            kind,
         }
     }
 

@@ -1,0 +1,2 @@
+DROP TRIGGER messages_touch_session ON messages;
+DROP FUNCTION touch_session();

@@ -1,0 +1,575 @@
+//! The PostgreSQL backend, over the synchronous `postgres` crate.
+//!
+//! Several replicas of a service start together and all run migrations: a
+//! session advisory lock, keyed on the database, the schema and the history
+//! table, lets exactly one of them migrate while the others wait, then find
+//! the work done. The lock is taken with `pg_try_advisory_lock` in a loop
+//! with a time limit, because a blocking `pg_advisory_lock` waits forever and
+//! deadlocks against `CREATE INDEX CONCURRENTLY` in another session; it is
+//! released on every path out, including a panic. Each migration runs with
+//! its history row in one transaction, under `SET LOCAL lock_timeout`, so
+//! that a migration that cannot get its table lock fails fast instead of
+//! queueing the application's traffic behind it.
+
+mod verify;
+
+use std::time::{Duration, Instant};
+
+use postgres::error::{ErrorPosition, SqlState};
+use postgres::{Client, Row};
+use sha2::{Digest, Sha256};
+
+use crate::backend::{Backend, Connect, ForeignKind, ForeignRow, NewRow, TableState};
+use crate::plan::{AppliedMigration, Head};
+use crate::source::{Direction, sql};
+use crate::{Checksum, DatabaseError, Error, ForeignTable, Migration, Result, Runner};
+
+/// The columns of strata's history table, in order.
+const COLUMNS: [&str; 7] = [
+    "version",
+    "name",
+    "checksum",
+    "chain",
+    "applied_at",
+    "execution_ms",
+    "dirty",
+];
+
+/// `applied_at` as strata shows it: UTC, ISO 8601, milliseconds.
+const APPLIED_AT: &str =
+    r#"to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#;
+
+impl Connect for Client {
+    fn backend<'a>(&'a mut self, runner: &'a Runner<'_>) -> Box<dyn Backend + 'a> {
+        Box::new(Pg::new(
+            self,
+            &runner.table,
+            runner.lock_timeout,
+            runner.table_lock_timeout,
+        ))
+    }
+}
+
+pub(crate) struct Pg<'a> {
+    client: &'a mut Client,
+    /// The history table's name as given.
+    name: &'a str,
+    /// The same, quoted for SQL.
+    table: String,
+    /// How long to wait for the advisory lock.
+    lock_timeout: Duration,
+    /// `SET LOCAL lock_timeout` in each transaction.
+    table_lock_timeout: Option<Duration>,
+    /// The advisory lock's key, while it is held.
+    locked: Option<i64>,
+    in_transaction: bool,
+}
+
+impl<'a> Pg<'a> {
+    pub(crate) fn new(
+        client: &'a mut Client,
+        table: &'a str,
+        lock_timeout: Duration,
+        table_lock_timeout: Option<Duration>,
+    ) -> Self {
+        Pg {
+            client,
+            name: table,
+            table: quote_identifier(table),
+            lock_timeout,
+            table_lock_timeout,
+            locked: None,
+            in_transaction: false,
+        }
+    }
+
+    fn db(&self, e: postgres::Error) -> Error {
+        Error::Database(DatabaseError::Postgres(e))
+    }
+
+    fn execute_sql(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<u64> {
+        self.client.execute(sql, params).map_err(|e| self.db(e))
+    }
+
+    /// The key of the advisory lock: the database, the schema and the table,
+    /// so that two applications in one server, or two schemas, do not wait
+    /// for each other.
+    fn lock_key(&mut self) -> Result<i64> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT current_database()::text, coalesce(current_schema()::text, '')",
+                &[],
+            )
+            .map_err(|e| self.db(e))?;
+        let (database, schema): (String, String) = (row.get(0), row.get(1));
+        let mut hasher = Sha256::new();
+        for part in ["strata", &database, &schema, self.name] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        let digest = hasher.finalize();
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        Ok(i64::from_be_bytes(key))
+    }
+
+    fn columns(&mut self) -> Result<Vec<String>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                &[&self.name],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn column_types(&mut self) -> Result<Vec<(String, String)>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                &[&self.name],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn foreign_table(&self, columns: Vec<String>) -> Error {
+        Error::ForeignHistoryTable {
+            table: self.name.to_owned(),
+            kind: ForeignTable::of_columns(&columns),
+            columns,
+        }
+    }
+
+    fn select_head(&mut self) -> std::result::Result<Option<Row>, postgres::Error> {
+        let sql = format!(
+            "SELECT version, chain, dirty FROM {} ORDER BY version DESC LIMIT 1",
+            self.table
+        );
+        self.client.query_opt(&sql, &[])
+    }
+
+    fn head(&self, row: Option<Row>) -> Result<TableState> {
+        let Some(row) = row else {
+            return Ok(TableState::Strata(None));
+        };
+        let version: i64 = row.get(0);
+        let chain: String = row.get(1);
+        Ok(TableState::Strata(Some(Head {
+            version: self.version(version)?,
+            chain: self.checksum(version, "chain", &chain)?,
+            dirty: row.get(2),
+        })))
+    }
+
+    fn version(&self, version: i64) -> Result<u64> {
+        u64::try_from(version).map_err(|_| self.corrupt(version, "version", version.to_string()))
+    }
+
+    fn checksum(&self, version: i64, column: &'static str, text: &str) -> Result<Checksum> {
+        Checksum::from_hex(text).ok_or_else(|| self.corrupt(version, column, text.to_owned()))
+    }
+
+    fn corrupt(&self, version: i64, column: &'static str, value: String) -> Error {
+        Error::CorruptHistory {
+            table: self.name.to_owned(),
+            version,
+            column,
+            value,
+        }
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        if let Some(key) = self.locked.take() {
+            self.client
+                .execute("SELECT pg_advisory_unlock($1)", &[&key])
+                .map_err(|e| self.db(e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pg<'_> {
+    /// A panic between `enter` and `leave` must not keep other replicas
+    /// waiting: roll back and release the lock on the way out.
+    fn drop(&mut self) {
+        if self.locked.is_some() {
+            let _ = self.client.batch_execute("ROLLBACK");
+            let _ = self.unlock();
+        }
+    }
+}
+
+impl Backend for Pg<'_> {
+    fn location(&self) -> String {
+        "the PostgreSQL database".to_owned()
+    }
+
+    fn check_idle(&mut self) -> Result<()> {
+        // Inside a transaction block, the transaction began before this
+        // statement; outside, each statement is its own transaction. (The
+        // simple protocol: one message, so one statement time.)
+        let messages = self
+            .client
+            .simple_query("SELECT transaction_timestamp() = statement_timestamp()")
+            .map_err(|e| self.db(e))?;
+        let idle = messages.iter().any(
+            |m| matches!(m, postgres::SimpleQueryMessage::Row(row) if row.get(0) == Some("t")),
+        );
+        if idle {
+            Ok(())
+        } else {
+            Err(Error::InTransaction)
+        }
+    }
+
+    fn read_head(&mut self) -> Result<TableState> {
+        if !self.in_transaction {
+            // The startup path: one statement. An error ends nothing here.
+            match self.select_head() {
+                Ok(row) => return self.head(row),
+                Err(e)
+                    if e.code() != Some(&SqlState::UNDEFINED_TABLE)
+                        && e.code() != Some(&SqlState::UNDEFINED_COLUMN) =>
+                {
+                    return Err(self.db(e));
+                }
+                Err(_) => {}
+            }
+        }
+        // Inside a transaction a failed statement would abort it: look first.
+        let columns = self.columns()?;
+        if columns.is_empty() {
+            return Ok(TableState::Missing);
+        }
+        if columns != COLUMNS {
+            return Err(self.foreign_table(columns));
+        }
+        let row = self.select_head().map_err(|e| self.db(e))?;
+        self.head(row)
+    }
+
+    fn read_all(&mut self) -> Result<Vec<AppliedMigration>> {
+        match self.read_head()? {
+            TableState::Missing => return Ok(Vec::new()),
+            TableState::Strata(_) => {}
+        }
+        let sql = format!(
+            "SELECT version, name, checksum, chain, {APPLIED_AT}, execution_ms, dirty FROM {} ORDER BY version",
+            self.table
+        );
+        let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(|row| {
+                let version: i64 = row.get(0);
+                Ok(AppliedMigration {
+                    version: self.version(version)?,
+                    name: row.get(1),
+                    checksum: self.checksum(version, "checksum", row.get(2))?,
+                    chain: self.checksum(version, "chain", row.get(3))?,
+                    applied_at: row.get(4),
+                    execution_ms: u64::try_from(row.get::<_, i64>(5)).unwrap_or(0),
+                    dirty: row.get(6),
+                })
+            })
+            .collect()
+    }
+
+    fn read_only(&mut self) -> Result<bool> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT current_setting('transaction_read_only') = 'on'",
+                &[],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(row.get(0))
+    }
+
+    /// Takes the advisory lock, trying again with growing pauses until the
+    /// lock wait runs out.
+    fn enter(&mut self) -> Result<()> {
+        let key = self.lock_key()?;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let row = self
+                .client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .map_err(|e| self.db(e))?;
+            if row.get(0) {
+                self.locked = Some(key);
+                return Ok(());
+            }
+            let waited = started.elapsed();
+            if waited >= self.lock_timeout {
+                return Err(Error::Locked {
+                    waited: self.lock_timeout,
+                });
+            }
+            // Polling is what pg_try_advisory_lock asks for: the blocking
+            // form cannot time out.
+            std::thread::sleep(pause.min(self.lock_timeout - waited));
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    fn leave(&mut self) -> Result<()> {
+        self.rollback();
+        self.unlock()
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        let mut sql = "BEGIN".to_owned();
+        if let Some(timeout) = self.table_lock_timeout {
+            sql.push_str(&format!(
+                "; SET LOCAL lock_timeout = '{}ms'",
+                timeout.as_millis().max(1)
+            ));
+        }
+        self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.in_transaction = false;
+        self.client.batch_execute("COMMIT").map_err(|e| self.db(e))
+    }
+
+    fn rollback(&mut self) {
+        // Also ends a transaction that a no-transaction file left open; with
+        // none open, PostgreSQL only warns.
+        let _ = self.client.batch_execute("ROLLBACK");
+        self.in_transaction = false;
+    }
+
+    fn in_transaction(&mut self) -> bool {
+        self.in_transaction
+    }
+
+    fn create_table(&mut self) -> Result<()> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                version bigint PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                chain text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                execution_ms bigint NOT NULL,
+                dirty boolean NOT NULL DEFAULT false
+            )",
+            self.table
+        );
+        self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+        let columns = self.columns()?;
+        if columns != COLUMNS {
+            return Err(self.foreign_table(columns));
+        }
+        Ok(())
+    }
+
+    /// Sends each statement on its own, so that an error names its
+    /// statement, and so that outside a transaction each one commits by
+    /// itself (a string of several statements is one implicit transaction
+    /// on PostgreSQL, which `CREATE INDEX CONCURRENTLY` refuses).
+    fn execute(
+        &mut self,
+        m: &Migration,
+        direction: Direction,
+        file: &str,
+        in_transaction: bool,
+    ) -> Result<Duration> {
+        let text = m.sql(direction);
+        let lexed = sql::lex(text);
+        if in_transaction {
+            if let Some(statement) = lexed.statements.iter().find(|s| s.controls_transaction()) {
+                return Err(Error::TransactionControl {
+                    version: m.version(),
+                    file: file.to_owned(),
+                    line: statement.line,
+                });
+            }
+        }
+        let started = Instant::now();
+        for statement in &lexed.statements {
+            if let Err(e) = self.client.batch_execute(statement.text) {
+                let line = match e.as_db_error().and_then(|d| d.position()) {
+                    Some(ErrorPosition::Original(at)) => {
+                        let before: String = statement
+                            .text
+                            .chars()
+                            .take((*at as usize).saturating_sub(1))
+                            .collect();
+                        statement.line + before.matches('\n').count()
+                    }
+                    _ => statement.line,
+                };
+                return Err(Error::Statement {
+                    version: m.version(),
+                    file: file.to_owned(),
+                    line,
+                    cause: DatabaseError::Postgres(e),
+                });
+            }
+        }
+        Ok(started.elapsed())
+    }
+
+    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
+             VALUES ($1, $2, $3, $4, coalesce($5::text::timestamptz, now()), $6, $7)",
+            self.table
+        );
+        self.execute_sql(
+            &sql,
+            &[
+                &version_param(row.version),
+                &row.name,
+                &row.checksum.to_hex(),
+                &row.chain.to_hex(),
+                &row.applied_at,
+                &i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
+                &row.dirty,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE version > $1", self.table);
+        self.execute_sql(&sql, &[&version.map_or(-1, version_param)])?;
+        Ok(())
+    }
+
+    fn delete_row(&mut self, version: u64) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
+        self.execute_sql(&sql, &[&version_param(version)])?;
+        Ok(())
+    }
+
+    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET dirty = $1, execution_ms = coalesce($2, execution_ms) WHERE version = $3",
+            self.table
+        );
+        let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.execute_sql(&sql, &[&dirty, &ms, &version_param(version)])?;
+        Ok(())
+    }
+
+    fn update_row(
+        &mut self,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+        chain: Checksum,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET name = $1, checksum = $2, chain = $3 WHERE version = $4",
+            self.table
+        );
+        self.execute_sql(
+            &sql,
+            &[
+                &name,
+                &checksum.to_hex(),
+                &chain.to_hex(),
+                &version_param(version),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn read_foreign(&mut self) -> Result<Option<(ForeignKind, Vec<ForeignRow>)>> {
+        let columns = self.column_types()?;
+        let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+        if names.is_empty() || names == COLUMNS {
+            return Ok(None);
+        }
+        let kind = match ForeignTable::of_columns(&names) {
+            ForeignTable::GolangMigrate => ForeignKind::GolangMigrate,
+            ForeignTable::HomeMade => ForeignKind::HomeMade,
+            _ => return Err(self.foreign_table(names)),
+        };
+        let has = |name: &str| {
+            columns
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.as_str())
+        };
+        let name = if has("name").is_some() {
+            "name::text"
+        } else {
+            "NULL::text"
+        };
+        // Keep the recorded time, in strata's format where it can be read.
+        let applied_at = match has("applied_at") {
+            Some(t) if t.starts_with("timestamp") => {
+                r#"to_char(applied_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+            }
+            Some("integer" | "bigint" | "smallint" | "numeric" | "double precision" | "real") => {
+                r#"to_char(to_timestamp(applied_at::double precision) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+            }
+            Some(_) => "applied_at::text",
+            None => "NULL::text",
+        };
+        let dirty = if has("dirty").is_some() {
+            "dirty::boolean"
+        } else {
+            "false"
+        };
+        let sql = format!(
+            "SELECT version::bigint, {name}, {applied_at}, {dirty} FROM {} ORDER BY version",
+            self.table
+        );
+        let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
+        let rows = rows
+            .iter()
+            .map(|r| ForeignRow {
+                version: r.get(0),
+                name: r.get(1),
+                applied_at: r.get(2),
+                dirty: r.get(3),
+            })
+            .collect();
+        Ok(Some((kind, rows)))
+    }
+
+    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()> {
+        // Dropped first: the new table's primary key would want the old
+        // one's index name. All of it is one transaction.
+        self.client
+            .batch_execute(&format!("DROP TABLE {}", self.table))
+            .map_err(|e| self.db(e))?;
+        self.create_table()?;
+        for row in rows {
+            self.insert_row(row)?;
+        }
+        Ok(())
+    }
+
+    fn describe(&mut self) -> Result<crate::verify::Schema> {
+        verify::describe(self.client).map_err(|e| self.db(e))
+    }
+}
+
+/// Versions are at most `i64::MAX` (the folder rules say so).
+fn version_param(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+/// Quotes an identifier for PostgreSQL: `"name"`, with `"` doubled.
+pub(crate) fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
