@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags};
+use strata::Database;
+use strata::postgres::{Client, NoTls};
 
 use crate::Failure;
 
@@ -11,11 +13,24 @@ use crate::Failure;
 pub enum Target {
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
 }
 
 /// An open database.
-pub struct Db {
-    pub conn: Connection,
+pub enum Db {
+    Sqlite(Connection),
+    Postgres(Box<Client>),
+}
+
+impl Db {
+    /// The connection, whatever the database.
+    pub fn conn(&mut self) -> &mut dyn Database {
+        match self {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(client) => &mut **client,
+        }
+    }
 }
 
 /// What a command does to the database.
@@ -43,10 +58,7 @@ impl Target {
         };
         let lower = url.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            return Err(Failure::Usage(
-                "PostgreSQL is not supported yet: this build of strata migrates SQLite databases"
-                    .into(),
-            ));
+            return Ok(Target::Postgres(url.to_owned()));
         }
         let path = if let Some(rest) = url.strip_prefix("sqlite://") {
             rest
@@ -75,15 +87,26 @@ impl Target {
     pub fn shown(&self) -> String {
         match self {
             Target::Sqlite(path) => path.display().to_string(),
+            // Not the URL: it may hold a password.
+            Target::Postgres(_) => "the PostgreSQL database".to_owned(),
         }
     }
 
     /// Opens the database for `access`.
     pub fn open(&self, access: Access) -> Result<Db, Failure> {
-        let Target::Sqlite(path) = self;
+        let path = match self {
+            Target::Sqlite(path) => path,
+            Target::Postgres(url) => {
+                return Client::connect(url, NoTls)
+                    .map(|client| Db::Postgres(Box::new(client)))
+                    .map_err(|e| {
+                        Failure::Other(format!("cannot connect to the PostgreSQL database: {e}"))
+                    });
+            }
+        };
         let shown = self.shown();
         let open = |conn: Result<Connection, rusqlite::Error>| {
-            conn.map(|conn| Db { conn })
+            conn.map(Db::Sqlite)
                 .map_err(|e| Failure::Other(format!("cannot open database {shown}: {e}")))
         };
         match access {
@@ -139,12 +162,25 @@ mod tests {
     }
 
     #[test]
-    fn urls_that_are_refused() {
-        assert!(
-            parse("postgres://localhost/app")
-                .unwrap_err()
-                .contains("not supported yet")
+    fn postgres_urls() {
+        assert_eq!(
+            parse("postgresql://u@localhost:5432/app"),
+            Ok(Target::Postgres("postgresql://u@localhost:5432/app".into()))
         );
+        assert_eq!(
+            parse("postgres://u:secret@db/app?sslmode=disable"),
+            Ok(Target::Postgres(
+                "postgres://u:secret@db/app?sslmode=disable".into()
+            ))
+        );
+        assert_eq!(
+            Target::Postgres("postgres://u:secret@db/app".into()).shown(),
+            "the PostgreSQL database"
+        );
+    }
+
+    #[test]
+    fn urls_that_are_refused() {
         assert!(
             parse("mysql://localhost/app")
                 .unwrap_err()

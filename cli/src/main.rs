@@ -16,7 +16,7 @@ use strata::{Migrations, Runner};
 use crate::database::{Access, Target};
 use crate::output::Output;
 
-const ABOUT: &str = "SQL schema migrations for SQLite, from a folder of VERSION_NAME.up.sql / VERSION_NAME.down.sql files";
+const ABOUT: &str = "SQL schema migrations for SQLite and PostgreSQL, from a folder of VERSION_NAME.up.sql / VERSION_NAME.down.sql files";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -41,8 +41,8 @@ struct Cli {
     )]
     dir: PathBuf,
 
-    /// The database: sqlite:path/to/app.db, sqlite://path, or a path ending
-    /// in .db, .sqlite or .sqlite3
+    /// The database: postgres://user@host/database, sqlite:path/to/app.db,
+    /// sqlite://path, or a path ending in .db, .sqlite or .sqlite3
     #[arg(
         long,
         global = true,
@@ -143,6 +143,7 @@ enum Command {
     /// Check the folder and the database as `up` would, changing nothing
     Validate,
     /// Check on a scratch database that every down file reverts its up file
+    /// (a scratch schema in --database when it is PostgreSQL)
     Verify,
     /// Record versions up to V as applied without running them, for a database that already has their schema
     Baseline {
@@ -266,7 +267,17 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         }
         Command::Verify => {
             let migrations = load(cli)?;
-            out.say(migrations.verify()?);
+            // On PostgreSQL when the database is one; SQLite needs none.
+            let report = match cli.database.as_deref().map(|url| Target::parse(Some(url))) {
+                Some(Ok(target @ Target::Postgres(_))) => match target.open(Access::Write)? {
+                    database::Db::Postgres(mut client) => {
+                        migrations.verify_postgres(&mut client)?
+                    }
+                    database::Db::Sqlite(_) => migrations.verify()?,
+                },
+                _ => migrations.verify()?,
+            };
+            out.say(report);
             Ok(())
         }
         command => {
@@ -314,7 +325,7 @@ fn on_database(
                 .single_transaction(*single_transaction)
                 .allow_out_of_order(*allow_out_of_order);
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             let runner = match n {
                 Some(n) => {
                     let pending = runner.validate(conn)?;
@@ -330,7 +341,7 @@ fn on_database(
         }
         Command::Down { n, all, change: c } => {
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             let done = if *all {
                 runner.down_all(conn)?
             } else {
@@ -344,17 +355,17 @@ fn on_database(
             change: c,
         } => {
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             let runner = runner.allow_out_of_order(*allow_out_of_order);
             report(c, runner.goto(conn, *version)?.to_string());
         }
         Command::Redo { change: c } => {
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             report(c, runner.redo(conn)?.to_string());
         }
         Command::Status { json, check } => {
-            let status = runner.status(&mut open(Access::Read)?.conn)?;
+            let status = runner.status(open(Access::Read)?.conn())?;
             if *json {
                 out.data(output::status_json(&status));
             } else {
@@ -365,7 +376,7 @@ fn on_database(
             }
         }
         Command::Version => {
-            let status = runner.status(&mut open(Access::Read)?.conn)?;
+            let status = runner.status(open(Access::Read)?.conn())?;
             let dirty = status
                 .entries
                 .iter()
@@ -377,7 +388,7 @@ fn on_database(
             });
         }
         Command::Validate => {
-            let pending = runner.validate(&mut open(Access::Read)?.conn)?;
+            let pending = runner.validate(open(Access::Read)?.conn())?;
             let versions: Vec<String> = pending.iter().map(u64::to_string).collect();
             out.say(match pending.len() {
                 0 => "ok: the folder follows the rules and the database is up to date".to_owned(),
@@ -389,22 +400,22 @@ fn on_database(
         }
         Command::Baseline { version, change: c } => {
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             report(c, runner.baseline(conn, *version)?.to_string());
         }
         Command::Force { version, change: c } => {
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             report(c, runner.force(conn, version.0)?.to_string());
         }
         Command::Repair { change: c } => {
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             report(c, runner.repair(conn)?.to_string());
         }
         Command::Adopt { change: c } => {
             let mut db = open(change(c))?;
-            let conn = &mut db.conn;
+            let conn = db.conn();
             report(c, runner.adopt(conn)?.to_string());
         }
         // Handled by `run`: they need no database.

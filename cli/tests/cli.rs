@@ -1,5 +1,10 @@
 //! The built `strata` binary, run as a person or a script would, against real
-//! files in temporary folders.
+//! files in temporary folders, and a real PostgreSQL server when
+//! `STRATA_TEST_POSTGRES_URL` names one.
+
+#[path = "../../tests/common/pg.rs"]
+#[allow(dead_code)]
+mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -445,10 +450,6 @@ fn wrong_usage_exits_2() {
         text(&output.stderr)
     );
     for (url, says) in [
-        (
-            "postgres://localhost/app",
-            "PostgreSQL is not supported yet",
-        ),
         ("mysql://localhost/app", "cannot read the database URL"),
         ("sqlite:", "names no file"),
     ] {
@@ -581,4 +582,68 @@ fn colour_on_a_terminal_only_and_never_with_no_color() {
     assert!(coloured.contains("\x1b[32mapplied\x1b[0m"), "{coloured:?}");
     assert!(coloured.contains("\x1b[33mpending\x1b[0m"), "{coloured:?}");
     assert!(!on_terminal(true).contains('\x1b'));
+}
+
+#[test]
+fn every_command_on_postgres() {
+    let Some(db) = pg::TestDb::new("cli") else {
+        return;
+    };
+    let shell = three();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database", db.url.as_str()];
+        all.extend_from_slice(args);
+        let output = shell.run(&all);
+        (
+            output.status.code(),
+            text(&output.stdout),
+            text(&output.stderr),
+        )
+    };
+    let (code, out, err) = run(&["up", "--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("dry run, rolled back, nothing changed: would apply 3 migrations"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["up", "2"]);
+    assert_eq!(
+        (code, out.lines().next()),
+        (
+            Some(0),
+            Some("applied 2 migrations, the database is now at version 2")
+        )
+    );
+    let (_, out, _) = run(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            json["version"].as_u64(),
+            json["migrations"][2]["state"].as_str()
+        ),
+        (Some(2), Some("pending"))
+    );
+    assert_eq!(run(&["status", "--check"]).0, Some(1));
+    assert_eq!(run(&["up"]).0, Some(0));
+    assert_eq!(run(&["version"]).1, "3\n");
+    assert_eq!(run(&["validate"]).0, Some(0));
+    let (code, out, err) = run(&["verify"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("verified 3 migrations"), "{out}");
+    assert_eq!(run(&["down", "--all"]).0, Some(0));
+    assert_eq!(run(&["version"]).1, "none\n");
+    let (code, _, err) = run(&["--table", "bad\"name", "force", "9"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("there is no migration with version 9"),
+        "{err}"
+    );
+
+    let output = shell.run(&["--database", "postgres://nobody@127.0.0.1:1/none", "status"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).starts_with("error: cannot connect to the PostgreSQL database"),
+        "{}",
+        text(&output.stderr)
+    );
 }

@@ -48,7 +48,8 @@ pub struct Runner<'m> {
 }
 
 /// A connection strata can migrate: `rusqlite::Connection` (feature
-/// `sqlite`).
+/// `sqlite`) or `postgres::Client` (feature `postgres`). Sealed; usable as
+/// `&mut dyn Database` where the kind of database is chosen at run time.
 pub trait Database: Connect {}
 
 impl<T: Connect> Database for T {}
@@ -152,7 +153,7 @@ impl fmt::Display for Millis {
 
 /// The operations. Each takes any [`Database`] connection.
 impl Runner<'_> {
-    fn ops<'a>(&'a self, conn: &'a mut impl Database) -> Ops<'a> {
+    fn ops<'a>(&'a self, conn: &'a mut (impl Database + ?Sized)) -> Ops<'a> {
         Ops::new(self, conn.backend(self))
     }
 
@@ -173,7 +174,7 @@ impl Runner<'_> {
     /// tables the migration touched before it commits. The connection's
     /// `foreign_keys` and `busy_timeout` settings are restored afterwards;
     /// an authorizer set on the connection is removed.
-    pub fn run(&self, conn: &mut impl Database) -> Result<Report> {
+    pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.ops(conn).up()
     }
 
@@ -183,41 +184,41 @@ impl Runner<'_> {
     /// The history is checked first, as for [`run`](Runner::run), and a
     /// migration marked `-- strata:irreversible` on the way stops the move
     /// before anything changes.
-    pub fn down(&self, conn: &mut impl Database, steps: usize) -> Result<Report> {
+    pub fn down(&self, conn: &mut (impl Database + ?Sized), steps: usize) -> Result<Report> {
         self.ops(conn).down(Down::Steps(steps))
     }
 
     /// Reverts every applied migration above `version`, which stays applied.
-    pub fn down_to(&self, conn: &mut impl Database, version: u64) -> Result<Report> {
+    pub fn down_to(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.ops(conn).down(Down::To(version))
     }
 
     /// Reverts every applied migration. (Version 0 is a real version, so
     /// "down to nothing" is its own call.)
-    pub fn down_all(&self, conn: &mut impl Database) -> Result<Report> {
+    pub fn down_all(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.ops(conn).down(Down::All)
     }
 
     /// Reverts the newest applied migration and applies it again.
-    pub fn redo(&self, conn: &mut impl Database) -> Result<Report> {
+    pub fn redo(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.ops(conn).redo()
     }
 
     /// Moves to `version`: reverts what is above it, applies what is
     /// pending up to it.
-    pub fn goto(&self, conn: &mut impl Database, version: u64) -> Result<Report> {
+    pub fn goto(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.ops(conn).goto(version)
     }
 
     /// Every version the files or the database know, with its state. Never
     /// changes anything; shows problems rather than failing on them.
-    pub fn status(&self, conn: &mut impl Database) -> Result<Status> {
+    pub fn status(&self, conn: &mut (impl Database + ?Sized)) -> Result<Status> {
         self.ops(conn).status()
     }
 
     /// Everything [`run`](Runner::run) checks, changing nothing. Returns
     /// the versions that `run` would apply.
-    pub fn validate(&self, conn: &mut impl Database) -> Result<Vec<u64>> {
+    pub fn validate(&self, conn: &mut (impl Database + ?Sized)) -> Result<Vec<u64>> {
         self.ops(conn).validate()
     }
 
@@ -225,7 +226,11 @@ impl Runner<'_> {
     /// without running them, for a database that already has their schema
     /// (built by hand or by an older tool). Refused when the history table
     /// has rows.
-    pub fn baseline(&self, conn: &mut impl Database, version: u64) -> Result<HistoryChanges> {
+    pub fn baseline(
+        &self,
+        conn: &mut (impl Database + ?Sized),
+        version: u64,
+    ) -> Result<HistoryChanges> {
         self.ops(conn).baseline(version)
     }
 
@@ -233,14 +238,18 @@ impl Runner<'_> {
     /// a person repaired the database by hand: removes the rows above it,
     /// records the migrations up to it that have no row, and clears dirty
     /// flags. Runs no SQL of any migration.
-    pub fn force(&self, conn: &mut impl Database, version: Option<u64>) -> Result<HistoryChanges> {
+    pub fn force(
+        &self,
+        conn: &mut (impl Database + ?Sized),
+        version: Option<u64>,
+    ) -> Result<HistoryChanges> {
         self.ops(conn).force(version)
     }
 
     /// Accepts the current checksum and name of applied migrations whose
     /// files were edited on purpose (a comment fixed, say), listing each row
     /// it changes.
-    pub fn repair(&self, conn: &mut impl Database) -> Result<HistoryChanges> {
+    pub fn repair(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
         self.ops(conn).repair()
     }
 
@@ -249,7 +258,7 @@ impl Runner<'_> {
     /// into strata's, keeping every recorded version, with checksums taken
     /// from the current files. Refused while golang-migrate's dirty flag is
     /// set.
-    pub fn adopt(&self, conn: &mut impl Database) -> Result<HistoryChanges> {
+    pub fn adopt(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
         self.ops(conn).adopt()
     }
 }
@@ -257,13 +266,13 @@ impl Runner<'_> {
 impl Migrations {
     /// Applies every pending migration with the default options; see
     /// [`Runner::run`].
-    pub fn run(&self, conn: &mut impl Database) -> Result<Report> {
+    pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.runner().run(conn)
     }
 
     /// The state of every version with the default options; see
     /// [`Runner::status`].
-    pub fn status(&self, conn: &mut impl Database) -> Result<Status> {
+    pub fn status(&self, conn: &mut (impl Database + ?Sized)) -> Result<Status> {
         self.runner().status(conn)
     }
 }

@@ -2,6 +2,9 @@
 //! database files in temporary directories.
 #![allow(dead_code)]
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 
 use strata::Migrations;

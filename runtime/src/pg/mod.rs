@@ -391,14 +391,14 @@ impl Backend for Pg<'_> {
     ) -> Result<Duration> {
         let text = m.sql(direction);
         let lexed = sql::lex(text);
-        if in_transaction {
-            if let Some(statement) = lexed.statements.iter().find(|s| s.controls_transaction()) {
-                return Err(Error::TransactionControl {
-                    version: m.version(),
-                    file: file.to_owned(),
-                    line: statement.line,
-                });
-            }
+        if in_transaction
+            && let Some(statement) = lexed.statements.iter().find(|s| s.controls_transaction())
+        {
+            return Err(Error::TransactionControl {
+                version: m.version(),
+                file: file.to_owned(),
+                line: statement.line,
+            });
         }
         let started = Instant::now();
         for statement in &lexed.statements {

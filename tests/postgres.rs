@@ -1,0 +1,687 @@
+//! The PostgreSQL backend against a real server: every operation, replicas
+//! that start together, a client killed while it holds the lock,
+//! `CREATE INDEX CONCURRENTLY`, failures that leave no trace, and a folder of
+//! real size. Each test has a database of its own (see `common/pg.rs`).
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::pg::{TestDb, history, tables};
+use common::{folder, load, write_files};
+use strata::postgres::{Client, NoTls};
+use strata::{Checksum, Error, ForeignTable, MigrationState, Migrations};
+
+static CHAT: Migrations = strata::embed_migrations!("examples/postgres/migrations");
+
+fn versions(steps: &[strata::AppliedStep]) -> Vec<u64> {
+    steps.iter().map(|s| s.version).collect()
+}
+
+#[test]
+fn every_operation_on_the_chat_schema() {
+    let Some(db) = TestDb::new("operations") else {
+        return;
+    };
+    let mut client = db.client();
+
+    let report = CHAT.run(&mut client).unwrap();
+    assert_eq!(versions(&report.applied), [1, 2, 3, 4]);
+    assert!(CHAT.run(&mut client).unwrap().is_empty());
+    let rows = client
+        .query(
+            "SELECT version, name, checksum, chain, dirty, applied_at > now() - interval '1 hour' FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .unwrap();
+    for (row, m) in rows.iter().zip(&CHAT) {
+        assert_eq!(row.get::<_, i64>(0) as u64, m.version());
+        assert_eq!(row.get::<_, String>(1), m.name());
+        assert_eq!(row.get::<_, String>(2), m.checksum().to_hex());
+        assert_eq!(row.get::<_, String>(3), m.chain().to_hex());
+        assert!(!row.get::<_, bool>(4) && row.get::<_, bool>(5));
+    }
+    let status = CHAT.status(&mut client).unwrap();
+    assert!(
+        status
+            .entries
+            .iter()
+            .all(|e| e.state == MigrationState::Applied)
+    );
+    assert!(
+        status.entries[0]
+            .applied_at
+            .as_deref()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert!(CHAT.runner().validate(&mut client).unwrap().is_empty());
+
+    // Down through the no-transaction index, the trigger, the constraint.
+    client
+        .batch_execute(
+            "INSERT INTO sessions (session_id, model) VALUES ('s', 'm');
+             INSERT INTO messages (session_id, role, content) VALUES ('s', 'user', 'a'), ('s', 'thinking', 'b');",
+        )
+        .unwrap();
+    let report = CHAT.runner().down_to(&mut client, 1).unwrap();
+    assert_eq!(versions(&report.reverted), [4, 3, 2]);
+    let kept: i64 = client
+        .query_one("SELECT count(*) FROM messages", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1);
+    let report = CHAT.runner().goto(&mut client, 3).unwrap();
+    assert_eq!(versions(&report.applied), [2, 3]);
+    let report = CHAT.runner().redo(&mut client).unwrap();
+    assert_eq!(
+        (versions(&report.reverted), versions(&report.applied)),
+        (vec![3], vec![3])
+    );
+    CHAT.runner().down_all(&mut client).unwrap();
+    assert_eq!(tables(&mut client), ["schema_migrations"]);
+
+    // A dry run changes nothing, and stops before the no-transaction file.
+    let dry = CHAT.runner().dry_run(true).run(&mut client).unwrap();
+    assert_eq!(
+        (versions(&dry.applied), dry.untried.clone()),
+        (vec![1, 2, 3], vec![4])
+    );
+    assert_eq!(tables(&mut client), ["schema_migrations"]);
+    CHAT.run(&mut client).unwrap();
+
+    // verify works in a scratch schema that it always drops.
+    let path_before: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
+    let report = CHAT.verify_postgres(&mut client).unwrap();
+    assert_eq!(report.checked, [1, 2, 3, 4]);
+    let path_after: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
+    assert_eq!(path_before, path_after);
+    let scratch: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'strata_verify%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(scratch, 0);
+}
+
+#[test]
+fn checks_refusals_and_recovery() {
+    let Some(db) = TestDb::new("recovery") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int PRIMARY KEY);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        ("2_b.up.sql", "CREATE TABLE b (id int PRIMARY KEY);"),
+        ("2_b.down.sql", "DROP TABLE b;"),
+    ]);
+    load(&dir).run(&mut client).unwrap();
+
+    // An edited migration: refused, then repaired.
+    write_files(
+        dir.path(),
+        &[(
+            "1_a.up.sql",
+            "-- the a table\nCREATE TABLE a (id int PRIMARY KEY);",
+        )],
+    );
+    let err = load(&dir).run(&mut client).unwrap_err();
+    assert!(
+        matches!(err, Error::ChecksumMismatch { version: 1, .. }),
+        "{err:?}"
+    );
+    let changes = load(&dir).runner().repair(&mut client).unwrap();
+    assert_eq!(changes.changes.len(), 1);
+    assert!(load(&dir).run(&mut client).unwrap().is_empty());
+
+    // A failing migration leaves no trace; the error names the line.
+    write_files(
+        dir.path(),
+        &[
+            (
+                "3_c.up.sql",
+                "CREATE TABLE c (id int);\nINSERT INTO c VALUES (1);\nSELECT\n    no_such_column\nFROM c;\n",
+            ),
+            ("3_c.down.sql", "DROP TABLE c;"),
+        ],
+    );
+    let err = load(&dir).run(&mut client).unwrap_err();
+    let Error::Statement {
+        version: 3, line, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*line, 4, "{err}");
+    assert!(
+        err.to_string()
+            .contains("3_c.up.sql:4: column \"no_such_column\" does not exist"),
+        "{err}"
+    );
+    assert_eq!(tables(&mut client), ["a", "b", "schema_migrations"]);
+    assert_eq!(history(&mut client).len(), 2);
+
+    // A no-transaction migration that fails halfway: dirty, refused, forced.
+    write_files(
+        dir.path(),
+        &[
+            (
+                "3_c.up.sql",
+                "-- strata:no-transaction\nCREATE TABLE c (id int);\nCREATE INDEX CONCURRENTLY c_id ON nowhere (id);\n",
+            ),
+            ("3_c.down.sql", "DROP TABLE c;"),
+        ],
+    );
+    let err = load(&dir).run(&mut client).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Statement {
+                version: 3,
+                line: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(history(&mut client)[2], (3, "c".to_owned(), true));
+    let err = load(&dir).run(&mut client).unwrap_err();
+    assert!(matches!(err, Error::Dirty { version: 3, .. }), "{err:?}");
+    client.batch_execute("DROP TABLE c").unwrap();
+    load(&dir).runner().force(&mut client, Some(2)).unwrap();
+    write_files(
+        dir.path(),
+        &[(
+            "3_c.up.sql",
+            "-- strata:no-transaction\nCREATE TABLE c (id int);\nCREATE INDEX CONCURRENTLY c_id ON c (id);\n",
+        )],
+    );
+    assert_eq!(versions(&load(&dir).run(&mut client).unwrap().applied), [3]);
+
+    // Missing files, out of order, irreversible.
+    let err = load(&folder(&[
+        (
+            "1_a.up.sql",
+            "-- the a table\nCREATE TABLE a (id int PRIMARY KEY);",
+        ),
+        ("1_a.down.sql", "DROP TABLE a;"),
+    ]))
+    .run(&mut client)
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::MissingMigration { version: 2, .. }),
+        "{err:?}"
+    );
+    write_files(
+        dir.path(),
+        &[
+            ("0_zero.up.sql", "SELECT 1;"),
+            ("0_zero.down.sql", "-- strata:irreversible"),
+        ],
+    );
+    let err = load(&dir).run(&mut client).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutOfOrder {
+                version: 0,
+                newest_applied: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    load(&dir)
+        .runner()
+        .allow_out_of_order(true)
+        .run(&mut client)
+        .unwrap();
+    let err = load(&dir).runner().down_all(&mut client).unwrap_err();
+    assert!(
+        matches!(err, Error::Irreversible { version: 0, .. }),
+        "{err:?}"
+    );
+    assert_eq!(history(&mut client).len(), 4);
+}
+
+#[test]
+fn baseline_and_adoption_of_golang_migrate() {
+    let Some(db) = TestDb::new("adoption") else {
+        return;
+    };
+    let mut client = db.client();
+    // What golang-migrate leaves on PostgreSQL.
+    client
+        .batch_execute(
+            "CREATE TABLE sessions (id bigint);
+             CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, true);",
+        )
+        .unwrap();
+    let err = CHAT.run(&mut client).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ForeignHistoryTable {
+                kind: ForeignTable::GolangMigrate,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = CHAT.runner().adopt(&mut client).unwrap_err();
+    assert!(
+        matches!(err, Error::AdoptDirty { version: 1, .. }),
+        "{err:?}"
+    );
+    client
+        .batch_execute("DROP TABLE sessions; UPDATE schema_migrations SET dirty = false")
+        .unwrap();
+    // Version 1 is in place, as golang-migrate says.
+    client.batch_execute(CHAT.get(1).unwrap().up_sql()).unwrap();
+    let changes = CHAT.runner().adopt(&mut client).unwrap();
+    assert_eq!(changes.changes.len(), 1);
+    assert_eq!(versions(&CHAT.run(&mut client).unwrap().applied), [2, 3, 4]);
+
+    let Some(fresh) = TestDb::new("baseline") else {
+        return;
+    };
+    let mut client = fresh.client();
+    client.batch_execute(CHAT.get(1).unwrap().up_sql()).unwrap();
+    CHAT.runner().baseline(&mut client, 1).unwrap();
+    let err = CHAT.runner().baseline(&mut client, 1).unwrap_err();
+    assert!(
+        matches!(err, Error::HistoryExists { newest: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(versions(&CHAT.run(&mut client).unwrap().applied), [2, 3, 4]);
+}
+
+#[test]
+fn transaction_control_is_refused_before_it_runs() {
+    let Some(db) = TestDb::new("txn_control") else {
+        return;
+    };
+    let mut client = db.client();
+    const UP: &str = "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n";
+    let checksum = *Checksum::of_sql(UP).as_bytes();
+    let chain = *Checksum::ZERO
+        .chain(1, &Checksum::from_bytes(checksum))
+        .as_bytes();
+    static LIST: std::sync::OnceLock<[strata::__private::Migration; 1]> =
+        std::sync::OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        [strata::__private::Migration::__embedded(
+            1,
+            "1_a",
+            UP,
+            "DROP TABLE a;",
+            checksum,
+            chain,
+            0,
+        )]
+    });
+    let err = Migrations::__embedded("hand_made", list)
+        .run(&mut client)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TransactionControl {
+                version: 1,
+                line: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(tables(&mut client), Vec::<String>::new());
+}
+
+#[test]
+fn a_migration_waiting_for_a_table_lock_fails_fast() {
+    let Some(db) = TestDb::new("lock_timeout") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        ("2_b.up.sql", "ALTER TABLE a ADD COLUMN b int;"),
+        ("2_b.down.sql", "ALTER TABLE a DROP COLUMN b;"),
+    ]);
+    let migrations = load(&dir);
+    migrations.runner().target(1).run(&mut client).unwrap();
+    // The application holds a lock on the table in a long transaction.
+    let mut app = db.client();
+    app.batch_execute("BEGIN; LOCK TABLE a IN ACCESS SHARE MODE")
+        .unwrap();
+    let err = migrations
+        .runner()
+        .table_lock_timeout(Some(Duration::from_millis(200)))
+        .run(&mut client)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Statement {
+                version: 2,
+                line: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("lock timeout"), "{err}");
+    app.batch_execute("COMMIT").unwrap();
+    assert_eq!(versions(&migrations.run(&mut client).unwrap().applied), [2]);
+}
+
+#[test]
+fn a_hundred_migrations_with_functions_triggers_and_do_blocks() {
+    let Some(db) = TestDb::new("hundred") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = tempfile::tempdir().unwrap();
+    for v in 1..=100u32 {
+        let up = format!(
+            "CREATE TABLE t{v} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text NOT NULL, touched int NOT NULL DEFAULT 0);
+
+CREATE FUNCTION touch_t{v}() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    -- semicolons; inside the body
+    NEW.touched := NEW.touched + 1;
+    RETURN NEW;
+END;
+$body$;
+
+CREATE TRIGGER t{v}_touch BEFORE INSERT OR UPDATE ON t{v}
+    FOR EACH ROW EXECUTE FUNCTION touch_t{v}();
+
+DO $$
+BEGIN
+    FOR i IN 1..5 LOOP
+        INSERT INTO t{v} (note) VALUES ('row ' || i || '; of {v}');
+    END LOOP;
+END
+$$;
+
+CREATE INDEX t{v}_note ON t{v} (note) WHERE touched > 0;
+"
+        );
+        let down = format!("DROP TABLE t{v};\nDROP FUNCTION touch_t{v}();\n");
+        write_files(
+            dir.path(),
+            &[
+                (&format!("{v:04}_t{v}.up.sql"), &up),
+                (&format!("{v:04}_t{v}.down.sql"), &down),
+            ],
+        );
+    }
+    let migrations = Migrations::from_dir(dir.path()).unwrap();
+    assert_eq!(migrations.run(&mut client).unwrap().applied.len(), 100);
+    let touched: i64 = client
+        .query_one("SELECT sum(touched) FROM t100", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(touched, 5);
+    assert!(migrations.run(&mut client).unwrap().is_empty());
+    assert_eq!(
+        migrations
+            .verify_postgres(&mut client)
+            .unwrap()
+            .checked
+            .len(),
+        100
+    );
+    assert_eq!(
+        migrations
+            .runner()
+            .down_all(&mut client)
+            .unwrap()
+            .reverted
+            .len(),
+        100
+    );
+    assert_eq!(tables(&mut client), ["schema_migrations"]);
+}
+
+#[test]
+fn verify_names_what_a_down_file_forgets() {
+    let Some(db) = TestDb::new("verify") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = folder(&[
+        (
+            "1_a.up.sql",
+            "CREATE TABLE messages (id int PRIMARY KEY, body text);",
+        ),
+        ("1_a.down.sql", "DROP TABLE messages;"),
+        (
+            "2_b.up.sql",
+            "ALTER TABLE messages ADD COLUMN used_memories text;\nCREATE INDEX messages_body ON messages (body);",
+        ),
+        ("2_b.down.sql", "DROP INDEX messages_body;"),
+    ]);
+    let err = load(&dir).verify_postgres(&mut client).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("table messages: column used_memories (text) left behind by 2_b.down.sql"),
+        "{text}"
+    );
+    let scratch: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'strata_verify%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        scratch, 0,
+        "the scratch schema is dropped after a failure too"
+    );
+}
+
+#[test]
+fn from_an_async_application_through_spawn_blocking() {
+    let Some(db) = TestDb::new("async") else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = db.url.clone();
+    let report = runtime.block_on(async move {
+        tokio::task::spawn_blocking(move || {
+            let mut client = Client::connect(&url, NoTls)?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(CHAT.run(&mut client)?)
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(report.unwrap().applied.len(), 4);
+}
+
+const CHILD_URL: &str = "STRATA_TEST_CHILD_POSTGRES_URL";
+const CHILD_FOLDER: &str = "STRATA_TEST_CHILD_FOLDER";
+
+/// Logs to standard output, so that the parent sees each step.
+struct Stdout;
+
+impl log::Log for Stdout {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        println!("\nlog:{}", record.args());
+        let _ = std::io::stdout().flush();
+    }
+    fn flush(&self) {}
+}
+
+/// A replica, started by the tests below with their variables set.
+#[test]
+#[ignore = "a child process of the PostgreSQL process tests"]
+fn child() {
+    let (Some(url), Some(dir)) = (std::env::var_os(CHILD_URL), std::env::var_os(CHILD_FOLDER))
+    else {
+        return;
+    };
+    static LOGGER: Stdout = Stdout;
+    log::set_logger(&LOGGER).unwrap();
+    log::set_max_level(log::LevelFilter::Info);
+    let migrations = Migrations::from_dir(dir).unwrap();
+    let mut client = Client::connect(url.to_str().unwrap(), NoTls).unwrap();
+    // Let the server notice a dead client even in the middle of a statement.
+    client
+        .batch_execute("SET client_connection_check_interval = '100ms'")
+        .unwrap();
+    // The barrier: the parent writes a line once every child is started.
+    std::io::stdin()
+        .lock()
+        .read_line(&mut String::new())
+        .unwrap();
+    match migrations.run(&mut client) {
+        Ok(report) => println!(
+            "\nchild-applied:{}",
+            versions(&report.applied)
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Err(e) => {
+            println!("\nchild-error:{e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn spawn_child(url: &str, dir: &std::path::Path) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_URL, url)
+        .env(CHILD_FOLDER, dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn tables_folder(count: u32, slow: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for v in 1..=count {
+        let pause = if slow { "SELECT pg_sleep(0.02);\n" } else { "" };
+        write_files(
+            dir.path(),
+            &[
+                (
+                    &format!("{v:03}_t{v}.up.sql"),
+                    &format!("CREATE TABLE t{v} (id int);\n{pause}"),
+                ),
+                (
+                    &format!("{v:03}_t{v}.down.sql"),
+                    &format!("DROP TABLE t{v};\n"),
+                ),
+            ],
+        );
+    }
+    dir
+}
+
+#[test]
+fn eight_replicas_started_together_migrate_once() {
+    let Some(db) = TestDb::new("replicas") else {
+        return;
+    };
+    let dir = tables_folder(10, true);
+    let mut children: Vec<_> = (0..8).map(|_| spawn_child(&db.url, dir.path())).collect();
+    for child in &mut children {
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    }
+    let mut applied = Vec::new();
+    let mut busy = 0;
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("child-applied:"))
+            .unwrap();
+        let mine: Vec<u64> = line
+            .split(',')
+            .filter(|v| !v.is_empty())
+            .map(|v| v.parse().unwrap())
+            .collect();
+        if !mine.is_empty() {
+            busy += 1;
+        }
+        applied.extend(mine);
+    }
+    applied.sort_unstable();
+    assert_eq!(applied, (1..=10).collect::<Vec<_>>());
+    // The lock is held for the whole run: one replica did all the work.
+    assert_eq!(busy, 1);
+    assert_eq!(history(&mut db.client()).len(), 10);
+}
+
+#[test]
+fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run() {
+    let Some(db) = TestDb::new("killed") else {
+        return;
+    };
+    // The child gets stuck in migration 2, holding the advisory lock.
+    let stuck = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        (
+            "2_b.up.sql",
+            "CREATE TABLE b (id int);\nSELECT pg_sleep(600);",
+        ),
+        ("2_b.down.sql", "DROP TABLE b;"),
+    ]);
+    let mut child = spawn_child(&db.url, stuck.path());
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Migration 1 is committed; migration 2 is running.
+    lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("log:applied migration") && l.contains("1_a.up.sql"))
+        .expect("the child applies migration 1");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let quick = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        ("2_b.up.sql", "CREATE TABLE b (id int);"),
+        ("2_b.down.sql", "DROP TABLE b;"),
+    ]);
+    let mut client = db.client();
+    let report = load(&quick)
+        .runner()
+        .lock_timeout(Duration::from_secs(30))
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(versions(&report.applied), [2]);
+    assert_eq!(history(&mut client).len(), 2);
+}
