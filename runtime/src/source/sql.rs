@@ -89,13 +89,41 @@ pub fn skip_trivia(text: &str, mut offset: usize) -> usize {
     offset.min(bytes.len())
 }
 
-/// 1-based line number of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
+/// Line numbers of offsets that only grow, counted once for the whole text
+/// (a file of many statements would otherwise be counted again for each).
+struct Lines<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        if offset >= self.offset {
+            self.line += self.text[self.offset..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.offset = offset;
+            self.line
+        } else {
+            line_of_bytes(self.text, offset)
+        }
+    }
+}
+
+fn line_of_bytes(text: &[u8], offset: usize) -> usize {
+    text[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    line_of_bytes(text.as_bytes(), offset)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -297,6 +325,11 @@ pub fn lex(text: &str) -> Lexed<'_> {
         pos: 0,
     };
     let mut out = Lexed::default();
+    let mut lines = Lines {
+        text: text.as_bytes(),
+        offset: 0,
+        line: 1,
+    };
     let mut current: Option<(usize, [Option<&str>; 2])> = None;
     let mut body = Body::default();
     // A `;` inside parentheses (PostgreSQL's `CREATE RULE ... DO (a; b)`)
@@ -314,7 +347,7 @@ pub fn lex(text: &str) -> Lexed<'_> {
                 out.statements.push(Statement {
                     start: begin,
                     end: lexer.pos,
-                    line: line_of(text, begin),
+                    line: lines.at(begin),
                     text: &text[begin..lexer.pos],
                     first_words,
                 });
@@ -340,7 +373,7 @@ pub fn lex(text: &str) -> Lexed<'_> {
         out.statements.push(Statement {
             start: begin,
             end: last_end,
-            line: line_of(text, begin),
+            line: lines.at(begin),
             text: &text[begin..last_end],
             first_words,
         });
