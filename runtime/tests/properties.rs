@@ -1,0 +1,74 @@
+//! Property tests of the file-name parser and the directive parser: no
+//! input makes them panic, and every accepted name means what it says.
+
+use proptest::prelude::*;
+use strata_runtime::Direction;
+use strata_runtime::source::{Directives, check_sql, parse_file_name, sql};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn the_name_parser_never_panics(name in any::<String>()) {
+        let _ = parse_file_name(&name, &name);
+    }
+
+    #[test]
+    fn names_close_to_the_form_never_panic(name in r"[._0-9a-zA-Z\-\u{e9}\u{feff}]{0,12}(\.(up|UP|down|Down))?\.(sql|SQL|sql~)") {
+        let _ = parse_file_name(&name, &name);
+    }
+
+    #[test]
+    fn every_accepted_name_round_trips(
+        version in 0u64..=i64::MAX as u64,
+        width in 1usize..20,
+        name in r"[a-z0-9_][a-z0-9_.\-]{0,20}",
+        up in any::<bool>(),
+    ) {
+        let direction = if up { Direction::Up } else { Direction::Down };
+        let file = format!("{version:0width$}_{name}{}", direction.suffix());
+        let parsed = parse_file_name(&file, &file).unwrap().unwrap();
+        prop_assert_eq!(parsed.version, version);
+        prop_assert_eq!(parsed.name, name.as_str());
+        prop_assert_eq!(parsed.direction, direction);
+        prop_assert_eq!(format!("{}{}", parsed.stem, direction.suffix()), file);
+    }
+
+    #[test]
+    fn the_directive_parser_and_the_lexer_never_panic(text in any::<String>(), up in any::<bool>()) {
+        let direction = if up { Direction::Up } else { Direction::Down };
+        let mut problems = Vec::new();
+        let _ = check_sql(&text, "f.sql", direction, "f.up.sql", &mut problems);
+        let _ = sql::lex(&text);
+    }
+
+    #[test]
+    fn sql_shaped_text_never_panics(
+        text in r"(--[ a-z:\-]{0,20}\n|/\*|\*/|'|\x22|\$\$|\$a\$|\[|\]|\(|\)|;|BEGIN |END |CASE |CREATE TRIGGER |E'|\\| |\n|x){0,40}"
+    ) {
+        let mut problems = Vec::new();
+        let _ = check_sql(&text, "f.sql", Direction::Up, "f.up.sql", &mut problems);
+        let lexed = sql::lex(&text);
+        for statement in &lexed.statements {
+            // Statements lie inside the text, in order, on valid boundaries.
+            prop_assert!(statement.start <= statement.end && statement.end <= text.len());
+            prop_assert_eq!(&text[statement.start..statement.end], statement.text);
+        }
+    }
+
+    #[test]
+    fn directives_above_sql_are_read(
+        no_transaction in any::<bool>(),
+        irreversible in any::<bool>(),
+        blank in r"[ \t]{0,3}",
+    ) {
+        let mut text = String::new();
+        if no_transaction { text.push_str(&format!("--{blank}strata:no-transaction\n")); }
+        if irreversible { text.push_str(&format!("-- strata:irreversible{blank}\n")); }
+        text.push_str("-- a comment\n");
+        let mut problems = Vec::new();
+        let found = check_sql(&text, "f.down.sql", Direction::Down, "f.up.sql", &mut problems);
+        prop_assert_eq!(found, Directives { no_transaction, irreversible });
+        prop_assert_eq!(problems.is_empty(), irreversible);
+    }
+}
