@@ -1,5 +1,6 @@
-//! The PostgreSQL backend against a real server: every operation, replicas
-//! that start together, a client killed while it holds the lock,
+//! The PostgreSQL backend against a real server: every operation, a client
+//! killed while it holds the lock (replicas that start together are in
+//! `tests/concurrency.rs`),
 //! `CREATE INDEX CONCURRENTLY`, failures that leave no trace, and a folder of
 //! real size. Each test has a database of its own (see `common/pg.rs`).
 #![cfg(feature = "postgres")]
@@ -7,7 +8,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::pg::{TestDb, history, tables};
@@ -563,86 +563,6 @@ fn child() {
     }
 }
 
-fn spawn_child(url: &str, dir: &std::path::Path) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_URL, url)
-        .env(CHILD_FOLDER, dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn tables_folder(count: u32, slow: bool) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for v in 1..=count {
-        let pause = if slow { "SELECT pg_sleep(0.02);\n" } else { "" };
-        write_files(
-            dir.path(),
-            &[
-                (
-                    &format!("{v:03}_t{v}.up.sql"),
-                    &format!("CREATE TABLE t{v} (id int);\n{pause}"),
-                ),
-                (
-                    &format!("{v:03}_t{v}.down.sql"),
-                    &format!("DROP TABLE t{v};\n"),
-                ),
-            ],
-        );
-    }
-    dir
-}
-
-#[test]
-fn eight_replicas_started_together_migrate_once() {
-    let Some(db) = TestDb::new("replicas") else {
-        return;
-    };
-    let dir = tables_folder(10, true);
-    let mut children: Vec<_> = (0..8).map(|_| spawn_child(&db.url, dir.path())).collect();
-    for child in &mut children {
-        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    }
-    let mut applied = Vec::new();
-    let mut busy = 0;
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let line = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("child-applied:"))
-            .unwrap();
-        let mine: Vec<u64> = line
-            .split(',')
-            .filter(|v| !v.is_empty())
-            .map(|v| v.parse().unwrap())
-            .collect();
-        if !mine.is_empty() {
-            busy += 1;
-        }
-        applied.extend(mine);
-    }
-    applied.sort_unstable();
-    assert_eq!(applied, (1..=10).collect::<Vec<_>>());
-    // The lock is held for the whole run: one replica did all the work.
-    assert_eq!(busy, 1);
-    assert_eq!(history(&mut db.client()).len(), 10);
-}
-
 #[test]
 fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run() {
     let Some(db) = TestDb::new("killed") else {
@@ -658,7 +578,13 @@ fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run() {
         ),
         ("2_b.down.sql", "DROP TABLE b;"),
     ]);
-    let mut child = spawn_child(&db.url, stuck.path());
+    let mut child = common::reliability::spawn_child(
+        "child",
+        &[
+            (CHILD_URL, &db.url),
+            (CHILD_FOLDER, stuck.path().to_str().unwrap()),
+        ],
+    );
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // Migration 1 is committed; migration 2 is running.

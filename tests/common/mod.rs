@@ -4,6 +4,7 @@
 
 #[cfg(feature = "postgres")]
 pub mod pg;
+pub mod reliability;
 
 use std::path::{Path, PathBuf};
 

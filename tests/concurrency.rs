@@ -1,0 +1,208 @@
+//! Several processes that start at the same moment and migrate one new
+//! database: all succeed and each version is applied exactly once. For
+//! N = 2, 8 and 16 processes, on SQLite in both journal modes and on
+//! PostgreSQL.
+//!
+//! The children are this test binary itself, started with the ignored test
+//! `child` selected; they block on their standard input until the parent
+//! has started every one of them, then run the migrations together.
+//! Rounds: `STRATA_RELIABILITY=full` for CI's (RELIABILITY.md), one per N
+//! otherwise.
+
+mod common;
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use common::reliability::{count, spawn_child};
+use strata::Migrations;
+use strata::rusqlite::Connection;
+
+const DATABASE: &str = "STRATA_TEST_CHILD_DATABASE";
+const FOLDER: &str = "STRATA_TEST_CHILD_FOLDER";
+const MIGRATIONS: u64 = 20;
+
+/// Run by the parent tests only: without its variables it has nothing to do.
+#[test]
+#[ignore = "a child process of the concurrency tests"]
+fn child() {
+    let (Some(database), Some(folder)) = (std::env::var_os(DATABASE), std::env::var_os(FOLDER))
+    else {
+        return;
+    };
+    let migrations = Migrations::from_dir(folder).unwrap();
+    let database = database.to_str().unwrap().to_owned();
+    let mut conn: Box<dyn strata::Database> = if database.starts_with("postgres") {
+        #[cfg(feature = "postgres")]
+        {
+            Box::new(strata::postgres::Client::connect(&database, strata::postgres::NoTls).unwrap())
+        }
+        #[cfg(not(feature = "postgres"))]
+        unreachable!("PostgreSQL children need the postgres feature")
+    } else {
+        Box::new(Connection::open(&database).unwrap())
+    };
+    // The barrier: the parent writes a line once every child is started.
+    std::io::stdin()
+        .lock()
+        .read_line(&mut String::new())
+        .unwrap();
+    match migrations.run(&mut *conn) {
+        Ok(report) => {
+            let versions: Vec<String> = report
+                .applied
+                .iter()
+                .map(|s| s.version.to_string())
+                .collect();
+            // The harness has printed "test child ... " without a newline.
+            println!("\nchild-applied:{}", versions.join(","));
+        }
+        Err(e) => {
+            println!("\nchild-error:{e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// A folder whose migrations each do some work, so that runs overlap. The
+/// SQL is the same on SQLite and PostgreSQL.
+fn busy_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for v in 1..=MIGRATIONS {
+        let up = format!(
+            "CREATE TABLE t{v} (id integer, x text);\n\
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)\n\
+             INSERT INTO t{v} (id, x) SELECT i, 'row ' || i FROM n;\n\
+             CREATE INDEX t{v}_x ON t{v} (x);\n"
+        );
+        common::write_files(
+            dir.path(),
+            &[
+                (&format!("{v:04}_t{v}.up.sql"), &up),
+                (
+                    &format!("{v:04}_t{v}.down.sql"),
+                    &format!("DROP TABLE t{v};\n"),
+                ),
+            ],
+        );
+    }
+    dir
+}
+
+/// One round: `processes` children released together on `database`.
+/// Returns how many of them applied anything.
+fn race(processes: usize, database: &str, folder: &Path) -> usize {
+    let mut children: Vec<_> = (0..processes)
+        .map(|_| {
+            spawn_child(
+                "child",
+                &[(DATABASE, database), (FOLDER, folder.to_str().unwrap())],
+            )
+        })
+        .collect();
+    for child in &mut children {
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    }
+    let mut applied = Vec::new();
+    let mut workers = 0;
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "a child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("child-applied:"))
+            .unwrap_or_else(|| panic!("no report from a child: {stdout}"));
+        let versions: Vec<u64> = line
+            .split(',')
+            .filter(|v| !v.is_empty())
+            .map(|v| v.parse().unwrap())
+            .collect();
+        if !versions.is_empty() {
+            workers += 1;
+        }
+        applied.extend(versions);
+    }
+    applied.sort_unstable();
+    assert_eq!(
+        applied,
+        (1..=MIGRATIONS).collect::<Vec<_>>(),
+        "each version applied by exactly one process"
+    );
+    workers
+}
+
+fn sqlite_rounds(journal_mode: &str) {
+    let folder = busy_folder();
+    let rounds = count(1, 20);
+    for processes in [2, 8, 16] {
+        let mut single = 0;
+        for _ in 0..rounds {
+            let (_dir, path) = common::database();
+            let conn = Connection::open(&path).unwrap();
+            let mode: String = conn
+                .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(mode, journal_mode);
+            drop(conn);
+            if race(processes, path.to_str().unwrap(), folder.path()) == 1 {
+                single += 1;
+            }
+            let conn = Connection::open(&path).unwrap();
+            let history = common::history(&conn);
+            assert_eq!(history.len() as u64, MIGRATIONS);
+            assert!(history.iter().all(|(_, _, dirty)| !dirty));
+            assert_eq!(common::count(&conn, "SELECT count(*) FROM t20"), 2000);
+        }
+        // SQLite's lock is per transaction, so a waiting process may take
+        // over between two migrations; the work is then shared, never
+        // repeated. How often that happens is a figure, not a rule.
+        println!(
+            "concurrency, SQLite journal_mode={journal_mode}, {processes} processes: {rounds} rounds, 0 failures, \
+             each version applied once; one process did all the work in {single} of {rounds} rounds"
+        );
+    }
+}
+
+#[test]
+fn processes_started_together_on_sqlite_with_a_rollback_journal() {
+    sqlite_rounds("delete");
+}
+
+#[test]
+fn processes_started_together_on_sqlite_in_wal_mode() {
+    sqlite_rounds("wal");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn replicas_started_together_on_postgres() {
+    let Some(db) = common::pg::TestDb::new("concurrency") else {
+        return;
+    };
+    let folder = busy_folder();
+    let rounds = count(1, 20);
+    for processes in [2, 8, 16] {
+        for _ in 0..rounds {
+            let mut client = db.client();
+            client
+                .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+                .unwrap();
+            // The advisory lock is held for a whole run: one replica
+            // migrates, the others wait and find nothing to do.
+            assert_eq!(race(processes, &db.url, folder.path()), 1);
+            let history = common::pg::history(&mut client);
+            assert_eq!(history.len() as u64, MIGRATIONS);
+        }
+        println!(
+            "concurrency, PostgreSQL, {processes} replicas: {rounds} rounds, 0 failures, each version applied once, \
+             one replica migrated and the others found nothing to do in every round"
+        );
+    }
+}

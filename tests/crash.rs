@@ -1,0 +1,487 @@
+//! Crashes: a child process applies about a hundred migrations (table
+//! recreations that copy 8,000 rows, a no-transaction migration) and is
+//! killed with SIGKILL at random moments. After every kill the database is
+//! intact, its history matches its schema exactly, and the next run
+//! completes (after `force`, where a dirty row says so).
+//!
+//! Counts: `STRATA_RELIABILITY=full` for CI's (RELIABILITY.md), the quick
+//! ones otherwise.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::reliability::{Random, count, spawn_child};
+use strata::Migrations;
+use strata::rusqlite::Connection;
+
+const VERSIONS: u64 = 100;
+const ROWS: i64 = 8_000;
+/// The migration that runs outside a transaction.
+const OUTSIDE: u64 = 55;
+
+const CHILD_DATABASE: &str = "STRATA_CRASH_DATABASE";
+const CHILD_FOLDER: &str = "STRATA_CRASH_FOLDER";
+
+/// What migration `v` leaves behind: a table `m{v}`, or for every tenth a
+/// column `c{v}` of the table `big`, which it recreates.
+fn sqlite_folder(dir: &Path) {
+    let mut columns = vec![
+        "id INTEGER PRIMARY KEY".to_owned(),
+        "payload TEXT NOT NULL".to_owned(),
+    ];
+    for v in 1..=VERSIONS {
+        let (up, down) = if v == 1 {
+            (
+                format!(
+                    "CREATE TABLE big ({});\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ROWS})\nINSERT INTO big (payload) SELECT hex(randomblob(24)) FROM n;\n",
+                    columns.join(", ")
+                ),
+                "DROP TABLE big;\n".to_owned(),
+            )
+        } else if v % 10 == 0 {
+            columns.push(format!("c{v} INTEGER NOT NULL DEFAULT {v}"));
+            (
+                format!(
+                    "CREATE TABLE big_new ({});\nINSERT INTO big_new SELECT *, {v} FROM big;\nDROP TABLE big;\nALTER TABLE big_new RENAME TO big;\n",
+                    columns.join(", ")
+                ),
+                "-- strata:irreversible\n".to_owned(),
+            )
+        } else if v == OUTSIDE {
+            (
+                format!(
+                    "-- strata:no-transaction\nCREATE TABLE m{v} (id INTEGER PRIMARY KEY, x TEXT);\nINSERT INTO m{v} (x) SELECT payload FROM big;\n"
+                ),
+                format!("DROP TABLE m{v};\n"),
+            )
+        } else {
+            (
+                format!(
+                    "CREATE TABLE m{v} (id INTEGER PRIMARY KEY, x TEXT);\nINSERT INTO m{v} (x) SELECT payload FROM big LIMIT 300;\n"
+                ),
+                format!("DROP TABLE m{v};\n"),
+            )
+        };
+        common::write_files(
+            dir,
+            &[
+                (&format!("{v:03}_m{v}.up.sql"), &up),
+                (&format!("{v:03}_m{v}.down.sql"), &down),
+            ],
+        );
+    }
+}
+
+/// A child: applies the folder to the database until done or killed.
+#[test]
+#[ignore = "a child process of the crash tests"]
+fn crash_child() {
+    let (Some(database), Some(folder)) = (
+        std::env::var_os(CHILD_DATABASE),
+        std::env::var_os(CHILD_FOLDER),
+    ) else {
+        return;
+    };
+    let migrations = Migrations::from_dir(folder).unwrap();
+    let database = database.to_str().unwrap().to_owned();
+    // The parent times the kill from here, not from the process's start.
+    println!("\nready");
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    #[cfg(feature = "postgres")]
+    if database.starts_with("postgres") {
+        let mut client =
+            strata::postgres::Client::connect(&database, strata::postgres::NoTls).unwrap();
+        client
+            .batch_execute("SET client_connection_check_interval = '50ms'")
+            .unwrap();
+        migrations.run(&mut client).unwrap();
+        return;
+    }
+    migrations
+        .run(&mut Connection::open(&database).unwrap())
+        .unwrap();
+}
+
+/// What a check found in the database after a kill.
+struct Found {
+    /// Versions recorded, and whether dirty.
+    history: Vec<(u64, bool)>,
+    /// Whether the object of each version 1..=100 exists.
+    objects: Vec<bool>,
+    /// Rows of `big`, if it exists.
+    rows: Option<i64>,
+}
+
+/// The history matches the schema exactly: each recorded version's object
+/// exists, none of an unrecorded version's does, and a dirty row is the
+/// no-transaction migration's, whose object may be half there.
+fn check(found: &Found, what: &str) {
+    let recorded = |v: u64| {
+        found
+            .history
+            .iter()
+            .find(|(r, _)| *r == v)
+            .map(|&(_, dirty)| dirty)
+    };
+    for v in 1..=VERSIONS {
+        let exists = found.objects[(v - 1) as usize];
+        match recorded(v) {
+            Some(true) => assert_eq!(v, OUTSIDE, "{what}: version {v} is dirty"),
+            Some(false) => assert!(
+                exists,
+                "{what}: version {v} is recorded but its object is missing"
+            ),
+            None => assert!(
+                !exists,
+                "{what}: version {v} is not recorded but its object exists"
+            ),
+        }
+    }
+    if let Some(rows) = found.rows {
+        assert_eq!(rows, ROWS, "{what}: rows of big lost or doubled");
+    }
+}
+
+fn sqlite_found(path: &Path) -> Found {
+    let conn = Connection::open(path).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let history = if tables.iter().any(|t| t == "schema_migrations") {
+        conn.prepare("SELECT version, dirty FROM schema_migrations ORDER BY version")
+            .unwrap()
+            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    } else {
+        Vec::new()
+    };
+    let big = tables.iter().any(|t| t == "big");
+    let columns: Vec<String> = if big {
+        conn.prepare("SELECT name FROM pragma_table_info('big')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    } else {
+        Vec::new()
+    };
+    let objects = (1..=VERSIONS)
+        .map(|v| match v {
+            1 => big,
+            v if v % 10 == 0 => columns.contains(&format!("c{v}")),
+            v => tables.contains(&format!("m{v}")),
+        })
+        .collect();
+    let rows = big.then(|| {
+        conn.query_row("SELECT count(*) FROM big", [], |r| r.get(0))
+            .unwrap()
+    });
+    Found {
+        history,
+        objects,
+        rows,
+    }
+}
+
+/// After a dirty no-transaction migration: undo its half, record the
+/// version before it, as a person following the playbook would.
+fn sqlite_recover(path: &Path, migrations: &Migrations) {
+    let mut conn = Connection::open(path).unwrap();
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS m{OUTSIDE}"))
+        .unwrap();
+    migrations
+        .runner()
+        .force(&mut conn, Some(OUTSIDE - 1))
+        .unwrap();
+}
+
+/// Kills children at random moments until `kills` kills, and checks after
+/// each. Returns (kills, completed runs, dirty recoveries).
+fn kill_loop(
+    what: &str,
+    kills: usize,
+    database: &str,
+    folder: &Path,
+    found: &dyn Fn() -> Found,
+    recover: &dyn Fn(),
+    reset: &dyn Fn(),
+) -> (usize, usize, usize) {
+    let mut random = Random::new(what);
+    // How long an uninterrupted run takes, to kill within it.
+    let mut child = spawn_child(
+        "crash_child",
+        &[
+            (CHILD_DATABASE, database),
+            (CHILD_FOLDER, folder.to_str().unwrap()),
+        ],
+    );
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l == "ready")));
+    let started = Instant::now();
+    assert!(
+        child.wait().unwrap().success(),
+        "{what}: an uninterrupted run failed"
+    );
+    let full_run = started.elapsed();
+    let mut seen = std::collections::BTreeSet::new();
+    check(&found(), what);
+    reset();
+    let (mut killed, mut completed, mut recovered) = (0, 0, 0);
+    let mut applied = 0;
+    while killed < kills {
+        let mut child = spawn_child(
+            "crash_child",
+            &[
+                (CHILD_DATABASE, database),
+                (CHILD_FOLDER, folder.to_str().unwrap()),
+            ],
+        );
+        let stdout = child.stdout.take().unwrap();
+        let ready = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l == "ready");
+        assert!(ready, "{what}: the child did not start");
+        // A random moment of what is left of the run: this pause is the
+        // crash's timing.
+        let left = 2 * full_run.as_micros() as u64 * (VERSIONS - applied).max(5) / VERSIONS;
+        let delay = Duration::from_micros(random.below(left));
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        let status = child.wait().unwrap();
+        let state = found();
+        check(&state, &format!("{what}, kill {killed} after {delay:?}"));
+        applied = state.history.len() as u64;
+        seen.insert(applied);
+        if state.history.iter().any(|&(_, dirty)| dirty) {
+            recover();
+            recovered += 1;
+            check(&found(), &format!("{what}, after recovery"));
+        }
+        if status.success() {
+            // Ran to the end before the kill: all applied, start again.
+            assert_eq!(state.history.len() as u64, VERSIONS, "{what}");
+            completed += 1;
+            applied = 0;
+            reset();
+        }
+    }
+    // The next run completes.
+    let mut child = spawn_child(
+        "crash_child",
+        &[
+            (CHILD_DATABASE, database),
+            (CHILD_FOLDER, folder.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        child.wait().unwrap().success(),
+        "{what}: the run after the last kill failed"
+    );
+    let state = found();
+    check(&state, what);
+    assert_eq!(state.history.len() as u64, VERSIONS);
+    println!(
+        "crash, {what}: {killed} kills at {} different points of the history (a full run takes {full_run:?}), every one consistent; \
+         {recovered} dirty rows recovered with force; {completed} runs finished before their kill; data lost: 0",
+        seen.len()
+    );
+    (killed, completed, recovered)
+}
+
+fn sqlite_crashes(journal_mode: &str) {
+    let folder = tempfile::tempdir().unwrap();
+    sqlite_folder(folder.path());
+    let migrations = Migrations::from_dir(folder.path()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.db");
+    let reset = || {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(mode, journal_mode);
+    };
+    reset();
+    let kills = count(8, 100);
+    kill_loop(
+        &format!("SQLite, journal_mode={journal_mode}"),
+        kills,
+        path.to_str().unwrap(),
+        folder.path(),
+        &|| sqlite_found(&path),
+        &|| sqlite_recover(&path, &migrations),
+        &reset,
+    );
+}
+
+#[test]
+fn sqlite_rollback_journal_survives_kills() {
+    sqlite_crashes("delete");
+}
+
+#[test]
+fn sqlite_wal_survives_kills() {
+    sqlite_crashes("wal");
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+    use crate::common::pg::TestDb;
+    use strata::postgres::{Client, NoTls};
+
+    fn folder(dir: &Path) {
+        for v in 1..=VERSIONS {
+            let (up, down) = if v == 1 {
+                (
+                    format!(
+                        "CREATE TABLE big (id bigint PRIMARY KEY, payload text NOT NULL);\nINSERT INTO big SELECT i, md5(i::text) FROM generate_series(1, {ROWS}) AS i;\n"
+                    ),
+                    "DROP TABLE big;\n".to_owned(),
+                )
+            } else if v % 10 == 0 {
+                (
+                    format!(
+                        "ALTER TABLE big ADD COLUMN c{v} integer;\nUPDATE big SET c{v} = {v};\n"
+                    ),
+                    format!("ALTER TABLE big DROP COLUMN c{v};\n"),
+                )
+            } else if v == OUTSIDE {
+                (
+                    format!(
+                        "-- strata:no-transaction\nCREATE TABLE m{v} (id bigint, x text);\nINSERT INTO m{v} SELECT id, payload FROM big;\n"
+                    ),
+                    format!("DROP TABLE m{v};\n"),
+                )
+            } else {
+                (
+                    format!(
+                        "CREATE TABLE m{v} (id bigint, x text);\nINSERT INTO m{v} SELECT id, payload FROM big LIMIT 300;\n"
+                    ),
+                    format!("DROP TABLE m{v};\n"),
+                )
+            };
+            common::write_files(
+                dir,
+                &[
+                    (&format!("{v:03}_m{v}.up.sql"), &up),
+                    (&format!("{v:03}_m{v}.down.sql"), &down),
+                ],
+            );
+        }
+    }
+
+    fn found(url: &str) -> Found {
+        let mut client = Client::connect(url, NoTls).unwrap();
+        let tables: Vec<String> = client
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let history = if tables.iter().any(|t| t == "schema_migrations") {
+            client
+                .query(
+                    "SELECT version, dirty FROM schema_migrations ORDER BY version",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let columns: Vec<String> = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'big'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let big = tables.iter().any(|t| t == "big");
+        let objects = (1..=VERSIONS)
+            .map(|v| match v {
+                1 => big,
+                v if v % 10 == 0 => columns.contains(&format!("c{v}")),
+                v => tables.contains(&format!("m{v}")),
+            })
+            .collect();
+        let rows = big.then(|| {
+            client
+                .query_one("SELECT count(*) FROM big", &[])
+                .unwrap()
+                .get(0)
+        });
+        Found {
+            history,
+            objects,
+            rows,
+        }
+    }
+
+    #[test]
+    fn postgres_survives_killed_clients() {
+        let Some(db) = TestDb::new("crash") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        folder(dir.path());
+        let migrations = Migrations::from_dir(dir.path()).unwrap();
+        let url = db.url.clone();
+        let reset = || {
+            Client::connect(&url, NoTls)
+                .unwrap()
+                .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+                .unwrap();
+        };
+        let recover = || {
+            let mut client = Client::connect(&url, NoTls).unwrap();
+            client
+                .batch_execute(&format!("DROP TABLE IF EXISTS m{OUTSIDE}"))
+                .unwrap();
+            migrations
+                .runner()
+                .lock_timeout(Duration::from_secs(30))
+                .force(&mut client, Some(OUTSIDE - 1))
+                .unwrap();
+        };
+        kill_loop(
+            "PostgreSQL",
+            count(4, 50),
+            &url,
+            dir.path(),
+            &|| found(&url),
+            &recover,
+            &reset,
+        );
+    }
+}
