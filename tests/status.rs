@@ -130,3 +130,17 @@ fn validate_checks_what_run_checks_and_changes_nothing() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+#[test]
+fn validate_reads_every_row_and_catches_a_checksum_changed_in_the_database() {
+    let migrations = load(&tables_folder([1, 2, 3]));
+    let (_dir, path) = database();
+    migrations.run(&mut open(&path)).unwrap();
+    open(&path)
+        .execute("UPDATE schema_migrations SET checksum = ?1 WHERE version = 2", [strata::Checksum::of_sql("x").to_hex()])
+        .unwrap();
+    // The startup check trusts the newest row's chain: one read, as designed.
+    assert!(migrations.run(&mut open(&path)).unwrap().is_empty());
+    let err = migrations.runner().validate(&mut open(&path)).unwrap_err();
+    assert!(matches!(err, Error::ChecksumMismatch { version: 2, .. }), "{err:?}");
+}

@@ -598,9 +598,13 @@ impl<'a> Ops<'a> {
     }
 
     /// Everything `up` checks, changing nothing: the versions it would apply.
+    ///
+    /// Unlike the startup check, it reads every row, so it also catches a
+    /// history row whose checksum was changed in the database itself.
     pub fn validate(&mut self) -> Result<Vec<u64>> {
         let end = self.end()?;
-        let (applied, _) = self.state()?;
+        let rows = self.db.read_all()?;
+        let applied = plan::check_history(self.migrations(), &rows, self.runner.allow_out_of_order)?;
         Ok(applied
             .pending(end)
             .into_iter()

@@ -216,8 +216,11 @@ impl Runner<'_> {
         self.ops(conn).status()
     }
 
-    /// Everything [`run`](Runner::run) checks, changing nothing. Returns
-    /// the versions that `run` would apply.
+    /// Everything [`run`](Runner::run) checks, changing nothing, and more:
+    /// it reads every history row, where `run`'s startup check reads the
+    /// newest one and trusts its chain, so it also catches a row whose
+    /// checksum was changed in the database by hand. Returns the versions
+    /// that `run` would apply.
     pub fn validate(&self, conn: &mut (impl Database + ?Sized)) -> Result<Vec<u64>> {
         self.ops(conn).validate()
     }
