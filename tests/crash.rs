@@ -87,9 +87,12 @@ fn crash_child() {
     };
     let migrations = Migrations::from_dir(folder).unwrap();
     let database = database.to_str().unwrap().to_owned();
-    // The parent times the kill from here, not from the process's start.
-    println!("\nready");
-    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    // Connected, and past a read (which recovers a hot journal or WAL left
+    // by the last kill), before the parent starts timing the kill.
+    let ready = || {
+        println!("\nready");
+        std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    };
     #[cfg(feature = "postgres")]
     if database.starts_with("postgres") {
         let mut client =
@@ -97,12 +100,17 @@ fn crash_child() {
         client
             .batch_execute("SET client_connection_check_interval = '50ms'")
             .unwrap();
+        ready();
         migrations.run(&mut client).unwrap();
         return;
     }
-    migrations
-        .run(&mut Connection::open(&database).unwrap())
-        .unwrap();
+    let mut conn = Connection::open(&database).unwrap();
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap();
+    ready();
+    migrations.run(&mut conn).unwrap();
 }
 
 /// What a check found in the database after a kill.
@@ -396,6 +404,28 @@ mod postgres {
 
     fn found(url: &str) -> Found {
         let mut client = Client::connect(url, NoTls).unwrap();
+        // A killed client's session lives until the server notices the
+        // closed connection (within client_connection_check_interval); its
+        // transaction is rolled back and its advisory lock released then.
+        // Wait for that, so the next child does not spend its time waiting.
+        let mut sessions = 1;
+        for _ in 0..500 {
+            sessions = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap()
+                .get::<_, i64>(0);
+            if sessions == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            sessions, 0,
+            "a killed client's session outlived five seconds"
+        );
         let tables: Vec<String> = client
             .query(
                 "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",

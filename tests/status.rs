@@ -137,10 +137,16 @@ fn validate_reads_every_row_and_catches_a_checksum_changed_in_the_database() {
     let (_dir, path) = database();
     migrations.run(&mut open(&path)).unwrap();
     open(&path)
-        .execute("UPDATE schema_migrations SET checksum = ?1 WHERE version = 2", [strata::Checksum::of_sql("x").to_hex()])
+        .execute(
+            "UPDATE schema_migrations SET checksum = ?1 WHERE version = 2",
+            [strata::Checksum::of_sql("x").to_hex()],
+        )
         .unwrap();
     // The startup check trusts the newest row's chain: one read, as designed.
     assert!(migrations.run(&mut open(&path)).unwrap().is_empty());
     let err = migrations.runner().validate(&mut open(&path)).unwrap_err();
-    assert!(matches!(err, Error::ChecksumMismatch { version: 2, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::ChecksumMismatch { version: 2, .. }),
+        "{err:?}"
+    );
 }

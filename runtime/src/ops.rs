@@ -604,7 +604,8 @@ impl<'a> Ops<'a> {
     pub fn validate(&mut self) -> Result<Vec<u64>> {
         let end = self.end()?;
         let rows = self.db.read_all()?;
-        let applied = plan::check_history(self.migrations(), &rows, self.runner.allow_out_of_order)?;
+        let applied =
+            plan::check_history(self.migrations(), &rows, self.runner.allow_out_of_order)?;
         Ok(applied
             .pending(end)
             .into_iter()
