@@ -66,6 +66,9 @@ struct Saved {
 #[derive(Default)]
 struct Watch {
     tables: BTreeSet<String>,
+    /// Tables whose rows may have gone or changed (deleted from, updated,
+    /// dropped, altered): only their children can be left dangling.
+    parents: BTreeSet<String>,
     denied_transaction_control: bool,
 }
 
@@ -367,12 +370,16 @@ impl<'a> Sqlite<'a> {
                     seen.denied_transaction_control = true;
                     return Authorization::Deny;
                 }
-                AuthAction::CreateTable { table_name }
-                | AuthAction::DropTable { table_name }
-                | AuthAction::Insert { table_name }
+                AuthAction::CreateTable { table_name } | AuthAction::Insert { table_name } => {
+                    table_name
+                }
+                AuthAction::DropTable { table_name }
                 | AuthAction::Delete { table_name }
                 | AuthAction::Update { table_name, .. }
-                | AuthAction::AlterTable { table_name, .. } => table_name,
+                | AuthAction::AlterTable { table_name, .. } => {
+                    seen.parents.insert(table_name.to_lowercase());
+                    table_name
+                }
                 _ => return Authorization::Allow,
             };
             seen.tables.insert(table.to_lowercase());
@@ -385,9 +392,8 @@ impl<'a> Sqlite<'a> {
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>)?;
         result?;
         if foreign_keys {
-            let touched =
-                std::mem::take(&mut watch.lock().unwrap_or_else(PoisonError::into_inner).tables);
-            let violations = self.foreign_key_check(touched, &before)?;
+            let seen = std::mem::take(&mut *watch.lock().unwrap_or_else(PoisonError::into_inner));
+            let violations = self.foreign_key_check(seen.tables, &seen.parents, &before)?;
             if !violations.is_empty() {
                 return Err(Error::ForeignKeyViolation {
                     version: m.version(),
@@ -466,28 +472,36 @@ impl<'a> Sqlite<'a> {
 
     /// `foreign_key_check` on the tables a migration created, altered,
     /// dropped or wrote, on tables that are new under any name (a rename),
-    /// and on every table whose foreign keys point at one of them: what the
-    /// migration touched, not what the database holds.
+    /// and on every table whose foreign keys point at a table that lost or
+    /// changed rows: what the migration touched, not what the database
+    /// holds.
     fn foreign_key_check(
         &self,
         touched: BTreeSet<String>,
+        parents: &BTreeSet<String>,
         before: &BTreeSet<String>,
     ) -> Result<Vec<ForeignKeyViolation>> {
         let after = self.table_names()?;
         let mut targets: BTreeSet<String> = touched;
         targets.extend(after.difference(before).cloned());
-        let mut statement = self.conn.prepare_cached(
-            "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
-        )?;
-        let edges: Vec<(String, String)> = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let children: Vec<String> = edges
-            .into_iter()
-            .filter(|(_, parent)| targets.contains(parent))
-            .map(|(child, _)| child)
-            .collect();
-        targets.extend(children);
+        // Rows that existed before can only lose their parent when a table
+        // that existed before lost or changed rows. Most migrations create
+        // and fill tables: they skip the look at every table's keys, which
+        // costs what the schema holds.
+        let parents: BTreeSet<&String> = parents.intersection(before).collect();
+        if !parents.is_empty() {
+            let mut statement = self.conn.prepare_cached(
+                "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
+            )?;
+            let edges = statement
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for edge in edges {
+                let (child, parent) = edge?;
+                if parents.contains(&parent) {
+                    targets.insert(child);
+                }
+            }
+        }
         let mut check = self.conn.prepare_cached(
             "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1) LIMIT ?2",
         )?;
