@@ -11,9 +11,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::time::Duration;
 
 use common::pg::{TestDb, history, tables};
-use common::{folder, load, write_files};
+use common::{commit_inside, folder, load, write_files};
 use strata::postgres::{Client, NoTls};
-use strata::{Checksum, Error, ForeignTable, MigrationState, Migrations};
+use strata::{Error, ForeignTable, MigrationState, Migrations};
 
 static CHAT: Migrations = strata::embed_migrations!("examples/postgres/migrations");
 
@@ -309,27 +309,7 @@ fn transaction_control_is_refused_before_it_runs() {
         return;
     };
     let mut client = db.client();
-    const UP: &str = "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n";
-    let checksum = *Checksum::of_sql(UP).as_bytes();
-    let chain = *Checksum::ZERO
-        .chain(1, &Checksum::from_bytes(checksum))
-        .as_bytes();
-    static LIST: std::sync::OnceLock<[strata::__private::Migration; 1]> =
-        std::sync::OnceLock::new();
-    let list = LIST.get_or_init(|| {
-        [strata::__private::Migration::__embedded(
-            1,
-            "1_a",
-            UP,
-            "DROP TABLE a;",
-            checksum,
-            chain,
-            0,
-        )]
-    });
-    let err = Migrations::__embedded("hand_made", list)
-        .run(&mut client)
-        .unwrap_err();
+    let err = commit_inside().run(&mut client).unwrap_err();
     assert!(
         matches!(
             err,

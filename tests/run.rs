@@ -324,25 +324,7 @@ fn a_syntax_error_is_reported_at_its_statement() {
 fn transaction_control_is_refused_as_it_is_prepared() {
     // The folder rules refuse this at build time; the runner refuses it too,
     // for a migration set built some other way.
-    const UP: &str = "CREATE TABLE a (id INTEGER);\nCOMMIT;\nCREATE TABLE b (id INTEGER);\n";
-    let checksum = *Checksum::of_sql(UP).as_bytes();
-    let chain = *Checksum::ZERO
-        .chain(1, &Checksum::from_bytes(checksum))
-        .as_bytes();
-    static LIST: std::sync::OnceLock<[strata::__private::Migration; 1]> =
-        std::sync::OnceLock::new();
-    let list = LIST.get_or_init(|| {
-        [strata::__private::Migration::__embedded(
-            1,
-            "1_a",
-            UP,
-            "DROP TABLE a;",
-            checksum,
-            chain,
-            0,
-        )]
-    });
-    let migrations = Migrations::__embedded("hand_made", list);
+    let migrations = commit_inside();
     let (_dir, path) = database();
     let err = migrations.run(&mut open(&path)).unwrap_err();
     assert!(

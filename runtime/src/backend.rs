@@ -8,6 +8,18 @@ use std::time::Duration;
 use crate::plan::{AppliedMigration, Head};
 use crate::{Checksum, Direction, Migration, Result, Runner};
 
+/// The columns of strata's history table, in order, on every backend: a
+/// table of that name with other columns is never touched.
+pub const COLUMNS: [&str; 7] = [
+    "version",
+    "name",
+    "checksum",
+    "chain",
+    "applied_at",
+    "execution_ms",
+    "dirty",
+];
+
 /// A row for the history table.
 #[derive(Debug, Clone)]
 pub struct NewRow<'a> {

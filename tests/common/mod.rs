@@ -94,3 +94,29 @@ pub fn tables_folder(versions: impl IntoIterator<Item = u64>) -> TempDir {
     }
     dir
 }
+
+/// One migration, version 1, whose up file holds a `COMMIT` on line 2: the
+/// folder rules refuse it at build time, so it is built by hand, as a
+/// migration set made some other way would be. The SQL suits SQLite and
+/// PostgreSQL.
+pub fn commit_inside() -> Migrations {
+    use std::sync::OnceLock;
+    use strata::__private::Migration;
+    use strata::Checksum;
+    const UP: &str = "CREATE TABLE a (id integer);\nCOMMIT;\nCREATE TABLE b (id integer);\n";
+    static LIST: OnceLock<[Migration; 1]> = OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        let checksum = Checksum::of_sql(UP);
+        let chain = Checksum::ZERO.chain(1, &checksum);
+        [Migration::__embedded(
+            1,
+            "1_a",
+            UP,
+            "DROP TABLE a;",
+            *checksum.as_bytes(),
+            *chain.as_bytes(),
+            0,
+        )]
+    });
+    Migrations::__embedded("hand_made", list)
+}

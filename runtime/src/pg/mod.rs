@@ -19,21 +19,10 @@ use postgres::error::{ErrorPosition, SqlState};
 use postgres::{Client, Row};
 use sha2::{Digest, Sha256};
 
-use crate::backend::{Backend, Connect, ForeignKind, ForeignRow, NewRow, TableState};
+use crate::backend::{Backend, COLUMNS, Connect, ForeignKind, ForeignRow, NewRow, TableState};
 use crate::plan::{AppliedMigration, Head};
 use crate::source::{Direction, sql};
 use crate::{Checksum, DatabaseError, Error, ForeignTable, Migration, Result, Runner};
-
-/// The columns of strata's history table, in order.
-const COLUMNS: [&str; 7] = [
-    "version",
-    "name",
-    "checksum",
-    "chain",
-    "applied_at",
-    "execution_ms",
-    "dirty",
-];
 
 /// `applied_at` as strata shows it: UTC, ISO 8601, milliseconds.
 const APPLIED_AT: &str =

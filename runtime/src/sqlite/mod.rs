@@ -15,21 +15,10 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::ValueRef;
 use rusqlite::{Batch, Connection, ErrorCode, OptionalExtension, Row};
 
-use crate::backend::{Backend, Connect, ForeignKind, ForeignRow, NewRow, TableState};
+use crate::backend::{Backend, COLUMNS, Connect, ForeignKind, ForeignRow, NewRow, TableState};
 use crate::plan::{AppliedMigration, Head};
 use crate::source::{Direction, sql};
 use crate::{Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result, Runner};
-
-/// The columns of strata's history table, in order.
-const COLUMNS: [&str; 7] = [
-    "version",
-    "name",
-    "checksum",
-    "chain",
-    "applied_at",
-    "execution_ms",
-    "dirty",
-];
 
 /// How many rows per table a foreign-key error names.
 const VIOLATIONS_SHOWN: usize = 5;
