@@ -52,6 +52,17 @@ pub enum ForeignKind {
     HomeMade,
 }
 
+impl ForeignKind {
+    /// The adoptable kind of a table with these columns, if it is one.
+    pub fn of_columns(columns: &[String]) -> Option<ForeignKind> {
+        match crate::ForeignTable::of_columns(columns) {
+            crate::ForeignTable::GolangMigrate => Some(ForeignKind::GolangMigrate),
+            crate::ForeignTable::HomeMade => Some(ForeignKind::HomeMade),
+            _ => None,
+        }
+    }
+}
+
 /// What the history table's name holds.
 pub enum TableState {
     Missing,

@@ -486,10 +486,8 @@ impl Backend for Pg<'_> {
         if names.is_empty() || names == COLUMNS {
             return Ok(None);
         }
-        let kind = match ForeignTable::of_columns(&names) {
-            ForeignTable::GolangMigrate => ForeignKind::GolangMigrate,
-            ForeignTable::HomeMade => ForeignKind::HomeMade,
-            _ => return Err(self.foreign_table(names)),
+        let Some(kind) = ForeignKind::of_columns(&names) else {
+            return Err(self.foreign_table(names));
         };
         let has = |name: &str| {
             columns

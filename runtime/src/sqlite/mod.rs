@@ -258,16 +258,8 @@ impl Backend for Sqlite<'_> {
         if columns.is_empty() || columns == COLUMNS {
             return Ok(None);
         }
-        let kind = match self.foreign_table(columns) {
-            Error::ForeignHistoryTable {
-                kind: ForeignTable::GolangMigrate,
-                ..
-            } => ForeignKind::GolangMigrate,
-            Error::ForeignHistoryTable {
-                kind: ForeignTable::HomeMade,
-                ..
-            } => ForeignKind::HomeMade,
-            other => return Err(other),
+        let Some(kind) = ForeignKind::of_columns(&columns) else {
+            return Err(self.foreign_table(columns));
         };
         let sql = match kind {
             ForeignKind::GolangMigrate => format!(
