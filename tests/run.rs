@@ -438,6 +438,84 @@ fn a_foreign_key_violation_rolls_the_migration_back_and_names_the_rows() {
     assert_eq!(history(&conn).len(), 1);
 }
 
+/// A second migration over [`PARENT_CHILD`], and the rows the foreign-key
+/// check names when it fails (empty when the run succeeds).
+fn violations_after(second: &str) -> Vec<(String, Option<i64>, String)> {
+    let folder = folder(&[
+        ("1_chat.up.sql", PARENT_CHILD),
+        (
+            "1_chat.down.sql",
+            "DROP TABLE messages; DROP TABLE sessions;",
+        ),
+        ("2_second.up.sql", second),
+        ("2_second.down.sql", "SELECT 1;"),
+    ]);
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    match load(&folder).run(&mut conn) {
+        Ok(_) => Vec::new(),
+        Err(Error::ForeignKeyViolation {
+            version: 2,
+            violations,
+            ..
+        }) => {
+            // Rolled back: the second migration left nothing.
+            assert_eq!(history(&conn).len(), 1);
+            assert_eq!(count(&conn, "SELECT count(*) FROM sessions"), 2);
+            violations
+                .into_iter()
+                .map(|v| (v.table, v.rowid, v.parent))
+                .collect()
+        }
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn foreign_keys_are_checked_without_a_rename_too() {
+    let dangling = |rows: &[i64]| -> Vec<(String, Option<i64>, String)> {
+        rows.iter()
+            .map(|&r| ("messages".to_owned(), Some(r), "sessions".to_owned()))
+            .collect()
+    };
+    // A parent that loses rows (its children were not touched).
+    assert_eq!(
+        violations_after("DELETE FROM sessions WHERE id = 's2';"),
+        dangling(&[2, 3])
+    );
+    // A parent whose key changes.
+    assert_eq!(
+        violations_after("UPDATE sessions SET id = 's9' WHERE id = 's1';"),
+        dangling(&[1])
+    );
+    // A child row pointing nowhere.
+    assert_eq!(
+        violations_after("INSERT INTO messages (session, body) VALUES ('s7', 'x');"),
+        dangling(&[4])
+    );
+    // A new table whose rows point nowhere.
+    assert_eq!(
+        violations_after(
+            "CREATE TABLE reads (message INTEGER NOT NULL REFERENCES messages (id));
+             INSERT INTO reads VALUES (1), (42);"
+        ),
+        [("reads".to_owned(), Some(2), "messages".to_owned())]
+    );
+    // Dropped tables, views written through triggers, and SQLite's own
+    // tables are not checked, and fail nothing.
+    assert_eq!(
+        violations_after(
+            "CREATE VIEW titles AS SELECT id, title FROM sessions;
+             CREATE TRIGGER titles_insert INSTEAD OF INSERT ON titles
+             BEGIN INSERT INTO sessions VALUES (NEW.id, NEW.title); END;
+             INSERT INTO titles VALUES ('s3', 'three');
+             DROP TABLE messages;
+             CREATE TABLE scratch (a); DROP TABLE scratch;"
+        ),
+        []
+    );
+}
+
 #[test]
 fn connection_settings_are_restored() {
     let (_dir, path) = database();

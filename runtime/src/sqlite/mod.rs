@@ -43,6 +43,20 @@ struct Sqlite<'a> {
     lock_timeout: Duration,
     /// Settings to restore, between `enter` and `leave`.
     saved: Option<Saved>,
+    /// The authorizer's findings, once a file installed it.
+    watch: Option<Arc<Mutex<Watch>>>,
+}
+
+impl Drop for Sqlite<'_> {
+    /// The connection goes back to the application without strata's
+    /// authorizer, even when an operation ended early.
+    fn drop(&mut self) {
+        let _ = self.unwatch();
+    }
+}
+
+fn lock(watch: &Mutex<Watch>) -> std::sync::MutexGuard<'_, Watch> {
+    watch.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Connection settings that a change alters and `leave` restores.
@@ -54,10 +68,18 @@ struct Saved {
 /// What the authorizer saw while a file's statements were prepared.
 #[derive(Default)]
 struct Watch {
+    /// Set while a file's statements are prepared: strata's own statements
+    /// pass unseen.
+    active: bool,
+    /// The file runs inside a transaction: transaction control is refused.
+    in_transaction: bool,
     tables: BTreeSet<String>,
     /// Tables whose rows may have gone or changed (deleted from, updated,
     /// dropped, altered): only their children can be left dangling.
     parents: BTreeSet<String>,
+    /// Tables created by the file: their rows are all new, and so checked
+    /// through the tables that hold them.
+    created: BTreeSet<String>,
     denied_transaction_control: bool,
 }
 
@@ -114,6 +136,7 @@ impl Backend for Sqlite<'_> {
 
     fn leave(&mut self) -> Result<()> {
         self.rollback();
+        self.unwatch()?;
         let Some(saved) = self.saved.take() else {
             return Ok(());
         };
@@ -323,6 +346,7 @@ impl<'a> Sqlite<'a> {
             table: quote_identifier(table),
             lock_timeout,
             saved: None,
+            watch: None,
         }
     }
 
@@ -337,44 +361,28 @@ impl<'a> Sqlite<'a> {
         in_transaction: bool,
     ) -> Result<Duration> {
         let foreign_keys = self.saved.as_ref().is_some_and(|s| s.foreign_keys);
-        let before = if foreign_keys {
-            self.table_names()?
+        // A rename gives a table a name the authorizer does not report: the
+        // table lists before and after the file tell it. Only `ALTER TABLE
+        // … RENAME` renames, so other files skip both reads, which cost what
+        // the schema holds.
+        let before = if foreign_keys && may_rename(m.sql(direction)) {
+            Some(self.table_names()?)
         } else {
-            BTreeSet::new()
+            None
         };
-        let watch = Arc::new(Mutex::new(Watch::default()));
-        let seen = Arc::clone(&watch);
-        self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-            let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-            let table = match ctx.action {
-                AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } if in_transaction => {
-                    seen.denied_transaction_control = true;
-                    return Authorization::Deny;
-                }
-                AuthAction::CreateTable { table_name } | AuthAction::Insert { table_name } => {
-                    table_name
-                }
-                AuthAction::DropTable { table_name }
-                | AuthAction::Delete { table_name }
-                | AuthAction::Update { table_name, .. }
-                | AuthAction::AlterTable { table_name, .. } => {
-                    seen.parents.insert(table_name.to_lowercase());
-                    table_name
-                }
-                _ => return Authorization::Allow,
-            };
-            seen.tables.insert(table.to_lowercase());
-            Authorization::Allow
-        }))?;
+        let watch = self.watch()?;
+        *lock(&watch) = Watch {
+            active: true,
+            in_transaction,
+            ..Watch::default()
+        };
         let started = Instant::now();
         let result = self.execute_statements(m, direction, file, &watch);
         let duration = started.elapsed();
-        self.conn
-            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>)?;
+        let seen = std::mem::take(&mut *lock(&watch));
         result?;
         if foreign_keys {
-            let seen = std::mem::take(&mut *watch.lock().unwrap_or_else(PoisonError::into_inner));
-            let violations = self.foreign_key_check(seen.tables, &seen.parents, &before)?;
+            let violations = self.foreign_key_check(seen, before.as_ref())?;
             if !violations.is_empty() {
                 return Err(Error::ForeignKeyViolation {
                     version: m.version(),
@@ -384,6 +392,63 @@ impl<'a> Sqlite<'a> {
             }
         }
         Ok(duration)
+    }
+
+    /// What the authorizer sees: installed on the first file and kept
+    /// until `leave` (setting an authorizer expires every prepared
+    /// statement, so it is set once, not per file), and awake only while a
+    /// file's statements are prepared.
+    fn watch(&mut self) -> Result<Arc<Mutex<Watch>>> {
+        if let Some(watch) = &self.watch {
+            return Ok(Arc::clone(watch));
+        }
+        let watch = Arc::new(Mutex::new(Watch::default()));
+        let seen = Arc::clone(&watch);
+        self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+            let mut seen = lock(&seen);
+            if !seen.active {
+                return Authorization::Allow;
+            }
+            let table = match ctx.action {
+                AuthAction::Transaction { .. } | AuthAction::Savepoint { .. }
+                    if seen.in_transaction =>
+                {
+                    seen.denied_transaction_control = true;
+                    return Authorization::Deny;
+                }
+                AuthAction::CreateTable { table_name } => {
+                    seen.created.insert(table_name.to_lowercase());
+                    table_name
+                }
+                AuthAction::Insert { table_name } => table_name,
+                // ALTER TABLE changes no row: renames carry the references
+                // along, and SQLite refuses to drop a key column.
+                AuthAction::AlterTable { table_name, .. } => table_name,
+                AuthAction::DropTable { table_name }
+                | AuthAction::Delete { table_name }
+                | AuthAction::Update { table_name, .. } => {
+                    // SQLite writes its own schema table for every DDL.
+                    if !is_internal(table_name) {
+                        seen.parents.insert(table_name.to_lowercase());
+                    }
+                    table_name
+                }
+                _ => return Authorization::Allow,
+            };
+            seen.tables.insert(table.to_lowercase());
+            Authorization::Allow
+        }))?;
+        self.watch = Some(Arc::clone(&watch));
+        Ok(watch)
+    }
+
+    /// Removes the authorizer, if a file installed it.
+    fn unwatch(&mut self) -> Result<()> {
+        if self.watch.take().is_some() {
+            self.conn
+                .authorizer(None::<fn(AuthContext<'_>) -> Authorization>)?;
+        }
+        Ok(())
     }
 
     fn execute_statements(
@@ -400,10 +465,7 @@ impl<'a> Sqlite<'a> {
             let start = sql::skip_trivia(sql, offset);
             let fail = |cause: rusqlite::Error| {
                 let line = sql::line_of(sql, start);
-                let denied = watch
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .denied_transaction_control;
+                let denied = lock(watch).denied_transaction_control;
                 match cause.sqlite_error_code() {
                     Some(ErrorCode::AuthorizationForStatementDenied) if denied => {
                         Error::TransactionControl {
@@ -452,24 +514,29 @@ impl<'a> Sqlite<'a> {
     }
 
     /// `foreign_key_check` on the tables a migration created, altered,
-    /// dropped or wrote, on tables that are new under any name (a rename),
-    /// and on every table whose foreign keys point at a table that lost or
-    /// changed rows: what the migration touched, not what the database
-    /// holds.
+    /// dropped or wrote, on tables that are new under any name (a rename,
+    /// when `before` holds the table list from before the file), and on
+    /// every table whose foreign keys point at a table that lost or changed
+    /// rows: what the migration touched, not what the database holds.
     fn foreign_key_check(
         &self,
-        touched: BTreeSet<String>,
-        parents: &BTreeSet<String>,
-        before: &BTreeSet<String>,
+        seen: Watch,
+        before: Option<&BTreeSet<String>>,
     ) -> Result<Vec<ForeignKeyViolation>> {
-        let after = self.table_names()?;
-        let mut targets: BTreeSet<String> = touched;
-        targets.extend(after.difference(before).cloned());
+        let mut targets = seen.tables;
         // Rows that existed before can only lose their parent when a table
-        // that existed before lost or changed rows. Most migrations create
-        // and fill tables: they skip the look at every table's keys, which
-        // costs what the schema holds.
-        let parents: BTreeSet<&String> = parents.intersection(before).collect();
+        // that existed before lost or changed rows.
+        let mut parents = seen.parents;
+        match before {
+            Some(before) => {
+                let after = self.table_names()?;
+                targets.extend(after.difference(before).cloned());
+                parents.retain(|t| before.contains(t));
+            }
+            None => parents.retain(|t| !seen.created.contains(t)),
+        }
+        // Most migrations create and fill tables: they skip the look at
+        // every table's keys, which costs what the schema holds.
         if !parents.is_empty() {
             let mut statement = self.conn.prepare_cached(
                 "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
@@ -483,19 +550,29 @@ impl<'a> Sqlite<'a> {
                 }
             }
         }
-        let mut check = self.conn.prepare_cached(
-            "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1) LIMIT ?2",
-        )?;
+        // Names the authorizer reported may be gone (dropped, renamed), be
+        // views, or be SQLite's own: only tables of the main database are
+        // checked. `table_exists` looks the name up in the parsed schema
+        // (views do not count), without a statement.
         let mut violations = Vec::new();
-        for table in targets.iter().filter(|t| after.contains(*t)) {
-            let rows = check.query_map((table, VIOLATIONS_SHOWN as i64), |r| {
+        for table in &targets {
+            if is_internal(table) || !self.conn.table_exists(Some("main"), table)? {
+                continue;
+            }
+            // The pragma itself, not its table-valued form, which prepares
+            // the pragma again on every call.
+            let mut check = self.conn.prepare(&format!(
+                "PRAGMA main.foreign_key_check({})",
+                quote_identifier(table)
+            ))?;
+            let rows = check.query_map([], |r| {
                 Ok(ForeignKeyViolation {
                     table: r.get(0)?,
                     rowid: r.get(1)?,
                     parent: r.get(2)?,
                 })
             })?;
-            for row in rows {
+            for row in rows.take(VIOLATIONS_SHOWN) {
                 violations.push(row?);
             }
         }
@@ -695,6 +772,23 @@ impl<'a> Sqlite<'a> {
 /// Versions are at most `i64::MAX` (the folder rules say so).
 fn version_param(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+/// Whether a file may rename a table: only `ALTER TABLE … RENAME TO` does,
+/// so a file without the word cannot (a word in a comment or a string only
+/// costs a look at the table list).
+fn may_rename(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"rename"))
+}
+
+/// SQLite's own tables (`sqlite_schema`, `sqlite_sequence`, …): no
+/// foreign key points at them, and they have none.
+fn is_internal(table: &str) -> bool {
+    table
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
 }
 
 /// Quotes an identifier for SQLite: `"name"`, with `"` doubled.
