@@ -7,13 +7,14 @@
 //! tables the file touched, which SQLite's authorizer reports.
 
 use std::collections::BTreeSet;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::ValueRef;
-use rusqlite::{Batch, Connection, ErrorCode, OptionalExtension, Row};
+use rusqlite::{Batch, CachedStatement, Connection, ErrorCode, OptionalExtension, Row, Statement};
 
 use crate::backend::{Backend, COLUMNS, Connect, ForeignKind, ForeignRow, NewRow, TableState};
 use crate::plan::{AppliedMigration, Head};
@@ -45,6 +46,34 @@ struct Sqlite<'a> {
     saved: Option<Saved>,
     /// The authorizer's findings, once a file installed it.
     watch: Option<Arc<Mutex<Watch>>>,
+    /// A migration file ran: cached statements are likely expired.
+    ran_file: bool,
+}
+
+/// A prepared statement, from the connection's cache or not.
+enum Prepared<'conn> {
+    Cached(CachedStatement<'conn>),
+    Fresh(Statement<'conn>),
+}
+
+impl<'conn> Deref for Prepared<'conn> {
+    type Target = Statement<'conn>;
+
+    fn deref(&self) -> &Statement<'conn> {
+        match self {
+            Prepared::Cached(statement) => statement,
+            Prepared::Fresh(statement) => statement,
+        }
+    }
+}
+
+impl DerefMut for Prepared<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Prepared::Cached(statement) => statement,
+            Prepared::Fresh(statement) => statement,
+        }
+    }
 }
 
 impl Drop for Sqlite<'_> {
@@ -208,8 +237,7 @@ impl Backend for Sqlite<'_> {
              VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}), ?6, ?7)",
             self.table
         );
-        self.conn
-            .prepare_cached(&sql)?
+        self.prepare(&sql)?
             .execute((
                 version_param(row.version),
                 row.name,
@@ -347,6 +375,19 @@ impl<'a> Sqlite<'a> {
             lock_timeout,
             saved: None,
             watch: None,
+            ran_file: false,
+        }
+    }
+
+    /// A statement from the connection's cache, until a file ran: a
+    /// migration's DDL expires every prepared statement, and preparing one
+    /// anew costs less than SQLite's re-preparation of an expired one. The
+    /// cache serves the check on an up-to-date database, which runs no file.
+    fn prepare(&self, sql: &str) -> rusqlite::Result<Prepared<'_>> {
+        if self.ran_file {
+            self.conn.prepare(sql).map(Prepared::Fresh)
+        } else {
+            self.conn.prepare_cached(sql).map(Prepared::Cached)
         }
     }
 
@@ -370,6 +411,7 @@ impl<'a> Sqlite<'a> {
         } else {
             None
         };
+        self.ran_file = true;
         let watch = self.watch()?;
         *lock(&watch) = Watch {
             active: true,
@@ -506,9 +548,8 @@ impl<'a> Sqlite<'a> {
     }
 
     fn table_names(&self) -> Result<BTreeSet<String>> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT lower(name) FROM sqlite_schema WHERE type = 'table'")?;
+        let mut statement =
+            self.prepare("SELECT lower(name) FROM sqlite_schema WHERE type = 'table'")?;
         let names = statement.query_map([], |r| r.get(0))?;
         Ok(names.collect::<rusqlite::Result<_>>()?)
     }
@@ -538,7 +579,7 @@ impl<'a> Sqlite<'a> {
         // Most migrations create and fill tables: they skip the look at
         // every table's keys, which costs what the schema holds.
         if !parents.is_empty() {
-            let mut statement = self.conn.prepare_cached(
+            let mut statement = self.prepare(
                 "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
             )?;
             let edges = statement
@@ -581,8 +622,7 @@ impl<'a> Sqlite<'a> {
 
     fn columns(&self) -> Result<Vec<String>> {
         let mut statement = self
-            .conn
-            .prepare_cached("SELECT name FROM pragma_table_info(?1)")
+            .prepare("SELECT name FROM pragma_table_info(?1)")
             .map_err(|e| self.db(e))?;
         let names = statement.query_map([self.name], |r| r.get(0))?;
         Ok(names.collect::<rusqlite::Result<_>>()?)
@@ -602,7 +642,7 @@ impl<'a> Sqlite<'a> {
             "SELECT version, chain, dirty FROM {} ORDER BY version DESC LIMIT 1",
             self.table
         );
-        let mut statement = match self.conn.prepare_cached(&sql) {
+        let mut statement = match self.prepare(&sql) {
             Ok(statement) => statement,
             Err(e) => {
                 if matches!(
@@ -625,7 +665,7 @@ impl<'a> Sqlite<'a> {
                 if columns != COLUMNS {
                     return Err(self.foreign_table(columns));
                 }
-                self.conn.prepare_cached(&sql).map_err(|e| self.db(e))?
+                self.prepare(&sql).map_err(|e| self.db(e))?
             }
         };
         let head = statement
