@@ -1,0 +1,264 @@
+//! Build time: how long `cargo build` takes after a touch of `main.rs` in a
+//! crate that embeds N = 1000 migrations, four ways:
+//!
+//! - `none`: the same crate with nothing embedded: it reads the folder
+//!   with `Migrations::from_dir` at run time, so it links what `strata`
+//!   does, and the difference between the two is the embedding alone;
+//! - `include_str`: a hand-written static table of `include_str!`s (the
+//!   floor: the files are in the binary and nothing is checked);
+//! - `strata`: `strata::embed_migrations!`;
+//! - `refinery`: `refinery::embed_migrations!`.
+//!
+//! Each is a small application that applies its set to an in-memory
+//! database at startup, so all four link SQLite and their migration code as
+//! an application does; they have the same dependencies, and only `main.rs`
+//! differs. Each is built once, then touched and rebuilt several times, in
+//! the dev and the release profile; the median is reported. Each binary then
+//! runs, and prints the heap allocations it made to reach its embedded set.
+//!
+//! The crates are generated in the temporary folder and share this
+//! workspace's target folder, so dependencies compiled for the other
+//! benchmarks are reused. `STRATA_BENCH_SMOKE=1`: N = 3, release only, one rebuild.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use strata_compare::{smoke, write_refinery, write_strata};
+
+const CRATES: [&str; 4] = ["none", "include_str", "strata", "refinery"];
+
+/// Counts allocations; prints how many reaching the embedded set took.
+const COUNTING: &str = r#"
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn main() {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let (count, bytes) = embedded();
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    let applied = apply(&mut conn);
+    println!("{count} {bytes} {} {applied}", after - before);
+}
+"#;
+
+/// The floor's code: what an application with its own table would write
+/// to apply it, with a history table.
+const FLOOR: &str = r#"];
+
+fn embedded() -> (usize, usize) {
+    let set = std::hint::black_box(MIGRATIONS);
+    (set.len(), set.iter().map(|m| m.2.len()).sum())
+}
+
+fn apply(conn: &mut rusqlite::Connection) -> usize {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)").unwrap();
+    for (version, name, up, _down) in MIGRATIONS {
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(up).unwrap();
+        tx.execute("INSERT INTO schema_migrations VALUES (?1, ?2)", (*version as i64, name)).unwrap();
+        tx.commit().unwrap();
+    }
+    MIGRATIONS.len()
+}
+"#;
+
+fn main() {
+    let n: u32 = if smoke() { 3 } else { 1000 };
+    let rebuilds = if smoke() { 1 } else { 5 };
+    let profiles: &[&str] = if smoke() {
+        &["release"]
+    } else {
+        &["dev", "release"]
+    };
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| here.join("target"));
+    // Outside the target folder: cargo does not look for changes in
+    // sources that lie inside it.
+    let work = std::env::temp_dir().join(format!("strata-build-time-{n}"));
+    generate(here, &work, n);
+
+    println!("## Rebuild after touching main.rs, N = {n} migrations\n");
+    println!("Median of {rebuilds} rebuilds (min–max), seconds; ratio to `include_str`.\n");
+    println!("| profile | none | include_str | strata | refinery |");
+    println!("| --- | --- | --- | --- | --- |");
+    for profile in profiles {
+        for name in CRATES {
+            cargo_build(&work, &target, profile, name);
+        }
+        let mut cells = Vec::new();
+        let mut floor = None;
+        for name in CRATES {
+            let mut times: Vec<Duration> = (0..rebuilds)
+                .map(|_| {
+                    touch(&work.join(name).join("src/main.rs"));
+                    let started = Instant::now();
+                    cargo_build(&work, &target, profile, name);
+                    started.elapsed()
+                })
+                .collect();
+            times.sort();
+            let median = times[times.len() / 2];
+            if name == "include_str" {
+                floor = Some(median);
+            }
+            cells.push((name, median, times[0], times[times.len() - 1]));
+        }
+        let floor = floor.expect("the floor was built").as_secs_f64();
+        let row: Vec<String> = cells
+            .iter()
+            .map(|(_, median, min, max)| {
+                format!(
+                    "{:.2} ({:.2}–{:.2}) {:.2}x",
+                    median.as_secs_f64(),
+                    min.as_secs_f64(),
+                    max.as_secs_f64(),
+                    median.as_secs_f64() / floor
+                )
+            })
+            .collect();
+        println!("| {profile} | {} |", row.join(" | "));
+    }
+
+    println!("\n## Heap allocations to reach the embedded set at startup, N = {n}\n");
+    println!("| crate | migrations | bytes of SQL | allocations |");
+    println!("| --- | --- | --- | --- |");
+    let profile = profiles[profiles.len() - 1];
+    for name in CRATES {
+        let dir = if profile == "dev" { "debug" } else { profile };
+        let output = Command::new(target.join(dir).join(format!("build-time-{name}")))
+            .output()
+            .expect("the binary runs");
+        assert!(output.status.success(), "{name}: {output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(fields[3], n.to_string(), "{name} applied every migration");
+        if name == "none" {
+            continue;
+        }
+        assert_eq!(fields[0], n.to_string(), "{name} embedded every migration");
+        println!("| {name} | {} | {} | {} |", fields[0], fields[1], fields[2]);
+    }
+}
+
+/// The migrations, and a workspace of the four crates.
+fn generate(here: &Path, work: &Path, n: u32) {
+    write_strata(&work.join("migrations"), n);
+    write_refinery(&work.join("refinery-migrations"), n);
+    let strata = here.join("../..").canonicalize().unwrap();
+    let members: Vec<String> = CRATES.iter().map(|c| format!("{c:?}")).collect();
+    write(
+        &work.join("Cargo.toml"),
+        &format!(
+            "[workspace]\nmembers = [{}]\nresolver = \"3\"\n",
+            members.join(", ")
+        ),
+    );
+    // The same versions as the benchmarks here, so their builds are reused.
+    let lock = work.join("Cargo.lock");
+    if !lock.exists() {
+        std::fs::copy(here.join("Cargo.lock"), &lock).unwrap();
+    }
+    for name in CRATES {
+        write(
+            &work.join(name).join("Cargo.toml"),
+            &format!(
+                "[package]\nname = \"build-time-{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+                 [dependencies]\n\
+                 strata = {{ path = {:?} }}\n\
+                 refinery = {{ version = \"0.10\", features = [\"rusqlite\"] }}\n\
+                 rusqlite = {{ version = \"0.40\", features = [\"bundled\"] }}\n",
+                strata.display().to_string()
+            ),
+        );
+        let embedded = match name {
+            "none" => "fn embedded() -> (usize, usize) {\n    (0, 0)\n}\n\n\
+                 fn apply(conn: &mut rusqlite::Connection) -> usize {\n    \
+                 let set = strata::Migrations::from_dir(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../migrations\")).unwrap();\n    \
+                 set.run(conn).unwrap().applied.len()\n}\n"
+                .to_owned(),
+            "include_str" => {
+                let mut table = String::from(
+                    "/// (version, name, up, down)\nstatic MIGRATIONS: &[(u64, &str, &str, &str)] = &[\n",
+                );
+                for v in 1..=n {
+                    writeln!(
+                        table,
+                        "    ({v}, \"m{v}\", include_str!(\"../../migrations/{v:06}_m{v}.up.sql\"), include_str!(\"../../migrations/{v:06}_m{v}.down.sql\")),"
+                    )
+                    .unwrap();
+                }
+                table.push_str(FLOOR);
+                table
+            }
+            "strata" => "static MIGRATIONS: strata::Migrations = strata::embed_migrations!(\"../migrations\");\n\n\
+                 fn embedded() -> (usize, usize) {\n    let set = std::hint::black_box(&MIGRATIONS);\n    (set.len(), set.iter().map(|m| m.up_sql().len()).sum())\n}\n\n\
+                 fn apply(conn: &mut rusqlite::Connection) -> usize {\n    MIGRATIONS.run(conn).unwrap().applied.len()\n}\n"
+                .to_owned(),
+            "refinery" => "mod embedded {\n    refinery::embed_migrations!(\"../refinery-migrations\");\n}\n\n\
+                 fn embedded() -> (usize, usize) {\n    let runner = embedded::migrations::runner();\n    let set = runner.get_migrations();\n    (set.len(), set.iter().map(|m| m.sql().map_or(0, str::len)).sum())\n}\n\n\
+                 fn apply(conn: &mut rusqlite::Connection) -> usize {\n    embedded::migrations::runner().run(conn).unwrap().applied_migrations().len()\n}\n"
+                .to_owned(),
+            _ => unreachable!(),
+        };
+        write(
+            &work.join(name).join("src/main.rs"),
+            &format!("{COUNTING}\n{embedded}"),
+        );
+    }
+}
+
+/// Writes a file only when its content changes, so an unchanged crate
+/// stays built between runs.
+fn write(path: &Path, content: &str) {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == content) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+fn touch(path: &Path) {
+    std::fs::File::options()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .set_modified(SystemTime::now())
+        .unwrap();
+}
+
+fn cargo_build(work: &Path, target: &Path, profile: &str, name: &str) {
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--quiet", "--profile", profile, "-p"])
+        .arg(format!("build-time-{name}"))
+        .arg("--manifest-path")
+        .arg(work.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {name} ({profile}) failed");
+}
