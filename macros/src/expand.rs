@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use strata_runtime::Migration;
-use strata_runtime::source::{self, Folder, FolderMigration};
+use strata_runtime::source::{self, Folder};
 use syn::LitStr;
 
 /// Set by strata's own UI tests: trybuild compiles them in a crate of its
@@ -29,7 +29,7 @@ pub fn embed_migrations(input: TokenStream) -> syn::Result<TokenStream> {
         Ok(folder) => folder,
         Err(problems) => return Ok(report(&literal, &problems)),
     };
-    Ok(emit(&folder))
+    emit(&folder)
 }
 
 /// Every problem as its own compile error, then a placeholder value so
@@ -66,39 +66,49 @@ fn manifest_dir(literal: &LitStr) -> syn::Result<PathBuf> {
         })
 }
 
-fn emit(folder: &Folder) -> TokenStream {
-    let count = folder.migrations.len();
-    let entries = folder.migrations.iter().map(entry);
-    let shown = &folder.shown;
-    quote! {
-        {
-            static __STRATA_EMBEDDED: [::strata::__private::Migration; #count] = [#(#entries),*];
-            ::strata::__private::Migrations::__embedded(#shown, &__STRATA_EMBEDDED)
-        }
-    }
-}
+/// The expansion is written as text and lexed by the compiler in one call:
+/// building tens of thousands of tokens one by one through the proc-macro
+/// bridge cost more than the folder scan itself.
+fn emit(folder: &Folder) -> syn::Result<TokenStream> {
+    use std::fmt::Write as _;
 
-fn entry(m: &FolderMigration) -> TokenStream {
-    let version = Literal::u64_suffixed(m.version);
-    let stem = &m.stem;
-    let up = path_literal(&m.up.path);
-    let down = path_literal(&m.down.path);
-    let checksum = Literal::byte_string(m.checksum.as_bytes());
-    let chain = Literal::byte_string(m.chain.as_bytes());
-    let flags = Literal::u8_suffixed(Migration::__flags(m));
-    quote! {
-        ::strata::__private::Migration::__embedded(
-            #version,
-            #stem,
-            ::core::include_str!(#up),
-            ::core::include_str!(#down),
-            *#checksum,
-            *#chain,
-            #flags,
+    let mut text = String::with_capacity(256 * folder.migrations.len() + 256);
+    write!(
+        text,
+        "{{ static __STRATA_EMBEDDED: [::strata::__private::Migration; {}] = [",
+        folder.migrations.len()
+    )
+    .expect("writing to a String");
+    for m in &folder.migrations {
+        write!(
+            text,
+            "::strata::__private::Migration::__embedded({}u64, {:?}, ::core::include_str!({:?}), ::core::include_str!({:?}), *b\"{}\", *b\"{}\", {}u8),",
+            m.version,
+            m.stem,
+            m.up.path.to_string_lossy(),
+            m.down.path.to_string_lossy(),
+            escaped(m.checksum.as_bytes()),
+            escaped(m.chain.as_bytes()),
+            Migration::__flags(m),
         )
+        .expect("writing to a String");
     }
+    write!(
+        text,
+        "]; ::strata::__private::Migrations::__embedded({:?}, &__STRATA_EMBEDDED) }}",
+        folder.shown
+    )
+    .expect("writing to a String");
+    // String literals come from `Debug`, which writes valid Rust.
+    text.parse().map_err(|e| {
+        syn::Error::new(
+            Span::call_site(),
+            format!("strata could not lex its own expansion ({e}): please report this"),
+        )
+    })
 }
 
-fn path_literal(path: &Path) -> Literal {
-    Literal::string(&path.to_string_lossy())
+/// Bytes as the inside of a byte string literal: `\x12\x34…`.
+fn escaped(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
 }

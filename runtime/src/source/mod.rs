@@ -104,7 +104,19 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
     let mut names = Vec::new();
     for entry in entries {
         match entry {
-            Ok(entry) => names.push(entry.file_name()),
+            // Subfolders are not searched, whatever their name. The entry
+            // knows its type without another look at the disk, except for a
+            // symbolic link, which is followed.
+            Ok(entry) => {
+                let is_dir = match entry.file_type() {
+                    Ok(kind) if kind.is_symlink() => entry.path().is_dir(),
+                    Ok(kind) => kind.is_dir(),
+                    Err(_) => entry.path().is_dir(),
+                };
+                if !is_dir {
+                    names.push(entry.file_name());
+                }
+            }
             Err(e) => problems.push(Problem::Unreadable {
                 path: shown.clone(),
                 reason: e.to_string(),
@@ -126,10 +138,6 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
             continue;
         };
         let file = format!("{shown}/{file_name}");
-        // Subfolders are not searched, whatever their name.
-        if path.join(file_name).is_dir() {
-            continue;
-        }
         match name::parse(file_name, &file) {
             Ok(Some(parsed)) => {
                 groups.entry(parsed.version).or_default()[parsed.direction as usize].push(Named {
