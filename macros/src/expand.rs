@@ -13,7 +13,14 @@ use syn::LitStr;
 /// own, whose `CARGO_MANIFEST_DIR` does not hold the fixture folders.
 const MANIFEST_DIR_OVERRIDE: &str = "STRATA_MANIFEST_DIR_OVERRIDE";
 
-pub fn embed_migrations(input: TokenStream) -> syn::Result<TokenStream> {
+/// What the macro expands to: tokens, or Rust source for the compiler to
+/// lex (see [`emit`]).
+pub enum Expansion {
+    Tokens(TokenStream),
+    Source(String),
+}
+
+pub fn embed_migrations(input: TokenStream) -> syn::Result<Expansion> {
     let literal = parse(input)?;
     let written = literal.value();
     if Path::new(&written).is_absolute() {
@@ -27,9 +34,9 @@ pub fn embed_migrations(input: TokenStream) -> syn::Result<TokenStream> {
     let base = manifest_dir(&literal)?;
     let folder = match source::scan(&base, &written, "the directory of the crate's Cargo.toml") {
         Ok(folder) => folder,
-        Err(problems) => return Ok(report(&literal, &problems)),
+        Err(problems) => return Ok(Expansion::Tokens(report(&literal, &problems))),
     };
-    emit(&folder)
+    Ok(Expansion::Source(emit(&folder)))
 }
 
 /// Every problem as its own compile error, then a placeholder value so
@@ -66,23 +73,25 @@ fn manifest_dir(literal: &LitStr) -> syn::Result<PathBuf> {
         })
 }
 
-/// The expansion is written as text and lexed by the compiler in one call:
-/// building tens of thousands of tokens one by one through the proc-macro
-/// bridge cost more than the folder scan itself.
-fn emit(folder: &Folder) -> syn::Result<TokenStream> {
+/// The expansion is written as Rust source, which the compiler lexes in
+/// one call: building tens of thousands of tokens one by one through the
+/// proc-macro bridge costs more than the folder scan itself. String
+/// literals come from `Debug`, which writes valid Rust.
+fn emit(folder: &Folder) -> String {
     use std::fmt::Write as _;
 
-    let mut text = String::with_capacity(256 * folder.migrations.len() + 256);
-    write!(
+    let mut text = String::with_capacity(400 * folder.migrations.len() + 256);
+    // Short local names keep the text, and the compiler's work, small.
+    let _ = write!(
         text,
-        "{{ static __STRATA_EMBEDDED: [::strata::__private::Migration; {}] = [",
+        "{{ use ::strata::__private::Migration as __M; use ::core::include_str as __s; \
+         static __STRATA_EMBEDDED: [__M; {}] = [",
         folder.migrations.len()
-    )
-    .expect("writing to a String");
+    );
     for m in &folder.migrations {
-        write!(
+        let _ = write!(
             text,
-            "::strata::__private::Migration::__embedded({}u64, {:?}, ::core::include_str!({:?}), ::core::include_str!({:?}), *b\"{}\", *b\"{}\", {}u8),",
+            "__M::__embedded({}, {:?}, __s!({:?}), __s!({:?}), *b\"{}\", *b\"{}\", {}),",
             m.version,
             m.stem,
             m.up.path.to_string_lossy(),
@@ -90,25 +99,24 @@ fn emit(folder: &Folder) -> syn::Result<TokenStream> {
             escaped(m.checksum.as_bytes()),
             escaped(m.chain.as_bytes()),
             Migration::__flags(m),
-        )
-        .expect("writing to a String");
+        );
     }
-    write!(
+    let _ = write!(
         text,
         "]; ::strata::__private::Migrations::__embedded({:?}, &__STRATA_EMBEDDED) }}",
         folder.shown
-    )
-    .expect("writing to a String");
-    // String literals come from `Debug`, which writes valid Rust.
-    text.parse().map_err(|e| {
-        syn::Error::new(
-            Span::call_site(),
-            format!("strata could not lex its own expansion ({e}): please report this"),
-        )
-    })
+    );
+    text
 }
 
 /// Bytes as the inside of a byte string literal: `\x12\x34…`.
 fn escaped(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 4);
+    for &b in bytes {
+        out.push_str("\\x");
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }

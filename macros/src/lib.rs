@@ -8,7 +8,18 @@ use proc_macro::TokenStream;
 /// Embeds a migrations folder; see `strata::embed_migrations!`.
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
-    expand::embed_migrations(input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    match expand::embed_migrations(input.into()) {
+        Ok(expand::Expansion::Tokens(tokens)) => tokens.into(),
+        // Lexed by the compiler itself: proc-macro2 would first check the
+        // text with its own lexer, which costs as much again.
+        Ok(expand::Expansion::Source(source)) => source.parse().unwrap_or_else(|e| {
+            syn::Error::new(
+                proc_macro2::Span::call_site(),
+                format!("strata could not lex its own expansion ({e}): please report this"),
+            )
+            .into_compile_error()
+            .into()
+        }),
+        Err(e) => e.into_compile_error().into(),
+    }
 }

@@ -27,7 +27,27 @@ use std::time::{Duration, Instant, SystemTime};
 
 use strata_compare::{smoke, write_refinery, write_strata};
 
-const CRATES: [&str; 4] = ["none", "include_str", "strata", "refinery"];
+const CRATES: [&str; 5] = [
+    "none",
+    "include_str",
+    "strata",
+    "strata_optimized_macro",
+    "refinery",
+];
+
+/// `strata_optimized_macro` is `strata` in a workspace whose profiles build
+/// proc macros and their dependencies optimized: Cargo builds them at
+/// `opt-level = 0` by default, in the release profile too.
+const OPTIMIZED_MACROS: &str = "\n[profile.dev.build-override]\nopt-level = 3\n\n[profile.release.build-override]\nopt-level = 3\n";
+
+/// The workspace a crate is built in.
+fn workspace(work: &Path, name: &str) -> PathBuf {
+    if name == "strata_optimized_macro" {
+        work.join("optimized-macros")
+    } else {
+        work.to_owned()
+    }
+}
 
 /// Counts allocations; prints how many reaching the embedded set took.
 const COUNTING: &str = r#"
@@ -104,17 +124,18 @@ fn main() {
 
     println!("## Rebuild after touching main.rs, N = {n} migrations\n");
     println!("Median of {rebuilds} rebuilds (min–max), seconds; ratio to `include_str`.\n");
-    println!("| profile | none | include_str | strata | refinery |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| profile | {} |", CRATES.join(" | "));
+    println!("|{}", " --- |".repeat(CRATES.len() + 1));
     for profile in profiles {
         for name in CRATES {
-            cargo_build(&work, &target, profile, name);
+            cargo_build(&workspace(&work, name), &target, profile, name);
         }
         let mut cells = Vec::new();
         let mut floor = None;
         for name in CRATES {
             let mut times: Vec<Duration> = (0..rebuilds)
                 .map(|_| {
+                    let work = workspace(&work, name);
                     touch(&work.join(name).join("src/main.rs"));
                     let started = Instant::now();
                     cargo_build(&work, &target, profile, name);
@@ -165,27 +186,38 @@ fn main() {
     }
 }
 
-/// The migrations, and a workspace of the four crates.
+/// The migrations, and the workspaces of the crates.
 fn generate(here: &Path, work: &Path, n: u32) {
     write_strata(&work.join("migrations"), n);
     write_refinery(&work.join("refinery-migrations"), n);
     let strata = here.join("../..").canonicalize().unwrap();
-    let members: Vec<String> = CRATES.iter().map(|c| format!("{c:?}")).collect();
-    write(
-        &work.join("Cargo.toml"),
-        &format!(
-            "[workspace]\nmembers = [{}]\nresolver = \"3\"\n",
-            members.join(", ")
-        ),
-    );
-    // The same versions as the benchmarks here, so their builds are reused.
-    let lock = work.join("Cargo.lock");
-    if !lock.exists() {
-        std::fs::copy(here.join("Cargo.lock"), &lock).unwrap();
+    let roots = [work.to_owned(), workspace(work, "strata_optimized_macro")];
+    for root in &roots {
+        let members: Vec<String> = CRATES
+            .iter()
+            .filter(|c| workspace(work, c) == *root)
+            .map(|c| format!("{c:?}"))
+            .collect();
+        let profiles = if root == work { "" } else { OPTIMIZED_MACROS };
+        write(
+            &root.join("Cargo.toml"),
+            &format!(
+                "[workspace]\nmembers = [{}]\nresolver = \"3\"\n{profiles}",
+                members.join(", ")
+            ),
+        );
+        // The same versions as the benchmarks here, so their builds are
+        // reused.
+        let lock = root.join("Cargo.lock");
+        if !lock.exists() {
+            std::fs::copy(here.join("Cargo.lock"), &lock).unwrap();
+        }
     }
     for name in CRATES {
+        let dir = workspace(work, name).join(name);
+        let migrations = pathdiff(&dir, &work.join("migrations"));
         write(
-            &work.join(name).join("Cargo.toml"),
+            &dir.join("Cargo.toml"),
             &format!(
                 "[package]\nname = \"build-time-{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
                  [dependencies]\n\
@@ -215,20 +247,16 @@ fn generate(here: &Path, work: &Path, n: u32) {
                 table.push_str(FLOOR);
                 table
             }
-            "strata" => "static MIGRATIONS: strata::Migrations = strata::embed_migrations!(\"../migrations\");\n\n\
-                 fn embedded() -> (usize, usize) {\n    let set = std::hint::black_box(&MIGRATIONS);\n    (set.len(), set.iter().map(|m| m.up_sql().len()).sum())\n}\n\n\
-                 fn apply(conn: &mut rusqlite::Connection) -> usize {\n    MIGRATIONS.run(conn).unwrap().applied.len()\n}\n"
-                .to_owned(),
+            "strata" | "strata_optimized_macro" => format!("static MIGRATIONS: strata::Migrations = strata::embed_migrations!({migrations:?});\n\n\
+                 fn embedded() -> (usize, usize) {{\n    let set = std::hint::black_box(&MIGRATIONS);\n    (set.len(), set.iter().map(|m| m.up_sql().len()).sum())\n}}\n\n\
+                 fn apply(conn: &mut rusqlite::Connection) -> usize {{\n    MIGRATIONS.run(conn).unwrap().applied.len()\n}}\n"),
             "refinery" => "mod embedded {\n    refinery::embed_migrations!(\"../refinery-migrations\");\n}\n\n\
                  fn embedded() -> (usize, usize) {\n    let runner = embedded::migrations::runner();\n    let set = runner.get_migrations();\n    (set.len(), set.iter().map(|m| m.sql().map_or(0, str::len)).sum())\n}\n\n\
                  fn apply(conn: &mut rusqlite::Connection) -> usize {\n    embedded::migrations::runner().run(conn).unwrap().applied_migrations().len()\n}\n"
                 .to_owned(),
             _ => unreachable!(),
         };
-        write(
-            &work.join(name).join("src/main.rs"),
-            &format!("{COUNTING}\n{embedded}"),
-        );
+        write(&dir.join("src/main.rs"), &format!("{COUNTING}\n{embedded}"));
     }
 }
 
@@ -240,6 +268,18 @@ fn write(path: &Path, content: &str) {
     }
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();
+}
+
+/// `to` relative to `from`, both under the same folder.
+fn pathdiff(from: &Path, to: &Path) -> String {
+    let common = from
+        .ancestors()
+        .find(|a| to.starts_with(a))
+        .expect("a common folder");
+    let ups = from.strip_prefix(common).unwrap().components().count();
+    let mut path = "../".repeat(ups);
+    path.push_str(&to.strip_prefix(common).unwrap().to_string_lossy());
+    path
 }
 
 fn touch(path: &Path) {

@@ -256,9 +256,22 @@ impl<'a> Lexer<'a> {
                 _ => {
                     let c = self.text[start..].chars().next()?;
                     if c == '_' || c.is_alphabetic() {
-                        let len = self.text[start..]
-                            .find(|c: char| !(c == '_' || c == '$' || c.is_alphanumeric()))
-                            .unwrap_or(self.bytes.len() - start);
+                        // ASCII byte by byte (the common case, and cheap in
+                        // the unoptimized macro), then by characters from
+                        // the first non-ASCII one.
+                        let mut len = 0;
+                        while let Some(&b) = self.bytes.get(start + len) {
+                            if b == b'_' || b == b'$' || b.is_ascii_alphanumeric() {
+                                len += 1;
+                            } else {
+                                break;
+                            }
+                        }
+                        if self.bytes.get(start + len).is_some_and(|b| !b.is_ascii()) {
+                            len += self.text[start + len..]
+                                .find(|c: char| !(c == '_' || c == '$' || c.is_alphanumeric()))
+                                .unwrap_or(self.bytes.len() - start - len);
+                        }
                         self.pos += len;
                         let word = &self.text[start..start + len];
                         if matches!(word, "E" | "e") && self.peek(0) == Some(b'\'') {
