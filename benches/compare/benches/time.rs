@@ -2,12 +2,22 @@
 //! BENCHMARKS.md at the root of the repository for the figures.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use strata_compare::{Set, config, floor, fresh, scratch, smoke};
+use std::path::Path;
 
+use strata_compare::{Set, config, floor, fresh, scratch, smoke, tmpfs};
+
+/// Apply all N to a new database file: on disk (with fsync), and on tmpfs
+/// where the machine has one (CPU cost alone).
 fn apply(c: &mut Criterion) {
-    let base = scratch();
+    apply_in(c, "apply", &scratch());
+    if let Some(tmpfs) = tmpfs() {
+        apply_in(c, "apply on tmpfs", &tmpfs);
+    }
+}
+
+fn apply_in(c: &mut Criterion, group: &str, base: &Path) {
     let sizes: &[u32] = if smoke() { &[3] } else { &[10, 100, 1000] };
-    let mut group = c.benchmark_group("apply");
+    let mut group = c.benchmark_group(group);
     for &n in sizes {
         let set = Set::new(n);
         if n >= 1000 {
@@ -16,7 +26,7 @@ fn apply(c: &mut Criterion) {
         let mut case = |name: &str, run: &dyn Fn(&mut rusqlite::Connection)| {
             group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
                 b.iter_batched(
-                    || fresh(&base),
+                    || fresh(base),
                     |(_d, mut conn)| run(&mut conn),
                     BatchSize::PerIteration,
                 )

@@ -142,14 +142,24 @@ pub fn floor(conn: &mut Connection, migrations: &Migrations, single: bool) {
     }
 }
 
-/// Where database files go: `STRATA_BENCH_DIR` (a tmpfs such as /dev/shm
-/// shows CPU cost alone), else `target/bench-db` here (with fsync).
+/// Where database files go: `STRATA_BENCH_DIR`, else `target/bench-db`
+/// here, on the disk (with fsync).
 pub fn scratch() -> PathBuf {
     let base = std::env::var_os("STRATA_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-db"));
     std::fs::create_dir_all(&base).unwrap();
     base
+}
+
+/// A tmpfs for database files, to see CPU cost without fsync:
+/// `STRATA_BENCH_TMPFS`, else /dev/shm where it exists.
+pub fn tmpfs() -> Option<PathBuf> {
+    let dir = std::env::var_os("STRATA_BENCH_TMPFS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/dev/shm"));
+    let dir = dir.join("strata-bench");
+    std::fs::create_dir_all(&dir).ok().map(|()| dir)
 }
 
 /// A new, empty database file.
