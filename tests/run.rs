@@ -517,6 +517,39 @@ fn foreign_keys_are_checked_without_a_rename_too() {
 }
 
 #[test]
+fn a_rename_that_leaves_references_behind_is_refused() {
+    // Under `legacy_alter_table`, SQLite renames a table without updating
+    // the foreign keys that point at it: its children are checked, and the
+    // migration is rolled back.
+    let folder = folder(&[
+        ("1_chat.up.sql", PARENT_CHILD),
+        (
+            "1_chat.down.sql",
+            "DROP TABLE messages; DROP TABLE sessions;",
+        ),
+        ("2_rename.up.sql", "ALTER TABLE sessions RENAME TO chats;"),
+        ("2_rename.down.sql", "SELECT 1;"),
+    ]);
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    conn.pragma_update(None, "legacy_alter_table", true)
+        .unwrap();
+    let err = load(&folder).run(&mut conn).unwrap_err();
+    let Error::ForeignKeyViolation {
+        version: 2,
+        violations,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(violations.len(), 3, "{err}");
+    assert!(violations.iter().all(|v| v.table == "messages"), "{err}");
+    assert_eq!(history(&conn).len(), 1);
+    assert_eq!(tables(&conn), ["messages", "schema_migrations", "sessions"]);
+}
+
+#[test]
 fn connection_settings_are_restored() {
     let (_dir, path) = database();
     let mut conn = open(&path);

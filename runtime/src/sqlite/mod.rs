@@ -102,9 +102,12 @@ struct Watch {
     active: bool,
     /// The file runs inside a transaction: transaction control is refused.
     in_transaction: bool,
+    /// The file may rename a table or a column (see `may_rename`).
+    renames: bool,
     tables: BTreeSet<String>,
     /// Tables whose rows may have gone or changed (deleted from, updated,
-    /// dropped, altered): only their children can be left dangling.
+    /// dropped) or that were renamed: only their children can be left
+    /// dangling.
     parents: BTreeSet<String>,
     /// Tables created by the file: their rows are all new, and so checked
     /// through the tables that hold them.
@@ -406,7 +409,8 @@ impl<'a> Sqlite<'a> {
         // table lists before and after the file tell it. Only `ALTER TABLE
         // … RENAME` renames, so other files skip both reads, which cost what
         // the schema holds.
-        let before = if foreign_keys && may_rename(m.sql(direction)) {
+        let renames = may_rename(m.sql(direction));
+        let before = if foreign_keys && renames {
             Some(self.table_names()?)
         } else {
             None
@@ -416,6 +420,7 @@ impl<'a> Sqlite<'a> {
         *lock(&watch) = Watch {
             active: true,
             in_transaction,
+            renames,
             ..Watch::default()
         };
         let started = Instant::now();
@@ -463,9 +468,16 @@ impl<'a> Sqlite<'a> {
                     table_name
                 }
                 AuthAction::Insert { table_name } => table_name,
-                // ALTER TABLE changes no row: renames carry the references
-                // along, and SQLite refuses to drop a key column.
-                AuthAction::AlterTable { table_name, .. } => table_name,
+                // ALTER TABLE changes no row, and SQLite refuses to drop a
+                // key column; but a rename under `legacy_alter_table` leaves
+                // the references behind, so the children of a table renamed
+                // (or with a column renamed) are checked too.
+                AuthAction::AlterTable { table_name, .. } => {
+                    if seen.renames && !is_internal(table_name) {
+                        seen.parents.insert(table_name.to_lowercase());
+                    }
+                    table_name
+                }
                 AuthAction::DropTable { table_name }
                 | AuthAction::Delete { table_name }
                 | AuthAction::Update { table_name, .. } => {
@@ -814,9 +826,9 @@ fn version_param(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
 }
 
-/// Whether a file may rename a table: only `ALTER TABLE … RENAME TO` does,
-/// so a file without the word cannot (a word in a comment or a string only
-/// costs a look at the table list).
+/// Whether a file may rename a table or a column: only `ALTER TABLE …
+/// RENAME` does, so a file without the word cannot (the word in a comment
+/// or a string only costs a look at the table list).
 fn may_rename(sql: &str) -> bool {
     sql.as_bytes()
         .windows(6)
