@@ -383,11 +383,19 @@ impl<'a> Ops<'a> {
         } else {
             vec![first]
         };
+        let mut durations = Vec::with_capacity(batch.len());
         for &index in &batch {
             let file = self.file(index, Direction::Up);
             let duration = self.db.execute(&list[index], Direction::Up, &file, true)?;
-            self.record(index, &mut applied, duration, false)?;
+            durations.push(duration);
             report.applied.push(step(&list[index], duration));
+        }
+        // The history rows follow the files, in the same transaction, so
+        // they are recorded or rolled back with them just the same; after
+        // the last DDL of a single-transaction run, one prepared insert
+        // serves them all.
+        for (&index, duration) in batch.iter().zip(durations) {
+            self.record(index, &mut applied, duration, false)?;
         }
         Ok(Step::Applied {
             count: batch.len(),

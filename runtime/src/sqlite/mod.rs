@@ -6,7 +6,8 @@
 //! and `leave`, and `foreign_key_check` runs after each file instead, on the
 //! tables the file touched, which SQLite's authorizer reports.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -46,8 +47,11 @@ struct Sqlite<'a> {
     saved: Option<Saved>,
     /// The authorizer's findings, once a file installed it.
     watch: Option<Arc<Mutex<Watch>>>,
-    /// A migration file ran: cached statements are likely expired.
-    ran_file: bool,
+    /// How many files ran: each may have expired the cached statements.
+    files_run: u64,
+    /// Each statement's uses since the last file ran: (`files_run` then,
+    /// uses).
+    uses: RefCell<HashMap<String, (u64, u32)>>,
 }
 
 /// A prepared statement, from the connection's cache or not.
@@ -378,19 +382,45 @@ impl<'a> Sqlite<'a> {
             lock_timeout,
             saved: None,
             watch: None,
-            ran_file: false,
+            files_run: 0,
+            uses: RefCell::new(HashMap::new()),
         }
     }
 
-    /// A statement from the connection's cache, until a file ran: a
-    /// migration's DDL expires every prepared statement, and preparing one
-    /// anew costs less than SQLite's re-preparation of an expired one. The
-    /// cache serves the check on an up-to-date database, which runs no file.
+    /// A statement, from the connection's cache where that pays. A
+    /// migration's DDL expires every prepared statement, and SQLite's
+    /// re-preparation of an expired one costs more than preparing anew. So
+    /// after a file ran, a statement's first use prepares it anew outside
+    /// the cache; a second use before the next file (the history rows of a
+    /// single-transaction run) replaces the expired cached one, which later
+    /// uses reuse. Before any file runs, as in the check of an up-to-date
+    /// database, the cache serves as it is and nothing is tracked.
     fn prepare(&self, sql: &str) -> rusqlite::Result<Prepared<'_>> {
-        if self.ran_file {
-            self.conn.prepare(sql).map(Prepared::Fresh)
-        } else {
-            self.conn.prepare_cached(sql).map(Prepared::Cached)
+        if self.files_run == 0 {
+            return self.conn.prepare_cached(sql).map(Prepared::Cached);
+        }
+        let mut uses = self.uses.borrow_mut();
+        let count = match uses.get_mut(sql) {
+            Some((files_run, count)) if *files_run == self.files_run => {
+                *count += 1;
+                *count
+            }
+            Some(entry) => {
+                *entry = (self.files_run, 1);
+                1
+            }
+            None => {
+                uses.insert(sql.to_owned(), (self.files_run, 1));
+                1
+            }
+        };
+        match count {
+            1 => self.conn.prepare(sql).map(Prepared::Fresh),
+            2 => {
+                self.conn.prepare_cached(sql)?.discard();
+                self.conn.prepare_cached(sql).map(Prepared::Cached)
+            }
+            _ => self.conn.prepare_cached(sql).map(Prepared::Cached),
         }
     }
 
@@ -415,7 +445,7 @@ impl<'a> Sqlite<'a> {
         } else {
             None
         };
-        self.ran_file = true;
+        self.files_run += 1;
         let watch = self.watch()?;
         *lock(&watch) = Watch {
             active: true,
