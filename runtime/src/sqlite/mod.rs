@@ -391,9 +391,9 @@ impl<'a> Sqlite<'a> {
     /// migration's DDL expires every prepared statement, and SQLite's
     /// re-preparation of an expired one costs more than preparing anew. So
     /// after a file ran, a statement's first use prepares it anew outside
-    /// the cache; a second use before the next file (the history rows of a
-    /// single-transaction run) replaces the expired cached one, which later
-    /// uses reuse. Before any file runs, as in the check of an up-to-date
+    /// the cache; further uses before the next file (the history rows of a
+    /// single-transaction run) go through the cache, which SQLite brings up
+    /// to date once. Before any file runs, as in the check of an up-to-date
     /// database, the cache serves as it is and nothing is tracked.
     fn prepare(&self, sql: &str) -> rusqlite::Result<Prepared<'_>> {
         if self.files_run == 0 {
@@ -414,13 +414,10 @@ impl<'a> Sqlite<'a> {
                 1
             }
         };
-        match count {
-            1 => self.conn.prepare(sql).map(Prepared::Fresh),
-            2 => {
-                self.conn.prepare_cached(sql)?.discard();
-                self.conn.prepare_cached(sql).map(Prepared::Cached)
-            }
-            _ => self.conn.prepare_cached(sql).map(Prepared::Cached),
+        if count == 1 {
+            self.conn.prepare(sql).map(Prepared::Fresh)
+        } else {
+            self.conn.prepare_cached(sql).map(Prepared::Cached)
         }
     }
 
