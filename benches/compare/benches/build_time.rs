@@ -50,38 +50,18 @@ fn workspace(work: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// Counts allocations; prints how many reaching the embedded set took.
-const COUNTING: &str = r#"
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+/// The generated `main.rs` before its embedded set: it counts the
+/// allocations that reaching the set takes, then applies the set.
+const MAIN: &str = r#"mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 fn main() {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    let (count, bytes) = embedded();
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let (allocations, (count, bytes)) = counting::allocations(embedded);
     let mut conn = rusqlite::Connection::open_in_memory().unwrap();
     let applied = apply(&mut conn);
-    println!("{count} {bytes} {} {applied}", after - before);
+    println!("{count} {bytes} {allocations} {applied}");
 }
 "#;
 
@@ -263,7 +243,12 @@ fn generate(here: &Path, work: &Path, n: u32) {
                 .to_owned(),
             _ => unreachable!(),
         };
-        write(&dir.join("src/main.rs"), &format!("{COUNTING}\n{embedded}"));
+        write(&dir.join("src/main.rs"), &format!("{MAIN}\n{embedded}"));
+        // The same counting allocator as the `counts` target.
+        write(
+            &dir.join("src/counting.rs"),
+            include_str!("../src/counting.rs"),
+        );
     }
 }
 

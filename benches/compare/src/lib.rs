@@ -6,6 +6,8 @@
 //! may be linked into a binary, so strata is built here against theirs
 //! (strata accepts rusqlite 0.40 and 0.41).
 
+pub mod counting;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
