@@ -189,7 +189,7 @@ fn a_failing_down_leaves_the_database_as_it_was() {
         .down(&mut open(&path), 2)
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Statement { version: 2, line: 2, file, .. } if file.ends_with("000002_b.down.sql")),
+        matches!(&err, Error::Statement { version: 2, line: Some(2), file, .. } if file.ends_with("000002_b.down.sql")),
         "{err:?}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -223,7 +223,7 @@ fn a_no_transaction_down_removes_its_row_or_leaves_it_dirty() {
             err,
             Error::Statement {
                 version: 2,
-                line: 2,
+                line: Some(2),
                 ..
             }
         ),

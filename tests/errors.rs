@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use strata::source::Problem;
-use strata::{Checksum, Error, ForeignKeyViolation, ForeignTable};
+use strata::{Checksum, Error, ForeignKeyViolation, ForeignTable, Refusal};
 
 fn checksum(text: &str) -> Checksum {
     Checksum::of_sql(text)
@@ -97,14 +97,49 @@ fn every_error_says_what_happened_and_what_to_do() {
             Error::Statement {
                 version: 2,
                 file: "migrations/2_b.up.sql".into(),
-                line: 7,
+                line: Some(7),
+                statement: Some("SELECT x FROM t;".into()),
                 cause: strata::rusqlite::Error::InvalidQuery.into(),
             },
-            "migrations/2_b.up.sql:7: Query is not read-only".into(),
+            "migrations/2_b.up.sql:7: Query is not read-only (in `SELECT x FROM t;`)".into(),
         ),
         (
-            Error::TransactionControl { version: 2, file: "migrations/2_b.up.sql".into(), line: 3 },
+            Error::Statement {
+                version: 2,
+                file: "migrations/2_b.up.sql".into(),
+                line: None,
+                statement: None,
+                cause: strata::rusqlite::Error::InvalidQuery.into(),
+            },
+            "migrations/2_b.up.sql: Query is not read-only".into(),
+        ),
+        (
+            Error::TransactionControl { version: 2, file: "migrations/2_b.up.sql".into(), line: Some(3) },
             "migrations/2_b.up.sql:3: the statement begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file)".into(),
+        ),
+        (
+            Error::TransactionControl { version: 2, file: "migrations/2_b.up.sql".into(), line: None },
+            "migrations/2_b.up.sql: the statement begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file)".into(),
+        ),
+        (
+            Error::RefusedInTransaction {
+                version: 2,
+                file: "migrations/2_b.up.sql".into(),
+                line: 4,
+                statement: "VACUUM;".into(),
+                refusal: Refusal::NotInTransaction,
+            },
+            "migrations/2_b.up.sql:4: `VACUUM;` cannot run inside a transaction, and strata runs this migration inside one (put `-- strata:no-transaction` at the top of the file, ideally with this statement alone in its migration: a file run without a transaction that fails halfway stays half-applied)".into(),
+        ),
+        (
+            Error::RefusedInTransaction {
+                version: 2,
+                file: "migrations/2_b.up.sql".into(),
+                line: 1,
+                statement: "PRAGMA foreign_keys = OFF;".into(),
+                refusal: Refusal::IgnoredInTransaction,
+            },
+            "migrations/2_b.up.sql:1: `PRAGMA foreign_keys = OFF;` does nothing inside a transaction, so the migration would be recorded as applied without its effect (put `-- strata:no-transaction` at the top of the file to run it without one; strata already switches foreign keys off around each migration and checks them before commit)".into(),
         ),
         (
             Error::ForeignKeyViolation {

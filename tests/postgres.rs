@@ -158,7 +158,7 @@ fn checks_refusals_and_recovery() {
     else {
         panic!("{err:?}")
     };
-    assert_eq!(*line, 4, "{err}");
+    assert_eq!(*line, Some(4), "{err}");
     assert!(
         err.to_string()
             .contains("3_c.up.sql:4: column \"no_such_column\" does not exist"),
@@ -184,7 +184,7 @@ fn checks_refusals_and_recovery() {
             err,
             Error::Statement {
                 version: 3,
-                line: 3,
+                line: Some(3),
                 ..
             }
         ),
@@ -315,7 +315,7 @@ fn transaction_control_is_refused_before_it_runs() {
             err,
             Error::TransactionControl {
                 version: 1,
-                line: 2,
+                line: Some(2),
                 ..
             }
         ),
@@ -352,7 +352,7 @@ fn a_migration_waiting_for_a_table_lock_fails_fast() {
             err,
             Error::Statement {
                 version: 2,
-                line: 1,
+                line: Some(1),
                 ..
             }
         ),

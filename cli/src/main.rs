@@ -140,7 +140,7 @@ enum Command {
     },
     /// Print the current version, or "none"
     Version,
-    /// Check the folder and the database as `up` would, changing nothing
+    /// Check the folder as the build does and, with --database, the history as `up` would, changing nothing
     Validate,
     /// Check on a scratch database that every down file reverts its up file
     /// (a scratch schema in --database when it is PostgreSQL)
@@ -278,6 +278,19 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                 _ => migrations.verify()?,
             };
             out.say(report);
+            Ok(())
+        }
+        // Without a database, the folder alone: every rule the macro checks
+        // at build time, so CI can check a folder before a database exists.
+        Command::Validate if cli.database.as_deref().is_none_or(|d| d.trim().is_empty()) => {
+            let migrations = load(cli)?;
+            out.say(format!(
+                "ok: the folder follows the rules ({}); no database was given, so no history was checked",
+                match migrations.len() {
+                    1 => "1 migration".to_owned(),
+                    n => format!("{n} migrations"),
+                }
+            ));
             Ok(())
         }
         command => {

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use crate::plan::{AppliedMigration, Head};
-use crate::{Checksum, Direction, Migration, Result, Runner};
+use crate::source::sql::{self, Refusal};
+use crate::{Checksum, Direction, Error, Migration, Result, Runner};
 
 /// The columns of strata's history table, in order, on every backend: a
 /// table of that name with other columns is never touched.
@@ -73,6 +74,8 @@ pub enum TableState {
 pub trait Backend {
     /// The database, for messages (a path, or a database name).
     fn location(&self) -> String;
+    /// How the database splits a file into statements.
+    fn dialect(&self) -> sql::Dialect;
     /// Fails with `InTransaction` unless the connection is idle.
     fn check_idle(&mut self) -> Result<()>;
     /// The newest row of strata's history table, one indexed read; a table
@@ -126,8 +129,39 @@ pub trait Backend {
     fn describe(&mut self) -> Result<crate::verify::Schema>;
 }
 
+/// About how many characters of a failing statement an error shows.
+pub const STATEMENT_SHOWN: usize = 160;
+
 /// How a connection type becomes a backend.
 pub trait Connect {
     #[doc(hidden)]
     fn backend<'a>(&'a mut self, runner: &'a Runner<'_>) -> Box<dyn Backend + 'a>;
+}
+
+/// Refuses a file that runs inside strata's transaction when one of its
+/// statements cannot do its work there (as `lexed` in the backend's own
+/// dialect tells), before any of it runs.
+pub fn refuse_in_transaction(m: &Migration, file: &str, lexed: &sql::Lexed<'_>) -> Result<()> {
+    for statement in &lexed.statements {
+        match statement.refusal() {
+            None => {}
+            Some(Refusal::TransactionControl) => {
+                return Err(Error::TransactionControl {
+                    version: m.version(),
+                    file: file.to_owned(),
+                    line: Some(statement.line),
+                });
+            }
+            Some(refusal) => {
+                return Err(Error::RefusedInTransaction {
+                    version: m.version(),
+                    file: file.to_owned(),
+                    line: statement.line,
+                    statement: statement.shortened(crate::source::REFUSED_SHOWN),
+                    refusal,
+                });
+            }
+        }
+    }
+    Ok(())
 }

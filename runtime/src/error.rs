@@ -139,30 +139,57 @@ pub enum Error {
         name: String,
     },
 
-    /// A statement of a migration failed; the migration was rolled back.
-    #[error("{file}:{line}: {cause}")]
+    /// A statement of a migration failed. Inside a transaction the
+    /// migration was rolled back; outside one (`-- strata:no-transaction`)
+    /// the statements before it stay applied.
+    #[error("{file}{}: {cause}{}{}", at_line(*line), in_statement(statement.as_deref()), transaction_hint(cause))]
     Statement {
         /// The migration's version.
         version: u64,
         /// Its file.
         file: String,
-        /// 1-based line where the statement starts.
-        line: usize,
+        /// 1-based line of the error: where the database points inside the
+        /// statement, else where the statement starts. `None` when the
+        /// failing statement could not be told (PostgreSQL ran the file in
+        /// one round trip, and the error did not recur when its statements
+        /// ran one by one).
+        line: Option<usize>,
+        /// The failing statement, white space folded, shortened when long.
+        statement: Option<String>,
         /// The database's error.
         cause: DatabaseError,
     },
 
     /// A migration tried to begin, commit or roll back a transaction.
     #[error(
-        "{file}:{line}: the statement begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file)"
+        "{file}{}: the statement begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file)",
+        at_line(*line)
     )]
     TransactionControl {
         /// The migration's version.
         version: u64,
         /// Its file.
         file: String,
+        /// 1-based line where the statement starts, when it is known (a
+        /// transaction found closed after the file does not say where).
+        line: Option<usize>,
+    },
+
+    /// A migration that runs inside a transaction holds a statement that
+    /// cannot do its work there (`VACUUM`, `CREATE INDEX CONCURRENTLY`,
+    /// SQLite's `PRAGMA foreign_keys = …`); nothing of it was run.
+    #[error("{file}:{line}: `{statement}` {}", crate::source::refusal_hint(*refusal))]
+    RefusedInTransaction {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
         /// 1-based line where the statement starts.
         line: usize,
+        /// The statement's first words.
+        statement: String,
+        /// Why it is refused.
+        refusal: crate::source::sql::Refusal,
     },
 
     /// A migration left rows whose foreign keys point nowhere; it was rolled back.
@@ -339,6 +366,12 @@ pub enum DatabaseError {
 impl fmt::Display for DatabaseError {
     fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            // rusqlite's syntax error repeats the whole text it was given;
+            // strata names the file, the line and the statement instead.
+            #[cfg(feature = "sqlite")]
+            DatabaseError::Sqlite(rusqlite::Error::SqlInputError { ref msg, .. }) => {
+                _f.write_str(msg)
+            }
             #[cfg(feature = "sqlite")]
             DatabaseError::Sqlite(ref e) => fmt::Display::fmt(e, _f),
             // The driver's own text is "db error: ERROR: ..."; the server's
@@ -388,6 +421,42 @@ impl From<rusqlite::Error> for DatabaseError {
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Database(DatabaseError::Sqlite(e))
+    }
+}
+
+fn at_line(line: Option<usize>) -> String {
+    line.map_or_else(String::new, |line| format!(":{line}"))
+}
+
+fn in_statement(statement: Option<&str>) -> String {
+    statement.map_or_else(String::new, |s| format!(" (in `{s}`)"))
+}
+
+/// The `-- strata:no-transaction` hint for the errors a database gives a
+/// statement that cannot run inside a transaction, where strata could not
+/// tell beforehand (a procedure that commits, a function that vacuums).
+fn transaction_hint(cause: &DatabaseError) -> &'static str {
+    if cause.needs_no_transaction() {
+        "; strata ran this migration inside a transaction: to run it without one, put `-- strata:no-transaction` at the top of the file"
+    } else {
+        ""
+    }
+}
+
+impl DatabaseError {
+    /// Whether the database refused a statement because it ran inside a
+    /// transaction (PostgreSQL's SQLSTATE 25001 and 2D000; SQLite's
+    /// "cannot … within a transaction").
+    fn needs_no_transaction(&self) -> bool {
+        match *self {
+            #[cfg(feature = "sqlite")]
+            DatabaseError::Sqlite(ref e) => e.to_string().contains("within a transaction"),
+            #[cfg(feature = "postgres")]
+            DatabaseError::Postgres(ref e) => matches!(
+                e.code().map(postgres::error::SqlState::code),
+                Some("25001" | "2D000")
+            ),
+        }
     }
 }
 

@@ -33,6 +33,7 @@ pub use runner::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, Runner,
 };
 pub use source::Direction;
+pub use source::sql::Refusal;
 
 #[cfg(feature = "postgres")]
 pub use postgres;

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use crate::backend::{Backend, ForeignKind, NewRow, TableState};
+use crate::backend::{Backend, ForeignKind, NewRow, TableState, refuse_in_transaction};
 use crate::plan::{self, Applied, AppliedMigration};
 use crate::report::{
     AppliedStep, Change, HistoryChanges, MigrationState, Report, Status, StatusEntry,
 };
 use crate::runner::Millis;
+use crate::source::sql;
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result, Runner};
 
 /// Which migrations a down reverts.
@@ -295,7 +296,7 @@ impl<'a> Ops<'a> {
                         return Err(Error::TransactionControl {
                             version: step.version,
                             file: self.file(self.index_of(step.version)?, Direction::Up),
-                            line: 0,
+                            line: None,
                         });
                     }
                     if let Err(e) = self.commit() {
@@ -502,7 +503,7 @@ impl<'a> Ops<'a> {
                 return Err(Error::TransactionControl {
                     version: m.version(),
                     file: file.clone(),
-                    line: 0,
+                    line: None,
                 });
             }
             Ok(Some(duration))
@@ -614,8 +615,17 @@ impl<'a> Ops<'a> {
         let rows = self.db.read_all()?;
         let applied =
             plan::check_history(self.migrations(), &rows, self.runner.allow_out_of_order)?;
-        Ok(applied
-            .pending(end)
+        let pending = applied.pending(end);
+        // What the backend would refuse before running a pending file, by
+        // its own dialect (the folder rules judged what both dialects see).
+        for &index in &pending {
+            let m = &self.list()[index];
+            if !m.no_transaction(Direction::Up) {
+                let lexed = sql::lex(m.up_sql(), self.db.dialect());
+                refuse_in_transaction(m, &self.file(index, Direction::Up), &lexed)?;
+            }
+        }
+        Ok(pending
             .into_iter()
             .map(|i| self.list()[i].version())
             .collect())

@@ -39,7 +39,9 @@ proptest! {
         let direction = if up { Direction::Up } else { Direction::Down };
         let mut problems = Vec::new();
         let _ = check_sql(&text, "f.sql", direction, "f.up.sql", &mut problems);
-        let _ = sql::lex(&text);
+        for dialect in sql::Dialect::ALL {
+            let _ = sql::lex(&text, dialect);
+        }
     }
 
     #[test]
@@ -48,11 +50,14 @@ proptest! {
     ) {
         let mut problems = Vec::new();
         let _ = check_sql(&text, "f.sql", Direction::Up, "f.up.sql", &mut problems);
-        let lexed = sql::lex(&text);
-        for statement in &lexed.statements {
-            // Statements lie inside the text, in order, on valid boundaries.
-            prop_assert!(statement.start <= statement.end && statement.end <= text.len());
-            prop_assert_eq!(&text[statement.start..statement.end], statement.text);
+        for dialect in sql::Dialect::ALL {
+            let lexed = sql::lex(&text, dialect);
+            for statement in &lexed.statements {
+                // Statements lie inside the text, in order, on valid boundaries.
+                prop_assert!(statement.start <= statement.end && statement.end <= text.len());
+                prop_assert_eq!(&text[statement.start..statement.end], statement.text);
+                let _ = statement.refusal();
+            }
         }
     }
 

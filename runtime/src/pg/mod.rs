@@ -19,9 +19,13 @@ use postgres::error::{ErrorPosition, SqlState};
 use postgres::{Client, Row};
 use sha2::{Digest, Sha256};
 
-use crate::backend::{Backend, COLUMNS, Connect, ForeignKind, ForeignRow, NewRow, TableState};
+use crate::backend::{
+    Backend, COLUMNS, Connect, ForeignKind, ForeignRow, NewRow, STATEMENT_SHOWN, TableState,
+    refuse_in_transaction,
+};
 use crate::plan::{AppliedMigration, Head};
-use crate::source::{Direction, sql};
+use crate::source::Direction;
+use crate::source::sql::{self, Dialect, PgStrings};
 use crate::{Checksum, DatabaseError, Error, ForeignTable, Migration, Result, Runner};
 
 /// `applied_at` as strata shows it: UTC, ISO 8601, milliseconds.
@@ -177,6 +181,84 @@ impl<'a> Pg<'a> {
         }
     }
 
+    /// The session's `standard_conforming_strings`.
+    fn standard_strings(&mut self) -> Result<bool> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT current_setting('standard_conforming_strings') = 'on'",
+                &[],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(row.get(0))
+    }
+
+    /// Runs a whole file inside the open transaction, in one round trip.
+    fn execute_file(
+        &mut self,
+        m: &Migration,
+        file: &str,
+        text: &str,
+        lexed: &sql::Lexed<'_>,
+    ) -> Result<()> {
+        // The line break ends a `--` comment on the file's last line. The
+        // release fails if the file ended strata's transaction, which the
+        // check before it would have refused.
+        let batch = format!("{SAVEPOINT}{text}\n;RELEASE SAVEPOINT strata_file");
+        let Err(e) = self.client.batch_execute(&batch) else {
+            return Ok(());
+        };
+        let prefix = SAVEPOINT.chars().count();
+        let at = match e.as_db_error().and_then(|d| d.position()) {
+            // A 1-based character position in the whole batch.
+            Some(ErrorPosition::Original(at)) => (*at as usize)
+                .checked_sub(prefix + 1)
+                .and_then(|chars| text.char_indices().nth(chars))
+                .map(|(byte, _)| byte),
+            _ => None,
+        };
+        if let Some(byte) = at {
+            // The statement that holds the error, and its line.
+            let index = lexed.statements.partition_point(|s| s.start <= byte);
+            let statement = index.checked_sub(1).map(|i| &lexed.statements[i]);
+            return Err(Error::Statement {
+                version: m.version(),
+                file: file.to_owned(),
+                line: Some(sql::line_of(text, byte)),
+                statement: statement.map(|s| s.shortened(STATEMENT_SHOWN)),
+                cause: DatabaseError::Postgres(e),
+            });
+        }
+        if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) {
+            return Err(Error::TransactionControl {
+                version: m.version(),
+                file: file.to_owned(),
+                line: None,
+            });
+        }
+        // An error while statements ran (a constraint, a lock time-out)
+        // does not say which one: undo the file and run it again statement
+        // by statement to find out. Everything is rolled back after.
+        if self
+            .client
+            .batch_execute("ROLLBACK TO SAVEPOINT strata_file")
+            .is_ok()
+        {
+            for statement in &lexed.statements {
+                if let Err(again) = self.client.batch_execute(statement.text) {
+                    return Err(statement_error(m, file, statement, again));
+                }
+            }
+        }
+        Err(Error::Statement {
+            version: m.version(),
+            file: file.to_owned(),
+            line: None,
+            statement: None,
+            cause: DatabaseError::Postgres(e),
+        })
+    }
+
     fn unlock(&mut self) -> Result<()> {
         if let Some(key) = self.locked.take() {
             self.client
@@ -199,6 +281,10 @@ impl Drop for Pg<'_> {
 }
 
 impl Backend for Pg<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
     fn location(&self) -> String {
         "the PostgreSQL database".to_owned()
     }
@@ -367,10 +453,16 @@ impl Backend for Pg<'_> {
         Ok(())
     }
 
-    /// Sends each statement on its own, so that an error names its
-    /// statement, and so that outside a transaction each one commits by
-    /// itself (a string of several statements is one implicit transaction
-    /// on PostgreSQL, which `CREATE INDEX CONCURRENTLY` refuses).
+    /// Inside strata's transaction, the whole file goes to the server in
+    /// one round trip, which the server splits by its own grammar: the
+    /// cost of `psql -1 -f` or of golang-migrate, not a round trip per
+    /// statement. A savepoint around it lets strata find the failing
+    /// statement when the server's error does not point at it.
+    ///
+    /// Outside a transaction (`-- strata:no-transaction`) each statement
+    /// goes on its own, as psql sends them: a string of several statements
+    /// would be one implicit transaction, which `CREATE INDEX CONCURRENTLY`
+    /// refuses.
     fn execute(
         &mut self,
         m: &Migration,
@@ -379,36 +471,25 @@ impl Backend for Pg<'_> {
         in_transaction: bool,
     ) -> Result<Duration> {
         let text = m.sql(direction);
-        let lexed = sql::lex(text);
-        if in_transaction
-            && let Some(statement) = lexed.statements.iter().find(|s| s.controls_transaction())
-        {
-            return Err(Error::TransactionControl {
-                version: m.version(),
-                file: file.to_owned(),
-                line: statement.line,
-            });
-        }
+        // Only a backslash can read differently when the session's
+        // strings are not standard-conforming.
+        let standard = !text.contains('\\') || self.standard_strings()?;
         let started = Instant::now();
-        for statement in &lexed.statements {
-            if let Err(e) = self.client.batch_execute(statement.text) {
-                let line = match e.as_db_error().and_then(|d| d.position()) {
-                    Some(ErrorPosition::Original(at)) => {
-                        let before: String = statement
-                            .text
-                            .chars()
-                            .take((*at as usize).saturating_sub(1))
-                            .collect();
-                        statement.line + before.matches('\n').count()
-                    }
-                    _ => statement.line,
-                };
-                return Err(Error::Statement {
-                    version: m.version(),
-                    file: file.to_owned(),
-                    line,
-                    cause: DatabaseError::Postgres(e),
-                });
+        if in_transaction {
+            let strings = if standard {
+                PgStrings::Standard
+            } else {
+                PgStrings::Escaped
+            };
+            let lexed = sql::lex_with(text, Dialect::Postgres, strings);
+            refuse_in_transaction(m, file, &lexed)?;
+            self.execute_file(m, file, text, &lexed)?;
+        } else {
+            let lexed = sql::lex_with(text, Dialect::Postgres, PgStrings::FollowingSet(standard));
+            for statement in &lexed.statements {
+                self.client
+                    .batch_execute(statement.text)
+                    .map_err(|e| statement_error(m, file, statement, e))?;
             }
         }
         Ok(started.elapsed())
@@ -548,6 +629,38 @@ impl Backend for Pg<'_> {
 
     fn describe(&mut self) -> Result<crate::verify::Schema> {
         verify::describe(self.client).map_err(|e| self.db(e))
+    }
+}
+
+/// What goes before a file run in one round trip.
+const SAVEPOINT: &str = "SAVEPOINT strata_file; ";
+
+/// The error of one statement sent on its own: the line is where the
+/// server points inside it, else where it starts.
+fn statement_error(
+    m: &Migration,
+    file: &str,
+    statement: &sql::Statement<'_>,
+    e: postgres::Error,
+) -> Error {
+    let line = match e.as_db_error().and_then(|d| d.position()) {
+        Some(ErrorPosition::Original(at)) => {
+            let before = statement
+                .text
+                .chars()
+                .take((*at as usize).saturating_sub(1))
+                .filter(|&c| c == '\n')
+                .count();
+            statement.line + before
+        }
+        _ => statement.line,
+    };
+    Error::Statement {
+        version: m.version(),
+        file: file.to_owned(),
+        line: Some(line),
+        statement: Some(statement.shortened(STATEMENT_SHOWN)),
+        cause: DatabaseError::Postgres(e),
     }
 }
 

@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 
 pub use name::{Direction, FileName, MAX_VERSION, parse as parse_file_name};
 pub use problem::Problem;
+pub(crate) use problem::refusal_hint;
 
 use crate::Checksum;
+use sql::Dialect;
 
 /// A migrations folder that follows every rule.
 #[derive(Debug, Clone)]
@@ -277,6 +279,9 @@ fn read_file(
     ))
 }
 
+/// About how many characters of a refused statement a message shows.
+pub(crate) const REFUSED_SHOWN: usize = 60;
+
 /// What the directives of a file say.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Directives {
@@ -300,11 +305,21 @@ pub fn check_sql(
     problems: &mut Vec<Problem>,
 ) -> Directives {
     let text = sql.strip_prefix('\u{feff}').unwrap_or(sql);
-    let lexed = sql::lex(text);
-    let first_token = lexed.first_token().unwrap_or(usize::MAX);
+    // The database is not known at build time: the file is split as each
+    // dialect splits it, and only what both see is judged (a directive is
+    // a comment to both, a refused statement a statement to both). The
+    // backend judges the rest by its own dialect before it runs the file.
+    let lexes = Dialect::ALL.map(|d| sql::lex(text, d));
+    let first_token = lexes
+        .iter()
+        .filter_map(sql::Lexed::first_token)
+        .min()
+        .unwrap_or(usize::MAX);
     let mut found = Directives::default();
     let mut irreversible_line = None;
-    for comment in &lexed.line_comments {
+    let [sqlite, postgres] = &lexes;
+    let comments = in_both(&sqlite.line_comments, &postgres.line_comments, |c| c.start);
+    for (comment, _) in comments {
         let Some(directive) = comment.body.trim_start().strip_prefix("strata:") else {
             continue;
         };
@@ -332,43 +347,63 @@ pub fn check_sql(
         }
     }
     let file = file.to_owned();
-    match (direction, lexed.statements.first()) {
-        (Direction::Up, _) if found.irreversible => problems.push(Problem::IrreversibleUp {
+    // Empty if either dialect would run nothing; the first SQL is where
+    // either sees it begin.
+    let first = lexes
+        .iter()
+        .map(|l| l.statements.first())
+        .min_by_key(|s| s.map_or(usize::MAX, |s| s.start))
+        .flatten();
+    let empty = lexes.iter().any(|l| l.statements.is_empty());
+    match direction {
+        Direction::Up if found.irreversible => problems.push(Problem::IrreversibleUp {
             file: file.clone(),
             line: irreversible_line.unwrap_or(1),
         }),
-        (Direction::Up, None) => problems.push(Problem::EmptyUp { file: file.clone() }),
-        (Direction::Down, Some(first)) if found.irreversible => {
-            problems.push(Problem::IrreversibleWithSql {
-                file: file.clone(),
-                line: first.line,
-            });
+        Direction::Up if empty => problems.push(Problem::EmptyUp { file: file.clone() }),
+        Direction::Down if found.irreversible => {
+            if let Some(first) = first {
+                problems.push(Problem::IrreversibleWithSql {
+                    file: file.clone(),
+                    line: first.line,
+                });
+            }
         }
-        (Direction::Down, None) if !found.irreversible => problems.push(Problem::EmptyDown {
+        Direction::Down if empty => problems.push(Problem::EmptyDown {
             file: file.clone(),
             up: up_name.to_owned(),
         }),
         _ => {}
     }
     if !found.no_transaction {
-        for statement in lexed.statements.iter().filter(|s| s.controls_transaction()) {
-            problems.push(Problem::TransactionControl {
-                file: file.clone(),
-                line: statement.line,
-                statement: first_words(statement.text),
-            });
+        let statements = in_both(&sqlite.statements, &postgres.statements, |s| s.start);
+        for (statement, other) in statements {
+            if let Some(refusal) = statement.refusal().or_else(|| other.refusal()) {
+                problems.push(Problem::RefusedInTransaction {
+                    file: file.clone(),
+                    line: statement.line,
+                    statement: statement.shortened(REFUSED_SHOWN),
+                    refusal,
+                });
+            }
         }
     }
     found
 }
 
-/// The first few words of a statement, for a message.
-fn first_words(text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().take(3).collect();
-    let short = words.join(" ");
-    if short.len() < text.trim().len() {
-        format!("{}…", short.trim_end_matches(';'))
-    } else {
-        short
-    }
+/// The pairs of items, one from each list (both in ascending order of
+/// offset), that begin at the same offset: what both dialects agree on.
+fn in_both<'l, T>(
+    first: &'l [T],
+    second: &'l [T],
+    start: impl Fn(&T) -> usize,
+) -> impl Iterator<Item = (&'l T, &'l T)> {
+    let mut others = second.iter().peekable();
+    first.iter().filter_map(move |item| {
+        let at = start(item);
+        while others.next_if(|o| start(o) < at).is_some() {}
+        others
+            .next_if(|o| start(o) == at)
+            .map(|other| (item, other))
+    })
 }

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use super::sql::Refusal;
+
 /// A problem with a migrations folder or one of its files.
 ///
 /// The macro turns each one into a compile error and the CLI prints each
@@ -160,13 +162,17 @@ pub enum Problem {
     },
     /// `BEGIN`, `COMMIT` and the like in a migration that strata runs in its
     /// own transaction: it would end that transaction early.
-    TransactionControl {
+    /// A statement that cannot do its work inside strata's transaction,
+    /// in a file that runs inside one.
+    RefusedInTransaction {
         /// The file.
         file: String,
         /// 1-based line where the statement starts.
         line: usize,
         /// The statement's first words.
         statement: String,
+        /// Why it is refused.
+        refusal: Refusal,
     },
 }
 
@@ -277,16 +283,31 @@ impl fmt::Display for Problem {
                 f,
                 "{file}:{line}: `-- strata:{directive}` comes after SQL (move it to the top of the file, above the first statement)"
             ),
-            Problem::TransactionControl {
+            Problem::RefusedInTransaction {
                 file,
                 line,
                 statement,
-            } => write!(
-                f,
-                "{file}:{line}: `{statement}` begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file to run the file without one)"
-            ),
+                refusal,
+            } => write!(f, "{file}:{line}: `{statement}` {}", refusal_hint(*refusal)),
         }
     }
 }
 
 impl std::error::Error for Problem {}
+
+/// What a refused statement means for a migration run inside a transaction,
+/// and what to do: the text after the statement, shared by the build-time
+/// problem and the run-time error.
+pub(crate) fn refusal_hint(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::TransactionControl => {
+            "begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file to run the file without one)"
+        }
+        Refusal::NotInTransaction => {
+            "cannot run inside a transaction, and strata runs this migration inside one (put `-- strata:no-transaction` at the top of the file, ideally with this statement alone in its migration: a file run without a transaction that fails halfway stays half-applied)"
+        }
+        Refusal::IgnoredInTransaction => {
+            "does nothing inside a transaction, so the migration would be recorded as applied without its effect (put `-- strata:no-transaction` at the top of the file to run it without one; strata already switches foreign keys off around each migration and checks them before commit)"
+        }
+    }
+}

@@ -17,9 +17,13 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::ValueRef;
 use rusqlite::{Batch, CachedStatement, Connection, ErrorCode, OptionalExtension, Row, Statement};
 
-use crate::backend::{Backend, COLUMNS, Connect, ForeignKind, ForeignRow, NewRow, TableState};
+use crate::backend::{
+    Backend, COLUMNS, Connect, ForeignKind, ForeignRow, NewRow, STATEMENT_SHOWN, TableState,
+    refuse_in_transaction,
+};
 use crate::plan::{AppliedMigration, Head};
-use crate::source::{Direction, sql};
+use crate::source::Direction;
+use crate::source::sql::{self, Dialect};
 use crate::{Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result, Runner};
 
 /// How many rows per table a foreign-key error names.
@@ -120,6 +124,10 @@ struct Watch {
 }
 
 impl Backend for Sqlite<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
     fn location(&self) -> String {
         self.path()
     }
@@ -431,6 +439,10 @@ impl<'a> Sqlite<'a> {
         file: &str,
         in_transaction: bool,
     ) -> Result<Duration> {
+        let lexed = sql::lex(m.sql(direction), Dialect::Sqlite);
+        if in_transaction {
+            refuse_in_transaction(m, file, &lexed)?;
+        }
         let foreign_keys = self.saved.as_ref().is_some_and(|s| s.foreign_keys);
         // A rename gives a table a name the authorizer does not report: the
         // table lists before and after the file tell it. Only `ALTER TABLE
@@ -451,7 +463,7 @@ impl<'a> Sqlite<'a> {
             ..Watch::default()
         };
         let started = Instant::now();
-        let result = self.execute_statements(m, direction, file, &watch);
+        let result = self.execute_statements(m, file, &lexed, &watch);
         let duration = started.elapsed();
         let seen = std::mem::take(&mut *lock(&watch));
         result?;
@@ -532,58 +544,56 @@ impl<'a> Sqlite<'a> {
         Ok(())
     }
 
+    /// Runs each statement from its own slice of the file. SQLite copies
+    /// the text it is asked to prepare when that text does not end in a NUL
+    /// byte, so preparing each statement from "the rest of the file" made
+    /// a file's run time grow with the square of its size.
     fn execute_statements(
         &mut self,
         m: &Migration,
-        direction: Direction,
         file: &str,
+        lexed: &sql::Lexed<'_>,
         watch: &Mutex<Watch>,
     ) -> Result<()> {
-        let sql = m.sql(direction);
-        let mut offset = 0;
-        let mut batch = Batch::new(self.conn, sql);
-        loop {
-            let start = sql::skip_trivia(sql, offset);
+        for statement in &lexed.statements {
             let fail = |cause: rusqlite::Error| {
-                let line = sql::line_of(sql, start);
                 let denied = lock(watch).denied_transaction_control;
                 match cause.sqlite_error_code() {
                     Some(ErrorCode::AuthorizationForStatementDenied) if denied => {
                         Error::TransactionControl {
                             version: m.version(),
                             file: file.to_owned(),
-                            line,
+                            line: Some(statement.line),
                         }
                     }
                     Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => self.locked(),
-                    _ => Error::Statement {
-                        version: m.version(),
-                        file: file.to_owned(),
-                        line,
-                        cause: cause.into(),
-                    },
+                    _ => {
+                        // A syntax error says where in the statement it is.
+                        let offset = match &cause {
+                            rusqlite::Error::SqlInputError { offset, .. } => {
+                                usize::try_from(*offset).unwrap_or(0)
+                            }
+                            _ => 0,
+                        };
+                        Error::Statement {
+                            version: m.version(),
+                            file: file.to_owned(),
+                            line: Some(statement.line + newlines(statement.text, offset)),
+                            statement: Some(statement.shortened(STATEMENT_SHOWN)),
+                            cause: cause.into(),
+                        }
+                    }
                 }
             };
-            let mut statement = match batch.next() {
-                Ok(Some(statement)) => statement,
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(fail(e)),
-            };
-            // SQLite keeps the statement's text from where it was asked to
-            // start: that tells where the next one begins.
-            let length = statement
-                .expanded_sql()
-                .map_or(sql.len() - offset, |s| s.len());
-            let mut rows = statement.raw_query();
-            loop {
-                match rows.next() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(e) => return Err(fail(e)),
-                }
+            // One statement by the lexer's split, which is SQLite's own;
+            // the batch would run a second one if SQLite saw one.
+            let mut batch = Batch::new(self.conn, statement.text);
+            while let Some(mut prepared) = batch.next().map_err(fail)? {
+                let mut rows = prepared.raw_query();
+                while rows.next().map_err(fail)?.is_some() {}
             }
-            offset += length;
         }
+        Ok(())
     }
 
     fn table_names(&self) -> Result<BTreeSet<String>> {
@@ -873,4 +883,12 @@ fn is_internal(table: &str) -> bool {
 /// Quotes an identifier for SQLite: `"name"`, with `"` doubled.
 fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// How many line breaks `text` has before byte `offset`.
+fn newlines(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }

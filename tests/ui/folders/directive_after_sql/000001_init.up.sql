@@ -1,3 +1,3 @@
 CREATE TABLE t (id INTEGER PRIMARY KEY);
 -- strata:no-transaction
-VACUUM;
+CREATE INDEX t_id ON t (id);

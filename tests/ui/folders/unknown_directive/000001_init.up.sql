@@ -1,2 +1,2 @@
 -- strata:no-transactions
-VACUUM;
+CREATE INDEX t_id ON t (id);

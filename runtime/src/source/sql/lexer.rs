@@ -1,0 +1,419 @@
+//! The tokens of SQLite and PostgreSQL, as far as splitting a file into
+//! statements needs them, and where each dialect ends a statement.
+//!
+//! Each rule follows the database's own scanner: SQLite's `tokenize.c` and
+//! `complete.c` (`sqlite3_complete`), PostgreSQL's `scan.l` and psql's
+//! `psqlscan.l`. Where a rule looks odd, the scanner it copies does the same.
+
+use super::{Dialect, LineComment};
+
+/// A token, as far as statement boundaries care.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Token<'a> {
+    /// A keyword or an unquoted identifier.
+    Word(&'a str),
+    Semicolon,
+    Open,
+    Close,
+    /// Anything else: strings, quoted identifiers, numbers, operators.
+    Other,
+}
+
+pub(super) struct Lexer<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pub(super) pos: usize,
+    dialect: Dialect,
+    /// PostgreSQL's `standard_conforming_strings`: when off, `\` escapes
+    /// in plain `'...'` strings too.
+    pub(super) standard_strings: bool,
+}
+
+/// SQLite's `IdChar`: letters, digits, `_`, `$` and every byte of a
+/// non-ASCII character.
+fn sqlite_id(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || !b.is_ascii()
+}
+
+/// PostgreSQL's `ident_start`.
+fn pg_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii()
+}
+
+/// PostgreSQL's `ident_cont`.
+fn pg_ident_cont(b: u8) -> bool {
+    pg_ident_start(b) || b.is_ascii_digit() || b == b'$'
+}
+
+impl<'a> Lexer<'a> {
+    pub(super) fn new(text: &'a str, dialect: Dialect) -> Self {
+        Lexer {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            dialect,
+            standard_strings: true,
+        }
+    }
+
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.bytes.get(self.pos + ahead).copied()
+    }
+
+    /// Moves to just past the next `close`, or to the end of the text.
+    fn skip_past(&mut self, close: &str) {
+        match self.text[self.pos..].find(close) {
+            Some(at) => self.pos += at + close.len(),
+            None => self.pos = self.bytes.len(),
+        }
+    }
+
+    /// Skips a quoted run opened at `pos`, ending at `quote`; a doubled
+    /// quote is an escaped one. With `backslash`, `\` escapes the next byte.
+    fn skip_quoted(&mut self, quote: u8, backslash: bool) {
+        self.pos += 1;
+        while let Some(b) = self.peek(0) {
+            self.pos += 1;
+            if backslash && b == b'\\' {
+                self.pos += 1;
+            } else if b == quote {
+                if self.peek(0) == Some(quote) {
+                    self.pos += 1;
+                } else {
+                    return;
+                }
+            }
+        }
+        self.pos = self.pos.min(self.bytes.len());
+    }
+
+    /// Whether `pos` holds white space in this dialect (PostgreSQL also
+    /// takes `\v`).
+    fn is_space(&self, b: u8) -> bool {
+        matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+            || (b == b'\x0b' && self.dialect == Dialect::Postgres)
+    }
+
+    /// A `/* ... */` comment from `pos`. PostgreSQL's nest; SQLite's end at
+    /// the first `*/`. Unterminated, it runs to the end of the text.
+    fn skip_block_comment(&mut self) {
+        self.pos += 2;
+        if self.dialect == Dialect::Sqlite {
+            self.skip_past("*/");
+            return;
+        }
+        let mut depth = 1usize;
+        while self.pos < self.bytes.len() {
+            match (self.bytes[self.pos], self.peek(1)) {
+                (b'/', Some(b'*')) => {
+                    depth += 1;
+                    self.pos += 2;
+                }
+                (b'*', Some(b'/')) => {
+                    depth -= 1;
+                    self.pos += 2;
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// A PostgreSQL dollar-quote delimiter (`$$`, `$body$`) at `pos`.
+    fn dollar_tag(&self) -> Option<&'a str> {
+        let rest = &self.bytes[self.pos + 1..];
+        let len = match rest.first() {
+            Some(&b) if pg_ident_start(b) => {
+                1 + rest[1..]
+                    .iter()
+                    .take_while(|&&b| pg_ident_start(b) || b.is_ascii_digit())
+                    .count()
+            }
+            _ => 0,
+        };
+        (rest.get(len) == Some(&b'$')).then(|| &self.text[self.pos..self.pos + len + 2])
+    }
+
+    /// The next token and its start, recording `--` comments on the way.
+    pub(super) fn next(
+        &mut self,
+        mut comments: Option<&mut Vec<LineComment<'a>>>,
+    ) -> Option<(usize, Token<'a>)> {
+        let pg = self.dialect == Dialect::Postgres;
+        loop {
+            let b = self.peek(0)?;
+            let start = self.pos;
+            let token = match b {
+                b if self.is_space(b) => {
+                    self.pos += 1;
+                    continue;
+                }
+                b'-' if self.peek(1) == Some(b'-') => {
+                    // SQLite's comment runs to `\n`, PostgreSQL's to `\n` or `\r`.
+                    let end = self.bytes[start..]
+                        .iter()
+                        .position(|&b| b == b'\n' || (pg && b == b'\r'))
+                        .map_or(self.bytes.len(), |at| start + at);
+                    if let Some(comments) = comments.as_deref_mut() {
+                        comments.push(LineComment {
+                            start,
+                            body: self.text[start + 2..end].trim_end_matches('\r'),
+                        });
+                    }
+                    self.pos = end;
+                    continue;
+                }
+                b'/' if self.peek(1) == Some(b'*') => {
+                    self.skip_block_comment();
+                    continue;
+                }
+                b'\'' => {
+                    self.skip_quoted(b'\'', pg && !self.standard_strings);
+                    Token::Other
+                }
+                b'"' => {
+                    self.skip_quoted(b'"', false);
+                    Token::Other
+                }
+                b'`' if !pg => {
+                    self.skip_quoted(b'`', false);
+                    Token::Other
+                }
+                b'[' if !pg => {
+                    self.skip_past("]");
+                    Token::Other
+                }
+                b'$' if pg => {
+                    if let Some(tag) = self.dollar_tag() {
+                        self.pos += tag.len();
+                        self.skip_past(tag);
+                    } else {
+                        // `$1`, a parameter, or a stray `$`.
+                        self.pos += 1;
+                        while self.peek(0).is_some_and(|b| b.is_ascii_digit()) {
+                            self.pos += 1;
+                        }
+                    }
+                    Token::Other
+                }
+                b';' => {
+                    self.pos += 1;
+                    Token::Semicolon
+                }
+                b'(' => {
+                    self.pos += 1;
+                    Token::Open
+                }
+                b')' => {
+                    self.pos += 1;
+                    Token::Close
+                }
+                b if !pg && sqlite_id(b) => {
+                    // SQLite's `IdChar` run, digits first or not (as
+                    // `sqlite3_complete` reads it: `1end` is no `END`).
+                    self.pos += self.bytes[start..]
+                        .iter()
+                        .take_while(|&&b| sqlite_id(b))
+                        .count();
+                    Token::Word(&self.text[start..self.pos])
+                }
+                b if pg && pg_ident_start(b) => {
+                    self.pos += self.bytes[start..]
+                        .iter()
+                        .take_while(|&&b| pg_ident_cont(b))
+                        .count();
+                    let word = &self.text[start..self.pos];
+                    self.prefixed_string(word).unwrap_or(Token::Word(word))
+                }
+                b if pg && b.is_ascii_digit() => {
+                    self.pos += self.bytes[start..]
+                        .iter()
+                        .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+                        .count();
+                    Token::Other
+                }
+                _ => {
+                    // One character (whole, so slices stay on boundaries).
+                    self.pos += self.text[start..].chars().next().map_or(1, char::len_utf8);
+                    Token::Other
+                }
+            };
+            return Some((start, token));
+        }
+    }
+
+    /// PostgreSQL's string prefixes, when the word just read is one and a
+    /// quote follows: `E'...'` takes `\` escapes, `B'...'` and `X'...'`
+    /// never do, `U&'...'` and `U&"..."` are plain quoted runs.
+    fn prefixed_string(&mut self, word: &str) -> Option<Token<'a>> {
+        match (word, self.peek(0), self.peek(1)) {
+            ("E" | "e", Some(b'\''), _) => self.skip_quoted(b'\'', true),
+            ("B" | "b" | "X" | "x", Some(b'\''), _) => self.skip_quoted(b'\'', false),
+            ("U" | "u", Some(b'&'), Some(quote @ (b'\'' | b'"'))) => {
+                self.pos += 1;
+                self.skip_quoted(quote, false);
+            }
+            _ => return None,
+        }
+        Some(Token::Other)
+    }
+}
+
+/// Where a `;` ends a statement.
+pub(super) enum Ends {
+    /// `sqlite3_complete`'s state machine: a `;` ends the statement except
+    /// inside `CREATE [TEMP] TRIGGER ... BEGIN ... END`, whose body ends at a
+    /// `;` followed by `END` and another `;`.
+    Sqlite(SqliteState),
+    /// psql's rule: not inside parentheses (`CREATE RULE ... DO (a; b)`), and
+    /// not inside the `BEGIN ... END` of `CREATE [OR REPLACE] FUNCTION` or
+    /// `PROCEDURE` (SQL-standard bodies, `BEGIN ATOMIC`), where `CASE ...
+    /// END` nests.
+    Postgres(PgState),
+}
+
+/// `sqlite3_complete`'s states, in its order.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub(super) enum SqliteState {
+    #[default]
+    Start,
+    Normal,
+    Explain,
+    Create,
+    Trigger,
+    Semi,
+    End,
+}
+
+/// `sqlite3_complete`'s token classes, in its order (white space and
+/// comments are not fed: they change no state but the first).
+#[derive(Clone, Copy)]
+enum SqliteClass {
+    Semi,
+    Other,
+    Explain,
+    Create,
+    Temp,
+    Trigger,
+    End,
+}
+
+fn sqlite_class(token: Token<'_>) -> SqliteClass {
+    let Token::Word(word) = token else {
+        return if token == Token::Semicolon {
+            SqliteClass::Semi
+        } else {
+            SqliteClass::Other
+        };
+    };
+    let is = |k: &str| word.eq_ignore_ascii_case(k);
+    if is("create") {
+        SqliteClass::Create
+    } else if is("trigger") {
+        SqliteClass::Trigger
+    } else if is("temp") || is("temporary") {
+        SqliteClass::Temp
+    } else if is("end") {
+        SqliteClass::End
+    } else if is("explain") {
+        SqliteClass::Explain
+    } else {
+        SqliteClass::Other
+    }
+}
+
+/// `sqlite3_complete`'s transition table (its states INVALID and START are
+/// one here: they differ only in what an empty input returns).
+const TRANSITIONS: [[SqliteState; 7]; 7] = {
+    use SqliteState::*;
+    [
+        // Semi   Other    Explain  Create   Temp     Trigger  End
+        [Start, Normal, Explain, Create, Normal, Normal, Normal], // Start
+        [Start, Normal, Normal, Normal, Normal, Normal, Normal],  // Normal
+        [Start, Explain, Normal, Create, Normal, Normal, Normal], // Explain
+        [Start, Normal, Normal, Normal, Create, Trigger, Normal], // Create
+        [Semi, Trigger, Trigger, Trigger, Trigger, Trigger, Trigger], // Trigger
+        [Semi, Trigger, Trigger, Trigger, Trigger, Trigger, End], // Semi
+        [Start, Trigger, Trigger, Trigger, Trigger, Trigger, Trigger], // End
+    ]
+};
+
+#[derive(Default)]
+pub(super) struct PgState {
+    parens: usize,
+    begins: usize,
+    /// The first letters of the statement's first four words, where the
+    /// word is one of `create`, `or`, `replace`, `function`, `procedure`.
+    heads: [u8; 4],
+    words: usize,
+}
+
+impl Ends {
+    pub(super) fn new(dialect: Dialect) -> Self {
+        match dialect {
+            Dialect::Sqlite => Ends::Sqlite(SqliteState::default()),
+            Dialect::Postgres => Ends::Postgres(PgState::default()),
+        }
+    }
+
+    /// Feeds one token; true when it is a `;` that ends the statement.
+    pub(super) fn ends(&mut self, token: Token<'_>) -> bool {
+        match self {
+            Ends::Sqlite(state) => {
+                *state = TRANSITIONS[*state as usize][sqlite_class(token) as usize];
+                // A `;` that leads back to the start ends a statement.
+                token == Token::Semicolon && *state == SqliteState::Start
+            }
+            Ends::Postgres(state) => match token {
+                Token::Open => {
+                    state.parens += 1;
+                    false
+                }
+                Token::Close => {
+                    state.parens = state.parens.saturating_sub(1);
+                    false
+                }
+                Token::Semicolon if state.parens == 0 && state.begins == 0 => {
+                    *state = PgState::default();
+                    true
+                }
+                Token::Word(w) => {
+                    state.word(w);
+                    false
+                }
+                _ => false,
+            },
+        }
+    }
+}
+
+impl PgState {
+    fn word(&mut self, word: &str) {
+        let is = |k: &str| word.eq_ignore_ascii_case(k);
+        if self.words < self.heads.len()
+            && ["create", "function", "procedure", "or", "replace"]
+                .iter()
+                .any(|k| is(k))
+        {
+            self.heads[self.words] = word.as_bytes()[0].to_ascii_lowercase();
+        }
+        self.words += 1;
+        let routine = matches!(
+            self.heads,
+            [b'c', b'f' | b'p', ..] | [b'c', b'o', b'r', b'f' | b'p']
+        );
+        if routine && self.parens == 0 {
+            if is("begin") {
+                self.begins += 1;
+            } else if is("case") {
+                if self.begins >= 1 {
+                    self.begins += 1;
+                }
+            } else if is("end") {
+                self.begins = self.begins.saturating_sub(1);
+            }
+        }
+    }
+}

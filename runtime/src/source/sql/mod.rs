@@ -1,0 +1,469 @@
+//! Splitting a file into statements exactly as the database does, per
+//! dialect: enough to find its comments and directives, name the line of a
+//! failing statement, and refuse statements that cannot run inside strata's
+//! transaction.
+//!
+//! The two dialects differ where it matters: PostgreSQL's block comments
+//! nest and SQLite's do not; PostgreSQL has dollar quotes, `E'...'` strings
+//! with backslash escapes and `BEGIN ATOMIC` bodies, SQLite has `[...]` and
+//! backtick identifiers and ends a trigger body at `; END;`. The rules copy
+//! each database's own scanner (see `lexer.rs`), and the tests check them
+//! against the databases themselves. It does not parse SQL: the database
+//! does that.
+
+mod lexer;
+mod refuse;
+
+use lexer::{Ends, Lexer, Token};
+pub use refuse::Refusal;
+
+/// The SQL dialect a file is split in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL (and psql's way of splitting a file).
+    Postgres,
+}
+
+impl Dialect {
+    /// Both dialects, for checks made before the database is known.
+    pub const ALL: [Dialect; 2] = [Dialect::Sqlite, Dialect::Postgres];
+}
+
+/// One statement of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// Byte offset of the statement's first token.
+    pub start: usize,
+    /// Byte offset just past its last token (the `;` when there is one).
+    pub end: usize,
+    /// 1-based line of its first token.
+    pub line: usize,
+    /// The statement's text, from its first token to its end.
+    pub text: &'a str,
+    /// The dialect it was split in.
+    pub dialect: Dialect,
+}
+
+impl<'a> Statement<'a> {
+    /// The statement's keywords and unquoted identifiers, in order.
+    pub fn words(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.tokens().filter_map(|t| match t {
+            Token::Word(w) => Some(w),
+            _ => None,
+        })
+    }
+
+    fn tokens(&self) -> impl Iterator<Item = Token<'a>> + use<'a> {
+        self.tokens_with_text().map(|(t, _)| t)
+    }
+
+    /// Each token with its text.
+    fn tokens_with_text(&self) -> impl Iterator<Item = (Token<'a>, &'a str)> + use<'a> {
+        let text = self.text;
+        let mut lexer = Lexer::new(text, self.dialect);
+        std::iter::from_fn(move || {
+            lexer
+                .next(None)
+                .map(|(start, t)| (t, &text[start..lexer.pos]))
+        })
+    }
+
+    /// Whether the statement begins, ends or nests a transaction (`BEGIN`,
+    /// `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, PostgreSQL's
+    /// `START TRANSACTION`, `ABORT` and `PREPARE TRANSACTION`). A runner
+    /// that wraps a migration in its own transaction must not run one.
+    pub fn controls_transaction(&self) -> bool {
+        let mut words = self.words();
+        let (first, second) = (words.next(), words.next());
+        let is = |word: Option<&str>, keyword: &str| {
+            word.is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+        };
+        [
+            "BEGIN",
+            "COMMIT",
+            "END",
+            "ROLLBACK",
+            "SAVEPOINT",
+            "RELEASE",
+            "ABORT",
+        ]
+        .iter()
+        .any(|k| is(first, k))
+            || ((is(first, "START") || is(first, "PREPARE")) && is(second, "TRANSACTION"))
+    }
+
+    /// The statement's text on one line, cut to about `max` characters, for
+    /// a message.
+    pub fn shortened(&self, max: usize) -> String {
+        shorten(self.text, max)
+    }
+}
+
+/// `text` with white space folded, cut to about `max` characters with `…`.
+pub fn shorten(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if out.chars().count() + word.chars().count() > max {
+            let room = max.saturating_sub(out.chars().count());
+            if room > 8 || out.is_empty() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.extend(word.chars().take(room.max(8)));
+            }
+            out.push('…');
+            return out;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// A `--` comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineComment<'a> {
+    /// Byte offset of the `--`.
+    pub start: usize,
+    /// The text after `--`, without the line ending.
+    pub body: &'a str,
+}
+
+/// What the lexer found in a file.
+#[derive(Debug, Default)]
+pub struct Lexed<'a> {
+    /// Statements in order; a lone `;` is not a statement.
+    pub statements: Vec<Statement<'a>>,
+    /// Every `--` comment in order (inside or outside statements).
+    pub line_comments: Vec<LineComment<'a>>,
+}
+
+impl Lexed<'_> {
+    /// Byte offset of the first token that is not a comment, if any.
+    pub fn first_token(&self) -> Option<usize> {
+        self.statements.first().map(|s| s.start)
+    }
+}
+
+/// Line numbers of offsets that only grow, counted once for the whole text
+/// (a file of many statements would otherwise be counted again for each).
+struct Lines<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        if offset >= self.offset {
+            self.line += self.text[self.offset..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.offset = offset;
+            self.line
+        } else {
+            line_of_bytes(self.text, offset)
+        }
+    }
+}
+
+fn line_of_bytes(text: &[u8], offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    line_of_bytes(text.as_bytes(), offset)
+}
+
+/// Lexes `text` into statements and comments, as `dialect` splits it when
+/// the whole file is sent at once (PostgreSQL's `standard_conforming_strings`
+/// taken as on, its default).
+pub fn lex(text: &str, dialect: Dialect) -> Lexed<'_> {
+    lex_with(text, dialect, PgStrings::Standard)
+}
+
+/// How a PostgreSQL session reads a backslash in a plain `'...'` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgStrings {
+    /// As written: `standard_conforming_strings` is on (the default).
+    Standard,
+    /// As an escape: `standard_conforming_strings` is off.
+    Escaped,
+    /// As the session reads them when the file begins (`true`: standard),
+    /// then as each `SET standard_conforming_strings` in the file leaves
+    /// them. This is how statements sent one at a time are read; a file
+    /// sent at once is read whole with the setting it arrived under.
+    FollowingSet(bool),
+}
+
+/// [`lex`] for a PostgreSQL session whose strings read as `strings` says.
+pub fn lex_with<'a>(text: &'a str, dialect: Dialect, strings: PgStrings) -> Lexed<'a> {
+    let (standard_strings, follow_set) = match strings {
+        PgStrings::Standard => (true, false),
+        PgStrings::Escaped => (false, false),
+        PgStrings::FollowingSet(standard) => (standard, true),
+    };
+    let mut lexer = Lexer::new(text, dialect);
+    lexer.standard_strings = standard_strings;
+    let mut out = Lexed::default();
+    let mut lines = Lines {
+        text: text.as_bytes(),
+        offset: 0,
+        line: 1,
+    };
+    let mut ends = Ends::new(dialect);
+    let mut begin = None;
+    let mut last_end = 0;
+    let mut push = |out: &mut Lexed<'a>, lexer: &mut Lexer<'a>, begin: usize, end: usize| {
+        let statement = Statement {
+            start: begin,
+            end,
+            line: lines.at(begin),
+            text: &text[begin..end],
+            dialect,
+        };
+        if follow_set
+            && dialect == Dialect::Postgres
+            && let Some(on) = sets_standard_strings(statement.text, standard_strings)
+        {
+            lexer.standard_strings = on;
+        }
+        out.statements.push(statement);
+    };
+    while let Some((start, token)) = lexer.next(Some(&mut out.line_comments)) {
+        let ended = ends.ends(token);
+        if ended {
+            // A lone `;` is no statement.
+            if let Some(begin) = begin.take() {
+                let end = lexer.pos;
+                push(&mut out, &mut lexer, begin, end);
+            }
+            continue;
+        }
+        begin.get_or_insert(start);
+        last_end = lexer.pos;
+    }
+    if let Some(begin) = begin {
+        push(&mut out, &mut lexer, begin, last_end);
+    }
+    out
+}
+
+/// The value a `SET [SESSION | LOCAL] standard_conforming_strings` or
+/// `RESET` statement gives the setting (`RESET` and `DEFAULT` give the
+/// session's starting value back).
+fn sets_standard_strings(statement: &str, initial: bool) -> Option<bool> {
+    let lower = statement.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || "=;'\"".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let words = match words.as_slice() {
+        ["set", "session" | "local", rest @ ..] | ["set", rest @ ..] => rest,
+        ["reset", "standard_conforming_strings" | "all"] => return Some(initial),
+        _ => return None,
+    };
+    match words {
+        ["standard_conforming_strings", "to", value] | ["standard_conforming_strings", value] => {
+            match *value {
+                "on" | "true" | "yes" | "1" => Some(true),
+                "off" | "false" | "no" | "0" => Some(false),
+                "default" => Some(initial),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str, dialect: Dialect) -> Vec<&str> {
+        lex(sql, dialect)
+            .statements
+            .iter()
+            .map(|s| s.text)
+            .collect()
+    }
+
+    fn both(sql: &str) -> [Vec<&str>; 2] {
+        Dialect::ALL.map(|d| texts(sql, d))
+    }
+
+    fn control(sql: &str, dialect: Dialect) -> Vec<bool> {
+        lex(sql, dialect)
+            .statements
+            .iter()
+            .map(|s| s.controls_transaction())
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_semicolons_outside_quotes_and_comments() {
+        let sql = "CREATE TABLE a (x TEXT DEFAULT ';');\n-- a; comment\n/* b; */ INSERT INTO \"we;ird\" VALUES ('it''s;');\nSELECT 1";
+        let expected = vec![
+            "CREATE TABLE a (x TEXT DEFAULT ';');",
+            "INSERT INTO \"we;ird\" VALUES ('it''s;');",
+            "SELECT 1",
+        ];
+        assert_eq!(both(sql), [expected.clone(), expected]);
+        for dialect in Dialect::ALL {
+            let lexed = lex(sql, dialect);
+            assert_eq!(lexed.statements[1].line, 3);
+            assert_eq!(lexed.line_comments.len(), 1);
+            assert_eq!(lexed.line_comments[0].body, " a; comment");
+        }
+    }
+
+    #[test]
+    fn block_comments_nest_on_postgres_only() {
+        let sql = "/* old /* note */ DELETE FROM t; */ SELECT 1;";
+        assert_eq!(
+            both(sql),
+            [vec!["DELETE FROM t;", "*/ SELECT 1;"], vec!["SELECT 1;"]]
+        );
+        assert_eq!(
+            texts("/*/* x */ SELECT 1; */ SELECT 2;", Dialect::Postgres),
+            ["SELECT 2;"]
+        );
+    }
+
+    #[test]
+    fn sqlite_trigger_bodies_end_at_semicolon_end_semicolon() {
+        let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = CASE WHEN 1 THEN 2 END;\n  DELETE FROM c;\nEND;\nCOMMIT;";
+        assert_eq!(control(sql, Dialect::Sqlite), vec![false, true]);
+        assert_eq!(lex(sql, Dialect::Sqlite).statements[1].line, 5);
+        let temp =
+            "create temp trigger if not exists t before delete on a begin select 1; end; select 2;";
+        assert_eq!(texts(temp, Dialect::Sqlite).len(), 2);
+        // `EXPLAIN CREATE TRIGGER` opens a body too; `CREATE TABLE` does not.
+        assert_eq!(
+            texts(
+                "EXPLAIN CREATE TRIGGER t BEGIN SELECT 1; END; SELECT 2;",
+                Dialect::Sqlite
+            )
+            .len(),
+            2
+        );
+        assert_eq!(
+            texts("CREATE TABLE trigger (a); SELECT 2;", Dialect::Sqlite).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn postgres_dollar_quotes_and_atomic_bodies() {
+        let sql = "DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\nCREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;\nSELECT $1;";
+        assert_eq!(
+            control(sql, Dialect::Postgres),
+            vec![false, false, false, false]
+        );
+        // A procedure whose body commits is one statement, not a COMMIT.
+        let sql = "CREATE PROCEDURE p() LANGUAGE plpgsql AS $x$ BEGIN COMMIT; END $x$;";
+        assert_eq!(control(sql, Dialect::Postgres), vec![false]);
+        // `$` inside a word is part of it, not a quote.
+        assert_eq!(texts("SELECT a$b$; SELECT 2;", Dialect::Postgres).len(), 2);
+    }
+
+    #[test]
+    fn postgres_semicolons_inside_parentheses() {
+        let sql = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\nCOMMIT;";
+        assert_eq!(control(sql, Dialect::Postgres), vec![false, true]);
+    }
+
+    #[test]
+    fn strings_by_dialect() {
+        // PostgreSQL: E'' takes backslash escapes, B'' and plain '' do not.
+        let sql = "SELECT E'it\\'s; fine'; SELECT 'a\\'; SELECT B'1'; COMMIT";
+        assert_eq!(
+            control(sql, Dialect::Postgres),
+            vec![false, false, false, true]
+        );
+        // With standard_conforming_strings off, plain strings take them too,
+        // from the SET on.
+        let sql =
+            "SELECT 'a\\'; SET standard_conforming_strings = off; SELECT 'b\\'; COMMIT'; COMMIT;";
+        assert_eq!(
+            control(sql, Dialect::Postgres),
+            vec![false, false, false, true]
+        );
+        assert_eq!(
+            control("SELECT 'b\\'; COMMIT'; COMMIT;", Dialect::Postgres),
+            vec![false, true]
+        );
+        assert_eq!(
+            lex_with(
+                "SELECT 'b\\'; COMMIT'; COMMIT;",
+                Dialect::Postgres,
+                PgStrings::Escaped
+            )
+            .statements
+            .len(),
+            2
+        );
+        // SQLite: brackets and backticks quote identifiers.
+        let sql = "SELECT [odd;name] FROM t; SELECT `a;b`; COMMIT";
+        assert_eq!(control(sql, Dialect::Sqlite), vec![false, false, true]);
+    }
+
+    #[test]
+    fn line_comments_end_at_carriage_return_on_postgres_only() {
+        let sql = "-- note\rSELECT 1;";
+        assert_eq!(both(sql), [Vec::<&str>::new(), vec!["SELECT 1;"]]);
+    }
+
+    #[test]
+    fn transaction_control_words() {
+        let sql = "BEGIN; begin immediate; COMMIT; END TRANSACTION; ROLLBACK TO x; SAVEPOINT x; RELEASE x; START TRANSACTION; ABORT; PREPARE TRANSACTION 'x'; CREATE TABLE begin_x (a); (SELECT 1); 'x';";
+        for dialect in Dialect::ALL {
+            assert_eq!(
+                control(sql, dialect),
+                vec![
+                    true, true, true, true, true, true, true, true, true, true, false, false, false
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_column_named_begin_does_not_open_a_body() {
+        let sql = "CREATE TABLE t (begin INTEGER, \"end\" INTEGER);\nCOMMIT;";
+        for dialect in Dialect::ALL {
+            assert_eq!(control(sql, dialect), vec![false, true]);
+        }
+    }
+
+    #[test]
+    fn shortened_statements() {
+        assert_eq!(shorten("SELECT\n  1", 20), "SELECT 1");
+        assert_eq!(
+            shorten("INSERT INTO t VALUES (1), (2), (3)", 20),
+            "INSERT INTO t VALUES…"
+        );
+        assert_eq!(shorten(&"x".repeat(50), 10).chars().count(), 11);
+    }
+
+    #[test]
+    fn unterminated_input_never_panics() {
+        for sql in [
+            "'abc", "\"abc", "/* abc", "$$ abc", "$a$ x", "[abc", "E'\\", "--", "é;ü", "$", "U&",
+            "U&'", "/* /* */", "`x",
+        ] {
+            for dialect in Dialect::ALL {
+                let _ = lex(sql, dialect);
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+CREATE TABLE t (id int);
+
+CREATE UNIQUE INDEX CONCURRENTLY t_id
+    ON t (id);

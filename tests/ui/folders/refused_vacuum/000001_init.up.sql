@@ -1,0 +1,2 @@
+DELETE FROM events WHERE at < 0;
+VACUUM;
