@@ -355,9 +355,10 @@ impl fmt::Display for ForeignKeyViolation {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DatabaseError {
-    /// From rusqlite.
+    /// From rusqlite (boxed: rusqlite's error is large, and strata's
+    /// errors stay small enough to return by value).
     #[cfg(feature = "sqlite")]
-    Sqlite(rusqlite::Error),
+    Sqlite(Box<rusqlite::Error>),
     /// From postgres.
     #[cfg(feature = "postgres")]
     Postgres(postgres::Error),
@@ -369,11 +370,10 @@ impl fmt::Display for DatabaseError {
             // rusqlite's syntax error repeats the whole text it was given;
             // strata names the file, the line and the statement instead.
             #[cfg(feature = "sqlite")]
-            DatabaseError::Sqlite(rusqlite::Error::SqlInputError { ref msg, .. }) => {
-                _f.write_str(msg)
-            }
-            #[cfg(feature = "sqlite")]
-            DatabaseError::Sqlite(ref e) => fmt::Display::fmt(e, _f),
+            DatabaseError::Sqlite(ref e) => match **e {
+                rusqlite::Error::SqlInputError { ref msg, .. } => _f.write_str(msg),
+                ref e => fmt::Display::fmt(e, _f),
+            },
             // The driver's own text is "db error: ERROR: ..."; the server's
             // message with its detail and hint says more.
             #[cfg(feature = "postgres")]
@@ -413,14 +413,14 @@ impl From<postgres::Error> for Error {
 #[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for DatabaseError {
     fn from(e: rusqlite::Error) -> Self {
-        DatabaseError::Sqlite(e)
+        DatabaseError::Sqlite(Box::new(e))
     }
 }
 
 #[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Database(DatabaseError::Sqlite(e))
+        Error::Database(DatabaseError::Sqlite(Box::new(e)))
     }
 }
 

@@ -347,14 +347,15 @@ pub fn check_sql(
         }
     }
     let file = file.to_owned();
-    // Empty if either dialect would run nothing; the first SQL is where
-    // either sees it begin.
+    // Empty when neither dialect sees a statement (one that sees none runs
+    // nothing, as the database would); the first SQL is where either sees
+    // it begin.
     let first = lexes
         .iter()
         .map(|l| l.statements.first())
         .min_by_key(|s| s.map_or(usize::MAX, |s| s.start))
         .flatten();
-    let empty = lexes.iter().any(|l| l.statements.is_empty());
+    let empty = lexes.iter().all(|l| l.statements.is_empty());
     match direction {
         Direction::Up if found.irreversible => problems.push(Problem::IrreversibleUp {
             file: file.clone(),

@@ -95,12 +95,14 @@ impl<'a> Lexer<'a> {
     }
 
     /// A `/* ... */` comment from `pos`. PostgreSQL's nest; SQLite's end at
-    /// the first `*/`. Unterminated, it runs to the end of the text.
-    fn skip_block_comment(&mut self) {
+    /// the first `*/`. Unterminated, it runs to the end of the text, and
+    /// this returns false.
+    fn skip_block_comment(&mut self) -> bool {
         self.pos += 2;
         if self.dialect == Dialect::Sqlite {
+            let closed = self.text[self.pos..].contains("*/");
             self.skip_past("*/");
-            return;
+            return closed;
         }
         let mut depth = 1usize;
         while self.pos < self.bytes.len() {
@@ -113,12 +115,13 @@ impl<'a> Lexer<'a> {
                     depth -= 1;
                     self.pos += 2;
                     if depth == 0 {
-                        return;
+                        return true;
                     }
                 }
                 _ => self.pos += 1,
             }
         }
+        false
     }
 
     /// A PostgreSQL dollar-quote delimiter (`$$`, `$body$`) at `pos`.
@@ -166,8 +169,13 @@ impl<'a> Lexer<'a> {
                     continue;
                 }
                 b'/' if self.peek(1) == Some(b'*') => {
-                    self.skip_block_comment();
-                    continue;
+                    // SQLite's scanner takes an unterminated comment as a
+                    // comment; PostgreSQL's refuses it, and psql sends it
+                    // for the server to refuse: a statement, then.
+                    if self.skip_block_comment() || !pg {
+                        continue;
+                    }
+                    Token::Other
                 }
                 b'\'' => {
                     self.skip_quoted(b'\'', pg && !self.standard_strings);

@@ -20,10 +20,11 @@ pub enum Refusal {
     /// would end strata's own.
     TransactionControl,
     /// The database refuses it inside a transaction block (`VACUUM`,
-    /// `CREATE INDEX CONCURRENTLY`, `ALTER SYSTEM`, …).
+    /// `CREATE INDEX CONCURRENTLY`, `ALTER SYSTEM`, SQLite's `PRAGMA
+    /// synchronous = …`, …).
     NotInTransaction,
     /// SQLite ignores it inside a transaction (`PRAGMA foreign_keys = …`,
-    /// `PRAGMA journal_mode = …`, `PRAGMA synchronous = …`).
+    /// `PRAGMA journal_mode = …`).
     IgnoredInTransaction,
 }
 
@@ -72,13 +73,20 @@ impl Statement<'_> {
             }
         }
         let name = name.trim_matches(|c| "\"'`[]".contains(c));
-        let ignored = ["foreign_keys", "journal_mode", "synchronous"]
-            .iter()
-            .any(|p| name.eq_ignore_ascii_case(p));
         let assigns = self
             .tokens_with_text()
             .any(|(t, text)| t == Token::Open || text == "=");
-        (ignored && assigns).then_some(Refusal::IgnoredInTransaction)
+        let is = |p: &str| name.eq_ignore_ascii_case(p);
+        if !assigns {
+            None
+        } else if is("foreign_keys") || is("journal_mode") {
+            Some(Refusal::IgnoredInTransaction)
+        } else if is("synchronous") {
+            // "Safety level may not be changed inside a transaction".
+            Some(Refusal::NotInTransaction)
+        } else {
+            None
+        }
     }
 
     fn postgres_refusal(&self) -> Option<Refusal> {
