@@ -647,3 +647,28 @@ fn every_command_on_postgres() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn validate_without_a_database_checks_the_folder_alone() {
+    let shell = three();
+    let output = shell.run(&["validate"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "ok: the folder follows the rules (3 migrations); no database was given, so no history was checked\n"
+    );
+    assert!(!shell.path("app.db").exists());
+    // A statement that cannot run in strata's transaction, as the build
+    // would report it.
+    shell.migration(
+        "000004_index",
+        "CREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+        "DROP INDEX users_email;\n",
+    );
+    let output = shell.run(&["validate"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "error: migrations/000004_index.up.sql:1: `CREATE INDEX CONCURRENTLY users_email ON users (email);` cannot run inside a transaction, and strata runs this migration inside one (put `-- strata:no-transaction` at the top of the file, ideally with this statement alone in its migration: a file run without a transaction that fails halfway stays half-applied)\n"
+    );
+}

@@ -139,10 +139,13 @@ pub trait Connect {
 }
 
 /// Refuses a file that runs inside strata's transaction when one of its
-/// statements cannot do its work there (as `lexed` in the backend's own
-/// dialect tells), before any of it runs.
-pub fn refuse_in_transaction(m: &Migration, file: &str, lexed: &sql::Lexed<'_>) -> Result<()> {
-    for statement in &lexed.statements {
+/// `statements` (in the backend's own dialect) cannot do its work there.
+pub fn refuse_in_transaction(
+    m: &Migration,
+    file: &str,
+    statements: &[sql::Statement<'_>],
+) -> Result<()> {
+    for statement in statements {
         match statement.refusal() {
             None => {}
             Some(Refusal::TransactionControl) => {

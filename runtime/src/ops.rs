@@ -622,7 +622,7 @@ impl<'a> Ops<'a> {
             let m = &self.list()[index];
             if !m.no_transaction(Direction::Up) {
                 let lexed = sql::lex(m.up_sql(), self.db.dialect());
-                refuse_in_transaction(m, &self.file(index, Direction::Up), &lexed)?;
+                refuse_in_transaction(m, &self.file(index, Direction::Up), &lexed.statements)?;
             }
         }
         Ok(pending

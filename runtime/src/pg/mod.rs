@@ -482,7 +482,7 @@ impl Backend for Pg<'_> {
                 PgStrings::Escaped
             };
             let lexed = sql::lex_with(text, Dialect::Postgres, strings);
-            refuse_in_transaction(m, file, &lexed)?;
+            refuse_in_transaction(m, file, &lexed.statements)?;
             self.execute_file(m, file, text, &lexed)?;
         } else {
             let lexed = sql::lex_with(text, Dialect::Postgres, PgStrings::FollowingSet(standard));

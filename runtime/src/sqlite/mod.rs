@@ -439,10 +439,6 @@ impl<'a> Sqlite<'a> {
         file: &str,
         in_transaction: bool,
     ) -> Result<Duration> {
-        let lexed = sql::lex(m.sql(direction), Dialect::Sqlite);
-        if in_transaction {
-            refuse_in_transaction(m, file, &lexed)?;
-        }
         let foreign_keys = self.saved.as_ref().is_some_and(|s| s.foreign_keys);
         // A rename gives a table a name the authorizer does not report: the
         // table lists before and after the file tell it. Only `ALTER TABLE
@@ -463,7 +459,7 @@ impl<'a> Sqlite<'a> {
             ..Watch::default()
         };
         let started = Instant::now();
-        let result = self.execute_statements(m, file, &lexed, &watch);
+        let result = self.execute_statements(m, m.sql(direction), file, &watch);
         let duration = started.elapsed();
         let seen = std::mem::take(&mut *lock(&watch));
         result?;
@@ -500,6 +496,19 @@ impl<'a> Sqlite<'a> {
                     if seen.in_transaction =>
                 {
                     seen.denied_transaction_control = true;
+                    return Authorization::Deny;
+                }
+                // Ignored or refused inside a transaction: denied, so that
+                // the migration fails instead of being recorded without
+                // its effect.
+                AuthAction::Pragma {
+                    pragma_name,
+                    pragma_value: Some(_),
+                } if seen.in_transaction
+                    && ["foreign_keys", "journal_mode", "synchronous"]
+                        .iter()
+                        .any(|p| pragma_name.eq_ignore_ascii_case(p)) =>
+                {
                     return Authorization::Deny;
                 }
                 AuthAction::CreateTable { table_name } => {
@@ -544,56 +553,98 @@ impl<'a> Sqlite<'a> {
         Ok(())
     }
 
-    /// Runs each statement from its own slice of the file. SQLite copies
-    /// the text it is asked to prepare when that text does not end in a NUL
-    /// byte, so preparing each statement from "the rest of the file" made
-    /// a file's run time grow with the square of its size.
+    /// Runs a file statement by statement, as SQLite splits it: each one
+    /// prepared in place from the rest of the file. SQLite copies a text it
+    /// is asked to prepare unless the text ends in a NUL byte, so the file
+    /// gets one; without it, the copies of "the rest of the file" made the
+    /// run time grow with the square of the file's size.
     fn execute_statements(
         &mut self,
         m: &Migration,
+        sql: &str,
         file: &str,
-        lexed: &sql::Lexed<'_>,
         watch: &Mutex<Watch>,
     ) -> Result<()> {
-        for statement in &lexed.statements {
-            let fail = |cause: rusqlite::Error| {
-                let denied = lock(watch).denied_transaction_control;
-                match cause.sqlite_error_code() {
-                    Some(ErrorCode::AuthorizationForStatementDenied) if denied => {
-                        Error::TransactionControl {
-                            version: m.version(),
-                            file: file.to_owned(),
-                            line: Some(statement.line),
-                        }
-                    }
-                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => self.locked(),
-                    _ => {
-                        // A syntax error says where in the statement it is.
-                        let offset = match &cause {
-                            rusqlite::Error::SqlInputError { offset, .. } => {
-                                usize::try_from(*offset).unwrap_or(0)
-                            }
-                            _ => 0,
-                        };
-                        Error::Statement {
-                            version: m.version(),
-                            file: file.to_owned(),
-                            line: Some(statement.line + newlines(statement.text, offset)),
-                            statement: Some(statement.shortened(STATEMENT_SHOWN)),
-                            cause: cause.into(),
-                        }
-                    }
-                }
+        let mut text = String::with_capacity(sql.len() + 1);
+        text.push_str(sql);
+        text.push('\0');
+        let mut batch = Batch::new(self.conn, &text);
+        let mut index = 0;
+        loop {
+            let mut statement = match batch.next() {
+                Ok(Some(statement)) => statement,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.failed(m, sql, file, index, e, watch)),
             };
-            // One statement by the lexer's split, which is SQLite's own;
-            // the batch would run a second one if SQLite saw one.
-            let mut batch = Batch::new(self.conn, statement.text);
-            while let Some(mut prepared) = batch.next().map_err(fail)? {
-                let mut rows = prepared.raw_query();
-                while rows.next().map_err(fail)?.is_some() {}
+            let mut rows = statement.raw_query();
+            loop {
+                match rows.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return Err(self.failed(m, sql, file, index, e, watch)),
+                }
             }
+            index += 1;
         }
-        Ok(())
+    }
+
+    /// The error of the file's statement number `index` (from 0, as SQLite
+    /// split the file, which the lexer's split matches). Only now is the
+    /// file lexed: for the statement's line and text, and for why a
+    /// statement that the authorizer or SQLite refused inside the
+    /// transaction was refused.
+    fn failed(
+        &self,
+        m: &Migration,
+        sql: &str,
+        file: &str,
+        index: usize,
+        cause: rusqlite::Error,
+        watch: &Mutex<Watch>,
+    ) -> Error {
+        if matches!(
+            cause.sqlite_error_code(),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        ) {
+            return self.locked();
+        }
+        let lexed = sql::lex(sql, Dialect::Sqlite);
+        let statement = lexed.statements.get(index);
+        let seen = lock(watch);
+        if seen.in_transaction
+            && let Some(statement) = statement
+            && let Err(refused) = refuse_in_transaction(m, file, std::slice::from_ref(statement))
+        {
+            return refused;
+        }
+        if seen.denied_transaction_control {
+            // The lexer saw no transaction control where SQLite did: name
+            // no line rather than a wrong one.
+            return Error::TransactionControl {
+                version: m.version(),
+                file: file.to_owned(),
+                line: None,
+            };
+        }
+        // A syntax error says where it is, from where preparing began: just
+        // after the statement before.
+        let from = index
+            .checked_sub(1)
+            .and_then(|i| lexed.statements.get(i))
+            .map_or(0, |s| s.end);
+        let line = match &cause {
+            rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => {
+                Some(sql::line_of(sql, from + *offset as usize))
+            }
+            _ => statement.map(|s| s.line),
+        };
+        Error::Statement {
+            version: m.version(),
+            file: file.to_owned(),
+            line,
+            statement: statement.map(|s| s.shortened(STATEMENT_SHOWN)),
+            cause: cause.into(),
+        }
     }
 
     fn table_names(&self) -> Result<BTreeSet<String>> {
@@ -883,12 +934,4 @@ fn is_internal(table: &str) -> bool {
 /// Quotes an identifier for SQLite: `"name"`, with `"` doubled.
 fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// How many line breaks `text` has before byte `offset`.
-fn newlines(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
 }

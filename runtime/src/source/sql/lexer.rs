@@ -71,20 +71,21 @@ impl<'a> Lexer<'a> {
     /// Skips a quoted run opened at `pos`, ending at `quote`; a doubled
     /// quote is an escaped one. With `backslash`, `\` escapes the next byte.
     fn skip_quoted(&mut self, quote: u8, backslash: bool) {
-        self.pos += 1;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
-            if backslash && b == b'\\' {
-                self.pos += 1;
-            } else if b == quote {
-                if self.peek(0) == Some(quote) {
-                    self.pos += 1;
-                } else {
-                    return;
-                }
+        let mut at = self.pos + 1;
+        while let Some(found) = self.bytes[at.min(self.bytes.len())..]
+            .iter()
+            .position(|&b| b == quote || (backslash && b == b'\\'))
+        {
+            at += found;
+            if self.bytes[at] != quote || self.bytes.get(at + 1) == Some(&quote) {
+                // An escaped byte, or a doubled quote.
+                at += 2;
+            } else {
+                self.pos = at + 1;
+                return;
             }
         }
-        self.pos = self.pos.min(self.bytes.len());
+        self.pos = self.bytes.len();
     }
 
     /// Whether `pos` holds white space in this dialect (PostgreSQL also
@@ -317,18 +318,15 @@ fn sqlite_class(token: Token<'_>) -> SqliteClass {
         };
     };
     let is = |k: &str| word.eq_ignore_ascii_case(k);
-    if is("create") {
-        SqliteClass::Create
-    } else if is("trigger") {
-        SqliteClass::Trigger
-    } else if is("temp") || is("temporary") {
-        SqliteClass::Temp
-    } else if is("end") {
-        SqliteClass::End
-    } else if is("explain") {
-        SqliteClass::Explain
-    } else {
-        SqliteClass::Other
+    // By length first: most words are none of these.
+    match word.len() {
+        3 if is("end") => SqliteClass::End,
+        4 if is("temp") => SqliteClass::Temp,
+        6 if is("create") => SqliteClass::Create,
+        7 if is("trigger") => SqliteClass::Trigger,
+        7 if is("explain") => SqliteClass::Explain,
+        9 if is("temporary") => SqliteClass::Temp,
+        _ => SqliteClass::Other,
     }
 }
 

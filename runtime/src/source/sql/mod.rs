@@ -44,9 +44,17 @@ pub struct Statement<'a> {
     pub text: &'a str,
     /// The dialect it was split in.
     pub dialect: Dialect,
+    /// Its first two words as written; `""` where there is none, or after
+    /// a first token that is not a word.
+    first_words: [&'a str; 2],
 }
 
 impl<'a> Statement<'a> {
+    /// Its first word, or `""` when it opens with something else.
+    pub fn first_word(&self) -> &'a str {
+        self.first_words[0]
+    }
+
     /// The statement's keywords and unquoted identifiers, in order.
     pub fn words(&self) -> impl Iterator<Item = &'a str> + use<'a> {
         self.tokens().filter_map(|t| match t {
@@ -75,11 +83,8 @@ impl<'a> Statement<'a> {
     /// `START TRANSACTION`, `ABORT` and `PREPARE TRANSACTION`). A runner
     /// that wraps a migration in its own transaction must not run one.
     pub fn controls_transaction(&self) -> bool {
-        let mut words = self.words();
-        let (first, second) = (words.next(), words.next());
-        let is = |word: Option<&str>, keyword: &str| {
-            word.is_some_and(|w| w.eq_ignore_ascii_case(keyword))
-        };
+        let [first, second] = self.first_words;
+        let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
         [
             "BEGIN",
             "COMMIT",
@@ -225,13 +230,21 @@ pub fn lex_with<'a>(text: &'a str, dialect: Dialect, strings: PgStrings) -> Lexe
     let mut ends = Ends::new(dialect);
     let mut begin = None;
     let mut last_end = 0;
-    let mut push = |out: &mut Lexed<'a>, lexer: &mut Lexer<'a>, begin: usize, end: usize| {
+    // The statement's first two words, filled as they come.
+    let mut first_words = [""; 2];
+    let mut words_seen = 0;
+    let mut push = |out: &mut Lexed<'a>,
+                    lexer: &mut Lexer<'a>,
+                    begin: usize,
+                    end: usize,
+                    first_words: [&'a str; 2]| {
         let statement = Statement {
             start: begin,
             end,
             line: lines.at(begin),
             text: &text[begin..end],
             dialect,
+            first_words,
         };
         if follow_set
             && dialect == Dialect::Postgres
@@ -247,15 +260,26 @@ pub fn lex_with<'a>(text: &'a str, dialect: Dialect, strings: PgStrings) -> Lexe
             // A lone `;` is no statement.
             if let Some(begin) = begin.take() {
                 let end = lexer.pos;
-                push(&mut out, &mut lexer, begin, end);
+                push(&mut out, &mut lexer, begin, end, first_words);
             }
+            (first_words, words_seen) = ([""; 2], 0);
             continue;
         }
         begin.get_or_insert(start);
+        if words_seen < 2 {
+            match token {
+                Token::Word(word) => first_words[words_seen] = word,
+                // A statement that opens with a string or `(` is no
+                // transaction control: its word slots stay empty.
+                _ if words_seen == 0 => words_seen = 1,
+                _ => {}
+            }
+            words_seen += 1;
+        }
         last_end = lexer.pos;
     }
     if let Some(begin) = begin {
-        push(&mut out, &mut lexer, begin, last_end);
+        push(&mut out, &mut lexer, begin, last_end, first_words);
     }
     out
 }

@@ -52,14 +52,15 @@ impl Statement<'_> {
     }
 
     fn sqlite_refusal(&self) -> Option<Refusal> {
-        let mut tokens = self.tokens_with_text();
-        let (_, first) = tokens.next()?;
+        let first = self.first_word();
         if first.eq_ignore_ascii_case("VACUUM") {
             return Some(Refusal::NotInTransaction);
         }
         if !first.eq_ignore_ascii_case("PRAGMA") {
             return None;
         }
+        let mut tokens = self.tokens_with_text();
+        tokens.next();
         // PRAGMA [schema.]name, then `= value` or `(value)`; a read alone
         // (`PRAGMA foreign_keys;`) is harmless.
         let mut name = "";
@@ -92,7 +93,7 @@ impl Statement<'_> {
     fn postgres_refusal(&self) -> Option<Refusal> {
         // Most statements are ruled out by their first word, without a
         // look at the rest.
-        let first = self.words().next()?;
+        let first = self.first_word();
         let candidates = [
             "VACUUM", "ALTER", "DISCARD", "CREATE", "DROP", "REINDEX", "CLUSTER",
         ];
