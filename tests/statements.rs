@@ -633,4 +633,88 @@ mod postgres {
                 .unwrap();
         }
     }
+
+    /// A transactional file goes to the server in one round trip. An error
+    /// the server points at names its line; one it does not point at (a
+    /// constraint) is found by running the file again statement by
+    /// statement; a statement the server refuses inside a transaction, where
+    /// strata could not see it (a procedure that commits), gets the hint.
+    /// Nothing of a failed migration stays.
+    #[test]
+    fn postgres_errors_name_their_statement() {
+        let Some(pg) = Pg::new("lex_errors") else {
+            return;
+        };
+        let mut client = pg.client;
+        let cases = [
+            (
+                "CREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO a VALUES (1);\n\nINSERT INTO a\n  VALUES (1);\n",
+                "000001_a.up.sql:4: duplicate key value violates unique constraint \"a_pkey\" (Key (id)=(1) already exists.) (in `INSERT INTO a VALUES (1);`)",
+            ),
+            (
+                "CREATE TABLE a (id int);\nSELECT nothing\n  FROM a;\n",
+                "000001_a.up.sql:2: column \"nothing\" does not exist (in `SELECT nothing FROM a;`)",
+            ),
+            (
+                "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\nCALL p();\n",
+                "000001_a.up.sql:2: invalid transaction termination (in `CALL p();`); strata ran this migration inside a transaction: to run it without one, put `-- strata:no-transaction` at the top of the file",
+            ),
+        ];
+        for (up, expected) in cases {
+            let dir = folder(&[
+                ("000001_a.up.sql", up),
+                ("000001_a.down.sql", "-- strata:irreversible\n"),
+            ]);
+            let err = Migrations::from_dir(dir.path())
+                .unwrap()
+                .run(&mut client)
+                .unwrap_err();
+            assert!(err.to_string().ends_with(expected), "{err}");
+            let tables: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('schema_migrations', 'lex_log')",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(tables, 0, "{up}");
+            client.batch_execute("DROP PROCEDURE IF EXISTS p").unwrap();
+        }
+    }
+
+    /// A session whose strings are not standard-conforming reads a
+    /// backslash as an escape, and strata splits the file as it does.
+    #[test]
+    fn postgres_follows_the_sessions_strings() {
+        let Some(pg) = Pg::new("lex_strings") else {
+            return;
+        };
+        let mut client = pg.client;
+        client
+            .batch_execute(
+                "SET standard_conforming_strings = off; SET escape_string_warning = off;",
+            )
+            .unwrap();
+        let up = "SELECT 'a\\';INSERT INTO lex_log (n) VALUES (1);--';\nINSERT INTO lex_log (n) VALUES (2);\n";
+        for directive in ["", "-- strata:no-transaction\n"] {
+            let dir = folder(&[
+                ("000001_a.up.sql", &format!("{directive}{up}")),
+                ("000001_a.down.sql", "-- strata:irreversible\n"),
+            ]);
+            Migrations::from_dir(dir.path())
+                .unwrap()
+                .run(&mut client)
+                .unwrap();
+            let rows: Vec<i32> = client
+                .query("SELECT n FROM lex_log ORDER BY id", &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(rows, [2], "{directive:?}");
+            client
+                .batch_execute("TRUNCATE lex_log; DROP TABLE schema_migrations")
+                .unwrap();
+        }
+    }
 }
