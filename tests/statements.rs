@@ -50,6 +50,7 @@ const SQLITE_FRAGMENTS: &[&str] = &[
     "/* a /* b */ INSERT INTO log VALUES ({k});",
     "SELECT 'a;'';INSERT INTO log VALUES ({k});';",
     "SELECT \"a;b\" FROM (SELECT 1 AS \"a;b\");",
+    "SELECT 1 AS \"x\"\";INSERT INTO log VALUES ({k});--\";",
     "SELECT [a;b] FROM (SELECT 1 AS [a;b]);",
     "SELECT `a;b` FROM (SELECT 1 AS `a;b`);",
     "CREATE TRIGGER IF NOT EXISTS t{k} AFTER INSERT ON log WHEN new.n < 0 BEGIN SELECT CASE WHEN 1 THEN 2 END; INSERT INTO side VALUES ({k}); END;",
@@ -364,6 +365,7 @@ mod postgres {
         "SELECT $$;INSERT INTO lex_log (n) VALUES ({k});$$;",
         "SELECT $t$ $$; INSERT INTO lex_log (n) VALUES ({k}); $t$;",
         "SELECT \"a;b\" FROM (SELECT 1 AS \"a;b\") s;",
+        "SELECT 1 AS \"x\"\";INSERT INTO lex_log (n) VALUES ({k});--\";",
         "DO $$BEGIN INSERT INTO lex_log (n) VALUES ({k}); END$$;",
         "CREATE OR REPLACE FUNCTION lex_f{k}() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN {k} END; END;",
         "CREATE OR REPLACE PROCEDURE lex_p{k}() LANGUAGE sql BEGIN ATOMIC INSERT INTO lex_log (n) VALUES (-{k}); END; CALL lex_p{k}(); DROP PROCEDURE IF EXISTS lex_p{k};",
@@ -716,5 +718,43 @@ mod postgres {
                 .batch_execute("TRUNCATE lex_log; DROP TABLE schema_migrations")
                 .unwrap();
         }
+    }
+
+    /// The hint is for files strata runs inside its transaction: a
+    /// no-transaction file that opened one itself is told no such thing.
+    #[test]
+    fn postgres_no_hint_outside_strata_transaction() {
+        let Some(pg) = Pg::new("lex_no_hint") else {
+            return;
+        };
+        let mut client = pg.client;
+        let dir = folder(&[
+            (
+                "000001_a.up.sql",
+                "-- strata:no-transaction\nBEGIN;\nVACUUM;\nCOMMIT;\n",
+            ),
+            ("000001_a.down.sql", "-- strata:irreversible\n"),
+        ]);
+        let err = Migrations::from_dir(dir.path())
+            .unwrap()
+            .run(&mut client)
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Statement {
+                    line: Some(3),
+                    in_transaction: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().ends_with(
+                "000001_a.up.sql:3: VACUUM cannot run inside a transaction block (in `VACUUM;`)"
+            ),
+            "{err}"
+        );
     }
 }

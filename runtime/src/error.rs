@@ -142,7 +142,7 @@ pub enum Error {
     /// A statement of a migration failed. Inside a transaction the
     /// migration was rolled back; outside one (`-- strata:no-transaction`)
     /// the statements before it stay applied.
-    #[error("{file}{}: {cause}{}{}", at_line(*line), in_statement(statement.as_deref()), transaction_hint(cause))]
+    #[error("{file}{}: {cause}{}{}", at_line(*line), in_statement(statement.as_deref()), transaction_hint(cause, *in_transaction))]
     Statement {
         /// The migration's version.
         version: u64,
@@ -156,6 +156,9 @@ pub enum Error {
         line: Option<usize>,
         /// The failing statement, white space folded, shortened when long.
         statement: Option<String>,
+        /// Whether strata ran the migration inside its transaction (false
+        /// for a `-- strata:no-transaction` file).
+        in_transaction: bool,
         /// The database's error.
         cause: DatabaseError,
     },
@@ -435,8 +438,8 @@ fn in_statement(statement: Option<&str>) -> String {
 /// The `-- strata:no-transaction` hint for the errors a database gives a
 /// statement that cannot run inside a transaction, where strata could not
 /// tell beforehand (a procedure that commits, a function that vacuums).
-fn transaction_hint(cause: &DatabaseError) -> &'static str {
-    if cause.needs_no_transaction() {
+fn transaction_hint(cause: &DatabaseError, in_transaction: bool) -> &'static str {
+    if in_transaction && cause.needs_no_transaction() {
         "; strata ran this migration inside a transaction: to run it without one, put `-- strata:no-transaction` at the top of the file"
     } else {
         ""

@@ -226,6 +226,7 @@ impl<'a> Pg<'a> {
                 file: file.to_owned(),
                 line: Some(sql::line_of(text, byte)),
                 statement: statement.map(|s| s.shortened(STATEMENT_SHOWN)),
+                in_transaction: true,
                 cause: DatabaseError::Postgres(e),
             });
         }
@@ -246,7 +247,7 @@ impl<'a> Pg<'a> {
         {
             for statement in &lexed.statements {
                 if let Err(again) = self.client.batch_execute(statement.text) {
-                    return Err(statement_error(m, file, statement, again));
+                    return Err(statement_error(m, file, statement, true, again));
                 }
             }
         }
@@ -255,6 +256,7 @@ impl<'a> Pg<'a> {
             file: file.to_owned(),
             line: None,
             statement: None,
+            in_transaction: true,
             cause: DatabaseError::Postgres(e),
         })
     }
@@ -489,7 +491,7 @@ impl Backend for Pg<'_> {
             for statement in &lexed.statements {
                 self.client
                     .batch_execute(statement.text)
-                    .map_err(|e| statement_error(m, file, statement, e))?;
+                    .map_err(|e| statement_error(m, file, statement, false, e))?;
             }
         }
         Ok(started.elapsed())
@@ -641,6 +643,7 @@ fn statement_error(
     m: &Migration,
     file: &str,
     statement: &sql::Statement<'_>,
+    in_transaction: bool,
     e: postgres::Error,
 ) -> Error {
     let line = match e.as_db_error().and_then(|d| d.position()) {
@@ -660,6 +663,7 @@ fn statement_error(
         file: file.to_owned(),
         line: Some(line),
         statement: Some(statement.shortened(STATEMENT_SHOWN)),
+        in_transaction,
         cause: DatabaseError::Postgres(e),
     }
 }

@@ -537,7 +537,11 @@ impl<'a> Sqlite<'a> {
                 }
                 _ => return Authorization::Allow,
             };
-            seen.tables.insert(table.to_lowercase());
+            // A file of many INSERTs into one table names it again and
+            // again: no allocation once it is known.
+            if !seen.tables.contains(table) {
+                seen.tables.insert(table.to_lowercase());
+            }
             Authorization::Allow
         }))?;
         self.watch = Some(Arc::clone(&watch));
@@ -643,6 +647,7 @@ impl<'a> Sqlite<'a> {
             file: file.to_owned(),
             line,
             statement: statement.map(|s| s.shortened(STATEMENT_SHOWN)),
+            in_transaction: seen.in_transaction,
             cause: cause.into(),
         }
     }
@@ -918,9 +923,19 @@ fn version_param(version: u64) -> i64 {
 /// RENAME` does, so a file without the word cannot (the word in a comment
 /// or a string only costs a look at the table list).
 fn may_rename(sql: &str) -> bool {
-    sql.as_bytes()
-        .windows(6)
-        .any(|w| w.eq_ignore_ascii_case(b"rename"))
+    let bytes = sql.as_bytes();
+    let mut at = 0;
+    while let Some(found) = bytes[at..].iter().position(|&b| b | 0x20 == b'r') {
+        let start = at + found;
+        if bytes
+            .get(start..start + 6)
+            .is_some_and(|word| word.eq_ignore_ascii_case(b"rename"))
+        {
+            return true;
+        }
+        at = start + 1;
+    }
+    false
 }
 
 /// SQLite's own tables (`sqlite_schema`, `sqlite_sequence`, …): no

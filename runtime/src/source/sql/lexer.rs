@@ -101,9 +101,9 @@ impl<'a> Lexer<'a> {
     fn skip_block_comment(&mut self) -> bool {
         self.pos += 2;
         if self.dialect == Dialect::Sqlite {
-            let closed = self.text[self.pos..].contains("*/");
-            self.skip_past("*/");
-            return closed;
+            let found = self.text[self.pos..].find("*/");
+            self.pos = found.map_or(self.bytes.len(), |at| self.pos + at + 2);
+            return found.is_some();
         }
         let mut depth = 1usize;
         while self.pos < self.bytes.len() {
