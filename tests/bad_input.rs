@@ -199,6 +199,18 @@ fn cases() -> Vec<(&'static str, Setup, Expect)> {
             Problems(&["is not valid UTF-8"]),
         ),
         (
+            "a NUL byte, where SQLite would stop reading",
+            |d| {
+                std::fs::write(
+                    d.join("1_a.up.sql"),
+                    b"CREATE TABLE t (id INTEGER);\n\0\nCREATE TABLE u (id INTEGER);\n",
+                )
+                .unwrap();
+                std::fs::write(d.join("1_a.down.sql"), DOWN).unwrap();
+            },
+            Problems(&["1_a.up.sql:2: the file holds a NUL byte"]),
+        ),
+        (
             "commit in a transactional file",
             |d| {
                 std::fs::write(d.join("1_a.up.sql"), format!("{UP}COMMIT;\n")).unwrap();

@@ -206,6 +206,13 @@ fn problems_not_covered_by_the_ui_tests() {
             "the name of migrations/1_\u{fffd}.up.sql is not valid UTF-8 (rename it; names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)",
         ),
         (
+            Problem::NulByte {
+                file: "migrations/1_a.up.sql".into(),
+                line: 2,
+            },
+            "migrations/1_a.up.sql:2: the file holds a NUL byte, where SQLite would stop reading and PostgreSQL refuses the file (remove it; write `char(0)` or `'\\x00'::bytea` for a zero value)",
+        ),
+        (
             Problem::NoName {
                 file: "migrations/000001.up.sql".into(),
             },

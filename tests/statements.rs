@@ -348,7 +348,6 @@ mod postgres {
     use super::*;
     use crate::common::pg::TestDb;
     use strata::postgres::Client;
-    use strata::source::sql::PgStrings;
 
     /// Fragments that read the same whether the file is sent at once or
     /// statement by statement.
@@ -361,6 +360,8 @@ mod postgres {
         "/*/* x */ INSERT INTO lex_log (n) VALUES ({k}); */",
         "SELECT 'a;'';INSERT INTO lex_log (n) VALUES ({k});';",
         "SELECT E'\\';INSERT INTO lex_log (n) VALUES ({k});--';",
+        // A string goes on after a line break.
+        "SELECT 'x'\n  '\\';INSERT INTO lex_log (n) VALUES ({k});--';",
         "SELECT 'a\\';INSERT INTO lex_log (n) VALUES ({k});--';",
         "SELECT $$;INSERT INTO lex_log (n) VALUES ({k});$$;",
         "SELECT $t$ $$; INSERT INTO lex_log (n) VALUES ({k}); $t$;",
@@ -390,6 +391,15 @@ mod postgres {
     const SET_FRAGMENTS: &[&str] = &[
         "SET standard_conforming_strings = off;\nSELECT 'a\\';INSERT INTO lex_log (n) VALUES ({k});--'; SET standard_conforming_strings TO on;\n",
         "SET standard_conforming_strings = 'off';\nSELECT E'\\\\', 'b\\'; RESET standard_conforming_strings;\n",
+    ];
+
+    /// Fragments that the server reads otherwise than psql: an `E'...'`
+    /// string goes on after a line break as an escaped string, where psql's
+    /// scanner reads the rest as a plain one. strata reads them as the
+    /// server does; compared with the server only.
+    const SERVER_FRAGMENTS: &[&str] = &[
+        "SELECT E'x'\n-- c\n'\\';INSERT INTO lex_log (n) VALUES ({k});--';",
+        "SELECT E'x'\n\n'\\' ; SELECT 1;",
     ];
 
     const TAILS: &[&str] = &[
@@ -442,27 +452,43 @@ mod postgres {
             result.map(|()| rows).map_err(|e| e.to_string())
         }
 
-        /// strata's split, each statement sent on its own; in a
-        /// transaction or not.
-        fn strata(&mut self, sql: &str, in_transaction: bool) -> Rows {
-            let lexed = if in_transaction {
-                self.client.batch_execute("BEGIN").unwrap();
-                sql::lex(sql, Dialect::Postgres)
-            } else {
-                sql::lex_with(sql, Dialect::Postgres, PgStrings::FollowingSet(true))
-            };
+        /// strata's split sent statement by statement inside a
+        /// transaction: what strata checks a transactional file by.
+        fn strata_in_transaction(&mut self, sql: &str) -> Rows {
+            self.client.batch_execute("BEGIN").unwrap();
             let mut result = Ok(());
-            for statement in &lexed.statements {
+            for statement in &sql::lex(sql, Dialect::Postgres).statements {
                 result = self.client.batch_execute(statement.text);
                 if result.is_err() {
                     break;
                 }
             }
-            if in_transaction {
-                self.client
-                    .batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })
-                    .unwrap();
-            }
+            self.client
+                .batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })
+                .unwrap();
+            let rows = self.rows();
+            result.map(|()| rows).map_err(|e| e.to_string())
+        }
+
+        /// strata's run of the file as a `-- strata:no-transaction`
+        /// migration: statement by statement, as psql sends it.
+        fn strata_outside(&mut self, sql: &str) -> Rows {
+            let dir = folder(&[
+                (
+                    "000001_lex.up.sql",
+                    &format!("-- strata:no-transaction\n{sql}"),
+                ),
+                ("000001_lex.down.sql", "-- strata:irreversible\n"),
+            ]);
+            let result = match Migrations::from_dir(dir.path()) {
+                Ok(migrations) => migrations.run(&mut self.client).map(drop),
+                // Only comments: nothing to run, as psql runs nothing.
+                Err(e) if e.to_string().contains("has no SQL") => Ok(()),
+                Err(e) => panic!("{e}"),
+            };
+            self.client
+                .batch_execute("DROP TABLE IF EXISTS schema_migrations")
+                .unwrap();
             let rows = self.rows();
             result.map(|()| rows).map_err(|e| e.to_string())
         }
@@ -518,22 +544,31 @@ mod postgres {
         };
         let pg = std::cell::RefCell::new(pg);
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(96));
-        let all: Vec<&str> = FRAGMENTS.iter().chain(SET_FRAGMENTS).copied().collect();
+        let all: Vec<&str> = FRAGMENTS
+            .iter()
+            .chain(SET_FRAGMENTS)
+            .chain(SERVER_FRAGMENTS)
+            .copied()
+            .collect();
+        let set = FRAGMENTS.len()..FRAGMENTS.len() + SET_FRAGMENTS.len();
         let strategy = (
             prop::collection::vec((0..all.len(), 0..7usize), 1..8),
             0..TAILS.len(),
         );
         runner
             .run(&strategy, |(parts, tail)| {
-                let with_set = parts.iter().any(|&(f, _)| f >= FRAGMENTS.len());
+                let with_set = parts.iter().any(|(f, _)| set.contains(f));
+                let server_only = parts.iter().any(|&(f, _)| f >= set.end);
                 let sql = file(&all, &parts, TAILS[tail]);
                 let mut pg = pg.borrow_mut();
-                let psql = pg.psql(&sql);
-                let ours = pg.strata(&sql, false);
-                same("psql", &psql, &ours, &sql);
+                if !server_only {
+                    let psql = pg.psql(&sql);
+                    let ours = pg.strata_outside(&sql);
+                    same("psql", &psql, &ours, &sql);
+                }
                 if !with_set {
                     let server = pg.server(&sql);
-                    let ours = pg.strata(&sql, true);
+                    let ours = pg.strata_in_transaction(&sql);
                     same("the server", &server, &ours, &sql);
                 }
                 Ok(())
@@ -566,6 +601,7 @@ mod postgres {
             "DROP INDEX CONCURRENTLY t_id".to_owned(),
             "REINDEX TABLE CONCURRENTLY t".to_owned(),
             "REINDEX (VERBOSE) DATABASE ".to_owned() + &database,
+            "REINDEX SCHEMA public".to_owned(),
             "ALTER TABLE parted DETACH PARTITION part1 CONCURRENTLY".to_owned(),
             "ALTER SYSTEM SET work_mem = '4MB'".to_owned(),
             "ALTER SYSTEM RESET work_mem".to_owned(),
@@ -756,5 +792,79 @@ mod postgres {
             ),
             "{err}"
         );
+    }
+
+    /// Files from an attack on the split: each one fails with the error
+    /// given (from the folder rules or from the run), and leaves nothing
+    /// behind.
+    #[test]
+    fn postgres_attack_files_fail_and_leave_nothing() {
+        let Some(pg) = Pg::new("lex_attack") else {
+            return;
+        };
+        let mut client = pg.client;
+        let cases = [
+            // The server reads `E'a'` and `'b\''` as one escaped string,
+            // so the COMMIT is a statement, refused before anything runs.
+            (
+                "CREATE TABLE t (a int);\nSELECT E'a'\n'b\\'' ; COMMIT; SELECT 1 -- '\n;\nINSERT INTO t VALUES (1);\n",
+                &["000001_a.up.sql:3: ", "begins, ends or nests a transaction"][..],
+            ),
+            // `begin` is a name here, not a body.
+            (
+                "CREATE TABLE t (a int);\nCREATE FUNCTION begin() RETURNS int LANGUAGE sql AS 'SELECT 1';\nCOMMIT;\nINSERT INTO t VALUES (1);\n",
+                &["000001_a.up.sql:3: ", "begins, ends or nests a transaction"][..],
+            ),
+            (
+                "CREATE TABLE period (id int, begin date);\nCREATE FUNCTION first_begin() RETURNS date LANGUAGE sql BEGIN ATOMIC SELECT begin FROM period ORDER BY begin LIMIT 1; END;\nCOMMIT;\n",
+                &["000001_a.up.sql:3: ", "begins, ends or nests a transaction"][..],
+            ),
+            // Run again statement by statement, the SET would make the
+            // third line read as a COMMIT: the run stops before it.
+            (
+                "CREATE TABLE t (a int PRIMARY KEY);\nSET standard_conforming_strings = off;\nSELECT 'x\\' /* ' ; COMMIT ; SELECT 'y' -- */\n;\nINSERT INTO t VALUES (1), (1);\n",
+                &[
+                    "000001_a.up.sql: duplicate key value violates unique constraint \"t_pkey\" (Key (a)=(1) already exists.)",
+                ],
+            ),
+            // The file's last statement is unfinished.
+            (
+                "CREATE TABLE t (a int);\nSELECT (1",
+                &["000001_a.up.sql:2: syntax error at end of input (in `SELECT (1`)"],
+            ),
+            (
+                "CREATE TABLE t (a int);\nSELECT 'x",
+                &[
+                    "000001_a.up.sql:2: unterminated quoted string at or near \"'x\" (in `SELECT 'x`)",
+                ],
+            ),
+        ];
+        for (up, expected) in cases {
+            let dir = folder(&[
+                ("000001_a.up.sql", up),
+                ("000001_a.down.sql", "-- strata:irreversible\n"),
+            ]);
+            // Refused by the folder rules, or when it runs.
+            let err = match Migrations::from_dir(dir.path()) {
+                Ok(migrations) => migrations.run(&mut client).unwrap_err().to_string(),
+                Err(e) => e.to_string(),
+            };
+            for part in expected {
+                assert!(err.contains(part), "{err}\n{up}");
+            }
+            let tables: Vec<String> = client
+                .query(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('lex_log')",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(tables, Vec::<String>::new(), "{up}");
+            client
+                .batch_execute("DROP FUNCTION IF EXISTS begin, first_begin; RESET ALL")
+                .unwrap();
+        }
     }
 }

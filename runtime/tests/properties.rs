@@ -77,3 +77,41 @@ proptest! {
         prop_assert_eq!(problems.is_empty(), irreversible);
     }
 }
+
+/// Found by the differential tests: SQLite runs the INSERT after a comment
+/// that PostgreSQL reads as nested and unterminated. A file that one
+/// dialect sees SQL in is not empty; the build leaves it to the backend.
+#[test]
+fn a_file_with_sql_to_one_dialect_only_is_not_empty() {
+    let mut problems = Vec::new();
+    let sql = "/* a /* b */ INSERT INTO t VALUES (1);";
+    check_sql(sql, "f.up.sql", Direction::Up, "f.up.sql", &mut problems);
+    assert_eq!(problems, []);
+    check_sql(
+        "/* a */ -- b\n",
+        "f.up.sql",
+        Direction::Up,
+        "f.up.sql",
+        &mut problems,
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+}
+
+/// Found by an attack on the split: what only one dialect has decides how
+/// a file is judged, so that the other dialect's reading (an apostrophe
+/// inside a dollar quote opens a string to SQLite) hides nothing.
+#[test]
+fn a_file_is_judged_by_the_dialect_it_is_written_in() {
+    let refused = |sql: &str| {
+        let mut problems = Vec::new();
+        check_sql(sql, "f.up.sql", Direction::Up, "f.up.sql", &mut problems);
+        problems.len()
+    };
+    let postgres = "CREATE TABLE accounts (id int);\nCOMMENT ON TABLE accounts IS $$Each user's accounts$$;\nCOMMIT;\nCREATE INDEX CONCURRENTLY accounts_id ON accounts (id);\n";
+    assert_eq!(refused(postgres), 2);
+    let sqlite = "CREATE TABLE [user's notes] (a);\nPRAGMA foreign_keys = OFF;\nVACUUM;\nCOMMIT;\n";
+    assert_eq!(refused(sqlite), 3);
+    // A procedure that commits, in a dollar quote, is not a COMMIT.
+    let procedure = "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\n";
+    assert_eq!(refused(procedure), 0);
+}

@@ -25,7 +25,7 @@ use crate::backend::{
 };
 use crate::plan::{AppliedMigration, Head};
 use crate::source::Direction;
-use crate::source::sql::{self, Dialect, PgStrings};
+use crate::source::sql::{self, Dialect, PgStrings, Splitter};
 use crate::{Checksum, DatabaseError, Error, ForeignTable, Migration, Result, Runner};
 
 /// `applied_at` as strata shows it: UTC, ISO 8601, milliseconds.
@@ -193,32 +193,42 @@ impl<'a> Pg<'a> {
         Ok(row.get(0))
     }
 
-    /// Runs a whole file inside the open transaction, in one round trip.
+    /// Runs a whole file inside the open transaction, in one round trip,
+    /// read by the server under `strings`.
     fn execute_file(
         &mut self,
         m: &Migration,
         file: &str,
         text: &str,
+        strings: PgStrings,
         lexed: &sql::Lexed<'_>,
     ) -> Result<()> {
-        // The line break ends a `--` comment on the file's last line. The
-        // release fails if the file ended strata's transaction, which the
-        // check before it would have refused.
-        let batch = format!("{SAVEPOINT}{text}\n;RELEASE SAVEPOINT strata_file");
-        let Err(e) = self.client.batch_execute(&batch) else {
-            return Ok(());
+        let result = self.client.batch_execute(&format!("{SAVEPOINT}{text}"));
+        let e = match result {
+            // The release fails if the file ended strata's transaction,
+            // which the check before it would have refused.
+            Ok(()) => match self.client.batch_execute("RELEASE SAVEPOINT strata_file") {
+                Ok(()) => return Ok(()),
+                Err(e) if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) => {
+                    return Err(Error::TransactionControl {
+                        version: m.version(),
+                        file: file.to_owned(),
+                        line: None,
+                    });
+                }
+                Err(e) => return Err(self.db(e)),
+            },
+            Err(e) => e,
         };
         let prefix = SAVEPOINT.chars().count();
-        let at = match e.as_db_error().and_then(|d| d.position()) {
-            // A 1-based character position in the whole batch.
-            Some(ErrorPosition::Original(at)) => (*at as usize)
-                .checked_sub(prefix + 1)
-                .and_then(|chars| text.char_indices().nth(chars))
-                .map(|(byte, _)| byte),
-            _ => None,
-        };
-        if let Some(byte) = at {
-            // The statement that holds the error, and its line.
+        if let Some(ErrorPosition::Original(at)) = e.as_db_error().and_then(|d| d.position()) {
+            // A 1-based character position in what was sent; past the
+            // end ("at end of input"), the file's end.
+            let chars = (*at as usize).saturating_sub(prefix + 1);
+            let byte = text
+                .char_indices()
+                .nth(chars)
+                .map_or(text.len(), |(b, _)| b);
             let index = lexed.statements.partition_point(|s| s.start <= byte);
             let statement = index.checked_sub(1).map(|i| &lexed.statements[i]);
             return Err(Error::Statement {
@@ -230,22 +240,24 @@ impl<'a> Pg<'a> {
                 cause: DatabaseError::Postgres(e),
             });
         }
-        if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) {
-            return Err(Error::TransactionControl {
-                version: m.version(),
-                file: file.to_owned(),
-                line: None,
-            });
-        }
         // An error while statements ran (a constraint, a lock time-out)
         // does not say which one: undo the file and run it again statement
-        // by statement to find out. Everything is rolled back after.
+        // by statement to find out; everything is rolled back after. Each
+        // statement is sent only while the session reads strings as the
+        // file was read: a SET in it would make the next statements read
+        // otherwise, and not as the statements that were checked.
+        let expected = strings == PgStrings::Standard;
+        let replayable =
+            |pg: &mut Self| !text.contains('\\') || pg.standard_strings().ok() == Some(expected);
         if self
             .client
             .batch_execute("ROLLBACK TO SAVEPOINT strata_file")
             .is_ok()
         {
             for statement in &lexed.statements {
+                if !replayable(self) {
+                    break;
+                }
                 if let Err(again) = self.client.batch_execute(statement.text) {
                     return Err(statement_error(m, file, statement, true, again));
                 }
@@ -475,23 +487,32 @@ impl Backend for Pg<'_> {
         let text = m.sql(direction);
         // Only a backslash can read differently when the session's
         // strings are not standard-conforming.
-        let standard = !text.contains('\\') || self.standard_strings()?;
+        let backslash = text.contains('\\');
+        let strings = if !backslash || self.standard_strings()? {
+            PgStrings::Standard
+        } else {
+            PgStrings::Escaped
+        };
         let started = Instant::now();
         if in_transaction {
-            let strings = if standard {
-                PgStrings::Standard
-            } else {
-                PgStrings::Escaped
-            };
             let lexed = sql::lex_with(text, Dialect::Postgres, strings);
             refuse_in_transaction(m, file, &lexed.statements)?;
-            self.execute_file(m, file, text, &lexed)?;
+            self.execute_file(m, file, text, strings, &lexed)?;
         } else {
-            let lexed = sql::lex_with(text, Dialect::Postgres, PgStrings::FollowingSet(standard));
-            for statement in &lexed.statements {
+            // Each statement is read under the setting the ones before
+            // left: with a backslash in the file, ask the server after each.
+            let mut statements = Splitter::new(text, Dialect::Postgres, strings);
+            while let Some(statement) = statements.next() {
                 self.client
                     .batch_execute(statement.text)
-                    .map_err(|e| statement_error(m, file, statement, false, e))?;
+                    .map_err(|e| statement_error(m, file, &statement, false, e))?;
+                if backslash {
+                    statements.set_strings(if self.standard_strings()? {
+                        PgStrings::Standard
+                    } else {
+                        PgStrings::Escaped
+                    });
+                }
             }
         }
         Ok(started.elapsed())

@@ -267,6 +267,13 @@ fn read_file(
             return None;
         }
     };
+    if let Some(at) = sql.find('\0') {
+        problems.push(Problem::NulByte {
+            line: sql::line_of(&sql, at),
+            file,
+        });
+        return None;
+    }
     let before = problems.len();
     let checked = check_sql(&sql, &file, direction, up_name, problems);
     (problems.len() == before).then_some((
@@ -377,19 +384,35 @@ pub fn check_sql(
         _ => {}
     }
     if !found.no_transaction {
-        let statements = in_both(&sqlite.statements, &postgres.statements, |s| s.start);
-        for (statement, other) in statements {
-            if let Some(refusal) = statement.refusal().or_else(|| other.refusal()) {
-                problems.push(Problem::RefusedInTransaction {
-                    file: file.clone(),
-                    line: statement.line,
-                    statement: statement.shortened(REFUSED_SHOWN),
-                    refusal,
-                });
-            }
+        // A file that uses what only one dialect has (a dollar quote, a
+        // `[name]`) is judged by that dialect alone: the other one's reading
+        // of it means nothing, and may hide the rest of the file. Otherwise
+        // the statements both dialects see are judged by the rules of both.
+        let refused: Vec<(&sql::Statement<'_>, sql::Refusal)> =
+            match (sqlite.dialect_specific, postgres.dialect_specific) {
+                (true, false) => refusals(sqlite.statements.iter()),
+                (false, true) => refusals(postgres.statements.iter()),
+                _ => in_both(&sqlite.statements, &postgres.statements, |s| s.start)
+                    .filter_map(|(s, other)| Some((s, s.refusal().or_else(|| other.refusal())?)))
+                    .collect(),
+            };
+        for (statement, refusal) in refused {
+            problems.push(Problem::RefusedInTransaction {
+                file: file.clone(),
+                line: statement.line,
+                statement: statement.shortened(REFUSED_SHOWN),
+                refusal,
+            });
         }
     }
     found
+}
+
+/// The statements refused inside a transaction, with why.
+fn refusals<'l, 'a: 'l>(
+    statements: impl Iterator<Item = &'l sql::Statement<'a>>,
+) -> Vec<(&'l sql::Statement<'a>, sql::Refusal)> {
+    statements.filter_map(|s| Some((s, s.refusal()?))).collect()
 }
 
 /// The pairs of items, one from each list (both in ascending order of

@@ -88,6 +88,14 @@ pub enum Problem {
         /// 1-based line of the first invalid byte.
         line: usize,
     },
+    /// The file holds a NUL byte: SQLite stops reading there, so what
+    /// follows would be skipped, and PostgreSQL refuses it.
+    NulByte {
+        /// The file.
+        file: String,
+        /// 1-based line of the first NUL byte.
+        line: usize,
+    },
     /// An up file without its down file.
     MissingDown {
         /// The down file that should exist.
@@ -233,6 +241,10 @@ impl fmt::Display for Problem {
             Problem::NotUtf8 { file, line } => write!(
                 f,
                 "{file} is not valid UTF-8 (line {line}; save the file as UTF-8)"
+            ),
+            Problem::NulByte { file, line } => write!(
+                f,
+                "{file}:{line}: the file holds a NUL byte, where SQLite would stop reading and PostgreSQL refuses the file (remove it; write `char(0)` or `'\\x00'::bytea` for a zero value)"
             ),
             Problem::MissingDown { file, up } => write!(
                 f,

@@ -27,6 +27,9 @@ pub(super) struct Lexer<'a> {
     /// PostgreSQL's `standard_conforming_strings`: when off, `\` escapes
     /// in plain `'...'` strings too.
     pub(super) standard_strings: bool,
+    /// A construct only this dialect has was met (a dollar quote, an
+    /// `E'...'`, `B'...'` or `U&'...'` string; a `[...]` or backtick name).
+    pub(super) specific: bool,
 }
 
 /// SQLite's `IdChar`: letters, digits, `_`, `$` and every byte of a
@@ -53,6 +56,7 @@ impl<'a> Lexer<'a> {
             pos: 0,
             dialect,
             standard_strings: true,
+            specific: false,
         }
     }
 
@@ -86,6 +90,45 @@ impl<'a> Lexer<'a> {
             }
         }
         self.pos = self.bytes.len();
+    }
+
+    /// A PostgreSQL `'...'` string from `pos`, with its continuations: a
+    /// string followed by white space holding a line break (and comments)
+    /// and another `'` goes on there, read the same way (`E'a'` then a
+    /// line break and `'b\''` is one escaped string).
+    fn skip_pg_string(&mut self, backslash: bool) {
+        loop {
+            self.skip_quoted(b'\'', backslash);
+            match self.continuation() {
+                Some(quote) => self.pos = quote,
+                None => return,
+            }
+        }
+    }
+
+    /// Where a string's continuation opens, if one follows `pos`: scan.l's
+    /// `{horiz_whitespace}*{newline}{special_whitespace}*` then a quote.
+    fn continuation(&self) -> Option<usize> {
+        let bytes = self.bytes;
+        let mut at = self.pos;
+        while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\x0c' | b'\x0b') {
+            at += 1;
+        }
+        if !matches!(bytes.get(at), Some(b'\n' | b'\r')) {
+            return None;
+        }
+        loop {
+            match bytes.get(at)? {
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b' => at += 1,
+                // A comment counts only with the line break that ends it.
+                b'-' if bytes.get(at + 1) == Some(&b'-') => {
+                    let end = bytes[at..].iter().position(|&b| b == b'\n' || b == b'\r')?;
+                    at += end;
+                }
+                b'\'' => return Some(at),
+                _ => return None,
+            }
+        }
     }
 
     /// Whether `pos` holds white space in this dialect (PostgreSQL also
@@ -178,8 +221,12 @@ impl<'a> Lexer<'a> {
                     }
                     Token::Other
                 }
+                b'\'' if pg => {
+                    self.skip_pg_string(!self.standard_strings);
+                    Token::Other
+                }
                 b'\'' => {
-                    self.skip_quoted(b'\'', pg && !self.standard_strings);
+                    self.skip_quoted(b'\'', false);
                     Token::Other
                 }
                 b'"' => {
@@ -187,15 +234,18 @@ impl<'a> Lexer<'a> {
                     Token::Other
                 }
                 b'`' if !pg => {
+                    self.specific = true;
                     self.skip_quoted(b'`', false);
                     Token::Other
                 }
                 b'[' if !pg => {
+                    self.specific = true;
                     self.skip_past("]");
                     Token::Other
                 }
                 b'$' if pg => {
                     if let Some(tag) = self.dollar_tag() {
+                        self.specific = true;
                         self.pos += tag.len();
                         self.skip_past(tag);
                     } else {
@@ -258,14 +308,24 @@ impl<'a> Lexer<'a> {
     /// never do, `U&'...'` and `U&"..."` are plain quoted runs.
     fn prefixed_string(&mut self, word: &str) -> Option<Token<'a>> {
         match (word, self.peek(0), self.peek(1)) {
-            ("E" | "e", Some(b'\''), _) => self.skip_quoted(b'\'', true),
-            ("B" | "b" | "X" | "x", Some(b'\''), _) => self.skip_quoted(b'\'', false),
-            ("U" | "u", Some(b'&'), Some(quote @ (b'\'' | b'"'))) => {
+            ("E" | "e", Some(b'\''), _) => self.skip_pg_string(true),
+            ("B" | "b", Some(b'\''), _) => self.skip_pg_string(false),
+            // SQLite writes blobs the same way: no evidence of a dialect.
+            ("X" | "x", Some(b'\''), _) => {
+                self.skip_pg_string(false);
+                return Some(Token::Other);
+            }
+            ("U" | "u", Some(b'&'), Some(b'\'')) => {
                 self.pos += 1;
-                self.skip_quoted(quote, false);
+                self.skip_pg_string(false);
+            }
+            ("U" | "u", Some(b'&'), Some(b'"')) => {
+                self.pos += 1;
+                self.skip_quoted(b'"', false);
             }
             _ => return None,
         }
+        self.specific = true;
         Some(Token::Other)
     }
 }
@@ -354,6 +414,8 @@ pub(super) struct PgState {
     /// word is one of `create`, `or`, `replace`, `function`, `procedure`.
     heads: [u8; 4],
     words: usize,
+    /// The last token was the word `begin`: an `atomic` now opens a body.
+    after_begin: bool,
 }
 
 impl Ends {
@@ -375,10 +437,12 @@ impl Ends {
             Ends::Postgres(state) => match token {
                 Token::Open => {
                     state.parens += 1;
+                    state.after_begin = false;
                     false
                 }
                 Token::Close => {
                     state.parens = state.parens.saturating_sub(1);
+                    state.after_begin = false;
                     false
                 }
                 Token::Semicolon if state.parens == 0 && state.begins == 0 => {
@@ -389,7 +453,10 @@ impl Ends {
                     state.word(w);
                     false
                 }
-                _ => false,
+                _ => {
+                    state.after_begin = false;
+                    false
+                }
             },
         }
     }
@@ -410,8 +477,14 @@ impl PgState {
             self.heads,
             [b'c', b'f' | b'p', ..] | [b'c', b'o', b'r', b'f' | b'p']
         );
+        let after_begin = std::mem::take(&mut self.after_begin);
         if routine && self.parens == 0 {
+            // psql opens a body at any `begin`; but `begin` is also a
+            // name (`CREATE FUNCTION begin()`, a column), and the body the
+            // server reads is `BEGIN ATOMIC ... END` only.
             if is("begin") {
+                self.after_begin = true;
+            } else if is("atomic") && after_begin {
                 self.begins += 1;
             } else if is("case") {
                 if self.begins >= 1 {

@@ -114,7 +114,10 @@ impl Statement<'_> {
             | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..]
             | ["DROP", "INDEX", "CONCURRENTLY", ..] => true,
             ["REINDEX", rest @ ..] => {
-                concurrently || rest.iter().any(|w| matches!(*w, "SYSTEM" | "DATABASE"))
+                concurrently
+                    || rest
+                        .iter()
+                        .any(|w| matches!(*w, "SYSTEM" | "DATABASE" | "SCHEMA"))
             }
             // ALTER TABLE … DETACH PARTITION … CONCURRENTLY
             ["ALTER", "TABLE", ..] => concurrently && words.contains(&"DETACH"),
