@@ -141,7 +141,7 @@ fn every_error_says_what_happened_and_what_to_do() {
                 statement: "PRAGMA foreign_keys = OFF;".into(),
                 refusal: Refusal::IgnoredInTransaction,
             },
-            "migrations/2_b.up.sql:1: `PRAGMA foreign_keys = OFF;` does nothing inside a transaction, so the migration would be recorded as applied without its effect (put `-- strata:no-transaction` at the top of the file to run it without one; strata already switches foreign keys off around each migration and checks them before commit)".into(),
+            "migrations/2_b.up.sql:1: `PRAGMA foreign_keys = OFF;` does nothing inside a transaction, so the migration would be recorded as applied without its effect (for foreign keys, remove it: strata switches them off around each migration and checks them before commit; a connection setting belongs where the application opens its connection; to run it anyway, put `-- strata:no-transaction` at the top of the file)".into(),
         ),
         (
             Error::ForeignKeyViolation {

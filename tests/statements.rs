@@ -216,11 +216,13 @@ fn sqlite_refuses_or_ignores_what_strata_refuses() {
     let conn = Connection::open(dir.path().join("app.db")).unwrap();
     conn.execute_batch("PRAGMA foreign_keys = OFF; CREATE TABLE t (x);")
         .unwrap();
-    let settings = |conn: &Connection| -> (i64, String) {
+    let settings = |conn: &Connection| -> (i64, String, i64) {
         (
             conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))
                 .unwrap(),
             conn.pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .unwrap(),
+            conn.pragma_query_value(None, "synchronous", |r| r.get(0))
                 .unwrap(),
         )
     };
@@ -399,6 +401,7 @@ mod postgres {
     /// server does; compared with the server only.
     const SERVER_FRAGMENTS: &[&str] = &[
         "SELECT E'x'\n-- c\n'\\';INSERT INTO lex_log (n) VALUES ({k});--';",
+        "SELECT E'x' -- c\n'\\';INSERT INTO lex_log (n) VALUES ({k});--';",
         "SELECT E'x'\n\n'\\' ; SELECT 1;",
     ];
 
@@ -577,8 +580,8 @@ mod postgres {
     }
 
     /// Each statement that strata refuses in a transactional PostgreSQL
-    /// file is refused by the server inside a transaction block, and runs
-    /// outside one; what strata lets through runs inside one.
+    /// file is refused by the server inside a transaction block (SQLSTATE
+    /// 25001); what strata lets through runs inside one.
     #[test]
     fn postgres_refuses_what_strata_refuses() {
         let Some(pg) = Pg::new("lex_refused") else {

@@ -180,7 +180,9 @@ pub enum Error {
 
     /// A migration that runs inside a transaction holds a statement that
     /// cannot do its work there (`VACUUM`, `CREATE INDEX CONCURRENTLY`,
-    /// SQLite's `PRAGMA foreign_keys = …`); nothing of it was run.
+    /// SQLite's `PRAGMA foreign_keys = …`); nothing of it was applied
+    /// (PostgreSQL refuses the file before it runs; SQLite refuses the
+    /// statement as it prepares it, and the transaction is rolled back).
     #[error("{file}:{line}: `{statement}` {}", crate::source::refusal_hint(*refusal))]
     RefusedInTransaction {
         /// The migration's version.
@@ -189,7 +191,7 @@ pub enum Error {
         file: String,
         /// 1-based line where the statement starts.
         line: usize,
-        /// The statement's first words.
+        /// The statement, white space folded, cut to about 60 characters.
         statement: String,
         /// Why it is refused.
         refusal: crate::source::sql::Refusal,

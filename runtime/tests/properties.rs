@@ -109,8 +109,16 @@ fn a_file_is_judged_by_the_dialect_it_is_written_in() {
     };
     let postgres = "CREATE TABLE accounts (id int);\nCOMMENT ON TABLE accounts IS $$Each user's accounts$$;\nCOMMIT;\nCREATE INDEX CONCURRENTLY accounts_id ON accounts (id);\n";
     assert_eq!(refused(postgres), 2);
-    let sqlite = "CREATE TABLE [user's notes] (a);\nPRAGMA foreign_keys = OFF;\nVACUUM;\nCOMMIT;\n";
+    let sqlite = "CREATE TABLE `user's notes` (a);\nPRAGMA foreign_keys = OFF;\nVACUUM;\nCOMMIT;\n";
     assert_eq!(refused(sqlite), 3);
+    // A `[name]` is no evidence (PostgreSQL has brackets too), so here the
+    // apostrophe opens a string to PostgreSQL and the build sees nothing
+    // past it; the SQLite backend refuses these statements when it runs.
+    let bracket = "CREATE TABLE [user's notes] (a);\nVACUUM;\n";
+    assert_eq!(refused(bracket), 0);
+    // PostgreSQL writes arrays with brackets: no evidence of SQLite.
+    let arrays = "CREATE TABLE t (tags text[]);\nSELECT ARRAY['a]'];\nCREATE INDEX CONCURRENTLY t_tags ON t (tags);\n";
+    assert_eq!(refused(arrays), 1);
     // A procedure that commits, in a dollar quote, is not a COMMIT.
     let procedure = "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\n";
     assert_eq!(refused(procedure), 0);

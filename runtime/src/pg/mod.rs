@@ -181,8 +181,8 @@ impl<'a> Pg<'a> {
         }
     }
 
-    /// The session's `standard_conforming_strings`.
-    fn standard_strings(&mut self) -> Result<bool> {
+    /// How the session reads strings now (`standard_conforming_strings`).
+    fn strings(&mut self) -> Result<PgStrings> {
         let row = self
             .client
             .query_one(
@@ -190,7 +190,11 @@ impl<'a> Pg<'a> {
                 &[],
             )
             .map_err(|e| self.db(e))?;
-        Ok(row.get(0))
+        Ok(if row.get(0) {
+            PgStrings::Standard
+        } else {
+            PgStrings::Escaped
+        })
     }
 
     /// Runs a whole file inside the open transaction, in one round trip,
@@ -246,20 +250,33 @@ impl<'a> Pg<'a> {
         // statement is sent only while the session reads strings as the
         // file was read: a SET in it would make the next statements read
         // otherwise, and not as the statements that were checked.
-        let expected = strings == PgStrings::Standard;
-        let replayable =
-            |pg: &mut Self| !text.contains('\\') || pg.standard_strings().ok() == Some(expected);
-        if self
-            .client
-            .batch_execute("ROLLBACK TO SAVEPOINT strata_file")
-            .is_ok()
+        // A file of one statement needs no search.
+        if let [statement] = lexed.statements.as_slice() {
+            return Err(statement_error(m, file, statement, true, e));
+        }
+        // Not for a wait that ran out, a deadlock or a conflict: running
+        // again would wait again, and need not fail the same way. The
+        // statement is named only when it fails as the file did.
+        let transient = matches!(
+            e.code().map(SqlState::code),
+            Some("55P03" | "57014" | "40P01" | "40001")
+        );
+        let replayable = |pg: &mut Self| !text.contains('\\') || pg.strings().ok() == Some(strings);
+        if !transient
+            && self
+                .client
+                .batch_execute("ROLLBACK TO SAVEPOINT strata_file")
+                .is_ok()
         {
             for statement in &lexed.statements {
                 if !replayable(self) {
                     break;
                 }
                 if let Err(again) = self.client.batch_execute(statement.text) {
-                    return Err(statement_error(m, file, statement, true, again));
+                    if again.code() == e.code() {
+                        return Err(statement_error(m, file, statement, true, again));
+                    }
+                    break;
                 }
             }
         }
@@ -488,10 +505,10 @@ impl Backend for Pg<'_> {
         // Only a backslash can read differently when the session's
         // strings are not standard-conforming.
         let backslash = text.contains('\\');
-        let strings = if !backslash || self.standard_strings()? {
-            PgStrings::Standard
+        let strings = if backslash {
+            self.strings()?
         } else {
-            PgStrings::Escaped
+            PgStrings::Standard
         };
         let started = Instant::now();
         if in_transaction {
@@ -507,11 +524,7 @@ impl Backend for Pg<'_> {
                     .batch_execute(statement.text)
                     .map_err(|e| statement_error(m, file, &statement, false, e))?;
                 if backslash {
-                    statements.set_strings(if self.standard_strings()? {
-                        PgStrings::Standard
-                    } else {
-                        PgStrings::Escaped
-                    });
+                    statements.set_strings(self.strings()?);
                 }
             }
         }

@@ -168,16 +168,15 @@ pub enum Problem {
         /// What follows `strata:`.
         directive: String,
     },
-    /// `BEGIN`, `COMMIT` and the like in a migration that strata runs in its
-    /// own transaction: it would end that transaction early.
-    /// A statement that cannot do its work inside strata's transaction,
-    /// in a file that runs inside one.
+    /// A statement that cannot do its work inside strata's transaction
+    /// (`COMMIT`, `VACUUM`, `CREATE INDEX CONCURRENTLY`, …), in a file that
+    /// runs inside one.
     RefusedInTransaction {
         /// The file.
         file: String,
         /// 1-based line where the statement starts.
         line: usize,
-        /// The statement's first words.
+        /// The statement, white space folded, cut to about 60 characters.
         statement: String,
         /// Why it is refused.
         refusal: Refusal,
@@ -319,7 +318,7 @@ pub(crate) fn refusal_hint(refusal: Refusal) -> &'static str {
             "cannot run inside a transaction, and strata runs this migration inside one (put `-- strata:no-transaction` at the top of the file, ideally with this statement alone in its migration: a file run without a transaction that fails halfway stays half-applied)"
         }
         Refusal::IgnoredInTransaction => {
-            "does nothing inside a transaction, so the migration would be recorded as applied without its effect (put `-- strata:no-transaction` at the top of the file to run it without one; strata already switches foreign keys off around each migration and checks them before commit)"
+            "does nothing inside a transaction, so the migration would be recorded as applied without its effect (for foreign keys, remove it: strata switches them off around each migration and checks them before commit; a connection setting belongs where the application opens its connection; to run it anyway, put `-- strata:no-transaction` at the top of the file)"
         }
     }
 }

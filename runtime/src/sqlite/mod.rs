@@ -504,11 +504,7 @@ impl<'a> Sqlite<'a> {
                 AuthAction::Pragma {
                     pragma_name,
                     pragma_value: Some(_),
-                } if seen.in_transaction
-                    && ["foreign_keys", "journal_mode", "synchronous"]
-                        .iter()
-                        .any(|p| pragma_name.eq_ignore_ascii_case(p)) =>
-                {
+                } if seen.in_transaction && sql::pragma_refusal(pragma_name).is_some() => {
                     return Authorization::Deny;
                 }
                 AuthAction::CreateTable { table_name } => {
@@ -538,7 +534,8 @@ impl<'a> Sqlite<'a> {
                 _ => return Authorization::Allow,
             };
             // A file of many INSERTs into one table names it again and
-            // again: no allocation once it is known.
+            // again: no allocation once it is known (as written in lower
+            // case, the common spelling).
             if !seen.tables.contains(table) {
                 seen.tables.insert(table.to_lowercase());
             }

@@ -3,7 +3,9 @@
 //!
 //! Each rule follows the database's own scanner: SQLite's `tokenize.c` and
 //! `complete.c` (`sqlite3_complete`), PostgreSQL's `scan.l` and psql's
-//! `psqlscan.l`. Where a rule looks odd, the scanner it copies does the same.
+//! `psqlscan.l`. Where a rule looks odd, the scanner it copies does the
+//! same; where strata departs from psql (a routine body opens at `BEGIN
+//! ATOMIC`, not at any `begin`), it is to read as the server reads.
 
 use super::{Dialect, LineComment};
 
@@ -28,7 +30,7 @@ pub(super) struct Lexer<'a> {
     /// in plain `'...'` strings too.
     pub(super) standard_strings: bool,
     /// A construct only this dialect has was met (a dollar quote, an
-    /// `E'...'`, `B'...'` or `U&'...'` string; a `[...]` or backtick name).
+    /// `E'...'`, `B'...'` or `U&'...'` string, `ARRAY[`; a backtick name).
     pub(super) specific: bool,
 }
 
@@ -107,15 +109,20 @@ impl<'a> Lexer<'a> {
     }
 
     /// Where a string's continuation opens, if one follows `pos`: scan.l's
-    /// `{horiz_whitespace}*{newline}{special_whitespace}*` then a quote.
+    /// `{horiz_whitespace}*{newline}{special_whitespace}*` then a quote,
+    /// where `horiz_whitespace` takes a `--` comment too.
     fn continuation(&self) -> Option<usize> {
         let bytes = self.bytes;
         let mut at = self.pos;
-        while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\x0c' | b'\x0b') {
-            at += 1;
-        }
-        if !matches!(bytes.get(at), Some(b'\n' | b'\r')) {
-            return None;
+        loop {
+            match bytes.get(at)? {
+                b' ' | b'\t' | b'\x0c' | b'\x0b' => at += 1,
+                b'-' if bytes.get(at + 1) == Some(&b'-') => {
+                    at += bytes[at..].iter().position(|&b| b == b'\n' || b == b'\r')?;
+                }
+                b'\n' | b'\r' => break,
+                _ => return None,
+            }
         }
         loop {
             match bytes.get(at)? {
@@ -129,6 +136,18 @@ impl<'a> Lexer<'a> {
                 _ => return None,
             }
         }
+    }
+
+    /// Whether the word `word` (any case) stands right before `at`, white
+    /// space aside.
+    fn after_word(&self, at: usize, word: &str) -> bool {
+        let before = self.text[..at].trim_end().as_bytes();
+        before.len() >= word.len()
+            && before[before.len() - word.len()..].eq_ignore_ascii_case(word.as_bytes())
+            && !before
+                .len()
+                .checked_sub(word.len() + 1)
+                .is_some_and(|i| pg_ident_cont(before[i]))
     }
 
     /// Whether `pos` holds white space in this dialect (PostgreSQL also
@@ -238,8 +257,14 @@ impl<'a> Lexer<'a> {
                     self.skip_quoted(b'`', false);
                     Token::Other
                 }
+                // `ARRAY[...]` is PostgreSQL's alone.
+                b'[' if pg => {
+                    self.specific |= self.after_word(start, "array");
+                    self.pos += 1;
+                    Token::Other
+                }
+                // Not evidence of SQLite: PostgreSQL has `[` too (arrays).
                 b'[' if !pg => {
-                    self.specific = true;
                     self.skip_past("]");
                     Token::Other
                 }
@@ -337,9 +362,8 @@ pub(super) enum Ends {
     /// `;` followed by `END` and another `;`.
     Sqlite(SqliteState),
     /// psql's rule: not inside parentheses (`CREATE RULE ... DO (a; b)`), and
-    /// not inside the `BEGIN ... END` of `CREATE [OR REPLACE] FUNCTION` or
-    /// `PROCEDURE` (SQL-standard bodies, `BEGIN ATOMIC`), where `CASE ...
-    /// END` nests.
+    /// not inside the `BEGIN ATOMIC ... END` body of `CREATE [OR REPLACE]
+    /// FUNCTION` or `PROCEDURE`, where `CASE ... END` nests.
     Postgres(PgState),
 }
 

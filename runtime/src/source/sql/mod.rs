@@ -15,7 +15,7 @@ mod lexer;
 mod refuse;
 
 use lexer::{Ends, Lexer, Token};
-pub use refuse::Refusal;
+pub use refuse::{Refusal, pragma_refusal};
 
 /// The SQL dialect a file is split in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,9 +146,9 @@ pub struct Lexed<'a> {
     /// Every `--` comment in order (inside or outside statements).
     pub line_comments: Vec<LineComment<'a>>,
     /// Whether the text holds a construct only this dialect has: a dollar
-    /// quote, an `E'...'`, `B'...'` or `U&'...'` string (PostgreSQL); a
-    /// `[...]` or backtick name (SQLite, where an array subscript also
-    /// counts).
+    /// quote, an `E'...'`, `B'...'` or `U&'...'` string, `ARRAY[`
+    /// (PostgreSQL); a backtick name (SQLite; a `[...]` name does not
+    /// count, since PostgreSQL writes arrays with brackets).
     pub dialect_specific: bool,
 }
 
@@ -480,6 +480,9 @@ mod tests {
         assert_eq!(control(sql, Dialect::Postgres), vec![false, true, false]);
         let sql = "SELECT E'a' 'b\\'' ; COMMIT; SELECT 1 -- '\n;";
         assert_eq!(control(sql, Dialect::Postgres), vec![false]);
+        // A comment may stand before the line break too.
+        let sql = "SELECT E'a' -- note\n'b\\'' ; COMMIT; SELECT 1 -- '\n;";
+        assert_eq!(control(sql, Dialect::Postgres), vec![false, true, false]);
     }
 
     #[test]

@@ -8,8 +8,6 @@
 //! tests run each one inside a transaction on the real database to show
 //! that it is refused or ignored there.
 
-use core::fmt;
-
 use super::{Dialect, Statement, Token};
 
 /// Why a statement cannot run inside a transaction.
@@ -26,16 +24,6 @@ pub enum Refusal {
     /// SQLite ignores it inside a transaction (`PRAGMA foreign_keys = …`,
     /// `PRAGMA journal_mode = …`).
     IgnoredInTransaction,
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Refusal::TransactionControl => "begins, ends or nests a transaction",
-            Refusal::NotInTransaction => "cannot run inside a transaction",
-            Refusal::IgnoredInTransaction => "does nothing inside a transaction",
-        })
-    }
 }
 
 impl Statement<'_> {
@@ -77,17 +65,7 @@ impl Statement<'_> {
         let assigns = self
             .tokens_with_text()
             .any(|(t, text)| t == Token::Open || text == "=");
-        let is = |p: &str| name.eq_ignore_ascii_case(p);
-        if !assigns {
-            None
-        } else if is("foreign_keys") || is("journal_mode") {
-            Some(Refusal::IgnoredInTransaction)
-        } else if is("synchronous") {
-            // "Safety level may not be changed inside a transaction".
-            Some(Refusal::NotInTransaction)
-        } else {
-            None
-        }
+        if assigns { pragma_refusal(name) } else { None }
     }
 
     fn postgres_refusal(&self) -> Option<Refusal> {
@@ -113,11 +91,16 @@ impl Statement<'_> {
             ["CREATE", "INDEX", "CONCURRENTLY", ..]
             | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..]
             | ["DROP", "INDEX", "CONCURRENTLY", ..] => true,
+            // REINDEX [(options)] {INDEX | TABLE | SCHEMA | DATABASE |
+            // SYSTEM} [CONCURRENTLY] name: the kind decides, not a name.
             ["REINDEX", rest @ ..] => {
                 concurrently
                     || rest
                         .iter()
-                        .any(|w| matches!(*w, "SYSTEM" | "DATABASE" | "SCHEMA"))
+                        .find(|w| {
+                            matches!(**w, "INDEX" | "TABLE" | "SCHEMA" | "DATABASE" | "SYSTEM")
+                        })
+                        .is_some_and(|w| matches!(*w, "SCHEMA" | "DATABASE" | "SYSTEM"))
             }
             // ALTER TABLE … DETACH PARTITION … CONCURRENTLY
             ["ALTER", "TABLE", ..] => concurrently && words.contains(&"DETACH"),
@@ -128,5 +111,19 @@ impl Statement<'_> {
             _ => false,
         };
         refused.then_some(Refusal::NotInTransaction)
+    }
+}
+
+/// Why setting SQLite pragma `name` inside a transaction is refused, if it
+/// is: the backend's authorizer denies the same ones.
+pub fn pragma_refusal(name: &str) -> Option<Refusal> {
+    let is = |p: &str| name.eq_ignore_ascii_case(p);
+    if is("foreign_keys") || is("journal_mode") {
+        Some(Refusal::IgnoredInTransaction)
+    } else if is("synchronous") {
+        // "Safety level may not be changed inside a transaction".
+        Some(Refusal::NotInTransaction)
+    } else {
+        None
     }
 }
