@@ -11,10 +11,12 @@
 //! against the databases themselves. It does not parse SQL: the database
 //! does that.
 
+mod ends;
 mod lexer;
 mod refuse;
 
-use lexer::{Ends, Lexer, Token};
+use ends::Ends;
+use lexer::{Lexer, Token};
 pub use refuse::{Refusal, pragma_refusal};
 
 /// The SQL dialect a file is split in.
