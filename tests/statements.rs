@@ -420,6 +420,20 @@ mod postgres {
 
     type Rows = Result<Vec<i32>, String>;
 
+    /// Runs `up` as the one migration of a new folder (its down file
+    /// irreversible), refused by the folder rules or run, on a database
+    /// whose history is forgotten first, so that every file runs.
+    fn run_once(client: &mut Client, up: &str) -> Result<(), Error> {
+        client
+            .batch_execute("DROP TABLE IF EXISTS schema_migrations")
+            .unwrap();
+        let dir = folder(&[
+            ("000001_a.up.sql", up),
+            ("000001_a.down.sql", "-- strata:irreversible\n"),
+        ]);
+        Migrations::from_dir(dir.path()).and_then(|m| m.run(client).map(drop))
+    }
+
     impl Pg {
         fn new(test: &str) -> Option<Pg> {
             let db = TestDb::new(test)?;
@@ -476,24 +490,16 @@ mod postgres {
         /// strata's run of the file as a `-- strata:no-transaction`
         /// migration: statement by statement, as psql sends it.
         fn strata_outside(&mut self, sql: &str) -> Rows {
-            let dir = folder(&[
-                (
-                    "000001_lex.up.sql",
-                    &format!("-- strata:no-transaction\n{sql}"),
-                ),
-                ("000001_lex.down.sql", "-- strata:irreversible\n"),
-            ]);
-            let result = match Migrations::from_dir(dir.path()) {
-                Ok(migrations) => migrations.run(&mut self.client).map(drop),
+            let result = match run_once(
+                &mut self.client,
+                &format!("-- strata:no-transaction\n{sql}"),
+            ) {
                 // Only comments: nothing to run, as psql runs nothing.
                 Err(e) if e.to_string().contains("has no SQL") => Ok(()),
-                Err(e) => panic!("{e}"),
+                result => result.map_err(|e| e.to_string()),
             };
-            self.client
-                .batch_execute("DROP TABLE IF EXISTS schema_migrations")
-                .unwrap();
             let rows = self.rows();
-            result.map(|()| rows).map_err(|e| e.to_string())
+            result.map(|()| rows)
         }
 
         /// psql sending the file statement by statement, stopping at the
@@ -655,23 +661,13 @@ mod postgres {
             .batch_execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)")
             .unwrap();
         for directive in ["", "-- strata:no-transaction\n"] {
-            let dir = folder(&[
-                (
-                    "000001_a.up.sql",
-                    &format!("{directive}/* old /* note */ DELETE FROM t; */ SELECT 1;\n"),
-                ),
-                ("000001_a.down.sql", "-- strata:irreversible\n"),
-            ]);
-            let migrations = Migrations::from_dir(dir.path()).unwrap();
-            migrations.run(&mut client).unwrap();
+            let up = format!("{directive}/* old /* note */ DELETE FROM t; */ SELECT 1;\n");
+            run_once(&mut client, &up).unwrap();
             let rows: i64 = client
                 .query_one("SELECT count(*) FROM t", &[])
                 .unwrap()
                 .get(0);
             assert_eq!(rows, 2, "{directive:?}");
-            client
-                .batch_execute("DROP TABLE schema_migrations")
-                .unwrap();
         }
     }
 
@@ -702,14 +698,7 @@ mod postgres {
             ),
         ];
         for (up, expected) in cases {
-            let dir = folder(&[
-                ("000001_a.up.sql", up),
-                ("000001_a.down.sql", "-- strata:irreversible\n"),
-            ]);
-            let err = Migrations::from_dir(dir.path())
-                .unwrap()
-                .run(&mut client)
-                .unwrap_err();
+            let err = run_once(&mut client, up).unwrap_err();
             assert!(err.to_string().ends_with(expected), "{err}");
             let tables: i64 = client
                 .query_one(
@@ -738,14 +727,7 @@ mod postgres {
             .unwrap();
         let up = "SELECT 'a\\';INSERT INTO lex_log (n) VALUES (1);--';\nINSERT INTO lex_log (n) VALUES (2);\n";
         for directive in ["", "-- strata:no-transaction\n"] {
-            let dir = folder(&[
-                ("000001_a.up.sql", &format!("{directive}{up}")),
-                ("000001_a.down.sql", "-- strata:irreversible\n"),
-            ]);
-            Migrations::from_dir(dir.path())
-                .unwrap()
-                .run(&mut client)
-                .unwrap();
+            run_once(&mut client, &format!("{directive}{up}")).unwrap();
             let rows: Vec<i32> = client
                 .query("SELECT n FROM lex_log ORDER BY id", &[])
                 .unwrap()
@@ -753,9 +735,7 @@ mod postgres {
                 .map(|r| r.get(0))
                 .collect();
             assert_eq!(rows, [2], "{directive:?}");
-            client
-                .batch_execute("TRUNCATE lex_log; DROP TABLE schema_migrations")
-                .unwrap();
+            client.batch_execute("TRUNCATE lex_log").unwrap();
         }
     }
 
@@ -767,17 +747,8 @@ mod postgres {
             return;
         };
         let mut client = pg.client;
-        let dir = folder(&[
-            (
-                "000001_a.up.sql",
-                "-- strata:no-transaction\nBEGIN;\nVACUUM;\nCOMMIT;\n",
-            ),
-            ("000001_a.down.sql", "-- strata:irreversible\n"),
-        ]);
-        let err = Migrations::from_dir(dir.path())
-            .unwrap()
-            .run(&mut client)
-            .unwrap_err();
+        let up = "-- strata:no-transaction\nBEGIN;\nVACUUM;\nCOMMIT;\n";
+        let err = run_once(&mut client, up).unwrap_err();
         assert!(
             matches!(
                 &err,
@@ -843,15 +814,8 @@ mod postgres {
             ),
         ];
         for (up, expected) in cases {
-            let dir = folder(&[
-                ("000001_a.up.sql", up),
-                ("000001_a.down.sql", "-- strata:irreversible\n"),
-            ]);
             // Refused by the folder rules, or when it runs.
-            let err = match Migrations::from_dir(dir.path()) {
-                Ok(migrations) => migrations.run(&mut client).unwrap_err().to_string(),
-                Err(e) => e.to_string(),
-            };
+            let err = run_once(&mut client, up).unwrap_err().to_string();
             for part in expected {
                 assert!(err.contains(part), "{err}\n{up}");
             }
