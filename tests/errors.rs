@@ -152,6 +152,10 @@ fn every_error_says_what_happened_and_what_to_do() {
             "migrations/2_b.up.sql would leave 1 row with a broken foreign key, so it was rolled back: messages row 9 -> sessions (fix the data in the migration, for example by deleting or updating those rows first)".into(),
         ),
         (
+            Error::TransactionLeftOpen { version: 4, file: "migrations/4_index.up.sql".into() },
+            "migrations/4_index.up.sql runs outside a transaction (`-- strata:no-transaction`) and left one open: it began a transaction and did not commit it, so strata rolled that transaction back and version 4 is dirty (add the missing COMMIT to the file, repair the database by hand, then record the version it is at with force)".into(),
+        ),
+        (
             Error::NoTransactionInSingleTransaction { version: 4, file: "migrations/4_vacuum.up.sql".into() },
             "migrations/4_vacuum.up.sql runs outside a transaction (`-- strata:no-transaction`), so the pending migrations cannot all run in one transaction (turn single_transaction off)".into(),
         ),

@@ -324,6 +324,32 @@ fn transaction_control_is_refused_before_it_runs() {
     assert_eq!(tables(&mut client), Vec::<String>::new());
 }
 
+/// A no-transaction file that begins a transaction and forgets its COMMIT:
+/// rolled back, not recorded as applied, the row dirty.
+#[test]
+fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
+    let Some(db) = TestDb::new("left_open") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = folder(&[
+        (
+            "1_forgot.up.sql",
+            "-- strata:no-transaction\nBEGIN;\nCREATE TABLE x (id int);\n",
+        ),
+        ("1_forgot.down.sql", "DROP TABLE x;"),
+    ]);
+    let err = load(&dir).run(&mut client).unwrap_err();
+    assert!(
+        matches!(err, Error::TransactionLeftOpen { version: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(tables(&mut client), ["schema_migrations"]);
+    assert_eq!(history(&mut client), [(1, "forgot".to_owned(), true)]);
+    let err = load(&dir).run(&mut client).unwrap_err();
+    assert!(matches!(err, Error::Dirty { version: 1, .. }), "{err:?}");
+}
+
 #[test]
 fn a_migration_waiting_for_a_table_lock_fails_fast() {
     let Some(db) = TestDb::new("lock_timeout") else {

@@ -829,6 +829,36 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
     assert!(err.to_string().contains("force"), "{err}");
 }
 
+/// A no-transaction file that begins a transaction and forgets its COMMIT:
+/// strata rolls it back, so its work is not applied and is not recorded as
+/// applied; the row stays dirty.
+#[test]
+fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
+    let folder = tables_folder([1]);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_forgot.up.sql",
+                "-- strata:no-transaction\nBEGIN;\nCREATE TABLE x (id INTEGER);\n",
+            ),
+            ("000002_forgot.down.sql", "DROP TABLE x;\n"),
+        ],
+    );
+    let (_dir, path) = database();
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    assert!(
+        matches!(&err, Error::TransactionLeftOpen { version: 2, file } if file.ends_with("000002_forgot.up.sql")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("add the missing COMMIT"), "{err}");
+    let conn = open(&path);
+    assert!(!tables(&conn).contains(&"x".to_owned()));
+    assert_eq!(history(&conn)[1], (2, "forgot".to_owned(), true));
+    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    assert!(matches!(err, Error::Dirty { version: 2, .. }), "{err:?}");
+}
+
 #[test]
 fn an_empty_set_creates_the_history_table() {
     let empty = tempfile::tempdir().unwrap();

@@ -212,6 +212,19 @@ pub enum Error {
         violations: Vec<ForeignKeyViolation>,
     },
 
+    /// A `-- strata:no-transaction` migration began a transaction and did
+    /// not end it. strata rolled it back, so the file's work since that
+    /// `BEGIN` is undone, and the version stays dirty.
+    #[error(
+        "{file} runs outside a transaction (`-- strata:no-transaction`) and left one open: it began a transaction and did not commit it, so strata rolled that transaction back and version {version} is dirty (add the missing COMMIT to the file, repair the database by hand, then record the version it is at with force)"
+    )]
+    TransactionLeftOpen {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
+    },
+
     /// A migration that must run outside a transaction was asked to run in
     /// the all-in-one transaction.
     #[error(

@@ -417,9 +417,18 @@ impl<'a> Ops<'a> {
         let m = &self.list()[index];
         let file = self.file(index, direction);
         let result = self.db.execute(m, direction, &file, false);
-        // A file that manages its own transaction may leave one open.
+        // A file that manages its own transaction may leave one open: its
+        // work since its BEGIN is rolled back, so it is not applied, and
+        // the row stays dirty.
+        let left_open = result.is_ok() && matches!(self.db.check_idle(), Err(Error::InTransaction));
         self.db.rollback();
         let duration = result?;
+        if left_open {
+            return Err(Error::TransactionLeftOpen {
+                version: m.version(),
+                file,
+            });
+        }
         self.transaction(|ops| match direction {
             Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)),
             Direction::Down => ops.db.delete_row(m.version()),
