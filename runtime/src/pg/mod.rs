@@ -226,13 +226,7 @@ impl<'a> Pg<'a> {
         };
         let prefix = SAVEPOINT.chars().count();
         if let Some(ErrorPosition::Original(at)) = e.as_db_error().and_then(|d| d.position()) {
-            // A 1-based character position in what was sent; past the
-            // end ("at end of input"), the file's end.
-            let chars = (*at as usize).saturating_sub(prefix + 1);
-            let byte = text
-                .char_indices()
-                .nth(chars)
-                .map_or(text.len(), |(b, _)| b);
+            let byte = byte_of_position(text, *at, prefix);
             let index = lexed.statements.partition_point(|s| s.start <= byte);
             let statement = index.checked_sub(1).map(|i| &lexed.statements[i]);
             return Err(Error::Statement {
@@ -671,6 +665,16 @@ impl Backend for Pg<'_> {
 /// What goes before a file run in one round trip.
 const SAVEPOINT: &str = "SAVEPOINT strata_file; ";
 
+/// The byte of `text` at the server's error position `at`: a 1-based
+/// character position in what was sent, which held `prefix` characters
+/// before `text`. Past the end ("at end of input"), the end.
+fn byte_of_position(text: &str, at: u32, prefix: usize) -> usize {
+    let chars = (at as usize).saturating_sub(prefix + 1);
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(byte, _)| byte)
+}
+
 /// The error of one statement sent on its own: the line is where the
 /// server points inside it, else where it starts.
 fn statement_error(
@@ -682,13 +686,8 @@ fn statement_error(
 ) -> Error {
     let line = match e.as_db_error().and_then(|d| d.position()) {
         Some(ErrorPosition::Original(at)) => {
-            let before = statement
-                .text
-                .chars()
-                .take((*at as usize).saturating_sub(1))
-                .filter(|&c| c == '\n')
-                .count();
-            statement.line + before
+            statement.line + sql::line_of(statement.text, byte_of_position(statement.text, *at, 0))
+                - 1
         }
         _ => statement.line,
     };

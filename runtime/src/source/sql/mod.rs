@@ -59,14 +59,10 @@ impl<'a> Statement<'a> {
 
     /// The statement's keywords and unquoted identifiers, in order.
     pub fn words(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        self.tokens().filter_map(|t| match t {
+        self.tokens_with_text().filter_map(|(t, _)| match t {
             Token::Word(w) => Some(w),
             _ => None,
         })
-    }
-
-    fn tokens(&self) -> impl Iterator<Item = Token<'a>> + use<'a> {
-        self.tokens_with_text().map(|(t, _)| t)
     }
 
     /// Each token with its text.
