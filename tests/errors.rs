@@ -90,8 +90,12 @@ fn every_error_says_what_happened_and_what_to_do() {
             "migration 2 (migrations/2_b.up.sql) is pending but version 3 is already applied (give it a version above 3; running it now would apply migrations out of order)".into(),
         ),
         (
-            Error::Dirty { version: 5, name: "index".into() },
-            "migration 5 (index) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record the version it is at with force)".into(),
+            Error::Dirty { version: 5, name: "index".into(), previous: Some(4) },
+            "migration 5 (index) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 5` if all of the migration's changes are in place, `strata force 4` if none are)".into(),
+        ),
+        (
+            Error::Dirty { version: 1, name: "init".into(), previous: None },
+            "migration 1 (init) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 1` if all of the migration's changes are in place, `strata force none` if none are)".into(),
         ),
         (
             Error::Statement {
@@ -152,8 +156,13 @@ fn every_error_says_what_happened_and_what_to_do() {
             "migrations/2_b.up.sql would leave 1 row with a broken foreign key, so it was rolled back: messages row 9 -> sessions (fix the data in the migration, for example by deleting or updating those rows first)".into(),
         ),
         (
-            Error::TransactionLeftOpen { version: 4, file: "migrations/4_index.up.sql".into() },
-            "migrations/4_index.up.sql runs outside a transaction (`-- strata:no-transaction`) and left one open: it began a transaction and did not commit it, so strata rolled that transaction back and version 4 is dirty (add the missing COMMIT to the file, repair the database by hand, then record the version it is at with force)".into(),
+            Error::LeftDirty {
+                version: 4,
+                file: "migrations/4_index.up.sql".into(),
+                previous: Some(3),
+                cause: Box::new(Error::TransactionLeftOpen { version: 4, file: "migrations/4_index.up.sql".into() }),
+            },
+            "migrations/4_index.up.sql began a transaction and did not commit it, so strata rolled that transaction back (add the missing COMMIT to the file); version 4 is now marked dirty: migrations/4_index.up.sql runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as an INVALID index after a failed CREATE INDEX CONCURRENTLY (repair the database by hand, then record where it is: `strata force 4` if all of the migration's changes are in place, `strata force 3` if none are)".into(),
         ),
         (
             Error::NoTransactionInSingleTransaction { version: 4, file: "migrations/4_vacuum.up.sql".into() },

@@ -181,14 +181,20 @@ fn checks_refusals_and_recovery() {
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Statement {
+            &err,
+            Error::LeftDirty { version: 3, previous: Some(2), cause, .. } if matches!(**cause, Error::Statement {
                 version: 3,
                 line: Some(3),
                 ..
-            }
+            })
         ),
         "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(
+            "`strata force 3` if all of the migration's changes are in place, `strata force 2` if none are"
+        ),
+        "{err}"
     );
     assert_eq!(history(&mut client)[2], (3, "c".to_owned(), true));
     let err = load(&dir).run(&mut client).unwrap_err();
@@ -341,8 +347,13 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     ]);
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
-        matches!(err, Error::TransactionLeftOpen { version: 1, .. }),
+        matches!(&err, Error::LeftDirty { version: 1, previous: None, cause, .. }
+            if matches!(**cause, Error::TransactionLeftOpen { version: 1, .. })),
         "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("`strata force none` if none are"),
+        "{err}"
     );
     assert_eq!(tables(&mut client), ["schema_migrations"]);
     assert_eq!(history(&mut client), [(1, "forgot".to_owned(), true)]);

@@ -249,7 +249,7 @@ fn a_dirty_row_stops_the_run() {
         .run(&mut open(&path))
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Dirty { version: 2, name } if name == "t2"),
+        matches!(&err, Error::Dirty { version: 2, name, previous: Some(1) } if name == "t2"),
         "{err:?}"
     );
     assert!(!tables(&open(&path)).contains(&"t3".to_owned()));
@@ -804,17 +804,36 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
     );
     let (_dir, path) = database();
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let Error::LeftDirty {
+        version: 2,
+        previous: Some(1),
+        cause,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
     assert!(
         matches!(
-            err,
+            **cause,
             Error::Statement {
                 version: 2,
                 line: Some(3),
+                in_transaction: false,
                 ..
             }
         ),
         "{err:?}"
     );
+    let message = err.to_string();
+    for part in [
+        "000002_two_steps.up.sql:3",
+        "version 2 is now marked dirty",
+        "stays in the database",
+        "`strata force 2` if all of the migration's changes are in place, `strata force 1` if none are",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
     let conn = open(&path);
     assert_eq!(
         history(&conn),
@@ -825,8 +844,22 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
     );
     assert!(tables(&conn).contains(&"half".to_owned()));
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
-    assert!(matches!(err, Error::Dirty { version: 2, .. }), "{err:?}");
-    assert!(err.to_string().contains("force"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Dirty {
+                version: 2,
+                previous: Some(1),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("`strata force 2` if all of the migration's changes are in place, `strata force 1` if none are"),
+        "{err}"
+    );
 }
 
 /// A no-transaction file that begins a transaction and forgets its COMMIT:
@@ -848,10 +881,15 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     let (_dir, path) = database();
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::TransactionLeftOpen { version: 2, file } if file.ends_with("000002_forgot.up.sql")),
+        matches!(&err, Error::LeftDirty { version: 2, previous: Some(1), cause, .. }
+            if matches!(&**cause, Error::TransactionLeftOpen { version: 2, file } if file.ends_with("000002_forgot.up.sql"))),
         "{err:?}"
     );
     assert!(err.to_string().contains("add the missing COMMIT"), "{err}");
+    assert!(
+        err.to_string().contains("`strata force 1` if none are"),
+        "{err}"
+    );
     let conn = open(&path);
     assert!(!tables(&conn).contains(&"x".to_owned()));
     assert_eq!(history(&conn)[1], (2, "forgot".to_owned(), true));

@@ -749,9 +749,12 @@ mod postgres {
         let mut client = pg.client;
         let up = "-- strata:no-transaction\nBEGIN;\nVACUUM;\nCOMMIT;\n";
         let err = run_once(&mut client, up).unwrap_err();
+        let Error::LeftDirty { cause, .. } = &err else {
+            panic!("{err:?}");
+        };
         assert!(
             matches!(
-                &err,
+                **cause,
                 Error::Statement {
                     line: Some(3),
                     in_transaction: false,
@@ -761,10 +764,10 @@ mod postgres {
             "{err:?}"
         );
         assert!(
-            err.to_string().ends_with(
+            cause.to_string().ends_with(
                 "000001_a.up.sql:3: VACUUM cannot run inside a transaction block (in `VACUUM;`)"
             ),
-            "{err}"
+            "{cause}"
         );
     }
 

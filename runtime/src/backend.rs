@@ -107,6 +107,13 @@ pub trait Backend {
         file: &str,
         in_transaction: bool,
     ) -> Result<Duration>;
+    /// After a file ran (or failed), puts back the connection state that
+    /// every migration starts from: the settings a file may change for the
+    /// rest of the session (SQLite's connection pragmas, PostgreSQL's
+    /// `SET` and `SET ROLE`), read before the first file changed one.
+    /// Inside strata's transaction it runs before the history row is
+    /// written, so that row is written under the same state too.
+    fn restore(&mut self) -> Result<()>;
     fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()>;
     fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()>;
     fn delete_row(&mut self, version: u64) -> Result<()>;

@@ -13,7 +13,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Each variant names the version, file or table it is about, and its
 /// message says what to do. When a run returns an error, the migration that
-/// failed left nothing behind: its transaction was rolled back.
+/// failed left nothing behind (its transaction was rolled back), except a
+/// `-- strata:no-transaction` migration: what it committed before the
+/// failure stays, its version is marked dirty, and the error is
+/// [`Error::LeftDirty`], which says how to record the state after a repair.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -128,15 +131,22 @@ pub enum Error {
         newest_applied: u64,
     },
 
-    /// A migration that runs outside a transaction began and did not finish.
+    /// A migration that runs outside a transaction began and did not finish
+    /// (it failed, or its process died): strata refuses to run until a
+    /// person has repaired the database and recorded its state with force.
     #[error(
-        "migration {version} ({name}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record the version it is at with force)"
+        "migration {version} ({name}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: {})",
+        force_choices(*version, *previous)
     )]
     Dirty {
         /// The version.
         version: u64,
         /// Its name, as recorded.
         name: String,
+        /// The newest version recorded below it, which `force` records when
+        /// none of the migration's changes are in the database (`None`:
+        /// `force none`).
+        previous: Option<u64>,
     },
 
     /// A statement of a migration failed. Inside a transaction the
@@ -214,15 +224,40 @@ pub enum Error {
 
     /// A `-- strata:no-transaction` migration began a transaction and did
     /// not end it. strata rolled it back, so the file's work since that
-    /// `BEGIN` is undone, and the version stays dirty.
+    /// `BEGIN` is undone; the error comes inside [`Error::LeftDirty`].
     #[error(
-        "{file} runs outside a transaction (`-- strata:no-transaction`) and left one open: it began a transaction and did not commit it, so strata rolled that transaction back and version {version} is dirty (add the missing COMMIT to the file, repair the database by hand, then record the version it is at with force)"
+        "{file} began a transaction and did not commit it, so strata rolled that transaction back (add the missing COMMIT to the file)"
     )]
     TransactionLeftOpen {
         /// The migration's version.
         version: u64,
         /// Its file.
         file: String,
+    },
+
+    /// A `-- strata:no-transaction` migration failed, or its history row
+    /// could not be cleaned after it ran. Its statements ran one by one,
+    /// each committed, so what it did before the failure stays in the
+    /// database (for example an `INVALID` index after a failed `CREATE
+    /// INDEX CONCURRENTLY`), and its version is marked dirty: later runs
+    /// refuse to start with [`Error::Dirty`] until a person repairs the
+    /// database and records its state with `force`.
+    #[error(
+        "{cause}; version {version} is now marked dirty: {file} runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as an INVALID index after a failed CREATE INDEX CONCURRENTLY (repair the database by hand, then record where it is: {})",
+        force_choices(*version, *previous)
+    )]
+    LeftDirty {
+        /// The migration's version, now dirty.
+        version: u64,
+        /// The file that failed (the up file, or the down file of a down).
+        file: String,
+        /// The newest version recorded below it, which `force` records when
+        /// none of the migration's changes are in the database (`None`:
+        /// `force none`). `force version` records it when all of them are.
+        previous: Option<u64>,
+        /// What failed.
+        #[source]
+        cause: Box<Error>,
     },
 
     /// A migration that must run outside a transaction was asked to run in
@@ -476,6 +511,14 @@ impl DatabaseError {
             ),
         }
     }
+}
+
+/// The two ways to record a dirty migration's state after a repair.
+fn force_choices(version: u64, previous: Option<u64>) -> String {
+    let previous = previous.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    format!(
+        "`strata force {version}` if all of the migration's changes are in place, `strata force {previous}` if none are"
+    )
 }
 
 fn count(n: usize, what: &str) -> String {

@@ -51,6 +51,8 @@ enum Step {
         index: usize,
         more: bool,
         version: u64,
+        /// The newest version applied below it.
+        previous: Option<u64>,
     },
     /// A dry run reached a no-transaction migration: it and what follows
     /// are not tried.
@@ -324,9 +326,10 @@ impl<'a> Ops<'a> {
                     index,
                     more,
                     version,
+                    previous,
                 }) => {
                     self.commit()?;
-                    let step = self.finish_outside_transaction(index, Direction::Up)?;
+                    let step = self.finish_outside_transaction(index, Direction::Up, previous)?;
                     report.applied.push(step);
                     (more, version)
                 }
@@ -375,11 +378,13 @@ impl<'a> Ops<'a> {
                 let rest = applied.pending(end).into_iter().map(|i| list[i].version());
                 return Ok(Step::Untried(rest.collect()));
             }
+            let below = applied.indexes().into_iter().rfind(|&i| i < first);
             self.record(first, &mut applied, Duration::ZERO, true)?;
             return Ok(Step::Started {
                 index: first,
                 more: applied.first_pending(end).is_some(),
                 version: self.version_of(&applied).unwrap_or(0),
+                previous: below.map(|i| list[i].version()),
             });
         } else {
             vec![first]
@@ -388,6 +393,7 @@ impl<'a> Ops<'a> {
         for &index in &batch {
             let file = self.file(index, Direction::Up);
             let duration = self.db.execute(&list[index], Direction::Up, &file, true)?;
+            self.db.restore()?;
             durations.push(duration);
             report.applied.push(step(&list[index], duration));
         }
@@ -407,12 +413,14 @@ impl<'a> Ops<'a> {
 
     /// A `-- strata:no-transaction` file whose row was committed dirty: run
     /// it in autocommit mode, then clean the row (up) or delete it (down).
-    /// A failure or a crash in between leaves the dirty row for the next
-    /// run to refuse.
+    /// A failure leaves the dirty row for the next run to refuse, and says
+    /// so ([`Error::LeftDirty`]); so does a crash. `previous`: the newest
+    /// version applied below this one.
     fn finish_outside_transaction(
         &mut self,
         index: usize,
         direction: Direction,
+        previous: Option<u64>,
     ) -> Result<AppliedStep> {
         let m = &self.list()[index];
         let file = self.file(index, direction);
@@ -422,17 +430,28 @@ impl<'a> Ops<'a> {
         // the row stays dirty.
         let left_open = result.is_ok() && matches!(self.db.check_idle(), Err(Error::InTransaction));
         self.db.rollback();
-        let duration = result?;
+        // On every path, so that the next migration, strata's own
+        // statements and the application start from the same state.
+        let restored = self.db.restore();
+        let dirty = |cause: Error| Error::LeftDirty {
+            version: m.version(),
+            file: file.clone(),
+            previous,
+            cause: Box::new(cause),
+        };
+        let duration = result.map_err(dirty)?;
         if left_open {
-            return Err(Error::TransactionLeftOpen {
+            return Err(dirty(Error::TransactionLeftOpen {
                 version: m.version(),
-                file,
-            });
+                file: file.clone(),
+            }));
         }
+        restored.map_err(dirty)?;
         self.transaction(|ops| match direction {
             Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)),
             Direction::Down => ops.db.delete_row(m.version()),
-        })?;
+        })
+        .map_err(dirty)?;
         log::info!(
             "{} migration {file} (outside a transaction) in {}",
             match direction {
@@ -496,6 +515,7 @@ impl<'a> Ops<'a> {
         let m = &self.list()[index];
         let file = self.file(index, Direction::Down);
         let outside = m.no_transaction(Direction::Down);
+        let mut previous = None;
         let duration = self.transaction(|ops| {
             // Under the lock, the migration must still be the newest.
             let (applied, _) = ops.state()?;
@@ -503,10 +523,16 @@ impl<'a> Ops<'a> {
                 return Err(Error::HistoryChanged);
             }
             if outside {
+                previous = applied
+                    .indexes()
+                    .into_iter()
+                    .rfind(|&i| i < index)
+                    .map(|i| ops.list()[i].version());
                 ops.db.set_dirty(m.version(), true, None)?;
                 return Ok(None);
             }
             let duration = ops.db.execute(m, Direction::Down, &file, true)?;
+            ops.db.restore()?;
             ops.db.delete_row(m.version())?;
             if !ops.db.in_transaction() {
                 return Err(Error::TransactionControl {
@@ -522,7 +548,7 @@ impl<'a> Ops<'a> {
                 log::info!("reverted migration {file} in {}", Millis(duration));
                 Ok(step(m, duration))
             }
-            None => self.finish_outside_transaction(index, Direction::Down),
+            None => self.finish_outside_transaction(index, Direction::Down, previous),
         }
     }
 

@@ -112,10 +112,11 @@ pub(crate) fn check_history(
     rows: &[AppliedMigration],
     allow_out_of_order: bool,
 ) -> Result<Applied> {
-    if let Some(row) = rows.iter().find(|r| r.dirty) {
+    if let Some(at) = rows.iter().position(|r| r.dirty) {
         return Err(Error::Dirty {
-            version: row.version,
-            name: row.name.clone(),
+            version: rows[at].version,
+            name: rows[at].name.clone(),
+            previous: at.checked_sub(1).map(|i| rows[i].version),
         });
     }
     let newest = rows.last().map(|r| r.version);

@@ -174,12 +174,17 @@ fn apply(
     own_transaction: bool,
 ) -> Result<()> {
     if m.no_transaction(direction) {
-        return db.execute(m, direction, file, false).map(drop);
+        let result = db.execute(m, direction, file, false);
+        db.rollback();
+        let restored = db.restore();
+        return result.and(restored).map(drop);
     }
     if own_transaction {
         db.begin()?;
     }
-    let result = db.execute(m, direction, file, true);
+    let result = db
+        .execute(m, direction, file, true)
+        .and_then(|duration| db.restore().map(|()| duration));
     if own_transaction {
         match result {
             Ok(_) => db.commit()?,

@@ -11,6 +11,7 @@
 //! that a migration that cannot get its table lock fails fast instead of
 //! queueing the application's traffic behind it.
 
+mod session;
 mod verify;
 
 use std::time::{Duration, Instant};
@@ -56,6 +57,8 @@ pub(crate) struct Pg<'a> {
     /// The advisory lock's key, while it is held.
     locked: Option<i64>,
     in_transaction: bool,
+    /// The session's settings before the first file (see `session`).
+    session: Option<session::Settings>,
 }
 
 impl<'a> Pg<'a> {
@@ -73,6 +76,7 @@ impl<'a> Pg<'a> {
             table_lock_timeout,
             locked: None,
             in_transaction: false,
+            session: None,
         }
     }
 
@@ -408,6 +412,7 @@ impl Backend for Pg<'_> {
                 .map_err(|e| self.db(e))?;
             if row.get(0) {
                 self.locked = Some(key);
+                self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
                 return Ok(());
             }
             let waited = started.elapsed();
@@ -423,9 +428,14 @@ impl Backend for Pg<'_> {
         }
     }
 
+    /// Puts back the settings a file changed (after a failure too), then
+    /// releases the lock.
     fn leave(&mut self) -> Result<()> {
         self.rollback();
-        self.unlock()
+        let restored = self.restore();
+        self.session = None;
+        let unlocked = self.unlock();
+        restored.and(unlocked)
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -495,6 +505,9 @@ impl Backend for Pg<'_> {
         file: &str,
         in_transaction: bool,
     ) -> Result<Duration> {
+        if self.session.is_none() {
+            self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
+        }
         let text = m.sql(direction);
         // Only a backslash can read differently when the session's
         // strings are not standard-conforming.
@@ -523,6 +536,27 @@ impl Backend for Pg<'_> {
             }
         }
         Ok(started.elapsed())
+    }
+
+    fn restore(&mut self) -> Result<()> {
+        let Some(saved) = &self.session else {
+            return Ok(());
+        };
+        // strata's own `SET LOCAL lock_timeout` holds until the commit.
+        let held = match self.table_lock_timeout {
+            Some(timeout) if self.in_transaction => Some(timeout.as_millis().max(1).to_string()),
+            _ => None,
+        };
+        let local = held.as_deref().map(|ms| ("lock_timeout", ms));
+        match session::restore(self.client, saved, local) {
+            Ok(names) => {
+                for name in names {
+                    log::debug!("put back setting {name}, which a migration changed");
+                }
+                Ok(())
+            }
+            Err(e) => Err(self.db(e)),
+        }
     }
 
     fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {

@@ -32,6 +32,7 @@ const VIOLATIONS_SHOWN: usize = 5;
 /// `strftime` format of `applied_at`: UTC, ISO 8601, milliseconds.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
+mod session;
 mod verify;
 
 impl Connect for Connection {
@@ -49,6 +50,11 @@ struct Sqlite<'a> {
     lock_timeout: Duration,
     /// Settings to restore, between `enter` and `leave`.
     saved: Option<Saved>,
+    /// The connection pragmas every migration starts from, read before the
+    /// first statement that assigns one (see `session`).
+    pragmas: Option<session::Pragmas>,
+    /// A file assigned a pragma since they were last put back.
+    pragma_assigned: bool,
     /// The authorizer's findings, once a file installed it.
     watch: Option<Arc<Mutex<Watch>>>,
     /// How many files ran: each may have expired the cached statements.
@@ -121,6 +127,8 @@ struct Watch {
     /// through the tables that hold them.
     created: BTreeSet<String>,
     denied_transaction_control: bool,
+    /// A statement assigns a pragma: the connection's settings may change.
+    pragma_assigned: bool,
 }
 
 impl Backend for Sqlite<'_> {
@@ -178,11 +186,17 @@ impl Backend for Sqlite<'_> {
         Ok(())
     }
 
+    /// Puts back what `enter` changed, and what a file changed: the
+    /// connection goes back to the application as it came, foreign-key
+    /// enforcement included, on or off.
     fn leave(&mut self) -> Result<()> {
         self.rollback();
         self.unwatch()?;
+        self.pragma_assigned = true;
+        let restored = self.restore();
+        self.pragmas = None;
         let Some(saved) = self.saved.take() else {
-            return Ok(());
+            return restored;
         };
         self.conn.busy_timeout(Duration::from_millis(
             u64::try_from(saved.busy_timeout_ms).unwrap_or(0),
@@ -190,7 +204,7 @@ impl Backend for Sqlite<'_> {
         if saved.foreign_keys {
             self.conn.pragma_update(None, "foreign_keys", true)?;
         }
-        Ok(())
+        restored
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -244,6 +258,19 @@ impl Backend for Sqlite<'_> {
         in_transaction: bool,
     ) -> Result<Duration> {
         self.run_file(m, direction, file, in_transaction)
+    }
+
+    fn restore(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.pragma_assigned) {
+            return Ok(());
+        }
+        let Some(pragmas) = &self.pragmas else {
+            return Ok(());
+        };
+        for name in session::restore(self.conn, pragmas)? {
+            log::debug!("put back PRAGMA {name}, which a migration changed");
+        }
+        Ok(())
     }
 
     fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {
@@ -389,6 +416,8 @@ impl<'a> Sqlite<'a> {
             table: quote_identifier(table),
             lock_timeout,
             saved: None,
+            pragmas: None,
+            pragma_assigned: false,
             watch: None,
             files_run: 0,
             uses: RefCell::new(HashMap::new()),
@@ -450,6 +479,12 @@ impl<'a> Sqlite<'a> {
         } else {
             None
         };
+        // SQLite applies many pragmas as it prepares them, so the settings
+        // are read before the first file that can hold one: every PRAGMA
+        // is written out in its file.
+        if self.pragmas.is_none() && holds_word(m.sql(direction), b"pragma") {
+            self.pragmas = Some(session::read(self.conn)?);
+        }
         self.files_run += 1;
         let watch = self.watch()?;
         *lock(&watch) = Watch {
@@ -462,6 +497,7 @@ impl<'a> Sqlite<'a> {
         let result = self.execute_statements(m, m.sql(direction), file, &watch);
         let duration = started.elapsed();
         let seen = std::mem::take(&mut *lock(&watch));
+        self.pragma_assigned |= seen.pragma_assigned;
         result?;
         if foreign_keys {
             let violations = self.foreign_key_check(seen, before.as_ref())?;
@@ -506,6 +542,13 @@ impl<'a> Sqlite<'a> {
                     pragma_value: Some(_),
                 } if seen.in_transaction && sql::pragma_refusal(pragma_name).is_some() => {
                     return Authorization::Deny;
+                }
+                AuthAction::Pragma {
+                    pragma_value: Some(_),
+                    ..
+                } => {
+                    seen.pragma_assigned = true;
+                    return Authorization::Allow;
                 }
                 AuthAction::CreateTable { table_name } => {
                     seen.created.insert(table_name.to_lowercase());
@@ -920,13 +963,19 @@ fn version_param(version: u64) -> i64 {
 /// RENAME` does, so a file without the word cannot (the word in a comment
 /// or a string only costs a look at the table list).
 fn may_rename(sql: &str) -> bool {
+    holds_word(sql, b"rename")
+}
+
+/// Whether `sql` holds `word` (lower case ASCII) in any case, anywhere: in
+/// one pass, without allocating.
+fn holds_word(sql: &str, word: &[u8]) -> bool {
     let bytes = sql.as_bytes();
     let mut at = 0;
-    while let Some(found) = bytes[at..].iter().position(|&b| b | 0x20 == b'r') {
+    while let Some(found) = bytes[at..].iter().position(|&b| b | 0x20 == word[0]) {
         let start = at + found;
         if bytes
-            .get(start..start + 6)
-            .is_some_and(|word| word.eq_ignore_ascii_case(b"rename"))
+            .get(start..start + word.len())
+            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(word))
         {
             return true;
         }

@@ -1,0 +1,165 @@
+//! The session state every migration starts from. A `SET` (not `SET
+//! LOCAL`), `set_config(…, false)`, `SET ROLE` or `SET SESSION
+//! AUTHORIZATION` in a file outlives it: inside strata's transaction it
+//! stays after the commit, and outside one at once. pg_dump's output begins
+//! with a dozen of them (`search_path` emptied, `check_function_bodies`
+//! off, timeouts set to 0). Left in force they change how every later file
+//! runs, and strata's own history statements.
+//!
+//! strata reads the session's settings before the first file (every setting
+//! whose value this session set, and the role and session user), and after
+//! each file puts back every setting that differs.
+
+use postgres::Client;
+
+/// Every setting this session changed, with its value and the value it
+/// resets to, and the two that `pg_settings` does not list.
+const READ: &str = "SELECT name, setting, reset_val FROM pg_settings WHERE source = 'session' \
+     UNION ALL SELECT 'session_authorization', current_setting('session_authorization'), NULL \
+     UNION ALL SELECT 'role', current_setting('role'), NULL";
+
+/// The settings, by name, as `pg_settings` gives them (in base units, which
+/// `set_config` reads back the same way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Settings(Vec<(String, String)>);
+
+/// A setting as read: name, value, and the value it resets to.
+type Read = (String, String, Option<String>);
+
+fn read_all(client: &mut Client) -> Result<Vec<Read>, postgres::Error> {
+    Ok(client
+        .query(READ, &[])?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect())
+}
+
+/// The settings now.
+pub(super) fn read(client: &mut Client) -> Result<Settings, postgres::Error> {
+    let mut settings: Vec<(String, String)> = read_all(client)?
+        .into_iter()
+        .map(|(name, value, _)| (name, value))
+        .collect();
+    settings.sort();
+    Ok(Settings(settings))
+}
+
+/// The settings that differ from `saved`, each with the value to put back:
+/// the saved one, or for a setting the session had not changed, the value
+/// it resets to. `local`: a setting strata itself holds with `SET LOCAL`
+/// in the open transaction, and its value there, which is not a change.
+/// The session user comes first and the role second: the others may need
+/// their rights.
+fn changes(saved: &Settings, now: Vec<Read>, local: Option<(&str, &str)>) -> Vec<(String, String)> {
+    let was = |name: &str| {
+        saved
+            .0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| saved.0[i].1.clone())
+    };
+    let mut out = Vec::new();
+    for (name, value, reset) in &now {
+        if local.is_some_and(|(n, v)| n == name && v == value) {
+            continue;
+        }
+        if let Some(wanted) = was(name).or_else(|| reset.clone())
+            && &wanted != value
+        {
+            out.push((name.clone(), wanted));
+        }
+    }
+    // A setting the file reset to its default.
+    for (name, value) in &saved.0 {
+        if !now.iter().any(|(n, ..)| n == name) {
+            out.push((name.clone(), value.clone()));
+        }
+    }
+    let rank = |name: &str| match name {
+        "session_authorization" => 0,
+        "role" => 1,
+        _ => 2,
+    };
+    out.sort_by_key(|(name, _)| rank(name));
+    out
+}
+
+/// Puts back every setting that differs from `saved`; returns the names of
+/// those it put back. `local` as in [`changes`]: when that setting changed,
+/// it is put back in the session and then held again for the transaction.
+pub(super) fn restore(
+    client: &mut Client,
+    saved: &Settings,
+    local: Option<(&str, &str)>,
+) -> Result<Vec<String>, postgres::Error> {
+    let changed = changes(saved, read_all(client)?, local);
+    for (name, value) in &changed {
+        client.execute("SELECT set_config($1, $2, false)", &[name, value])?;
+        if let Some((local, held)) = local
+            && local == name
+        {
+            client.execute("SELECT set_config($1, $2, true)", &[name, &held])?;
+        }
+    }
+    Ok(changed.into_iter().map(|(name, _)| name).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        v.sort();
+        Settings(v)
+    }
+
+    fn read(rows: &[(&str, &str, Option<&str>)]) -> Vec<Read> {
+        rows.iter()
+            .map(|(n, v, r)| ((*n).to_owned(), (*v).to_owned(), r.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn puts_back_what_changed_role_first() {
+        let saved = settings(&[
+            ("role", "none"),
+            ("session_authorization", "postgres"),
+            ("work_mem", "8192"),
+        ]);
+        let now = read(&[
+            ("search_path", "", Some("\"$user\", public")),
+            ("statement_timeout", "0", Some("0")),
+            ("work_mem", "8192", Some("4096")),
+            ("role", "app", None),
+            ("session_authorization", "postgres", None),
+        ]);
+        assert_eq!(
+            changes(&saved, now, None),
+            vec![
+                ("role".to_owned(), "none".to_owned()),
+                ("search_path".to_owned(), "\"$user\", public".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reset_setting_gets_its_saved_value_and_strata_s_own_is_kept() {
+        let saved = settings(&[("role", "none"), ("work_mem", "8192")]);
+        let now = read(&[("lock_timeout", "10000", Some("0")), ("role", "none", None)]);
+        assert_eq!(
+            changes(&saved, now.clone(), Some(("lock_timeout", "10000"))),
+            vec![("work_mem".to_owned(), "8192".to_owned())]
+        );
+        assert_eq!(
+            changes(&saved, now, Some(("lock_timeout", "5000"))),
+            vec![
+                ("lock_timeout".to_owned(), "0".to_owned()),
+                ("work_mem".to_owned(), "8192".to_owned())
+            ]
+        );
+    }
+}

@@ -1,0 +1,409 @@
+//! Each migration starts from the same connection state, whatever the file
+//! before it changed, and the connection goes back to the application as it
+//! came: SQLite's connection pragmas, PostgreSQL's session settings, role
+//! and session user. Failures on the way out included.
+
+mod common;
+
+use common::{count, database, folder, history, load, open, tables_folder, write_files};
+use strata::Error;
+use strata::rusqlite::Connection;
+
+/// A parent with a child that cascades, one row each.
+const PARENT_CHILD: &str = "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE);
+INSERT INTO parent VALUES (1, 'p');
+INSERT INTO child VALUES (1, 1);
+";
+
+/// The golang-migrate idiom: the whole file in its own transaction, with
+/// foreign keys off around it, and on again at the end.
+const GOLANG_STYLE: &str = "-- strata:no-transaction
+PRAGMA foreign_keys=OFF;
+BEGIN;
+CREATE TABLE note (id INTEGER PRIMARY KEY);
+COMMIT;
+PRAGMA foreign_keys=ON;
+";
+
+/// Recreates the parent table: with enforcement on, the DROP deletes every
+/// child row.
+const RECREATE_PARENT: &str =
+    "CREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');
+INSERT INTO parent_new SELECT id, coalesce(name, '') FROM parent;
+DROP TABLE parent;
+ALTER TABLE parent_new RENAME TO parent;
+";
+
+fn foreign_keys(conn: &Connection) -> bool {
+    conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn three_files() -> tempfile::TempDir {
+    folder(&[
+        ("1_tables.up.sql", PARENT_CHILD),
+        ("1_tables.down.sql", "DROP TABLE child; DROP TABLE parent;"),
+        ("2_note.up.sql", GOLANG_STYLE),
+        ("2_note.down.sql", "DROP TABLE note;"),
+        ("3_recreate.up.sql", RECREATE_PARENT),
+        ("3_recreate.down.sql", "SELECT 1;"),
+    ])
+}
+
+/// The issue's case: in one run, the child row survives the recreation of
+/// its parent, as it does when the files run in separate runs; and the
+/// application's own setting, on or off, is what it gets back.
+#[test]
+fn foreign_keys_switched_on_by_a_file_are_off_for_the_next_and_restored_after() {
+    for enforced in [false, true] {
+        let folder = three_files();
+        let (_dir, path) = database();
+        let mut conn = open(&path);
+        conn.pragma_update(None, "foreign_keys", enforced).unwrap();
+        let report = load(&folder).run(&mut conn).unwrap();
+        assert_eq!(report.applied.len(), 3);
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM child"),
+            1,
+            "enforced={enforced}"
+        );
+        assert_eq!(foreign_keys(&conn), enforced);
+
+        // The same files, one run each.
+        let (_dir2, path2) = database();
+        let mut conn2 = open(&path2);
+        conn2.pragma_update(None, "foreign_keys", enforced).unwrap();
+        for target in 1..=3 {
+            load(&folder)
+                .runner()
+                .target(target)
+                .run(&mut conn2)
+                .unwrap();
+            conn2.pragma_update(None, "foreign_keys", enforced).unwrap();
+        }
+        assert_eq!(count(&conn2, "SELECT count(*) FROM child"), 1);
+        assert_eq!(history(&conn), history(&conn2));
+    }
+}
+
+/// Every connection pragma a file may change, read as the application sees it.
+fn pragmas(conn: &Connection) -> Vec<(String, String)> {
+    [
+        "foreign_keys",
+        "legacy_alter_table",
+        "recursive_triggers",
+        "ignore_check_constraints",
+        "reverse_unordered_selects",
+        "automatic_index",
+        "trusted_schema",
+        "query_only",
+        "synchronous",
+        "secure_delete",
+        "temp_store",
+        "cache_size",
+        "busy_timeout",
+        "locking_mode",
+    ]
+    .iter()
+    .map(|name| {
+        let value: strata::rusqlite::types::Value = conn
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap();
+        ((*name).to_owned(), format!("{value:?}"))
+    })
+    .chain([(
+        "case_sensitive_like".to_owned(),
+        count(conn, "SELECT NOT ('a' LIKE 'A')").to_string(),
+    )])
+    .collect()
+}
+
+/// Files that change settings, inside strata's transaction and outside,
+/// each followed by a file whose result shows the setting it starts with.
+#[test]
+fn pragmas_a_file_changes_are_put_back_before_the_next_file() {
+    let folder = folder(&[
+        (
+            "1_settings.up.sql",
+            "-- strata:no-transaction
+PRAGMA recursive_triggers = ON;
+PRAGMA case_sensitive_like = ON;
+PRAGMA synchronous = OFF;
+PRAGMA busy_timeout = 1;
+PRAGMA cache_size = 77;
+PRAGMA locking_mode = EXCLUSIVE;
+PRAGMA query_only = ON;
+",
+        ),
+        ("1_settings.down.sql", "SELECT 1;"),
+        (
+            "2_observe.up.sql",
+            "CREATE TABLE r (n INTEGER);
+CREATE TRIGGER r_more AFTER INSERT ON r WHEN new.n < 5 BEGIN INSERT INTO r VALUES (new.n + 1); END;
+INSERT INTO r VALUES (1);
+CREATE TABLE seen (what TEXT, value INTEGER);
+INSERT INTO seen VALUES ('like', 'a' LIKE 'A');
+",
+        ),
+        ("2_observe.down.sql", "DROP TABLE seen; DROP TABLE r;"),
+        (
+            "3_in_transaction.up.sql",
+            "PRAGMA legacy_alter_table = ON;\nPRAGMA recursive_triggers = ON;\nCREATE TABLE p (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("3_in_transaction.down.sql", "DROP TABLE p;"),
+        (
+            "4_rename.up.sql",
+            "CREATE TABLE c (p INTEGER REFERENCES p (id));\nALTER TABLE p RENAME TO p2;\nINSERT INTO r VALUES (3);\n",
+        ),
+        ("4_rename.down.sql", "SELECT 1;"),
+    ]);
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let before = pragmas(&conn);
+    load(&folder).run(&mut conn).unwrap();
+    // Triggers did not recurse: 1 and 2 from file 2, 3 and 4 from file 4.
+    assert_eq!(count(&conn, "SELECT count(*) FROM r"), 4);
+    assert_eq!(
+        count(&conn, "SELECT value FROM seen WHERE what = 'like'"),
+        1
+    );
+    // Without legacy_alter_table the rename updated the reference.
+    let sql: String = conn
+        .query_row("SELECT sql FROM sqlite_schema WHERE name = 'c'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(sql.contains("\"p2\""), "{sql}");
+    assert_eq!(pragmas(&conn), before);
+    assert_eq!(history(&conn).len(), 4);
+}
+
+/// A no-transaction file that switches enforcement on and then fails: the
+/// connection still goes back as it came.
+#[test]
+fn settings_are_put_back_after_a_failure_too() {
+    let folder = tables_folder([1]);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_fails.up.sql",
+                "-- strata:no-transaction\nPRAGMA foreign_keys = ON;\nPRAGMA legacy_alter_table = ON;\nINSERT INTO nowhere VALUES (1);\n",
+            ),
+            ("000002_fails.down.sql", "SELECT 1;"),
+        ],
+    );
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let before = pragmas(&conn);
+    let err = load(&folder).run(&mut conn).unwrap_err();
+    assert!(
+        matches!(err, Error::LeftDirty { version: 2, .. }),
+        "{err:?}"
+    );
+    assert_eq!(pragmas(&conn), before);
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+    use crate::common::pg::TestDb;
+    use strata::postgres::Client;
+
+    /// The settings the tests watch, as `SHOW` gives them.
+    const WATCHED: [&str; 8] = [
+        "search_path",
+        "role",
+        "statement_timeout",
+        "lock_timeout",
+        "session_replication_role",
+        "check_function_bodies",
+        "work_mem",
+        "standard_conforming_strings",
+    ];
+
+    fn settings(client: &mut Client) -> Vec<(String, String)> {
+        WATCHED
+            .iter()
+            .map(|name| {
+                let value: String = client
+                    .query_one(&format!("SELECT current_setting('{name}')"), &[])
+                    .unwrap()
+                    .get(0);
+                ((*name).to_owned(), value)
+            })
+            .collect()
+    }
+
+    /// A role of its own, dropped on the way out.
+    struct Role {
+        name: String,
+        url: String,
+    }
+
+    impl Role {
+        fn new(db: &TestDb, test: &str) -> Role {
+            let name = format!("strata_{test}_{}", std::process::id());
+            let mut client = db.client();
+            client
+                .batch_execute(&format!(
+                    "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} NOLOGIN"
+                ))
+                .unwrap();
+            Role {
+                name,
+                url: db.url.clone(),
+            }
+        }
+    }
+
+    impl Drop for Role {
+        fn drop(&mut self) {
+            if let Ok(mut client) = Client::connect(&self.url, strata::postgres::NoTls) {
+                let _ = client.batch_execute(&format!(
+                    "DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}",
+                    self.name
+                ));
+            }
+        }
+    }
+
+    /// pg_dump's preamble, a role, a trigger-disabling replication role and
+    /// timeouts, from files inside strata's transaction and outside: the
+    /// next file starts from the application's settings, strata's history
+    /// goes where it belongs, and the session comes back as it was.
+    #[test]
+    fn session_settings_a_file_changes_are_put_back_before_the_next_file() {
+        let Some(db) = TestDb::new("session_state") else {
+            return;
+        };
+        let role = Role::new(&db, "state");
+        let mut client = db.client();
+        client
+            .batch_execute("CREATE SCHEMA elsewhere; SET work_mem = '8MB'")
+            .unwrap();
+        let before = settings(&mut client);
+        let dir = folder(&[
+            (
+                "1_dump.up.sql",
+                "SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET standard_conforming_strings = off;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET work_mem = '1MB';
+CREATE TABLE public.audit (what text);
+CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.audit VALUES (TG_TABLE_NAME); RETURN NEW; END $$;
+",
+            ),
+            ("1_dump.down.sql", "DROP FUNCTION public.audit(); DROP TABLE public.audit;"),
+            (
+                "2_outside.up.sql",
+                &format!(
+                    "-- strata:no-transaction
+SET search_path = elsewhere;
+SET statement_timeout = '50ms';
+SET session_replication_role = replica;
+SET ROLE {};
+",
+                    role.name
+                ),
+            ),
+            ("2_outside.down.sql", "SELECT 1;"),
+            (
+                "3_observe.up.sql",
+                "CREATE TABLE t (id int);
+CREATE TRIGGER t_audit AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION public.audit();
+INSERT INTO t VALUES (1);
+SELECT pg_sleep(0.2);
+CREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, current_setting('standard_conforming_strings') AS strings, current_user::text AS who;
+",
+            ),
+            ("3_observe.down.sql", "DROP TABLE seen; DROP TABLE t;"),
+        ]);
+        load(&dir).run(&mut client).unwrap();
+        // The table went to the application's search path, owned by the
+        // application's user; the trigger fired; the sleep was not cut.
+        let row = client
+            .query_one(
+                "SELECT schemaname::text, tableowner::text FROM pg_tables WHERE tablename = 't'",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            (row.get::<_, String>(0), row.get::<_, String>(1)),
+            ("public".to_owned(), "postgres".to_owned())
+        );
+        let audited: i64 = client
+            .query_one("SELECT count(*) FROM public.audit", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(audited, 1);
+        let seen = client
+            .query_one("SELECT work_mem, strings, who FROM public.seen", &[])
+            .unwrap();
+        assert_eq!(
+            (
+                seen.get::<_, String>(0),
+                seen.get::<_, String>(1),
+                seen.get::<_, String>(2)
+            ),
+            ("8MB".to_owned(), "on".to_owned(), "postgres".to_owned())
+        );
+        assert_eq!(settings(&mut client), before);
+        let recorded: i64 = client
+            .query_one("SELECT count(*) FROM public.schema_migrations", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(recorded, 3);
+        let elsewhere: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'elsewhere'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(elsewhere, 0);
+    }
+
+    /// A no-transaction file that changes settings and fails: dirty, and the
+    /// session back as it was.
+    #[test]
+    fn session_settings_are_put_back_after_a_failure_too() {
+        let Some(db) = TestDb::new("session_failure") else {
+            return;
+        };
+        let role = Role::new(&db, "failure");
+        let mut client = db.client();
+        let before = settings(&mut client);
+        let dir = folder(&[
+            (
+                "1_fails.up.sql",
+                &format!(
+                    "-- strata:no-transaction\nSET search_path = nowhere;\nSET ROLE {};\nSET lock_timeout = '1s';\nCREATE TABLE public.x (id int);\n",
+                    role.name
+                ),
+            ),
+            ("1_fails.down.sql", "SELECT 1;"),
+        ]);
+        let err = load(&dir).run(&mut client).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::LeftDirty {
+                    version: 1,
+                    previous: None,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(settings(&mut client), before);
+        let dirty: bool = client
+            .query_one("SELECT dirty FROM public.schema_migrations", &[])
+            .unwrap()
+            .get(0);
+        assert!(dirty);
+    }
+}
