@@ -295,6 +295,7 @@ SET check_function_bodies = false;
 SET work_mem = '1MB';
 CREATE TABLE public.audit (what text);
 CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.audit VALUES (TG_TABLE_NAME); RETURN NEW; END $$;
+CREATE FUNCTION public.elsewhere() RETURNS text LANGUAGE sql AS $$ SELECT pg_catalog.set_config('search_path', 'elsewhere', false) $$;
 ",
             ),
             ("1_dump.down.sql", "DROP FUNCTION public.audit(); DROP TABLE public.audit;"),
@@ -311,8 +312,12 @@ SET ROLE {};
                 ),
             ),
             ("2_outside.down.sql", "SELECT 1;"),
+            // Changes the search path through a function: the file's text
+            // does not show it.
+            ("3_call.up.sql", "SELECT public.elsewhere();\n"),
+            ("3_call.down.sql", "SELECT 1;"),
             (
-                "3_observe.up.sql",
+                "4_observe.up.sql",
                 "CREATE TABLE t (id int);
 CREATE TRIGGER t_audit AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION public.audit();
 INSERT INTO t VALUES (1);
@@ -320,7 +325,7 @@ SELECT pg_sleep(0.2);
 CREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, current_setting('standard_conforming_strings') AS strings, current_user::text AS who;
 ",
             ),
-            ("3_observe.down.sql", "DROP TABLE seen; DROP TABLE t;"),
+            ("4_observe.down.sql", "DROP TABLE seen; DROP TABLE t;"),
         ]);
         load(&dir).run(&mut client).unwrap();
         // The table went to the application's search path, owned by the
@@ -356,7 +361,7 @@ CREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, current_set
             .query_one("SELECT count(*) FROM public.schema_migrations", &[])
             .unwrap()
             .get(0);
-        assert_eq!(recorded, 3);
+        assert_eq!(recorded, 4);
         let elsewhere: i64 = client
             .query_one(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = 'elsewhere'",

@@ -218,6 +218,7 @@ mod postgres {
 CREATE TABLE public.fired (step int);
 CREATE FUNCTION public.fire() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.fired VALUES (NEW.step); RETURN NEW; END $$;
 CREATE TRIGGER obs_fire AFTER INSERT ON public.obs FOR EACH ROW EXECUTE FUNCTION public.fire();
+CREATE FUNCTION public.wander() RETURNS text LANGUAGE sql AS $$ SELECT pg_catalog.set_config('search_path', 'pg_catalog, public', false) $$;
 ";
 
     /// `{role}` is a role of the test's own, without rights.
@@ -246,6 +247,8 @@ CREATE TRIGGER obs_fire AFTER INSERT ON public.obs FOR EACH ROW EXECUTE FUNCTION
             "CREATE INDEX CONCURRENTLY obs_{i} ON public.obs (step);",
             false,
         ),
+        // A setting changed by a function: the file's text does not show it.
+        ("SELECT public.wander();", true),
     ];
 
     /// Tables with their schema and owner, and the rows of the tables the

@@ -59,6 +59,13 @@ pub(crate) struct Pg<'a> {
     in_transaction: bool,
     /// The session's settings before the first file (see `session`).
     session: Option<session::Settings>,
+    /// The last file may have changed settings by its own text: compare
+    /// them all after it.
+    may_set: bool,
+    /// The cheap comparison's values, read with the savepoint's release.
+    quick_now: Option<String>,
+    /// Its statement.
+    quick_select: String,
 }
 
 impl<'a> Pg<'a> {
@@ -77,6 +84,9 @@ impl<'a> Pg<'a> {
             locked: None,
             in_transaction: false,
             session: None,
+            may_set: false,
+            quick_now: None,
+            quick_select: session::quick_select(),
         }
     }
 
@@ -215,8 +225,16 @@ impl<'a> Pg<'a> {
         let e = match result {
             // The release fails if the file ended strata's transaction,
             // which the check before it would have refused.
-            Ok(()) => match self.client.batch_execute("RELEASE SAVEPOINT strata_file") {
-                Ok(()) => return Ok(()),
+            // The release carries the cheap comparison of settings: no
+            // round trip of its own.
+            Ok(()) => match self.client.simple_query(&format!(
+                "RELEASE SAVEPOINT strata_file; {}",
+                self.quick_select
+            )) {
+                Ok(messages) => {
+                    self.quick_now = session::last_value(&messages);
+                    return Ok(());
+                }
                 Err(e) if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) => {
                     return Err(Error::TransactionControl {
                         version: m.version(),
@@ -432,6 +450,7 @@ impl Backend for Pg<'_> {
     /// releases the lock.
     fn leave(&mut self) -> Result<()> {
         self.rollback();
+        self.may_set = true;
         let restored = self.restore();
         self.session = None;
         let unlocked = self.unlock();
@@ -509,6 +528,8 @@ impl Backend for Pg<'_> {
             self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
         }
         let text = m.sql(direction);
+        self.may_set = sql::holds_word(text, b"set");
+        self.quick_now = None;
         // Only a backslash can read differently when the session's
         // strings are not standard-conforming.
         let backslash = text.contains('\\');
@@ -548,7 +569,9 @@ impl Backend for Pg<'_> {
             _ => None,
         };
         let local = held.as_deref().map(|ms| ("lock_timeout", ms));
-        match session::restore(self.client, saved, local) {
+        let full = std::mem::take(&mut self.may_set);
+        let quick_now = self.quick_now.take();
+        match session::restore(self.client, saved, local, full, quick_now) {
             Ok(names) => {
                 for name in names {
                     log::debug!("put back setting {name}, which a migration changed");

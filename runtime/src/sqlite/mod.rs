@@ -482,7 +482,7 @@ impl<'a> Sqlite<'a> {
         // SQLite applies many pragmas as it prepares them, so the settings
         // are read before the first file that can hold one: every PRAGMA
         // is written out in its file.
-        if self.pragmas.is_none() && holds_word(m.sql(direction), b"pragma") {
+        if self.pragmas.is_none() && sql::holds_word(m.sql(direction), b"pragma") {
             self.pragmas = Some(session::read(self.conn)?);
         }
         self.files_run += 1;
@@ -963,25 +963,7 @@ fn version_param(version: u64) -> i64 {
 /// RENAME` does, so a file without the word cannot (the word in a comment
 /// or a string only costs a look at the table list).
 fn may_rename(sql: &str) -> bool {
-    holds_word(sql, b"rename")
-}
-
-/// Whether `sql` holds `word` (lower case ASCII) in any case, anywhere: in
-/// one pass, without allocating.
-fn holds_word(sql: &str, word: &[u8]) -> bool {
-    let bytes = sql.as_bytes();
-    let mut at = 0;
-    while let Some(found) = bytes[at..].iter().position(|&b| b | 0x20 == word[0]) {
-        let start = at + found;
-        if bytes
-            .get(start..start + word.len())
-            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(word))
-        {
-            return true;
-        }
-        at = start + 1;
-    }
-    false
+    sql::holds_word(sql, b"rename")
 }
 
 /// SQLite's own tables (`sqlite_schema`, `sqlite_sequence`, …): no

@@ -189,6 +189,25 @@ fn line_of_bytes(text: &[u8], offset: usize) -> usize {
         + 1
 }
 
+/// Whether `text` holds `word` (lower case ASCII) in any case, anywhere,
+/// comments and strings included: one pass, no allocation. A quick test
+/// for whether a file may do something, before the work of finding out.
+pub fn holds_word(text: &str, word: &[u8]) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(found) = bytes[at..].iter().position(|&b| b | 0x20 == word[0]) {
+        let start = at + found;
+        if bytes
+            .get(start..start + word.len())
+            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(word))
+        {
+            return true;
+        }
+        at = start + 1;
+    }
+    false
+}
+
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     line_of_bytes(text.as_bytes(), offset)
