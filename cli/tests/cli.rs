@@ -348,11 +348,15 @@ fn recovering_a_dirty_database_from_the_shell() {
         err.contains("000004_index.up.sql:3: no such table: main.nowhere"),
         "{err}"
     );
+    // The first failure says that the version is dirty and how to get out.
+    let advice = "`strata force 4` if all of the migration's changes are in place, `strata force 3` if none are";
+    assert!(err.contains("version 4 is now marked dirty"), "{err}");
+    assert!(err.contains(advice), "{err}");
     assert_eq!(shell.ok(&["version"]), "4 (dirty)\n");
     assert!(shell.ok(&["status"]).contains("      4  index  dirty "));
     let err = shell.fails(1, &["up"]);
     assert!(err.contains("migration 4 (index) is marked dirty"), "{err}");
-    assert!(err.contains("force"), "{err}");
+    assert!(err.contains(advice), "{err}");
 
     // Someone looked: the first statement ran, the second was a mistake.
     // They undo the first, fix the file, and record the version it is at.
