@@ -104,6 +104,11 @@ fn pragmas(conn: &Connection) -> Vec<(String, String)> {
         "cache_size",
         "busy_timeout",
         "locking_mode",
+        "journal_mode",
+        "max_page_count",
+        "wal_autocheckpoint",
+        "mmap_size",
+        "count_changes",
     ]
     .iter()
     .map(|name| {
@@ -134,6 +139,11 @@ PRAGMA busy_timeout = 1;
 PRAGMA cache_size = 77;
 PRAGMA locking_mode = EXCLUSIVE;
 PRAGMA query_only = ON;
+PRAGMA journal_mode = OFF;
+PRAGMA max_page_count = 5;
+PRAGMA wal_autocheckpoint = 7;
+PRAGMA mmap_size = 4096;
+PRAGMA count_changes = 1;
 ",
         ),
         ("1_settings.down.sql", "SELECT 1;"),
@@ -144,9 +154,15 @@ CREATE TRIGGER r_more AFTER INSERT ON r WHEN new.n < 5 BEGIN INSERT INTO r VALUE
 INSERT INTO r VALUES (1);
 CREATE TABLE seen (what TEXT, value INTEGER);
 INSERT INTO seen VALUES ('like', 'a' LIKE 'A');
+CREATE TABLE big (b BLOB);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+INSERT INTO big SELECT randomblob(100) FROM n;
 ",
         ),
-        ("2_observe.down.sql", "DROP TABLE seen; DROP TABLE r;"),
+        (
+            "2_observe.down.sql",
+            "DROP TABLE big; DROP TABLE seen; DROP TABLE r;",
+        ),
         (
             "3_in_transaction.up.sql",
             "PRAGMA legacy_alter_table = ON;\nPRAGMA recursive_triggers = ON;\nCREATE TABLE p (id INTEGER PRIMARY KEY);\n",
@@ -177,6 +193,52 @@ INSERT INTO seen VALUES ('like', 'a' LIKE 'A');
     assert!(sql.contains("\"p2\""), "{sql}");
     assert_eq!(pragmas(&conn), before);
     assert_eq!(history(&conn).len(), 4);
+}
+
+/// `PRAGMA journal_mode = OFF` in one file must not reach the next: a
+/// failure there would be rolled back without a journal, which corrupts
+/// the database.
+#[test]
+fn a_journal_switched_off_by_a_file_is_on_again_for_the_next() {
+    let folder = folder(&[
+        (
+            "1_big.up.sql",
+            "CREATE TABLE big (x);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+INSERT INTO big SELECT 'orig' FROM n;
+",
+        ),
+        ("1_big.down.sql", "DROP TABLE big;"),
+        (
+            "2_journal.up.sql",
+            "-- strata:no-transaction\nPRAGMA journal_mode = OFF;\n",
+        ),
+        ("2_journal.down.sql", "SELECT 1;"),
+        (
+            "3_fails.up.sql",
+            "UPDATE big SET x = randomblob(50);\nSELECT * FROM nowhere;\n",
+        ),
+        ("3_fails.down.sql", "SELECT 1;"),
+    ]);
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    // A small page cache: the update writes pages out before it fails.
+    conn.pragma_update(None, "cache_size", 10).unwrap();
+    let err = load(&folder).run(&mut conn).unwrap_err();
+    assert!(
+        matches!(err, Error::Statement { version: 3, .. }),
+        "{err:?}"
+    );
+    let conn = open(&path);
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM big WHERE x = 'orig'"),
+        20000
+    );
+    assert_eq!(history(&conn).len(), 2);
 }
 
 /// A no-transaction file that switches enforcement on and then fails: the
@@ -370,6 +432,140 @@ CREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, current_set
             .unwrap()
             .get(0);
         assert_eq!(elsewhere, 0);
+    }
+
+    /// How many advisory locks this session holds.
+    const HELD: &str = "INSERT INTO public.locks SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted";
+
+    /// `DISCARD ALL` (outside a transaction) and `pg_advisory_unlock_all()`
+    /// (inside) release strata's advisory lock; strata takes it back before
+    /// the next file. A setting the server will not put back (`temp_buffers`
+    /// once a temporary table was used) is left, and the run goes on.
+    #[test]
+    fn the_advisory_lock_a_file_releases_is_taken_back() {
+        let Some(db) = TestDb::new("relock") else {
+            return;
+        };
+        let mut client = db.client();
+        let dir = folder(&[
+            (
+                "1_locks.up.sql",
+                &format!("CREATE TABLE public.locks (n bigint);\n{HELD};\n"),
+            ),
+            ("1_locks.down.sql", "DROP TABLE public.locks;"),
+            (
+                "2_discard.up.sql",
+                "-- strata:no-transaction\nDISCARD ALL;\n",
+            ),
+            ("2_discard.down.sql", "SELECT 1;"),
+            (
+                "3_held.up.sql",
+                &format!("{HELD};\nSELECT pg_advisory_unlock_all();\n"),
+            ),
+            ("3_held.down.sql", "SELECT 1;"),
+            (
+                "4_temp.up.sql",
+                &format!(
+                    "{HELD};\nSET temp_buffers = 2000;\nCREATE TEMP TABLE tt (x int);\nINSERT INTO tt VALUES (1);\n"
+                ),
+            ),
+            ("4_temp.down.sql", "SELECT 1;"),
+        ]);
+        let report = load(&dir).run(&mut client).unwrap();
+        assert_eq!(report.applied.len(), 4);
+        let held: Vec<i64> = client
+            .query("SELECT n FROM public.locks", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(held, [1, 1, 1]);
+        let after: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(after, 0, "the lock outlived the run");
+    }
+
+    /// When another session takes the released lock before strata can take
+    /// it back, the run stops and says so.
+    #[test]
+    fn a_lock_taken_by_another_session_meanwhile_stops_the_run() {
+        let Some(db) = TestDb::new("lock_taken") else {
+            return;
+        };
+        const STOP: i64 = 8_821_003;
+        let mut holder = db.client();
+        holder
+            .batch_execute("CREATE TABLE public.strata_key (key bigint)")
+            .unwrap();
+        holder
+            .query_one("SELECT pg_advisory_lock($1)", &[&STOP])
+            .unwrap();
+        // The file writes down strata's key, releases every lock, and
+        // waits for STOP.
+        let dir = folder(&[
+            ("1_a.up.sql", "CREATE TABLE a (id int);"),
+            ("1_a.down.sql", "DROP TABLE a;"),
+            (
+                "2_release.up.sql",
+                &format!(
+                    "-- strata:no-transaction
+INSERT INTO public.strata_key SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 1;
+SELECT pg_advisory_unlock_all();
+SELECT pg_advisory_lock({STOP});
+"
+                ),
+            ),
+            ("2_release.down.sql", "SELECT 1;"),
+        ]);
+        let migrations = load(&dir);
+        let url = db.url.clone();
+        let run = std::thread::spawn(move || {
+            let mut client = Client::connect(&url, strata::postgres::NoTls).unwrap();
+            migrations.run(&mut client).map(drop)
+        });
+        loop {
+            let waiting: i64 = holder
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let key: i64 = holder
+            .query_one("SELECT key FROM public.strata_key", &[])
+            .unwrap()
+            .get(0);
+        let taken: bool = holder
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .unwrap()
+            .get(0);
+        assert!(taken);
+        holder
+            .query_one("SELECT pg_advisory_unlock($1)", &[&STOP])
+            .unwrap();
+        let err = run.join().unwrap().unwrap_err();
+        assert!(
+            matches!(&err, Error::LeftDirty { version: 2, file_completed: true, cause, .. } if matches!(**cause, Error::LockReleased)),
+            "{err:?}"
+        );
+        let dirty: bool = holder
+            .query_one(
+                "SELECT dirty FROM public.schema_migrations WHERE version = 2",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(dirty);
     }
 
     /// A no-transaction file that changes settings and fails: dirty, and the

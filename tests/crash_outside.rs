@@ -144,7 +144,7 @@ fn assert_refused(err: &Error) {
     );
     assert!(
         err.to_string().contains(
-            "`strata force 2` if all of the migration's changes are in place, `strata force 1` if none are"
+            "`strata force 2` if the migration is now applied in full, `strata force 1` if none of it is"
         ),
         "{err}"
     );

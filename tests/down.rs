@@ -221,7 +221,7 @@ fn a_no_transaction_down_removes_its_row_or_leaves_it_dirty() {
     assert!(
         matches!(
             &err,
-            Error::LeftDirty { version: 2, previous: Some(1), file, cause }
+            Error::LeftDirty { version: 2, previous: Some(1), file, cause, direction: strata::Direction::Down, file_completed: false }
                 if file.ends_with("000002_idx.down.sql") && matches!(**cause, Error::Statement {
                 version: 2,
                 line: Some(2),
@@ -229,6 +229,13 @@ fn a_no_transaction_down_removes_its_row_or_leaves_it_dirty() {
             })
         ),
         "{err:?}"
+    );
+    // A down that ran in full means the version below.
+    assert!(
+        err.to_string().contains(
+            "`strata force 1` if the migration is now reverted in full, `strata force 2` if none of it is"
+        ),
+        "{err}"
     );
     assert_eq!(history(&conn)[1], (2, "idx".to_owned(), true));
     let err = migrations.run(&mut conn).unwrap_err();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use strata::source::Problem;
-use strata::{Checksum, Error, ForeignKeyViolation, ForeignTable, Refusal};
+use strata::{Checksum, Direction, Error, ForeignKeyViolation, ForeignTable, Refusal};
 
 fn checksum(text: &str) -> Checksum {
     Checksum::of_sql(text)
@@ -91,11 +91,11 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::Dirty { version: 5, name: "index".into(), previous: Some(4) },
-            "migration 5 (index) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 5` if all of the migration's changes are in place, `strata force 4` if none are)".into(),
+            "migration 5 (index) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 5` if the migration is now applied in full, `strata force 4` if none of it is)".into(),
         ),
         (
             Error::Dirty { version: 1, name: "init".into(), previous: None },
-            "migration 1 (init) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 1` if all of the migration's changes are in place, `strata force none` if none are)".into(),
+            "migration 1 (init) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 1` if the migration is now applied in full, `strata force none` if none of it is)".into(),
         ),
         (
             Error::Statement {
@@ -159,10 +159,27 @@ fn every_error_says_what_happened_and_what_to_do() {
             Error::LeftDirty {
                 version: 4,
                 file: "migrations/4_index.up.sql".into(),
+                direction: Direction::Up,
                 previous: Some(3),
+                file_completed: false,
                 cause: Box::new(Error::TransactionLeftOpen { version: 4, file: "migrations/4_index.up.sql".into() }),
             },
-            "migrations/4_index.up.sql began a transaction and did not commit it, so strata rolled that transaction back (add the missing COMMIT to the file); version 4 is now marked dirty: migrations/4_index.up.sql runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as an INVALID index after a failed CREATE INDEX CONCURRENTLY (repair the database by hand, then record where it is: `strata force 4` if all of the migration's changes are in place, `strata force 3` if none are)".into(),
+            "migrations/4_index.up.sql began a transaction and did not commit it, so strata rolled that transaction back (add the missing COMMIT to the file); version 4 is now marked dirty: migrations/4_index.up.sql runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as a table it created or, on PostgreSQL, an INVALID index left by a failed CREATE INDEX CONCURRENTLY (repair the database by hand, then record where it is: `strata force 4` if the migration is now applied in full, `strata force 3` if none of it is)".into(),
+        ),
+        (
+            Error::LeftDirty {
+                version: 1,
+                file: "migrations/1_a.down.sql".into(),
+                direction: Direction::Down,
+                previous: None,
+                file_completed: true,
+                cause: Box::new(Error::LockReleased),
+            },
+            "a migration released strata's advisory lock (`DISCARD ALL` or `pg_advisory_unlock_all()`), and another session took it before strata could take it back, so another process may be migrating this database now (let it finish and look at the status; then remove that statement from the migration: `DISCARD PLANS`, `DISCARD SEQUENCES`, `DISCARD TEMP` and `RESET ALL` keep the lock); version 1 is now marked dirty: migrations/1_a.down.sql ran to its end outside a transaction (`-- strata:no-transaction`), but strata could not record that it did (repair the database by hand, then record where it is: `strata force none` if the migration is now reverted in full, `strata force 1` if none of it is)".into(),
+        ),
+        (
+            Error::NoTransactionOutOfOrder { version: 2, file: "migrations/2_index.up.sql".into(), newest_applied: 3 },
+            "migrations/2_index.up.sql runs outside a transaction (`-- strata:no-transaction`) and is pending below version 3, which is applied; such a migration cannot run out of order, because a failure would leave a dirty version below applied ones that force cannot clear (give it a version above 3)".into(),
         ),
         (
             Error::NoTransactionInSingleTransaction { version: 4, file: "migrations/4_vacuum.up.sql".into() },

@@ -192,7 +192,7 @@ fn checks_refusals_and_recovery() {
     );
     assert!(
         err.to_string().contains(
-            "`strata force 3` if all of the migration's changes are in place, `strata force 2` if none are"
+            "`strata force 3` if the migration is now applied in full, `strata force 2` if none of it is"
         ),
         "{err}"
     );
@@ -352,7 +352,8 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
         "{err:?}"
     );
     assert!(
-        err.to_string().contains("`strata force none` if none are"),
+        err.to_string()
+            .contains("`strata force none` if none of it is"),
         "{err}"
     );
     assert_eq!(tables(&mut client), ["schema_migrations"]);

@@ -830,7 +830,7 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
         "000002_two_steps.up.sql:3",
         "version 2 is now marked dirty",
         "stays in the database",
-        "`strata force 2` if all of the migration's changes are in place, `strata force 1` if none are",
+        "`strata force 2` if the migration is now applied in full, `strata force 1` if none of it is",
     ] {
         assert!(message.contains(part), "{part:?} not in {message}");
     }
@@ -857,9 +857,79 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
     );
     assert!(
         err.to_string()
-            .contains("`strata force 2` if all of the migration's changes are in place, `strata force 1` if none are"),
+            .contains("`strata force 2` if the migration is now applied in full, `strata force 1` if none of it is"),
         "{err}"
     );
+}
+
+/// With out-of-order runs allowed, a no-transaction migration below an
+/// applied one is still refused, by `up` and by `validate`: a failure
+/// would leave a dirty version that no force can clear alone.
+#[test]
+fn a_no_transaction_migration_never_runs_out_of_order() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    load(&tables_folder([1, 3])).run(&mut conn).unwrap();
+    let folder = tables_folder([1, 3]);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_late.up.sql",
+                "-- strata:no-transaction\nCREATE TABLE late (id INTEGER);\n",
+            ),
+            ("000002_late.down.sql", "DROP TABLE late;\n"),
+        ],
+    );
+    let runner = load(&folder);
+    for err in [
+        runner
+            .runner()
+            .allow_out_of_order(true)
+            .run(&mut conn)
+            .unwrap_err(),
+        runner
+            .runner()
+            .allow_out_of_order(true)
+            .validate(&mut conn)
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, Error::NoTransactionOutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_late.up.sql")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(history(&conn).len(), 2);
+    assert!(!tables(&conn).contains(&"late".to_owned()));
+}
+
+/// A migration that creates a TEMP table named like the history table:
+/// strata's history still goes to the real one.
+#[test]
+fn a_temporary_table_named_like_the_history_table_takes_nothing() {
+    let folder = tables_folder([1, 3]);
+    write_files(
+        folder.path(),
+        &[
+            (
+                "000002_shadow.up.sql",
+                "CREATE TEMP TABLE schema_migrations AS SELECT * FROM main.schema_migrations WHERE 0;\n",
+            ),
+            ("000002_shadow.down.sql", "SELECT 1;\n"),
+        ],
+    );
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let migrations = load(&folder);
+    migrations.run(&mut conn).unwrap();
+    let recorded: i64 = conn
+        .query_row("SELECT count(*) FROM main.schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(recorded, 3);
+    assert!(migrations.run(&mut conn).unwrap().is_empty());
+    assert!(migrations.run(&mut open(&path)).unwrap().is_empty());
 }
 
 /// A no-transaction file that begins a transaction and forgets its COMMIT:
@@ -887,7 +957,8 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     );
     assert!(err.to_string().contains("add the missing COMMIT"), "{err}");
     assert!(
-        err.to_string().contains("`strata force 1` if none are"),
+        err.to_string()
+            .contains("`strata force 1` if none of it is"),
         "{err}"
     );
     let conn = open(&path);

@@ -349,7 +349,7 @@ fn recovering_a_dirty_database_from_the_shell() {
         "{err}"
     );
     // The first failure says that the version is dirty and how to get out.
-    let advice = "`strata force 4` if all of the migration's changes are in place, `strata force 3` if none are";
+    let advice = "`strata force 4` if the migration is now applied in full, `strata force 3` if none of it is";
     assert!(err.contains("version 4 is now marked dirty"), "{err}");
     assert!(err.contains(advice), "{err}");
     assert_eq!(shell.ok(&["version"]), "4 (dirty)\n");

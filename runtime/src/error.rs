@@ -3,8 +3,8 @@
 use core::fmt;
 use std::time::Duration;
 
-use crate::Checksum;
 use crate::source::Problem;
+use crate::{Checksum, Direction};
 
 /// `Result` with strata's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -56,6 +56,14 @@ pub enum Error {
         /// How long strata waited.
         waited: Duration,
     },
+
+    /// A PostgreSQL migration released strata's advisory lock (`DISCARD
+    /// ALL`, `pg_advisory_unlock_all()`), and another session took it before
+    /// strata could take it back.
+    #[error(
+        "a migration released strata's advisory lock (`DISCARD ALL` or `pg_advisory_unlock_all()`), and another session took it before strata could take it back, so another process may be migrating this database now (let it finish and look at the status; then remove that statement from the migration: `DISCARD PLANS`, `DISCARD SEQUENCES`, `DISCARD TEMP` and `RESET ALL` keep the lock)"
+    )]
+    LockReleased,
 
     /// The connection was already inside a transaction.
     #[error(
@@ -131,12 +139,29 @@ pub enum Error {
         newest_applied: u64,
     },
 
+    /// A `-- strata:no-transaction` migration is pending below a version
+    /// that is already applied, and out-of-order runs are allowed. It is
+    /// refused all the same: if it failed halfway, its dirty row would sit
+    /// below applied ones, where no `force` can record the repaired state
+    /// without also changing theirs.
+    #[error(
+        "{file} runs outside a transaction (`-- strata:no-transaction`) and is pending below version {newest_applied}, which is applied; such a migration cannot run out of order, because a failure would leave a dirty version below applied ones that force cannot clear (give it a version above {newest_applied})"
+    )]
+    NoTransactionOutOfOrder {
+        /// The pending version.
+        version: u64,
+        /// Its up file.
+        file: String,
+        /// The newest applied version.
+        newest_applied: u64,
+    },
+
     /// A migration that runs outside a transaction began and did not finish
     /// (it failed, or its process died): strata refuses to run until a
     /// person has repaired the database and recorded its state with force.
     #[error(
         "migration {version} ({name}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: {})",
-        force_choices(*version, *previous)
+        force_choices(*version, *previous, Direction::Up)
     )]
     Dirty {
         /// The version.
@@ -243,8 +268,9 @@ pub enum Error {
     /// refuse to start with [`Error::Dirty`] until a person repairs the
     /// database and records its state with `force`.
     #[error(
-        "{cause}; version {version} is now marked dirty: {file} runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as an INVALID index after a failed CREATE INDEX CONCURRENTLY (repair the database by hand, then record where it is: {})",
-        force_choices(*version, *previous)
+        "{cause}; version {version} is now marked dirty: {} (repair the database by hand, then record where it is: {})",
+        left_behind(file, *file_completed),
+        force_choices(*version, *previous, *direction)
     )]
     LeftDirty {
         /// The migration's version, now dirty.
@@ -255,6 +281,12 @@ pub enum Error {
         /// none of the migration's changes are in the database (`None`:
         /// `force none`). `force version` records it when all of them are.
         previous: Option<u64>,
+        /// Which file ran: up, or down (the advice differs).
+        direction: Direction,
+        /// The file ran to its end, and what failed came after it (putting
+        /// the connection's settings back, or cleaning the history row):
+        /// the migration is most likely applied (or reverted) in full.
+        file_completed: bool,
         /// What failed.
         #[source]
         cause: Box<Error>,
@@ -513,12 +545,31 @@ impl DatabaseError {
     }
 }
 
-/// The two ways to record a dirty migration's state after a repair.
-fn force_choices(version: u64, previous: Option<u64>) -> String {
+/// The two ways to record a dirty migration's state after a repair: by
+/// what the database holds now, applied in full or not at all.
+fn force_choices(version: u64, previous: Option<u64>, direction: Direction) -> String {
     let previous = previous.map_or_else(|| "none".to_owned(), |v| v.to_string());
-    format!(
-        "`strata force {version}` if all of the migration's changes are in place, `strata force {previous}` if none are"
-    )
+    match direction {
+        Direction::Up => format!(
+            "`strata force {version}` if the migration is now applied in full, `strata force {previous}` if none of it is"
+        ),
+        Direction::Down => format!(
+            "`strata force {previous}` if the migration is now reverted in full, `strata force {version}` if none of it is"
+        ),
+    }
+}
+
+/// What a failed no-transaction file may have left in the database.
+fn left_behind(file: &str, completed: bool) -> String {
+    if completed {
+        format!(
+            "{file} ran to its end outside a transaction (`-- strata:no-transaction`), but strata could not record that it did"
+        )
+    } else {
+        format!(
+            "{file} runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as a table it created or, on PostgreSQL, an INVALID index left by a failed CREATE INDEX CONCURRENTLY"
+        )
+    }
 }
 
 fn count(n: usize, what: &str) -> String {

@@ -374,6 +374,7 @@ impl<'a> Ops<'a> {
             }
             pending
         } else if list[first].no_transaction(Direction::Up) {
+            refuse_outside_out_of_order(self.migrations(), &applied, first)?;
             if self.dry_run() {
                 let rest = applied.pending(end).into_iter().map(|i| list[i].version());
                 return Ok(Step::Untried(rest.collect()));
@@ -433,25 +434,30 @@ impl<'a> Ops<'a> {
         // On every path, so that the next migration, strata's own
         // statements and the application start from the same state.
         let restored = self.db.restore();
-        let dirty = |cause: Error| Error::LeftDirty {
+        let dirty = |cause: Error, file_completed: bool| Error::LeftDirty {
             version: m.version(),
             file: file.clone(),
             previous,
+            direction,
+            file_completed,
             cause: Box::new(cause),
         };
-        let duration = result.map_err(dirty)?;
+        let duration = result.map_err(|e| dirty(e, false))?;
         if left_open {
-            return Err(dirty(Error::TransactionLeftOpen {
-                version: m.version(),
-                file: file.clone(),
-            }));
+            return Err(dirty(
+                Error::TransactionLeftOpen {
+                    version: m.version(),
+                    file: file.clone(),
+                },
+                false,
+            ));
         }
-        restored.map_err(dirty)?;
+        restored.map_err(|e| dirty(e, true))?;
         self.transaction(|ops| match direction {
             Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)),
             Direction::Down => ops.db.delete_row(m.version()),
         })
-        .map_err(dirty)?;
+        .map_err(|e| dirty(e, true))?;
         log::info!(
             "{} migration {file} (outside a transaction) in {}",
             match direction {
@@ -655,7 +661,9 @@ impl<'a> Ops<'a> {
         // its own dialect (the folder rules judged what both dialects see).
         for &index in &pending {
             let m = &self.list()[index];
-            if !m.no_transaction(Direction::Up) {
+            if m.no_transaction(Direction::Up) {
+                refuse_outside_out_of_order(self.migrations(), &applied, index)?;
+            } else {
                 let lexed = sql::lex(m.up_sql(), self.db.dialect());
                 refuse_in_transaction(m, &self.file(index, Direction::Up), &lexed.statements)?;
             }
@@ -863,6 +871,26 @@ impl<'a> Ops<'a> {
                 Ok(changes)
             })
         })
+    }
+}
+
+/// A no-transaction migration must not run below an applied one: see
+/// [`Error::NoTransactionOutOfOrder`].
+fn refuse_outside_out_of_order(
+    migrations: &Migrations,
+    applied: &Applied,
+    index: usize,
+) -> Result<()> {
+    match applied.newest() {
+        Some(newest) if newest > index => {
+            let m = &migrations.as_slice()[index];
+            Err(Error::NoTransactionOutOfOrder {
+                version: m.version(),
+                file: migrations.file_path(m, Direction::Up),
+                newest_applied: migrations.as_slice()[newest].version(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

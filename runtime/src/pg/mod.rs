@@ -62,6 +62,9 @@ pub(crate) struct Pg<'a> {
     /// The last file may have changed settings by its own text: compare
     /// them all after it.
     may_set: bool,
+    /// The last file may have released the advisory lock by its own text
+    /// (`DISCARD ALL`, `pg_advisory_unlock_all`): check it after it.
+    may_unlock: bool,
     /// The cheap comparison's values, read with the savepoint's release.
     quick_now: Option<String>,
     /// Its statement.
@@ -85,6 +88,7 @@ impl<'a> Pg<'a> {
             in_transaction: false,
             session: None,
             may_set: false,
+            may_unlock: false,
             quick_now: None,
             quick_select: session::quick_select(),
         }
@@ -304,6 +308,39 @@ impl<'a> Pg<'a> {
             in_transaction: true,
             cause: DatabaseError::Postgres(e),
         })
+    }
+
+    /// After a file that may have released the advisory lock: takes it
+    /// back if it is gone. Another session cannot have started migrating
+    /// in between unless it holds the lock now, which the retake finds.
+    fn relock(&mut self) -> Result<()> {
+        let (true, Some(key)) = (std::mem::take(&mut self.may_unlock), self.locked) else {
+            return Ok(());
+        };
+        let held: bool = self
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
+                 AND granted AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1)",
+                &[&key],
+            )
+            .map_err(|e| self.db(e))?
+            .get(0);
+        if held {
+            return Ok(());
+        }
+        let retaken: bool = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .map_err(|e| self.db(e))?
+            .get(0);
+        if retaken {
+            log::warn!("a migration released strata's advisory lock; strata took it back");
+            Ok(())
+        } else {
+            self.locked = None;
+            Err(Error::LockReleased)
+        }
     }
 
     fn unlock(&mut self) -> Result<()> {
@@ -529,6 +566,7 @@ impl Backend for Pg<'_> {
         }
         let text = m.sql(direction);
         self.may_set = sql::holds_word(text, b"set");
+        self.may_unlock = sql::holds_word(text, b"discard") || sql::holds_word(text, b"unlock");
         self.quick_now = None;
         // Only a backslash can read differently when the session's
         // strings are not standard-conforming.
@@ -560,6 +598,7 @@ impl Backend for Pg<'_> {
     }
 
     fn restore(&mut self) -> Result<()> {
+        self.relock()?;
         let Some(saved) = &self.session else {
             return Ok(());
         };
@@ -571,7 +610,8 @@ impl Backend for Pg<'_> {
         let local = held.as_deref().map(|ms| ("lock_timeout", ms));
         let full = std::mem::take(&mut self.may_set);
         let quick_now = self.quick_now.take();
-        match session::restore(self.client, saved, local, full, quick_now) {
+        let in_transaction = self.in_transaction;
+        match session::restore(self.client, saved, local, full, quick_now, in_transaction) {
             Ok(names) => {
                 for name in names {
                     log::debug!("put back setting {name}, which a migration changed");

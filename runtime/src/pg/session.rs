@@ -25,12 +25,13 @@ const READ: &str = "SELECT name, setting, reset_val FROM pg_settings WHERE sourc
 
 /// The settings that the cheap comparison reads. `lock_timeout` is not
 /// among them: strata holds its own inside its transaction.
-const QUICK: [&str; 16] = [
+const QUICK: [&str; 17] = [
     "search_path",
     "role",
     "session_authorization",
     "statement_timeout",
     "idle_in_transaction_session_timeout",
+    "idle_session_timeout",
     "session_replication_role",
     "standard_conforming_strings",
     "check_function_bodies",
@@ -58,9 +59,35 @@ pub(super) struct Settings {
 pub(super) fn quick_select() -> String {
     let reads: Vec<String> = QUICK
         .iter()
-        .map(|name| format!("current_setting('{name}')"))
+        // Missing on older servers (`idle_session_timeout` came in 14):
+        // NULL, which `concat_ws` skips.
+        .map(|name| format!("current_setting('{name}', true)"))
         .collect();
     format!("SELECT concat_ws(chr(31), {})", reads.join(", "))
+}
+
+/// Sets one setting for the session; inside a transaction behind a
+/// savepoint, so that a refusal does not end the transaction.
+fn put_back(
+    client: &mut Client,
+    name: &str,
+    value: &str,
+    in_transaction: bool,
+) -> Result<(), postgres::Error> {
+    const SET: &str = "SELECT set_config($1, $2, false)";
+    if !in_transaction {
+        return client.execute(SET, &[&name, &value]).map(drop);
+    }
+    client.batch_execute("SAVEPOINT strata_restore")?;
+    match client.execute(SET, &[&name, &value]) {
+        Ok(_) => client.batch_execute("RELEASE SAVEPOINT strata_restore"),
+        Err(e) => {
+            client.batch_execute(
+                "ROLLBACK TO SAVEPOINT strata_restore; RELEASE SAVEPOINT strata_restore",
+            )?;
+            Err(e)
+        }
+    }
 }
 
 /// The value of the last row in `messages`, from the simple protocol.
@@ -144,13 +171,17 @@ fn changes(saved: &Settings, now: Vec<Read>, local: Option<(&str, &str)>) -> Vec
 /// those it put back. `local` as in [`changes`]: when that setting changed,
 /// it is put back in the session and then held again for the transaction.
 /// Unless `full`, the cheap comparison decides whether to look further:
-/// `quick_now` is its values if they were read already.
+/// `quick_now` is its values if they were read already. A setting the
+/// server refuses to put back (`temp_buffers` once a temporary table was
+/// used) is left with a warning in the log, inside a transaction behind a
+/// savepoint; the role and the session user are never left.
 pub(super) fn restore(
     client: &mut Client,
     saved: &Settings,
     local: Option<(&str, &str)>,
     full: bool,
     quick_now: Option<String>,
+    in_transaction: bool,
 ) -> Result<Vec<String>, postgres::Error> {
     if !full {
         let now = match quick_now {
@@ -163,7 +194,13 @@ pub(super) fn restore(
     }
     let changed = changes(saved, read_all(client)?, local);
     for (name, value) in &changed {
-        client.execute("SELECT set_config($1, $2, false)", &[name, value])?;
+        if let Err(e) = put_back(client, name, value, in_transaction) {
+            if matches!(name.as_str(), "role" | "session_authorization") {
+                return Err(e);
+            }
+            log::warn!("strata could not put back the setting {name} = {value:?}: {e}");
+            continue;
+        }
         if let Some((local, held)) = local
             && local == name
         {

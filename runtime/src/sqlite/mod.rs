@@ -45,7 +45,7 @@ struct Sqlite<'a> {
     conn: &'a mut Connection,
     /// The history table's name as given.
     name: &'a str,
-    /// The same, quoted for SQL.
+    /// The same, quoted for SQL and qualified with `main`.
     table: String,
     lock_timeout: Duration,
     /// Settings to restore, between `enter` and `leave`.
@@ -413,7 +413,9 @@ impl<'a> Sqlite<'a> {
         Sqlite {
             conn,
             name: table,
-            table: quote_identifier(table),
+            // Named in `main`: a TEMP table of the same name, which a
+            // migration may create, would otherwise take its place.
+            table: format!("main.{}", quote_identifier(table)),
             lock_timeout,
             saved: None,
             pragmas: None,
@@ -767,7 +769,7 @@ impl<'a> Sqlite<'a> {
 
     fn columns(&self) -> Result<Vec<String>> {
         let mut statement = self
-            .prepare("SELECT name FROM pragma_table_info(?1)")
+            .prepare("SELECT name FROM pragma_table_info(?1, 'main')")
             .map_err(|e| self.db(e))?;
         let names = statement.query_map([self.name], |r| r.get(0))?;
         Ok(names.collect::<rusqlite::Result<_>>()?)

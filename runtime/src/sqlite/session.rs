@@ -11,14 +11,13 @@
 //! assigned one (the authorizer reports each assignment). Files that hold
 //! none cost one scan of their text.
 
-use rusqlite::Connection;
 use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension};
 
 /// The connection-level pragmas that change how later SQL runs, what
-/// strata's own statements do, or how they are committed. Each is read as a
-/// table-valued function; `case_sensitive_like`, which cannot be read, is
-/// read through its effect.
-const PRAGMAS: [&str; 21] = [
+/// strata's own statements do, or how they are committed. A pragma this
+/// SQLite was built without reads as nothing and is skipped.
+const PRAGMAS: [&str; 29] = [
     "foreign_keys",
     "legacy_alter_table",
     "recursive_triggers",
@@ -40,33 +39,37 @@ const PRAGMAS: [&str; 21] = [
     "locking_mode",
     "checkpoint_fullfsync",
     "fullfsync",
+    "journal_mode",
+    "max_page_count",
+    "wal_autocheckpoint",
+    "mmap_size",
+    "count_changes",
+    "full_column_names",
+    "short_column_names",
+    "empty_result_callbacks",
 ];
 
+/// Cannot be read: read through its effect.
 const CASE_SENSITIVE_LIKE: &str = "case_sensitive_like";
 
 /// The values of [`PRAGMAS`] and of `case_sensitive_like`, in that order.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Pragmas(Vec<Value>);
 
-/// One statement that reads every setting: each pragma's function gives
-/// one row of one column.
-fn select() -> String {
-    let functions: Vec<String> = PRAGMAS
-        .iter()
-        .map(|name| format!("pragma_{name}()"))
-        .collect();
-    format!("SELECT *, NOT ('a' LIKE 'A') FROM {}", functions.join(", "))
-}
-
-/// The settings now.
+/// The settings now: a statement each, cached, run only around files that
+/// hold a pragma.
 pub(super) fn read(conn: &Connection) -> rusqlite::Result<Pragmas> {
-    let mut statement = conn.prepare_cached(&select())?;
-    statement.query_row([], |row| {
-        (0..=PRAGMAS.len())
-            .map(|i| row.get::<_, Value>(i))
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map(Pragmas)
-    })
+    let mut values = Vec::with_capacity(PRAGMAS.len() + 1);
+    for name in PRAGMAS {
+        let mut statement = conn.prepare_cached(&format!("PRAGMA {name}"))?;
+        let value = statement
+            .query_row([], |row| row.get::<_, Value>(0))
+            .optional()?;
+        values.push(value.unwrap_or(Value::Null));
+    }
+    let mut like = conn.prepare_cached("SELECT NOT ('a' LIKE 'A')")?;
+    values.push(like.query_row([], |row| row.get::<_, Value>(0))?);
+    Ok(Pragmas(values))
 }
 
 /// Puts back every setting that differs from `saved`; returns the names of
@@ -80,9 +83,15 @@ pub(super) fn restore(conn: &Connection, saved: &Pragmas) -> rusqlite::Result<Ve
         if was == is {
             continue;
         }
+        // WAL lives in the database file: entering or leaving it is the
+        // database's change, not the connection's.
+        let wal = |v: &Value| matches!(v, Value::Text(mode) if mode.eq_ignore_ascii_case("wal"));
+        if name == "journal_mode" && (wal(was) || wal(is)) {
+            continue;
+        }
         let value = match was {
             Value::Integer(n) => n.to_string(),
-            // `locking_mode`: a keyword.
+            // `locking_mode`, `journal_mode`: a keyword.
             Value::Text(word) if word.chars().all(|c| c.is_ascii_alphabetic()) => word.clone(),
             _ => continue,
         };
