@@ -8,6 +8,21 @@ use strata_runtime::source::{Directives, check_sql, parse_file_name, sql};
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
 
+    /// The one-pass word test agrees with searching the lower-cased text
+    /// for each word.
+    #[test]
+    fn holds_words_finds_what_a_search_finds(text in r"[sSeEtTdDiIcCaArRuUnNlLoOkK_ ;\u{e9}]{0,40}") {
+        let words: [&[u8]; 3] = [b"set", b"discard", b"unlock"];
+        let lower = text.to_ascii_lowercase();
+        let mut expected = 0u32;
+        for (i, word) in words.iter().enumerate() {
+            if lower.contains(std::str::from_utf8(word).unwrap()) {
+                expected |= 1 << i;
+            }
+        }
+        prop_assert_eq!(sql::holds_words(&text, &words), expected);
+    }
+
     #[test]
     fn the_name_parser_never_panics(name in any::<String>()) {
         let _ = parse_file_name(&name, &name);

@@ -565,8 +565,9 @@ impl Backend for Pg<'_> {
             self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
         }
         let text = m.sql(direction);
-        self.may_set = sql::holds_word(text, b"set");
-        self.may_unlock = sql::holds_word(text, b"discard") || sql::holds_word(text, b"unlock");
+        let words = sql::holds_words(text, &[b"set", b"discard", b"unlock"]);
+        self.may_set = words & 1 != 0;
+        self.may_unlock = words & 6 != 0;
         self.quick_now = None;
         // Only a backslash can read differently when the session's
         // strings are not standard-conforming.

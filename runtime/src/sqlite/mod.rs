@@ -116,7 +116,7 @@ struct Watch {
     active: bool,
     /// The file runs inside a transaction: transaction control is refused.
     in_transaction: bool,
-    /// The file may rename a table or a column (see `may_rename`).
+    /// The file may rename a table or a column (see `run_file`).
     renames: bool,
     tables: BTreeSet<String>,
     /// Tables whose rows may have gone or changed (deleted from, updated,
@@ -471,11 +471,13 @@ impl<'a> Sqlite<'a> {
         in_transaction: bool,
     ) -> Result<Duration> {
         let foreign_keys = self.saved.as_ref().is_some_and(|s| s.foreign_keys);
-        // A rename gives a table a name the authorizer does not report: the
-        // table lists before and after the file tell it. Only `ALTER TABLE
-        // … RENAME` renames, so other files skip both reads, which cost what
-        // the schema holds.
-        let renames = may_rename(m.sql(direction));
+        // One look at the text for two words. A rename gives a table a name
+        // the authorizer does not report: the table lists before and after
+        // the file tell it. Only `ALTER TABLE … RENAME` renames, so other
+        // files skip both reads, which cost what the schema holds (the word
+        // in a comment or a string only costs a look at the list).
+        let words = sql::holds_words(m.sql(direction), &[b"rename", b"pragma"]);
+        let renames = words & 1 != 0;
         let before = if foreign_keys && renames {
             Some(self.table_names()?)
         } else {
@@ -484,7 +486,7 @@ impl<'a> Sqlite<'a> {
         // SQLite applies many pragmas as it prepares them, so the settings
         // are read before the first file that can hold one: every PRAGMA
         // is written out in its file.
-        if self.pragmas.is_none() && sql::holds_word(m.sql(direction), b"pragma") {
+        if self.pragmas.is_none() && words & 2 != 0 {
             self.pragmas = Some(session::read(self.conn)?);
         }
         self.files_run += 1;
@@ -959,13 +961,6 @@ impl<'a> Sqlite<'a> {
 /// Versions are at most `i64::MAX` (the folder rules say so).
 fn version_param(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
-}
-
-/// Whether a file may rename a table or a column: only `ALTER TABLE …
-/// RENAME` does, so a file without the word cannot (the word in a comment
-/// or a string only costs a look at the table list).
-fn may_rename(sql: &str) -> bool {
-    sql::holds_word(sql, b"rename")
 }
 
 /// SQLite's own tables (`sqlite_schema`, `sqlite_sequence`, …): no

@@ -189,23 +189,38 @@ fn line_of_bytes(text: &[u8], offset: usize) -> usize {
         + 1
 }
 
-/// Whether `text` holds `word` (lower case ASCII) in any case, anywhere,
-/// comments and strings included: one pass, no allocation. A quick test
-/// for whether a file may do something, before the work of finding out.
-pub fn holds_word(text: &str, word: &[u8]) -> bool {
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    while let Some(found) = bytes[at..].iter().position(|&b| b | 0x20 == word[0]) {
-        let start = at + found;
-        if bytes
-            .get(start..start + word.len())
-            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(word))
-        {
-            return true;
-        }
-        at = start + 1;
+/// Which of `words` (lower case ASCII, at most 32) `text` holds, in any
+/// case, anywhere, comments and strings included: bit `i` of the result
+/// for `words[i]`. One pass, no allocation: a quick test for whether a
+/// file may do something, before the work of finding out.
+pub fn holds_words(text: &str, words: &[&[u8]]) -> u32 {
+    // For each byte, the words that begin with it, in either case: most
+    // bytes begin none, and cost one look-up.
+    let mut starts = [0u32; 256];
+    for (i, word) in words.iter().enumerate() {
+        starts[usize::from(word[0])] |= 1 << i;
+        starts[usize::from(word[0].to_ascii_uppercase())] |= 1 << i;
     }
-    false
+    let bytes = text.as_bytes();
+    let all = (1u32 << words.len()) - 1;
+    let mut found = 0u32;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let mut candidates = starts[usize::from(byte)] & !found;
+        while candidates != 0 {
+            let i = candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
+            if bytes
+                .get(at..at + words[i].len())
+                .is_some_and(|candidate| candidate.eq_ignore_ascii_case(words[i]))
+            {
+                found |= 1 << i;
+                if found == all {
+                    return found;
+                }
+            }
+        }
+    }
+    found
 }
 
 /// 1-based line number of a byte offset.
