@@ -200,6 +200,12 @@ INSERT INTO big SELECT randomblob(100) FROM n;
 /// the database.
 #[test]
 fn a_journal_switched_off_by_a_file_is_on_again_for_the_next() {
+    for mode in ["delete", "wal"] {
+        journal_switched_off(mode);
+    }
+}
+
+fn journal_switched_off(mode: &str) {
     let folder = folder(&[
         (
             "1_big.up.sql",
@@ -222,6 +228,10 @@ INSERT INTO big SELECT 'orig' FROM n;
     ]);
     let (_dir, path) = database();
     let mut conn = open(&path);
+    let set: String = conn
+        .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(set, mode);
     // A small page cache: the update writes pages out before it fails.
     conn.pragma_update(None, "cache_size", 10).unwrap();
     let err = load(&folder).run(&mut conn).unwrap_err();
@@ -239,6 +249,10 @@ INSERT INTO big SELECT 'orig' FROM n;
         20000
     );
     assert_eq!(history(&conn).len(), 2);
+    let now: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(now, mode);
 }
 
 /// A no-transaction file that switches enforcement on and then fails: the
@@ -434,64 +448,145 @@ CREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, current_set
         assert_eq!(elsewhere, 0);
     }
 
-    /// How many advisory locks this session holds.
-    const HELD: &str = "INSERT INTO public.locks SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted";
-
-    /// `DISCARD ALL` (outside a transaction) and `pg_advisory_unlock_all()`
-    /// (inside) release strata's advisory lock; strata takes it back before
-    /// the next file. A setting the server will not put back (`temp_buffers`
-    /// once a temporary table was used) is left, and the run goes on.
+    /// A file that releases strata's advisory lock, by itself or through a
+    /// function it calls, fails: what ran after it ran unlocked. Inside
+    /// strata's transaction it is rolled back; outside one it stays dirty.
     #[test]
-    fn the_advisory_lock_a_file_releases_is_taken_back() {
-        let Some(db) = TestDb::new("relock") else {
+    fn a_file_that_releases_the_advisory_lock_fails() {
+        let Some(db) = TestDb::new("lock_released") else {
             return;
         };
-        let mut client = db.client();
-        let dir = folder(&[
+        let cases = [
+            ("-- strata:no-transaction\nDISCARD ALL;\n", true),
             (
-                "1_locks.up.sql",
-                &format!("CREATE TABLE public.locks (n bigint);\n{HELD};\n"),
+                "CREATE TABLE x (id int);\nSELECT pg_advisory_unlock_all();\n",
+                false,
             ),
-            ("1_locks.down.sql", "DROP TABLE public.locks;"),
-            (
-                "2_discard.up.sql",
-                "-- strata:no-transaction\nDISCARD ALL;\n",
-            ),
-            ("2_discard.down.sql", "SELECT 1;"),
-            (
-                "3_held.up.sql",
-                &format!("{HELD};\nSELECT pg_advisory_unlock_all();\n"),
-            ),
-            ("3_held.down.sql", "SELECT 1;"),
-            (
-                "4_temp.up.sql",
-                &format!(
-                    "{HELD};\nSET temp_buffers = 2000;\nCREATE TEMP TABLE tt (x int);\nINSERT INTO tt VALUES (1);\n"
-                ),
-            ),
-            ("4_temp.down.sql", "SELECT 1;"),
-        ]);
-        let report = load(&dir).run(&mut client).unwrap();
-        assert_eq!(report.applied.len(), 4);
-        let held: Vec<i64> = client
-            .query("SELECT n FROM public.locks", &[])
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        assert_eq!(held, [1, 1, 1]);
-        let after: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        assert_eq!(after, 0, "the lock outlived the run");
+            // The file's text names nothing of it.
+            ("CREATE TABLE x (id int);\nSELECT public.free();\n", false),
+        ];
+        for (up, outside) in cases {
+            let mut client = db.client();
+            client
+                .batch_execute(
+                    "DROP SCHEMA public CASCADE; CREATE SCHEMA public;
+                     CREATE FUNCTION public.free() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_unlock_all(); END $$;",
+                )
+                .unwrap();
+            let dir = folder(&[
+                ("1_a.up.sql", "CREATE TABLE a (id int);"),
+                ("1_a.down.sql", "DROP TABLE a;"),
+                ("2_release.up.sql", up),
+                ("2_release.down.sql", "SELECT 1;"),
+            ]);
+            let err = load(&dir).run(&mut client).unwrap_err();
+            if outside {
+                assert!(
+                    matches!(&err, Error::LeftDirty { version: 2, file_completed: true, cause, .. } if matches!(**cause, Error::LockReleased)),
+                    "{err:?}"
+                );
+            } else {
+                assert!(matches!(err, Error::LockReleased), "{err:?}");
+                assert_eq!(
+                    crate::common::pg::history(&mut client).len(),
+                    1,
+                    "rolled back"
+                );
+                assert!(!crate::common::pg::tables(&mut client).contains(&"x".to_owned()));
+            }
+            let held: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(held, 0);
+        }
     }
 
-    /// When another session takes the released lock before strata can take
-    /// it back, the run stops and says so.
+    /// A setting the server will not put back (`temp_buffers` once a
+    /// temporary table was used) is left, and the run goes on.
+    #[test]
+    fn a_harmless_setting_the_server_keeps_does_not_stop_the_run() {
+        let Some(db) = TestDb::new("temp_buffers") else {
+            return;
+        };
+        let dir = folder(&[
+            (
+                "1_temp.up.sql",
+                "SET temp_buffers = 2000;\nCREATE TEMP TABLE tt (x int);\nINSERT INTO tt VALUES (1);\n",
+            ),
+            ("1_temp.down.sql", "SELECT 1;"),
+            ("2_a.up.sql", "CREATE TABLE a (id int);"),
+            ("2_a.down.sql", "DROP TABLE a;"),
+        ]);
+        let report = load(&dir).run(&mut db.client()).unwrap();
+        assert_eq!(report.applied.len(), 2);
+    }
+
+    /// A user who may become a superuser role: a file that does so and
+    /// switches triggers off leaves the role first; the setting is put back
+    /// under the file's role, before the role itself, so foreign keys hold
+    /// for the next file.
+    #[test]
+    fn a_setting_only_the_file_s_role_may_change_is_put_back_before_the_role() {
+        let Some(db) = TestDb::new("role_order") else {
+            return;
+        };
+        let admin = format!("strata_admin_{}", std::process::id());
+        let user = format!("strata_user_{}", std::process::id());
+        let mut superuser = db.client();
+        superuser
+            .batch_execute(&format!(
+                "DROP ROLE IF EXISTS {user}; DROP ROLE IF EXISTS {admin};
+                 CREATE ROLE {admin} SUPERUSER NOLOGIN; CREATE ROLE {user} LOGIN IN ROLE {admin};
+                 GRANT ALL ON SCHEMA public TO {user};"
+            ))
+            .unwrap();
+        let url = db.url.replacen("postgres@", &format!("{user}@"), 1);
+        let result = {
+            let mut client = Client::connect(&url, strata::postgres::NoTls).unwrap();
+            let dir = folder(&[
+                (
+                    "1_tables.up.sql",
+                    "CREATE TABLE parent (id int PRIMARY KEY);\nCREATE TABLE child (parent int REFERENCES parent);\n",
+                ),
+                ("1_tables.down.sql", "DROP TABLE child; DROP TABLE parent;"),
+                (
+                    "2_replica.up.sql",
+                    &format!(
+                        "-- strata:no-transaction\nSET ROLE {admin};\nSET session_replication_role = replica;\n"
+                    ),
+                ),
+                ("2_replica.down.sql", "SELECT 1;"),
+                ("3_orphan.up.sql", "INSERT INTO child VALUES (42);\n"),
+                ("3_orphan.down.sql", "DELETE FROM child;"),
+            ]);
+            let err = load(&dir).run(&mut client).unwrap_err();
+            let orphans: i64 = client
+                .query_one("SELECT count(*) FROM child", &[])
+                .unwrap()
+                .get(0);
+            let replication: String = client
+                .query_one("SELECT current_setting('session_replication_role')", &[])
+                .unwrap()
+                .get(0);
+            (err, orphans, replication)
+        };
+        let _ = superuser.batch_execute(&format!(
+            "DROP OWNED BY {user}; DROP ROLE IF EXISTS {user}; DROP ROLE IF EXISTS {admin}"
+        ));
+        let (err, orphans, replication) = result;
+        assert!(
+            matches!(err, Error::Statement { version: 3, .. }),
+            "{err:?}"
+        );
+        assert_eq!((orphans, replication.as_str()), (0, "origin"));
+    }
+
+    /// A file that releases the lock and then waits: another session takes
+    /// the lock meanwhile, and the run stops when the file ends.
     #[test]
     fn a_lock_taken_by_another_session_meanwhile_stops_the_run() {
         let Some(db) = TestDb::new("lock_taken") else {

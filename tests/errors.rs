@@ -91,11 +91,11 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::Dirty { version: 5, name: "index".into(), previous: Some(4) },
-            "migration 5 (index) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 5` if the migration is now applied in full, `strata force 4` if none of it is)".into(),
+            "migration 5 (index) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 5` if the migration is now applied in full, `strata force 4` if none of it is; the same after a down that failed)".into(),
         ),
         (
             Error::Dirty { version: 1, name: "init".into(), previous: None },
-            "migration 1 (init) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 1` if the migration is now applied in full, `strata force none` if none of it is)".into(),
+            "migration 1 (init) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: `strata force 1` if the migration is now applied in full, `strata force none` if none of it is; the same after a down that failed)".into(),
         ),
         (
             Error::Statement {
@@ -175,7 +175,15 @@ fn every_error_says_what_happened_and_what_to_do() {
                 file_completed: true,
                 cause: Box::new(Error::LockReleased),
             },
-            "a migration released strata's advisory lock (`DISCARD ALL` or `pg_advisory_unlock_all()`), and another session took it before strata could take it back, so another process may be migrating this database now (let it finish and look at the status; then remove that statement from the migration: `DISCARD PLANS`, `DISCARD SEQUENCES`, `DISCARD TEMP` and `RESET ALL` keep the lock); version 1 is now marked dirty: migrations/1_a.down.sql ran to its end outside a transaction (`-- strata:no-transaction`), but strata could not record that it did (repair the database by hand, then record where it is: `strata force none` if the migration is now reverted in full, `strata force 1` if none of it is)".into(),
+            "a migration released strata's advisory lock (`DISCARD ALL` or `pg_advisory_unlock_all()`, in the file or in a function it called), so what ran after it ran without the lock and another process could have migrated this database at the same time (look at the status once no other process runs; then remove that statement: `DISCARD PLANS`, `DISCARD SEQUENCES`, `DISCARD TEMP` and `RESET ALL` keep the lock); version 1 is now marked dirty: migrations/1_a.down.sql ran to its end outside a transaction (`-- strata:no-transaction`), but strata could not record that it did (repair the database by hand, then record where it is: `strata force none` if the migration is now reverted in full, `strata force 1` if none of it is)".into(),
+        ),
+        (
+            Error::SettingKept {
+                setting: "session_replication_role".into(),
+                value: "origin".into(),
+                cause: strata::DatabaseError::Sqlite(Box::new(strata::rusqlite::Error::InvalidQuery)),
+            },
+            "a migration changed the setting session_replication_role for the session, and strata could not put it back to \"origin\": Query is not read-only (change it with SET LOCAL inside the migration, or put it back at the end of the file)".into(),
         ),
         (
             Error::NoTransactionOutOfOrder { version: 2, file: "migrations/2_index.up.sql".into(), newest_applied: 3 },

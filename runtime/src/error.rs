@@ -58,12 +58,28 @@ pub enum Error {
     },
 
     /// A PostgreSQL migration released strata's advisory lock (`DISCARD
-    /// ALL`, `pg_advisory_unlock_all()`), and another session took it before
-    /// strata could take it back.
+    /// ALL`, `pg_advisory_unlock_all()`, directly or in a function it
+    /// called): what ran after that ran without the lock, while another
+    /// process could migrate the same database.
     #[error(
-        "a migration released strata's advisory lock (`DISCARD ALL` or `pg_advisory_unlock_all()`), and another session took it before strata could take it back, so another process may be migrating this database now (let it finish and look at the status; then remove that statement from the migration: `DISCARD PLANS`, `DISCARD SEQUENCES`, `DISCARD TEMP` and `RESET ALL` keep the lock)"
+        "a migration released strata's advisory lock (`DISCARD ALL` or `pg_advisory_unlock_all()`, in the file or in a function it called), so what ran after it ran without the lock and another process could have migrated this database at the same time (look at the status once no other process runs; then remove that statement: `DISCARD PLANS`, `DISCARD SEQUENCES`, `DISCARD TEMP` and `RESET ALL` keep the lock)"
     )]
     LockReleased,
+
+    /// A setting that a PostgreSQL migration changed for the session could
+    /// not be put back, and it changes how SQL runs: the migrations after
+    /// it, strata's own statements and the application would run with it.
+    #[error(
+        "a migration changed the setting {setting} for the session, and strata could not put it back to {value:?}: {cause} (change it with SET LOCAL inside the migration, or put it back at the end of the file)"
+    )]
+    SettingKept {
+        /// The setting's name.
+        setting: String,
+        /// The value it had before the migration.
+        value: String,
+        /// The server's refusal.
+        cause: DatabaseError,
+    },
 
     /// The connection was already inside a transaction.
     #[error(
@@ -160,7 +176,7 @@ pub enum Error {
     /// (it failed, or its process died): strata refuses to run until a
     /// person has repaired the database and recorded its state with force.
     #[error(
-        "migration {version} ({name}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: {})",
+        "migration {version} ({name}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: {}; the same after a down that failed)",
         force_choices(*version, *previous, Direction::Up)
     )]
     Dirty {
@@ -269,7 +285,7 @@ pub enum Error {
     /// database and records its state with `force`.
     #[error(
         "{cause}; version {version} is now marked dirty: {} (repair the database by hand, then record where it is: {})",
-        left_behind(file, *file_completed),
+        left_behind(file, *file_completed, *direction),
         force_choices(*version, *previous, *direction)
     )]
     LeftDirty {
@@ -560,16 +576,21 @@ fn force_choices(version: u64, previous: Option<u64>, direction: Direction) -> S
 }
 
 /// What a failed no-transaction file may have left in the database.
-fn left_behind(file: &str, completed: bool) -> String {
+fn left_behind(file: &str, completed: bool, direction: Direction) -> String {
     if completed {
-        format!(
+        return format!(
             "{file} ran to its end outside a transaction (`-- strata:no-transaction`), but strata could not record that it did"
-        )
-    } else {
-        format!(
-            "{file} runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as a table it created or, on PostgreSQL, an INVALID index left by a failed CREATE INDEX CONCURRENTLY"
-        )
+        );
     }
+    let example = match direction {
+        Direction::Up => {
+            "a table it created or, on PostgreSQL, an INVALID index left by a failed CREATE INDEX CONCURRENTLY"
+        }
+        Direction::Down => "a table it dropped while others are still there",
+    };
+    format!(
+        "{file} runs outside a transaction (`-- strata:no-transaction`), so what it committed before the failure stays in the database, such as {example}"
+    )
 }
 
 fn count(n: usize, what: &str) -> String {

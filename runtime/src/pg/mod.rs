@@ -62,12 +62,9 @@ pub(crate) struct Pg<'a> {
     /// The last file may have changed settings by its own text: compare
     /// them all after it.
     may_set: bool,
-    /// The last file may have released the advisory lock by its own text
-    /// (`DISCARD ALL`, `pg_advisory_unlock_all`): check it after it.
-    may_unlock: bool,
-    /// The cheap comparison's values, read with the savepoint's release.
-    quick_now: Option<String>,
-    /// Its statement.
+    /// The cheap comparison, read with the savepoint's release.
+    quick_now: Option<session::Quick>,
+    /// Its statement, which also asks whether the advisory lock is held.
     quick_select: String,
 }
 
@@ -88,9 +85,8 @@ impl<'a> Pg<'a> {
             in_transaction: false,
             session: None,
             may_set: false,
-            may_unlock: false,
             quick_now: None,
-            quick_select: session::quick_select(),
+            quick_select: session::quick_select(None),
         }
     }
 
@@ -236,7 +232,7 @@ impl<'a> Pg<'a> {
                 self.quick_select
             )) {
                 Ok(messages) => {
-                    self.quick_now = session::last_value(&messages);
+                    self.quick_now = session::quick_of(&messages);
                     return Ok(());
                 }
                 Err(e) if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) => {
@@ -310,40 +306,8 @@ impl<'a> Pg<'a> {
         })
     }
 
-    /// After a file that may have released the advisory lock: takes it
-    /// back if it is gone. Another session cannot have started migrating
-    /// in between unless it holds the lock now, which the retake finds.
-    fn relock(&mut self) -> Result<()> {
-        let (true, Some(key)) = (std::mem::take(&mut self.may_unlock), self.locked) else {
-            return Ok(());
-        };
-        let held: bool = self
-            .client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
-                 AND granted AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1)",
-                &[&key],
-            )
-            .map_err(|e| self.db(e))?
-            .get(0);
-        if held {
-            return Ok(());
-        }
-        let retaken: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-            .map_err(|e| self.db(e))?
-            .get(0);
-        if retaken {
-            log::warn!("a migration released strata's advisory lock; strata took it back");
-            Ok(())
-        } else {
-            self.locked = None;
-            Err(Error::LockReleased)
-        }
-    }
-
     fn unlock(&mut self) -> Result<()> {
+        self.quick_select = session::quick_select(None);
         if let Some(key) = self.locked.take() {
             self.client
                 .execute("SELECT pg_advisory_unlock($1)", &[&key])
@@ -467,6 +431,7 @@ impl Backend for Pg<'_> {
                 .map_err(|e| self.db(e))?;
             if row.get(0) {
                 self.locked = Some(key);
+                self.quick_select = session::quick_select(Some(key));
                 self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
                 return Ok(());
             }
@@ -565,9 +530,7 @@ impl Backend for Pg<'_> {
             self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
         }
         let text = m.sql(direction);
-        let words = sql::holds_words(text, &[b"set", b"discard", b"unlock"]);
-        self.may_set = words & 1 != 0;
-        self.may_unlock = words & 6 != 0;
+        self.may_set = sql::holds_words(text, &[b"set"]) != 0;
         self.quick_now = None;
         // Only a backslash can read differently when the session's
         // strings are not standard-conforming.
@@ -598,29 +561,41 @@ impl Backend for Pg<'_> {
         Ok(started.elapsed())
     }
 
+    /// After every file: whether the advisory lock is still held, and the
+    /// cheap comparison of settings, in one statement (for a file inside
+    /// strata's transaction, read already with the savepoint's release);
+    /// the full comparison when that differs, or the file's text holds
+    /// `set`.
     fn restore(&mut self) -> Result<()> {
-        self.relock()?;
+        let full = std::mem::take(&mut self.may_set);
+        let quick_now = self.quick_now.take();
         let Some(saved) = &self.session else {
             return Ok(());
         };
+        let now = match quick_now {
+            Some(now) => now,
+            None => session::quick(self.client, &self.quick_select)
+                .map_err(|e| Error::Database(DatabaseError::Postgres(e)))?,
+        };
+        if self.locked.is_some() && !now.locked {
+            // Nothing to unlock any more.
+            self.locked = None;
+            self.quick_select = session::quick_select(None);
+            return Err(Error::LockReleased);
+        }
+        if !full && !session::quick_differs(saved, &now) {
+            return Ok(());
+        }
         // strata's own `SET LOCAL lock_timeout` holds until the commit.
         let held = match self.table_lock_timeout {
             Some(timeout) if self.in_transaction => Some(timeout.as_millis().max(1).to_string()),
             _ => None,
         };
         let local = held.as_deref().map(|ms| ("lock_timeout", ms));
-        let full = std::mem::take(&mut self.may_set);
-        let quick_now = self.quick_now.take();
-        let in_transaction = self.in_transaction;
-        match session::restore(self.client, saved, local, full, quick_now, in_transaction) {
-            Ok(names) => {
-                for name in names {
-                    log::debug!("put back setting {name}, which a migration changed");
-                }
-                Ok(())
-            }
-            Err(e) => Err(self.db(e)),
+        for name in session::restore(self.client, saved, local, self.in_transaction)? {
+            log::debug!("put back setting {name}, which a migration changed");
         }
+        Ok(())
     }
 
     fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {

@@ -17,6 +17,8 @@
 
 use postgres::{Client, SimpleQueryMessage};
 
+use crate::{DatabaseError, Error};
+
 /// Every setting this session changed, with its value and the value it
 /// resets to, and the two that `pg_settings` does not list.
 const READ: &str = "SELECT name, setting, reset_val FROM pg_settings WHERE source = 'session' \
@@ -55,15 +57,33 @@ pub(super) struct Settings {
     quick: String,
 }
 
-/// The cheap comparison's statement: one row, one column.
-pub(super) fn quick_select() -> String {
+/// The cheap comparison's statement: one row of two columns, the
+/// [`QUICK`] settings joined, and whether this session still holds the
+/// advisory lock `lock` (true when there is none to hold).
+pub(super) fn quick_select(lock: Option<i64>) -> String {
     let reads: Vec<String> = QUICK
         .iter()
         // Missing on older servers (`idle_session_timeout` came in 14):
         // NULL, which `concat_ws` skips.
         .map(|name| format!("current_setting('{name}', true)"))
         .collect();
-    format!("SELECT concat_ws(chr(31), {})", reads.join(", "))
+    let held = match lock {
+        Some(key) => format!(
+            "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
+             AND granted AND ((classid::bigint << 32) | objid::bigint) = {key} AND objsubid = 1)"
+        ),
+        None => "true".to_owned(),
+    };
+    format!("SELECT concat_ws(chr(31), {}), {held}", reads.join(", "))
+}
+
+/// What the cheap comparison read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Quick {
+    /// The [`QUICK`] settings, joined.
+    pub(super) values: String,
+    /// Whether the session still holds strata's advisory lock.
+    pub(super) locked: bool,
 }
 
 /// Sets one setting for the session; inside a transaction behind a
@@ -90,17 +110,24 @@ fn put_back(
     }
 }
 
-/// The value of the last row in `messages`, from the simple protocol.
-pub(super) fn last_value(messages: &[SimpleQueryMessage]) -> Option<String> {
+/// The cheap comparison's result: the last row in `messages`, from the
+/// simple protocol.
+pub(super) fn quick_of(messages: &[SimpleQueryMessage]) -> Option<Quick> {
     messages.iter().rev().find_map(|m| match m {
-        SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+        SimpleQueryMessage::Row(row) => Some(Quick {
+            values: row.get(0).unwrap_or_default().to_owned(),
+            locked: row.get(1) == Some("t"),
+        }),
         _ => None,
     })
 }
 
-/// The cheap comparison's values now, in one round trip.
-fn quick(client: &mut Client) -> Result<String, postgres::Error> {
-    Ok(last_value(&client.simple_query(&quick_select())?).unwrap_or_default())
+/// The cheap comparison now, in one round trip.
+pub(super) fn quick(client: &mut Client, select: &str) -> Result<Quick, postgres::Error> {
+    Ok(quick_of(&client.simple_query(select)?).unwrap_or(Quick {
+        values: String::new(),
+        locked: false,
+    }))
 }
 
 /// A setting as read: name, value, and the value it resets to.
@@ -123,7 +150,7 @@ pub(super) fn read(client: &mut Client) -> Result<Settings, postgres::Error> {
     settings.sort();
     Ok(Settings {
         changed: settings,
-        quick: quick(client)?,
+        quick: quick(client, &quick_select(None))?.values,
     })
 }
 
@@ -131,8 +158,8 @@ pub(super) fn read(client: &mut Client) -> Result<Settings, postgres::Error> {
 /// the saved one, or for a setting the session had not changed, the value
 /// it resets to. `local`: a setting strata itself holds with `SET LOCAL`
 /// in the open transaction, and its value there, which is not a change.
-/// The session user comes first and the role second: the others may need
-/// their rights.
+/// The session user comes before the role (setting it resets the role);
+/// [`restore`] orders the rest.
 fn changes(saved: &Settings, now: Vec<Read>, local: Option<(&str, &str)>) -> Vec<(String, String)> {
     let was = |name: &str| {
         saved
@@ -158,56 +185,77 @@ fn changes(saved: &Settings, now: Vec<Read>, local: Option<(&str, &str)>) -> Vec
             out.push((name.clone(), value.clone()));
         }
     }
-    let rank = |name: &str| match name {
-        "session_authorization" => 0,
-        "role" => 1,
-        _ => 2,
-    };
-    out.sort_by_key(|(name, _)| rank(name));
+    // The session user before the role: setting it resets the role.
+    out.sort_by_key(|(name, _)| name != "session_authorization");
     out
+}
+
+/// Whether the settings may differ from `saved`, by the cheap comparison.
+pub(super) fn quick_differs(saved: &Settings, now: &Quick) -> bool {
+    now.values != saved.quick
 }
 
 /// Puts back every setting that differs from `saved`; returns the names of
 /// those it put back. `local` as in [`changes`]: when that setting changed,
 /// it is put back in the session and then held again for the transaction.
-/// Unless `full`, the cheap comparison decides whether to look further:
-/// `quick_now` is its values if they were read already. A setting the
-/// server refuses to put back (`temp_buffers` once a temporary table was
-/// used) is left with a warning in the log, inside a transaction behind a
-/// savepoint; the role and the session user are never left.
+///
+/// The others go first, under the role the file left (which may be the one
+/// with the right to change them), then the session user and the role,
+/// then again those that failed. A setting the server still refuses is an
+/// error when it is one of the [`QUICK`] settings, which change how SQL
+/// runs; another (`temp_buffers`, once a temporary table was used) is left,
+/// with a warning in the log.
 pub(super) fn restore(
     client: &mut Client,
     saved: &Settings,
     local: Option<(&str, &str)>,
-    full: bool,
-    quick_now: Option<String>,
     in_transaction: bool,
-) -> Result<Vec<String>, postgres::Error> {
-    if !full {
-        let now = match quick_now {
-            Some(now) => now,
-            None => quick(client)?,
-        };
-        if now == saved.quick {
-            return Ok(Vec::new());
+) -> Result<Vec<String>, Error> {
+    let read = read_all(client).map_err(database)?;
+    let changed = changes(saved, read, local);
+    let is_identity = |name: &str| matches!(name, "session_authorization" | "role");
+    let mut refused = Vec::new();
+    for (name, value) in changed.iter().filter(|(n, _)| !is_identity(n)) {
+        if put_back(client, name, value, in_transaction).is_err() {
+            refused.push((name, value));
         }
     }
-    let changed = changes(saved, read_all(client)?, local);
-    for (name, value) in &changed {
+    for (name, value) in changed.iter().filter(|(n, _)| is_identity(n)) {
+        put_back(client, name, value, in_transaction).map_err(|e| kept(name, value, e))?;
+    }
+    for (name, value) in refused {
         if let Err(e) = put_back(client, name, value, in_transaction) {
-            if matches!(name.as_str(), "role" | "session_authorization") {
-                return Err(e);
+            if QUICK.iter().any(|q| q.eq_ignore_ascii_case(name)) {
+                return Err(kept(name, value, e));
             }
-            log::warn!("strata could not put back the setting {name} = {value:?}: {e}");
-            continue;
+            let message = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+            log::warn!(
+                "strata could not put back the setting {name} = {value:?}, which a migration changed: {message}"
+            );
         }
-        if let Some((local, held)) = local
-            && local == name
-        {
-            client.execute("SELECT set_config($1, $2, true)", &[name, &held])?;
-        }
+    }
+    if let Some((name, held)) = local
+        && changed.iter().any(|(n, _)| n == name)
+    {
+        client
+            .execute("SELECT set_config($1, $2, true)", &[&name, &held])
+            .map_err(database)?;
     }
     Ok(changed.into_iter().map(|(name, _)| name).collect())
+}
+
+fn database(e: postgres::Error) -> Error {
+    Error::Database(DatabaseError::Postgres(e))
+}
+
+fn kept(name: &str, value: &str, e: postgres::Error) -> Error {
+    Error::SettingKept {
+        setting: name.to_owned(),
+        value: value.to_owned(),
+        cause: DatabaseError::Postgres(e),
+    }
 }
 
 #[cfg(test)]
@@ -233,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn puts_back_what_changed_role_first() {
+    fn puts_back_what_changed() {
         let saved = settings(&[
             ("role", "none"),
             ("session_authorization", "postgres"),
@@ -249,8 +297,8 @@ mod tests {
         assert_eq!(
             changes(&saved, now, None),
             vec![
-                ("role".to_owned(), "none".to_owned()),
                 ("search_path".to_owned(), "\"$user\", public".to_owned()),
+                ("role".to_owned(), "none".to_owned()),
             ]
         );
     }

@@ -49,6 +49,20 @@ const PRAGMAS: [&str; 29] = [
     "empty_result_callbacks",
 ];
 
+/// The pragmas of [`PRAGMAS`] that each attached database has its own of,
+/// read (unqualified) as the main database's. (`locking_mode` unqualified
+/// reads and sets the connection's default, which is what a file sets.)
+const PER_DATABASE: [&str; 8] = [
+    "synchronous",
+    "secure_delete",
+    "cache_size",
+    "cache_spill",
+    "journal_size_limit",
+    "journal_mode",
+    "max_page_count",
+    "mmap_size",
+];
+
 /// Cannot be read: read through its effect.
 const CASE_SENSITIVE_LIKE: &str = "case_sensitive_like";
 
@@ -83,10 +97,13 @@ pub(super) fn restore(conn: &Connection, saved: &Pragmas) -> rusqlite::Result<Ve
         if was == is {
             continue;
         }
-        // WAL lives in the database file: entering or leaving it is the
-        // database's change, not the connection's.
-        let wal = |v: &Value| matches!(v, Value::Text(mode) if mode.eq_ignore_ascii_case("wal"));
-        if name == "journal_mode" && (wal(was) || wal(is)) {
+        // WAL lives in the database file: entering it, or leaving it for
+        // another journal on disk, is the database's change, which stays.
+        // A journal in memory or none is the connection's, and goes.
+        let mode = |v: &Value, modes: &[&str]| matches!(v, Value::Text(mode) if modes.iter().any(|m| mode.eq_ignore_ascii_case(m)));
+        if name == "journal_mode"
+            && (mode(is, &["wal"]) || mode(was, &["wal"]) && !mode(is, &["off", "memory"]))
+        {
             continue;
         }
         let value = match was {
@@ -95,7 +112,14 @@ pub(super) fn restore(conn: &Connection, saved: &Pragmas) -> rusqlite::Result<Ve
             Value::Text(word) if word.chars().all(|c| c.is_ascii_alphabetic()) => word.clone(),
             _ => continue,
         };
-        conn.execute_batch(&format!("PRAGMA {name} = {value}"))?;
+        // The main database's, as read: unqualified, some would change
+        // every attached database too.
+        let schema = if PER_DATABASE.contains(&name) {
+            "main."
+        } else {
+            ""
+        };
+        conn.execute_batch(&format!("PRAGMA {schema}{name} = {value}"))?;
         restored.push(name);
     }
     Ok(restored)
