@@ -306,11 +306,15 @@ impl<'a> Pg<'a> {
         })
     }
 
+    /// Releases the advisory lock: both holds (see `enter`).
     fn unlock(&mut self) -> Result<()> {
         self.quick_select = session::quick_select(None);
         if let Some(key) = self.locked.take() {
             self.client
-                .execute("SELECT pg_advisory_unlock($1)", &[&key])
+                .execute(
+                    "SELECT pg_advisory_unlock($1) AND pg_advisory_unlock($1)",
+                    &[&key],
+                )
                 .map_err(|e| self.db(e))?;
         }
         Ok(())
@@ -430,6 +434,12 @@ impl Backend for Pg<'_> {
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
                 .map_err(|e| self.db(e))?;
             if row.get(0) {
+                // Held twice, so that the check after each file can give
+                // one hold back and take it again without ever letting the
+                // lock go (see `session::quick_select`).
+                self.client
+                    .execute("SELECT pg_advisory_lock($1)", &[&key])
+                    .map_err(|e| self.db(e))?;
                 self.locked = Some(key);
                 self.quick_select = session::quick_select(Some(key));
                 self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);

@@ -59,7 +59,12 @@ pub(super) struct Settings {
 
 /// The cheap comparison's statement: one row of two columns, the
 /// [`QUICK`] settings joined, and whether this session still holds the
-/// advisory lock `lock` (true when there is none to hold).
+/// advisory lock `lock` (true when there is none to hold). strata holds the
+/// lock twice: releasing one hold succeeds only if the session holds it,
+/// and the other hold keeps it meanwhile; the hold is then taken again.
+/// `DISCARD ALL` and `pg_advisory_unlock_all()` release both. (`pg_locks`
+/// would say the same at several times the cost: it copies the server's
+/// whole lock table.)
 pub(super) fn quick_select(lock: Option<i64>) -> String {
     let reads: Vec<String> = QUICK
         .iter()
@@ -69,8 +74,7 @@ pub(super) fn quick_select(lock: Option<i64>) -> String {
         .collect();
     let held = match lock {
         Some(key) => format!(
-            "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
-             AND granted AND ((classid::bigint << 32) | objid::bigint) = {key} AND objsubid = 1)"
+            "CASE WHEN pg_advisory_unlock({key}) THEN pg_try_advisory_lock({key}) ELSE false END"
         ),
         None => "true".to_owned(),
     };
