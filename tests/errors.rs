@@ -186,6 +186,10 @@ fn every_error_says_what_happened_and_what_to_do() {
             "a migration changed the setting session_replication_role for the session, and strata could not put it back to \"origin\": Query is not read-only (change it with SET LOCAL inside the migration, or put it back at the end of the file)".into(),
         ),
         (
+            Error::NoSchema { table: "schema_migrations".into() },
+            "the connection's search_path names no schema that exists, so strata cannot tell where the history table schema_migrations belongs (name its schema: `Runner::table(\"app.schema_migrations\")`, `--table app.schema_migrations`; or set the search_path on the connection)".into(),
+        ),
+        (
             Error::NoTransactionOutOfOrder { version: 2, file: "migrations/2_index.up.sql".into(), newest_applied: 3 },
             "migrations/2_index.up.sql runs outside a transaction (`-- strata:no-transaction`) and is pending below version 3, which is applied; such a migration cannot run out of order, because a failure would leave a dirty version below applied ones that force cannot clear (give it a version above 3)".into(),
         ),

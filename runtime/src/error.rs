@@ -81,6 +81,17 @@ pub enum Error {
         cause: DatabaseError,
     },
 
+    /// On PostgreSQL, the history table's schema was not named and the
+    /// session has no current schema (its `search_path` names none that
+    /// exists), so strata cannot tell where the history belongs.
+    #[error(
+        "the connection's search_path names no schema that exists, so strata cannot tell where the history table {table} belongs (name its schema: `Runner::table(\"app.{table}\")`, `--table app.{table}`; or set the search_path on the connection)"
+    )]
+    NoSchema {
+        /// The history table's name, without a schema.
+        table: String,
+    },
+
     /// The connection was already inside a transaction.
     #[error(
         "the connection is inside a transaction (run migrations outside of it: strata opens its own transactions)"

@@ -73,7 +73,15 @@ impl Migrations {
 }
 
 impl Runner<'_> {
-    /// The name of the history table.
+    /// The name of the history table; `schema_migrations` by default.
+    ///
+    /// On PostgreSQL it may name its schema, `app.schema_migrations` (each
+    /// part bare, or in double quotes: `"My App"."history"`); strata
+    /// creates a named schema that is missing. Without one, the history
+    /// table lives in the schema current when a run begins, and every
+    /// history statement names that schema, whatever search path a
+    /// migration sets. On SQLite the name is one name, in the `main`
+    /// database.
     pub fn table(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.table = name.into();
         self

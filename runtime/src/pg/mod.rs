@@ -46,9 +46,14 @@ impl Connect for Client {
 
 pub(crate) struct Pg<'a> {
     client: &'a mut Client,
-    /// The history table's name as given.
-    name: &'a str,
-    /// The same, quoted for SQL.
+    /// The history table's name, without its schema.
+    name: String,
+    /// Its schema: as named (`schema.table`), else the one current when a
+    /// run that changes anything begins (see `enter`); `None` before that.
+    schema: Option<String>,
+    /// The user named the schema: strata creates it if it is missing.
+    schema_named: bool,
+    /// The table, quoted for SQL, with its schema once that is known.
     table: String,
     /// How long to wait for the advisory lock.
     lock_timeout: Duration,
@@ -75,10 +80,13 @@ impl<'a> Pg<'a> {
         lock_timeout: Duration,
         table_lock_timeout: Option<Duration>,
     ) -> Self {
-        Pg {
+        let (schema, name) = split_table_name(table);
+        let mut pg = Pg {
             client,
-            name: table,
-            table: quote_identifier(table),
+            table: String::new(),
+            name,
+            schema_named: schema.is_some(),
+            schema,
             lock_timeout,
             table_lock_timeout,
             locked: None,
@@ -87,6 +95,30 @@ impl<'a> Pg<'a> {
             may_set: false,
             quick_now: None,
             quick_select: session::quick_select(None),
+        };
+        pg.table = pg.quoted();
+        pg
+    }
+
+    /// The table quoted for SQL: `"schema"."table"`, or `"table"` while the
+    /// schema is not known (the startup read, which runs before any file
+    /// could change the search path).
+    fn quoted(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!(
+                "{}.{}",
+                quote_identifier(schema),
+                quote_identifier(&self.name)
+            ),
+            None => quote_identifier(&self.name),
+        }
+    }
+
+    /// The table as messages name it.
+    fn display(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.name),
+            None => self.name.clone(),
         }
     }
 
@@ -102,20 +134,35 @@ impl<'a> Pg<'a> {
         self.client.execute(sql, params).map_err(|e| self.db(e))
     }
 
-    /// The key of the advisory lock: the database, the schema and the table,
-    /// so that two applications in one server, or two schemas, do not wait
-    /// for each other.
+    /// Fixes the history table's schema, unless it was named: the one
+    /// current now, at the start of a run that changes anything. From here
+    /// on every history statement names it, whatever search path a
+    /// migration sets, and whatever temporary table shadows the name.
+    /// Returns the key of the advisory lock: the database, the schema and
+    /// the table, so that two applications in one server, or two schemas,
+    /// do not wait for each other (the same key as strata's before the
+    /// schema was named, so that old and new replicas exclude each other).
     fn lock_key(&mut self) -> Result<i64> {
         let row = self
             .client
             .query_one(
-                "SELECT current_database()::text, coalesce(current_schema()::text, '')",
+                "SELECT current_database()::text, current_schema()::text",
                 &[],
             )
             .map_err(|e| self.db(e))?;
-        let (database, schema): (String, String) = (row.get(0), row.get(1));
+        let database: String = row.get(0);
+        if self.schema.is_none() {
+            let Some(current) = row.get::<_, Option<String>>(1) else {
+                return Err(Error::NoSchema {
+                    table: self.name.clone(),
+                });
+            };
+            self.schema = Some(current);
+            self.table = self.quoted();
+        }
+        let schema = self.schema.clone().unwrap_or_default();
         let mut hasher = Sha256::new();
-        for part in ["strata", &database, &schema, self.name] {
+        for part in ["strata", &database, &schema, &self.name] {
             hasher.update(part.as_bytes());
             hasher.update([0]);
         }
@@ -130,8 +177,8 @@ impl<'a> Pg<'a> {
             .client
             .query(
                 "SELECT column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-                &[&self.name],
+                 WHERE table_schema = coalesce($2, current_schema()) AND table_name = $1 ORDER BY ordinal_position",
+                &[&self.name, &self.schema],
             )
             .map_err(|e| self.db(e))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -142,8 +189,8 @@ impl<'a> Pg<'a> {
             .client
             .query(
                 "SELECT column_name::text, data_type::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-                &[&self.name],
+                 WHERE table_schema = coalesce($2, current_schema()) AND table_name = $1 ORDER BY ordinal_position",
+                &[&self.name, &self.schema],
             )
             .map_err(|e| self.db(e))?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
@@ -151,7 +198,7 @@ impl<'a> Pg<'a> {
 
     fn foreign_table(&self, columns: Vec<String>) -> Error {
         Error::ForeignHistoryTable {
-            table: self.name.to_owned(),
+            table: self.display(),
             kind: ForeignTable::of_columns(&columns),
             columns,
         }
@@ -188,7 +235,7 @@ impl<'a> Pg<'a> {
 
     fn corrupt(&self, version: i64, column: &'static str, value: String) -> Error {
         Error::CorruptHistory {
-            table: self.name.to_owned(),
+            table: self.display(),
             version,
             column,
             value,
@@ -499,6 +546,20 @@ impl Backend for Pg<'_> {
     }
 
     fn create_table(&mut self) -> Result<()> {
+        if let (true, Some(schema)) = (self.schema_named, &self.schema) {
+            let exists: bool = self
+                .client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+                    &[schema],
+                )
+                .map_err(|e| self.db(e))?
+                .get(0);
+            if !exists {
+                let sql = format!("CREATE SCHEMA {}", quote_identifier(schema));
+                self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+            }
+        }
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} (
                 version bigint PRIMARY KEY,
@@ -790,6 +851,72 @@ fn version_param(version: u64) -> i64 {
 }
 
 /// Quotes an identifier for PostgreSQL: `"name"`, with `"` doubled.
+/// A history table's name as the user gives it: `table`, or
+/// `schema.table`, each part bare or in double quotes (`""` for a quote
+/// inside). Anything else is one name, as before schemas could be named.
+pub(crate) fn split_table_name(name: &str) -> (Option<String>, String) {
+    fn part(text: &str) -> Option<(String, &str)> {
+        if let Some(rest) = text.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = rest.char_indices();
+            while let Some((i, c)) = chars.next() {
+                if c != '"' {
+                    out.push(c);
+                } else if rest[i + 1..].starts_with('"') {
+                    out.push('"');
+                    chars.next();
+                } else {
+                    return Some((out, &rest[i + 1..]));
+                }
+            }
+            None
+        } else {
+            let end = text.find(['.', '"']).unwrap_or(text.len());
+            (end > 0).then(|| (text[..end].to_owned(), &text[end..]))
+        }
+    }
+    let whole = || (None, name.to_owned());
+    let Some((first, rest)) = part(name) else {
+        return whole();
+    };
+    if rest.is_empty() {
+        return (None, first);
+    }
+    let Some(rest) = rest.strip_prefix('.') else {
+        return whole();
+    };
+    match part(rest) {
+        Some((second, "")) => (Some(first), second),
+        _ => whole(),
+    }
+}
+
 pub(crate) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_table_name;
+
+    #[test]
+    fn a_history_table_name_may_name_its_schema() {
+        let cases: [(&str, Option<&str>, &str); 8] = [
+            ("schema_migrations", None, "schema_migrations"),
+            ("app.schema_migrations", Some("app"), "schema_migrations"),
+            ("\"My App\".\"History\"", Some("My App"), "History"),
+            ("\"a.b\"", None, "a.b"),
+            ("\"say \"\"hi\"\"\".t", Some("say \"hi\""), "t"),
+            ("a.b.c", None, "a.b.c"),
+            (".t", None, ".t"),
+            ("a.", None, "a."),
+        ];
+        for (name, schema, table) in cases {
+            assert_eq!(
+                split_table_name(name),
+                (schema.map(str::to_owned), table.to_owned()),
+                "{name}"
+            );
+        }
+    }
 }
