@@ -379,7 +379,7 @@ impl<'a> Ops<'a> {
                 let rest = applied.pending(end).into_iter().map(|i| list[i].version());
                 return Ok(Step::Untried(rest.collect()));
             }
-            let below = applied.indexes().into_iter().rfind(|&i| i < first);
+            let below = applied.newest_below(first);
             self.record(first, &mut applied, Duration::ZERO, true)?;
             return Ok(Step::Started {
                 index: first,
@@ -529,11 +529,7 @@ impl<'a> Ops<'a> {
                 return Err(Error::HistoryChanged);
             }
             if outside {
-                previous = applied
-                    .indexes()
-                    .into_iter()
-                    .rfind(|&i| i < index)
-                    .map(|i| ops.list()[i].version());
+                previous = applied.newest_below(index).map(|i| ops.list()[i].version());
                 ops.db.set_dirty(m.version(), true, None)?;
                 return Ok(None);
             }

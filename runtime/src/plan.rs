@@ -57,6 +57,14 @@ impl Applied {
         }
     }
 
+    /// The newest applied index below `index`.
+    pub fn newest_below(&self, index: usize) -> Option<usize> {
+        match self {
+            Applied::Prefix(n) => (*n).min(index).checked_sub(1),
+            Applied::Indexes(indexes) => indexes.iter().rev().find(|&&i| i < index).copied(),
+        }
+    }
+
     /// The newest applied index.
     pub fn newest(&self) -> Option<usize> {
         match self {
@@ -185,4 +193,24 @@ pub(crate) fn chains(rows: impl IntoIterator<Item = (u64, Checksum)>) -> Vec<Che
             chain
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Applied;
+
+    #[test]
+    fn the_newest_applied_below_an_index() {
+        let prefix = Applied::Prefix(3);
+        assert_eq!(
+            [0, 1, 3, 5].map(|i| prefix.newest_below(i)),
+            [None, Some(0), Some(2), Some(2)]
+        );
+        let indexes = Applied::Indexes(vec![0, 2, 5]);
+        assert_eq!(
+            [0, 1, 2, 3, 6].map(|i| indexes.newest_below(i)),
+            [None, Some(0), Some(0), Some(2), Some(5)]
+        );
+        assert_eq!(Applied::Prefix(0).newest_below(4), None);
+    }
 }
