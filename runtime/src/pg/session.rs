@@ -11,9 +11,10 @@
 //! each file puts back every setting that differs. Reading them all costs
 //! the server about half a millisecond, so it is done after a file whose
 //! text holds `set` (`SET`, `RESET`, `set_config`, `DO` bodies that run
-//! them); after any other file a dozen settings that change how SQL runs
-//! are compared in one cheap statement, and a difference there (a function
-//! called by the file changed one) leads to the full comparison too.
+//! them). After every file one cheap statement compares the [`QUICK`]
+//! settings, which change how SQL runs, and checks that the advisory lock
+//! is still held; a difference there (a function called by the file
+//! changed one) leads to the full comparison too.
 
 use postgres::{Client, SimpleQueryMessage};
 
