@@ -645,8 +645,7 @@ impl Backend for Pg<'_> {
         };
         let now = match quick_now {
             Some(now) => now,
-            None => session::quick(self.client, &self.quick_select)
-                .map_err(|e| Error::Database(DatabaseError::Postgres(e)))?,
+            None => session::quick(self.client, &self.quick_select)?,
         };
         if self.locked.is_some() && !now.locked {
             // Nothing to unlock any more.

@@ -216,7 +216,7 @@ pub(super) fn restore(
     local: Option<(&str, &str)>,
     in_transaction: bool,
 ) -> Result<Vec<String>, Error> {
-    let read = read_all(client).map_err(database)?;
+    let read = read_all(client)?;
     let changed = changes(saved, read, local);
     let is_identity = |name: &str| matches!(name, "session_authorization" | "role");
     let mut refused = Vec::new();
@@ -244,15 +244,9 @@ pub(super) fn restore(
     if let Some((name, held)) = local
         && changed.iter().any(|(n, _)| n == name)
     {
-        client
-            .execute("SELECT set_config($1, $2, true)", &[&name, &held])
-            .map_err(database)?;
+        client.execute("SELECT set_config($1, $2, true)", &[&name, &held])?;
     }
     Ok(changed.into_iter().map(|(name, _)| name).collect())
-}
-
-fn database(e: postgres::Error) -> Error {
-    Error::Database(DatabaseError::Postgres(e))
 }
 
 fn kept(name: &str, value: &str, e: postgres::Error) -> Error {
