@@ -18,7 +18,7 @@ const BASE: [(&str, &str); 2] = [
 
 fn failures(err: Error) -> Vec<VerifyFailure> {
     match err {
-        Error::VerifyFailed(failures) => failures.0,
+        Error::VerifyFailed(failures) => failures.failures,
         other => panic!("{other:?}"),
     }
 }

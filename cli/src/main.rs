@@ -270,8 +270,26 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
             // On PostgreSQL when the database is one; SQLite needs none.
             let report = match cli.database.as_deref().map(|url| Target::parse(Some(url))) {
                 Some(Ok(target @ Target::Postgres(_))) => match target.open(Access::Write)? {
+                    // In one transaction that is rolled back; a folder
+                    // with a migration outside a transaction, in a scratch
+                    // database.
                     database::Db::Postgres(mut client) => {
-                        migrations.verify_postgres(&mut client)?
+                        match migrations.verify_postgres(&mut client) {
+                            Err(strata::Error::VerifyNeedsScratchDatabase { .. }) => {
+                                let url = cli.database.as_deref().unwrap_or_default();
+                                let config: strata::postgres::Config =
+                                    url.trim().parse().map_err(|e| {
+                                        Failure::Usage(format!(
+                                            "cannot read the database URL: {e}"
+                                        ))
+                                    })?;
+                                migrations.verify_postgres_scratch(
+                                    &config,
+                                    strata::postgres::NoTls,
+                                )?
+                            }
+                            result => result?,
+                        }
                     }
                     database::Db::Sqlite(_) => migrations.verify()?,
                 },

@@ -74,6 +74,9 @@ pub enum TableState {
 pub trait Backend {
     /// The database, for messages (a path, or a database name).
     fn location(&self) -> String;
+    /// The history table, for messages (with its schema on PostgreSQL,
+    /// once known).
+    fn history_table(&self) -> String;
     /// How the database splits a file into statements.
     fn dialect(&self) -> sql::Dialect;
     /// Fails with `InTransaction` unless the connection is idle.

@@ -390,10 +390,76 @@ pub enum Error {
     )]
     HistoryChanged,
 
+    /// A migration ran, and then its row could not be written to the
+    /// history table: the migration dropped, renamed or locked it, its
+    /// schema, or the right to write it.
+    #[error(
+        "migration {version} ({file}) ran, but then strata could not write its row in the history table {table}: {cause}{}",
+        if *in_transaction {
+            " (the migration was rolled back with it; a migration must leave the history table, its schema and the right to write it as they were)"
+        } else {
+            ""
+        }
+    )]
+    HistoryTable {
+        /// The history table, with its schema on PostgreSQL.
+        table: String,
+        /// The version.
+        version: u64,
+        /// The file that ran.
+        file: String,
+        /// Whether the file ran inside strata's transaction, which was
+        /// rolled back.
+        in_transaction: bool,
+        /// The database's error.
+        cause: Box<Error>,
+    },
+
     /// `verify` found down files that do not revert their up files, or
     /// files that fail.
     #[error("{0}")]
     VerifyFailed(crate::report::VerifyFailures),
+
+    /// `verify` could not read the schema around a migration.
+    #[error("verify could not read the schema around migration {version}: {cause}")]
+    VerifyDescribe {
+        /// The version whose round trip it was checking.
+        version: u64,
+        /// Why.
+        cause: Box<Error>,
+    },
+
+    /// On PostgreSQL, the folder holds a migration that runs outside a
+    /// transaction, which verify cannot roll back inside the database it
+    /// was given.
+    #[error(
+        "migration {version} ({file}) runs outside a transaction, which verify cannot roll back: it needs a scratch database of its own (`Migrations::verify_postgres_scratch(&config, tls)`; the CLI's `strata verify` uses one for such a folder)"
+    )]
+    VerifyNeedsScratchDatabase {
+        /// The version.
+        version: u64,
+        /// Its file that runs outside a transaction.
+        file: String,
+    },
+
+    /// On PostgreSQL, verify could not create, or drop, the scratch
+    /// database it needs for migrations that run outside a transaction.
+    #[error(
+        "{}: {cause}",
+        if *created {
+            format!("verify could not drop its scratch database {database} (drop it by hand, or let the next verify drop it)")
+        } else {
+            format!("verify could not create the scratch database {database}, which it needs for migrations that run outside a transaction (the role needs CREATEDB: `ALTER ROLE ... CREATEDB`; or verify against a server where it may create databases)")
+        }
+    )]
+    ScratchDatabase {
+        /// The scratch database's name.
+        database: String,
+        /// Whether it had been created (so the failure was to drop it).
+        created: bool,
+        /// The server's error.
+        cause: DatabaseError,
+    },
 
     /// Another database error.
     #[error("database error: {0}")]

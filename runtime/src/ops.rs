@@ -207,6 +207,28 @@ impl<'a> Ops<'a> {
         Ok(())
     }
 
+    /// An error of the history table after migration `index`'s file ran,
+    /// naming the table and the file. Errors that are not the database's
+    /// (the history changed, a refusal) stay as they are.
+    fn history_error(
+        &self,
+        index: usize,
+        direction: Direction,
+        in_transaction: bool,
+        e: Error,
+    ) -> Error {
+        if !matches!(e, Error::Database(_)) {
+            return e;
+        }
+        Error::HistoryTable {
+            table: self.db.history_table(),
+            version: self.list()[index].version(),
+            file: self.file(index, direction),
+            in_transaction,
+            cause: Box::new(e),
+        }
+    }
+
     /// Inserts the history row of migration `index` and updates `applied`.
     fn record(
         &mut self,
@@ -403,7 +425,8 @@ impl<'a> Ops<'a> {
         // the last DDL of a single-transaction run, one prepared insert
         // serves them all.
         for (&index, duration) in batch.iter().zip(durations) {
-            self.record(index, &mut applied, duration, false)?;
+            self.record(index, &mut applied, duration, false)
+                .map_err(|e| self.history_error(index, Direction::Up, true, e))?;
         }
         Ok(Step::Applied {
             count: batch.len(),
@@ -457,7 +480,7 @@ impl<'a> Ops<'a> {
             Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)),
             Direction::Down => ops.db.delete_row(m.version()),
         })
-        .map_err(|e| dirty(e, true))?;
+        .map_err(|e| dirty(self.history_error(index, direction, false, e), true))?;
         log::info!(
             "{} migration {file} (outside a transaction) in {}",
             match direction {
@@ -535,7 +558,9 @@ impl<'a> Ops<'a> {
             }
             let duration = ops.db.execute(m, Direction::Down, &file, true)?;
             ops.db.restore()?;
-            ops.db.delete_row(m.version())?;
+            ops.db
+                .delete_row(m.version())
+                .map_err(|e| ops.history_error(index, Direction::Down, true, e))?;
             if !ops.db.in_transaction() {
                 return Err(Error::TransactionControl {
                     version: m.version(),

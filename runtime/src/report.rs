@@ -354,6 +354,9 @@ pub struct VerifyReport {
     pub checked: Vec<u64>,
     /// The versions whose down file is irreversible: applied, not reverted.
     pub irreversible: Vec<u64>,
+    /// On PostgreSQL, the scratch databases that interrupted verifies had
+    /// left, which this one dropped.
+    pub dropped: Vec<String>,
 }
 
 impl fmt::Display for VerifyReport {
@@ -366,6 +369,12 @@ impl fmt::Display for VerifyReport {
         if !self.irreversible.is_empty() {
             let versions: Vec<String> = self.irreversible.iter().map(u64::to_string).collect();
             write!(f, " (irreversible, not reverted: {})", versions.join(", "))?;
+        }
+        for name in &self.dropped {
+            write!(
+                f,
+                "\ndropped the scratch database {name}, left by a verify that was interrupted"
+            )?;
         }
         Ok(())
     }
@@ -434,13 +443,25 @@ impl fmt::Display for VerifyFailure {
 /// `Debug` is its `Display`, so that `verify().unwrap()` in a test prints
 /// the report.
 #[derive(Default)]
-pub struct VerifyFailures(pub Vec<VerifyFailure>);
+#[non_exhaustive]
+pub struct VerifyFailures {
+    /// Each problem, in the order of the migrations.
+    pub failures: Vec<VerifyFailure>,
+    /// What was checked all the same.
+    pub report: VerifyReport,
+}
 
 impl fmt::Display for VerifyFailures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "verify found {}:", plural(self.0.len(), "problem"))?;
-        for failure in &self.0 {
+        write!(f, "verify found {}:", plural(self.failures.len(), "problem"))?;
+        for failure in &self.failures {
             write!(f, "\n  {failure}")?;
+        }
+        for name in &self.report.dropped {
+            write!(
+                f,
+                "\n(dropped the scratch database {name}, left by a verify that was interrupted)"
+            )?;
         }
         Ok(())
     }

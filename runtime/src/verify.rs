@@ -83,7 +83,10 @@ pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<Ve
     for m in migrations {
         let up = migrations.file_path(m, Direction::Up);
         let down = migrations.file_path(m, Direction::Down);
-        let before = db.describe()?;
+        let before = db.describe().map_err(|cause| Error::VerifyDescribe {
+            version: m.version(),
+            cause: Box::new(cause),
+        })?;
         if let Err(cause) = apply(db, m, Direction::Up, &up, true) {
             failures.push(VerifyFailure::UpFailed {
                 version: m.version(),
@@ -121,7 +124,7 @@ pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<Ve
     if failures.is_empty() {
         Ok(report)
     } else {
-        Err(Error::VerifyFailed(VerifyFailures(failures)))
+        Err(Error::VerifyFailed(VerifyFailures { failures, report }))
     }
 }
 

@@ -62,6 +62,9 @@ pub(crate) struct Pg<'a> {
     /// The advisory lock's key, while it is held.
     locked: Option<i64>,
     in_transaction: bool,
+    /// Inside verify's outer transaction, which is always rolled back:
+    /// strata's transactions are savepoints in it, and this many are open.
+    nested: Option<usize>,
     /// The session's settings before the first file (see `session`).
     session: Option<session::Settings>,
     /// The last file may have changed settings by its own text: compare
@@ -91,6 +94,7 @@ impl<'a> Pg<'a> {
             table_lock_timeout,
             locked: None,
             in_transaction: false,
+            nested: None,
             session: None,
             may_set: false,
             quick_now: None,
@@ -388,6 +392,10 @@ impl Backend for Pg<'_> {
         "the PostgreSQL database".to_owned()
     }
 
+    fn history_table(&self) -> String {
+        self.display()
+    }
+
     fn check_idle(&mut self) -> Result<()> {
         // Inside a transaction block, the transaction began before this
         // statement; outside, each statement is its own transaction. (The
@@ -517,6 +525,13 @@ impl Backend for Pg<'_> {
     }
 
     fn begin(&mut self) -> Result<()> {
+        if let Some(open) = &mut self.nested {
+            *open += 1;
+            return self
+                .client
+                .batch_execute("SAVEPOINT strata_step")
+                .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
+        }
         let mut sql = "BEGIN".to_owned();
         if let Some(timeout) = self.table_lock_timeout {
             sql.push_str(&format!(
@@ -530,11 +545,29 @@ impl Backend for Pg<'_> {
     }
 
     fn commit(&mut self) -> Result<()> {
+        if let Some(open) = &mut self.nested {
+            *open = open.saturating_sub(1);
+            return self
+                .client
+                .batch_execute("RELEASE SAVEPOINT strata_step")
+                .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
+        }
         self.in_transaction = false;
         self.client.batch_execute("COMMIT").map_err(|e| self.db(e))
     }
 
     fn rollback(&mut self) {
+        if let Some(open) = &mut self.nested {
+            // Only a step that is open: a ROLLBACK TO a savepoint that does
+            // not exist would end the outer transaction's use.
+            if *open > 0 {
+                *open -= 1;
+                let _ = self.client.batch_execute(
+                    "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step",
+                );
+            }
+            return;
+        }
         // Also ends a transaction that a no-transaction file left open; with
         // none open, PostgreSQL only warns.
         let _ = self.client.batch_execute("ROLLBACK");

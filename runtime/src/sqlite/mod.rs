@@ -140,6 +140,10 @@ impl Backend for Sqlite<'_> {
         self.path()
     }
 
+    fn history_table(&self) -> String {
+        self.name.to_owned()
+    }
+
     fn check_idle(&mut self) -> Result<()> {
         if self.conn.is_autocommit() {
             Ok(())
