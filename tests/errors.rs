@@ -225,6 +225,23 @@ fn every_error_says_what_happened_and_what_to_do() {
             Error::from(strata::rusqlite::Error::InvalidQuery),
             "database error: Query is not read-only".into(),
         ),
+        (
+            Error::HistoryTable {
+                table: "app.schema_migrations".into(),
+                version: 3,
+                file: "migrations/000003_clean.up.sql".into(),
+                in_transaction: true,
+                cause: Box::new(Error::from(strata::rusqlite::Error::InvalidQuery)),
+            },
+            "migration 3 (migrations/000003_clean.up.sql) ran, but then strata could not write its row in the history table app.schema_migrations: database error: Query is not read-only (the migration was rolled back with it; a migration must leave the history table, its schema and the right to write it as they were)".into(),
+        ),
+        (
+            Error::VerifyNeedsScratchDatabase {
+                version: 2,
+                file: "migrations/000002_index.up.sql".into(),
+            },
+            "migration 2 (migrations/000002_index.up.sql) runs outside a transaction, which verify cannot roll back: it needs a scratch database of its own (`Migrations::verify_postgres_scratch(&config, tls)`; the CLI's `strata verify` uses one for such a folder)".into(),
+        ),
     ];
     for (error, expected) in cases {
         assert_eq!(error.to_string(), expected, "{error:?}");

@@ -220,3 +220,44 @@ fn a_named_schema_is_created_and_named_in_errors() {
         "{err}"
     );
 }
+
+/// A migration that drops the history table's schema (as `pg_dump --clean`
+/// output does): the error names the schema, the table and the file, and
+/// the migration is rolled back with it.
+#[test]
+fn a_migration_that_drops_the_history_schema_is_named() {
+    let Some(db) = TestDb::new("history_dropped") else {
+        return;
+    };
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE public.a (id int);"),
+        ("1_a.down.sql", "DROP TABLE public.a;"),
+        (
+            "2_clean.up.sql",
+            "DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\nCREATE TABLE public.b (id int);\n",
+        ),
+        ("2_clean.down.sql", "DROP TABLE public.b;"),
+    ]);
+    let mut client = db.client();
+    let err = load(&dir).run(&mut client).unwrap_err();
+    match &err {
+        Error::HistoryTable {
+            table,
+            version: 2,
+            file,
+            in_transaction: true,
+            ..
+        } => {
+            assert_eq!(table, "public.schema_migrations");
+            assert!(file.ends_with("2_clean.up.sql"), "{file}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("relation \"public.schema_migrations\" does not exist"),
+        "{err}"
+    );
+    assert_eq!(tables_in(&mut client, "public"), ["a", "schema_migrations"]);
+    assert_eq!(rows(&mut client, "public.schema_migrations"), [(1, false)]);
+}

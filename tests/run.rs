@@ -1030,3 +1030,36 @@ fn one_info_line_per_applied_migration() {
         "{lines:?}"
     );
 }
+
+/// A migration that drops the history table: the error names the table and
+/// the file, and the migration is rolled back with it.
+#[test]
+fn a_migration_that_drops_the_history_table_is_named() {
+    let (_dir, path) = database();
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id INTEGER);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        (
+            "2_b.up.sql",
+            "CREATE TABLE b (id INTEGER);\nDROP TABLE schema_migrations;",
+        ),
+        ("2_b.down.sql", "DROP TABLE b;"),
+    ]);
+    let mut conn = open(&path);
+    let err = load(&dir).run(&mut conn).unwrap_err();
+    match &err {
+        Error::HistoryTable {
+            table,
+            version: 2,
+            file,
+            in_transaction: true,
+            ..
+        } => {
+            assert_eq!(table, "schema_migrations");
+            assert!(file.ends_with("2_b.up.sql"), "{file}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tables(&conn), ["a", "schema_migrations"]);
+    assert_eq!(history(&conn).len(), 1);
+}

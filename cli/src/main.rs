@@ -279,14 +279,10 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                                 let url = cli.database.as_deref().unwrap_or_default();
                                 let config: strata::postgres::Config =
                                     url.trim().parse().map_err(|e| {
-                                        Failure::Usage(format!(
-                                            "cannot read the database URL: {e}"
-                                        ))
+                                        Failure::Usage(format!("cannot read the database URL: {e}"))
                                     })?;
-                                migrations.verify_postgres_scratch(
-                                    &config,
-                                    strata::postgres::NoTls,
-                                )?
+                                migrations
+                                    .verify_postgres_scratch(&config, strata::postgres::NoTls)?
                             }
                             result => result?,
                         }

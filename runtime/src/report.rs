@@ -453,7 +453,11 @@ pub struct VerifyFailures {
 
 impl fmt::Display for VerifyFailures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "verify found {}:", plural(self.failures.len(), "problem"))?;
+        write!(
+            f,
+            "verify found {}:",
+            plural(self.failures.len(), "problem")
+        )?;
         for failure in &self.failures {
             write!(f, "\n  {failure}")?;
         }

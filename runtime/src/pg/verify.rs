@@ -43,9 +43,10 @@ impl Migrations {
     /// Everything runs inside one transaction of `client` that is always
     /// rolled back, also after an error or a panic, and which a killed
     /// process never commits: `client`'s database is left as it was. Within
-    /// it, a scratch schema first in the search path takes what migrations
-    /// create without naming a schema, so the database may already hold
-    /// the application's tables. Objects that a migration names with their
+    /// it, a scratch schema put first in the search path takes what
+    /// migrations create without naming a schema, so the database may
+    /// already hold the application's tables (and the extensions whose
+    /// functions migrations call, which are still found where they are). Objects that a migration names with their
     /// schema (`CREATE TABLE public.users`) are created there, inside the
     /// same transaction: for such a folder, use a database that does not
     /// hold them yet.
@@ -68,8 +69,12 @@ impl Migrations {
         Pg::new(client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
         let dropped = drop_leftovers(client)?;
         let schema = quote_identifier(&scratch_name());
+        // The scratch schema first, where unqualified names are created;
+        // the session's path after it, where they are also looked up (an
+        // extension's functions in `public`, say).
         client.batch_execute(&format!(
-            "BEGIN; CREATE SCHEMA {schema}; SET search_path TO {schema}"
+            "BEGIN; CREATE SCHEMA {schema};
+             SELECT set_config('search_path', '{schema}' || coalesce(', ' || nullif(current_setting('search_path'), ''), ''), false)"
         ))?;
         let outer = RolledBack { client };
         let mut db = Pg::new(&mut *outer.client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None);
@@ -124,7 +129,10 @@ impl Migrations {
         drop(db);
         drop(client);
         let dropped_now = scratch.drop_now();
-        with_dropped(result.and_then(|report| dropped_now.map(|()| report)), dropped)
+        with_dropped(
+            result.and_then(|report| dropped_now.map(|()| report)),
+            dropped,
+        )
     }
 
     /// The first migration with a file that runs outside a transaction.
@@ -201,7 +209,9 @@ fn drop_leftovers(client: &mut Client) -> Result<Vec<String>> {
         client.execute("SELECT pg_advisory_unlock($1)", &[&key])?;
         match result {
             Ok(()) => {
-                log::warn!("dropped the scratch database {name}, left by a verify that was interrupted");
+                log::warn!(
+                    "dropped the scratch database {name}, left by a verify that was interrupted"
+                );
                 dropped.push(name);
             }
             Err(e) => log::warn!(
