@@ -517,3 +517,37 @@ fn verify_refuses_a_connection_inside_a_transaction() {
         .get(0);
     assert_eq!(mine, 1);
 }
+
+/// A function whose body a down file does not put back, created without a
+/// schema (so in verify's scratch schema): named as the migration wrote
+/// it, without the scratch schema's name.
+#[test]
+fn a_changed_function_body_is_named_as_written() {
+    let Some(db) = TestDb::new("verify_body") else {
+        return;
+    };
+    let _serial = one_at_a_time();
+    let mut client = db.client();
+    let dir = folder(&[
+        (
+            "1_f.up.sql",
+            "CREATE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 41';",
+        ),
+        ("1_f.down.sql", "DROP FUNCTION answer();"),
+        (
+            "2_f.up.sql",
+            "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 42';",
+        ),
+        ("2_f.down.sql", "SELECT 1;"),
+    ]);
+    let text = Migrations::from_dir(dir.path())
+        .unwrap()
+        .verify_postgres(&mut client)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("function answer() is defined differently after 2_f.down.sql: CREATE OR REPLACE FUNCTION answer() RETURNS integer LANGUAGE sql AS $function$SELECT 42$function$, was CREATE OR REPLACE FUNCTION answer() RETURNS integer LANGUAGE sql AS $function$SELECT 41$function$"),
+        "{text}"
+    );
+    assert!(!text.contains("strata_verify"), "{text}");
+}

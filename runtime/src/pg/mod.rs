@@ -65,6 +65,9 @@ pub(crate) struct Pg<'a> {
     /// Inside verify's outer transaction, which is always rolled back:
     /// strata's transactions are savepoints in it, and this many are open.
     nested: Option<usize>,
+    /// verify's scratch schema, whose name `describe` leaves out of
+    /// definitions (pg_get_functiondef qualifies every name).
+    scratch_schema: Option<String>,
     /// The session's settings before the first file (see `session`).
     session: Option<session::Settings>,
     /// The last file may have changed settings by its own text: compare
@@ -95,6 +98,7 @@ impl<'a> Pg<'a> {
             locked: None,
             in_transaction: false,
             nested: None,
+            scratch_schema: None,
             session: None,
             may_set: false,
             quick_now: None,
@@ -834,7 +838,7 @@ impl Backend for Pg<'_> {
     }
 
     fn describe(&mut self) -> Result<crate::verify::Schema> {
-        verify::describe(self.client).map_err(|e| self.db(e))
+        verify::describe(self.client, self.scratch_schema.as_deref()).map_err(|e| self.db(e))
     }
 }
 

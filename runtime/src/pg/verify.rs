@@ -68,7 +68,8 @@ impl Migrations {
         }
         Pg::new(client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
         let dropped = drop_leftovers(client)?;
-        let schema = quote_identifier(&scratch_name());
+        let name = scratch_name();
+        let schema = quote_identifier(&name);
         // The scratch schema first, where unqualified names are created;
         // the session's path after it, where they are also looked up (an
         // extension's functions in `public`, say).
@@ -80,6 +81,7 @@ impl Migrations {
         let mut db = Pg::new(&mut *outer.client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None);
         db.nested = Some(0);
         db.in_transaction = true;
+        db.scratch_schema = Some(name);
         let result = crate::verify::verify(self, &mut db);
         drop(db);
         drop(outer);
@@ -129,6 +131,9 @@ impl Migrations {
         drop(db);
         drop(client);
         let dropped_now = scratch.drop_now();
+        if let (Err(_), Err(e)) = (&result, &dropped_now) {
+            log::warn!("{e}");
+        }
         with_dropped(
             result.and_then(|report| dropped_now.map(|()| report)),
             dropped,
@@ -302,8 +307,18 @@ fn text(row: &Row, i: usize) -> std::result::Result<String, postgres::Error> {
     Ok(row.try_get::<_, Option<String>>(i)?.unwrap_or_default())
 }
 
-/// Every schema that is not the system's, as verify compares it.
-pub(super) fn describe(client: &mut Client) -> std::result::Result<Schema, postgres::Error> {
+/// Every schema that is not the system's, as verify compares it. The
+/// `scratch` schema's name is left out of definitions: it is first in the
+/// search path, and messages show its objects unqualified.
+pub(super) fn describe(
+    client: &mut Client,
+    scratch: Option<&str>,
+) -> std::result::Result<Schema, postgres::Error> {
+    let prefix = scratch.map(|s| format!("{s}."));
+    let unqualified = |text: String| match &prefix {
+        Some(prefix) => fold(&text.replace(prefix.as_str(), "")),
+        None => fold(&text),
+    };
     let mut schema = Schema::default();
     let tables = format!(
         "{USER_SCHEMA} AND c.relkind IN ('r', 'p', 'f') AND {}",
@@ -333,7 +348,7 @@ pub(super) fn describe(client: &mut Client) -> std::result::Result<Schema, postg
         ),
         &[],
     )? {
-        let default = row.try_get::<_, Option<String>>(4)?.map(|d| fold(&d));
+        let default = row.try_get::<_, Option<String>>(4)?.map(unqualified);
         schema
             .tables
             .entry(text(&row, 0)?)
@@ -376,7 +391,7 @@ pub(super) fn describe(client: &mut Client) -> std::result::Result<Schema, postg
         &[],
     )? {
         let table = schema.tables.entry(text(&row, 0)?).or_default();
-        let line = fold(&text(&row, 1)?);
+        let line = unqualified(text(&row, 1)?);
         if !line.is_empty() {
             table.constraints.insert(line);
         }
@@ -388,7 +403,7 @@ pub(super) fn describe(client: &mut Client) -> std::result::Result<Schema, postg
         schema.objects.insert(
             (kind, name),
             Object {
-                definition: fold(&text(&row, 2)?),
+                definition: unqualified(text(&row, 2)?),
                 shown: row.try_get::<_, Option<bool>>(3)?.unwrap_or(false),
             },
         );
