@@ -551,3 +551,24 @@ fn a_changed_function_body_is_named_as_written() {
     );
     assert!(!text.contains("strata_verify"), "{text}");
 }
+
+/// A migration that deallocates the session's prepared statements does
+/// not break verify's own.
+#[test]
+fn a_migration_that_deallocates_prepared_statements() {
+    let Some(db) = TestDb::new("verify_deallocate") else {
+        return;
+    };
+    let _serial = one_at_a_time();
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        ("2_b.up.sql", "DEALLOCATE ALL;\nCREATE TABLE b (id int);"),
+        ("2_b.down.sql", "DEALLOCATE ALL;\nDROP TABLE b;"),
+    ]);
+    let report = Migrations::from_dir(dir.path())
+        .unwrap()
+        .verify_postgres(&mut db.client())
+        .unwrap();
+    assert_eq!(report.checked, [1, 2]);
+}

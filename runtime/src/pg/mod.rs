@@ -68,6 +68,8 @@ pub(crate) struct Pg<'a> {
     /// verify's scratch schema, whose name `describe` leaves out of
     /// definitions (pg_get_functiondef qualifies every name).
     scratch_schema: Option<String>,
+    /// verify's catalog statements, prepared once.
+    describe_statements: Vec<postgres::Statement>,
     /// The session's settings before the first file (see `session`).
     session: Option<session::Settings>,
     /// The last file may have changed settings by its own text: compare
@@ -99,6 +101,7 @@ impl<'a> Pg<'a> {
             in_transaction: false,
             nested: None,
             scratch_schema: None,
+            describe_statements: Vec::new(),
             session: None,
             may_set: false,
             quick_now: None,
@@ -838,7 +841,36 @@ impl Backend for Pg<'_> {
     }
 
     fn describe(&mut self) -> Result<crate::verify::Schema> {
-        verify::describe(self.client, self.scratch_schema.as_deref()).map_err(|e| self.db(e))
+        let scratch = self.scratch_schema.as_deref();
+        let cache = &mut self.describe_statements;
+        let client = &mut *self.client;
+        // Inside a transaction, behind a savepoint: a failed statement
+        // would end its use.
+        let guarded = self.in_transaction;
+        let attempt = |client: &mut Client, cache: &mut Vec<postgres::Statement>| {
+            if guarded {
+                client.batch_execute("SAVEPOINT strata_describe")?;
+            }
+            let result = verify::describe(client, scratch, cache);
+            if guarded {
+                client.batch_execute(if result.is_ok() {
+                    "RELEASE SAVEPOINT strata_describe"
+                } else {
+                    "ROLLBACK TO SAVEPOINT strata_describe; RELEASE SAVEPOINT strata_describe"
+                })?;
+            }
+            result
+        };
+        match attempt(client, cache) {
+            // A migration's `DEALLOCATE ALL` or `DISCARD ALL` took the
+            // prepared statements away: prepare them again.
+            Err(e) if e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {
+                cache.clear();
+                attempt(client, cache)
+            }
+            result => result,
+        }
+        .map_err(|e| Error::Database(DatabaseError::Postgres(e)))
     }
 }
 
