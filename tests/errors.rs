@@ -239,8 +239,17 @@ fn every_error_says_what_happened_and_what_to_do() {
             Error::VerifyNeedsScratchDatabase {
                 version: 2,
                 file: "migrations/000002_index.up.sql".into(),
+                new_enum_value: false,
             },
-            "migration 2 (migrations/000002_index.up.sql) runs outside a transaction, which verify cannot roll back: it needs a scratch database of its own (`Migrations::verify_postgres_scratch(&config, tls)`; the CLI's `strata verify` uses one for such a folder)".into(),
+            "migration 2 (migrations/000002_index.up.sql) runs outside a transaction, which verify cannot roll back, so verify needs a scratch database where each migration commits (`Migrations::verify_postgres_scratch(&config, tls)`; `strata verify` uses one when the role may create databases)".into(),
+        ),
+        (
+            Error::VerifyNeedsScratchDatabase {
+                version: 3,
+                file: "migrations/000003_use.up.sql".into(),
+                new_enum_value: true,
+            },
+            "migration 3 (migrations/000003_use.up.sql) uses an enum value that an earlier migration added, which PostgreSQL allows only after that migration commits, and verify ran them in one transaction, so verify needs a scratch database where each migration commits (`Migrations::verify_postgres_scratch(&config, tls)`; `strata verify` uses one when the role may create databases)".into(),
         ),
     ];
     for (error, expected) in cases {

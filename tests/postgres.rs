@@ -97,7 +97,11 @@ fn every_operation_on_the_chat_schema() {
     // back in this database: it says so, and changes nothing.
     let path_before: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
     match CHAT.verify_postgres(&mut client).unwrap_err() {
-        Error::VerifyNeedsScratchDatabase { version: 4, file } => {
+        Error::VerifyNeedsScratchDatabase {
+            version: 4,
+            file,
+            new_enum_value: false,
+        } => {
             assert!(file.ends_with("000004_content_search.up.sql"), "{file}");
         }
         other => panic!("{other:?}"),

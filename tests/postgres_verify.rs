@@ -70,8 +70,10 @@ fn scratch_databases(client: &mut Client) -> Vec<String> {
 const BASE_UP: &str = "SELECT pg_catalog.set_config('search_path', '', false);
 CREATE TABLE public.base (id int PRIMARY KEY, name text);
 CREATE VIEW public.bv AS SELECT id FROM public.base;
+CREATE TABLE public.child (id int REFERENCES public.base (id));
+CREATE TABLE public.solo (id int);
 ";
-const BASE_DOWN: &str = "DROP VIEW public.bv;\nDROP TABLE public.base;\n";
+const BASE_DOWN: &str = "DROP TABLE public.solo;\nDROP TABLE public.child;\nDROP VIEW public.bv;\nDROP TABLE public.base;\n";
 
 /// Each kind of object: an up file that creates or changes it, a down file
 /// that reverts it, and what verify must say about a down that forgets it.
@@ -80,7 +82,7 @@ const KINDS: &[(&str, &str, &str)] = &[
     (
         "CREATE TABLE public.t2 (id int);",
         "DROP TABLE public.t2;",
-        "table public.t2 left behind",
+        "table t2 left behind",
     ),
     (
         "CREATE SCHEMA s3; CREATE TABLE s3.t (id int);",
@@ -90,7 +92,7 @@ const KINDS: &[(&str, &str, &str)] = &[
     (
         "ALTER TABLE public.base ADD COLUMN c int;",
         "ALTER TABLE public.base DROP COLUMN c;",
-        "table public.base: column c (integer) left behind",
+        "table base: column c (integer) left behind",
     ),
     (
         "ALTER TABLE public.base ALTER COLUMN name TYPE text COLLATE \"C\";",
@@ -125,88 +127,171 @@ const KINDS: &[(&str, &str, &str)] = &[
     (
         "CREATE INDEX base_name ON public.base (name);",
         "DROP INDEX public.base_name;",
-        "index public.base_name (CREATE INDEX base_name ON public.base USING btree (name))",
+        "index base_name (CREATE INDEX base_name ON public.base USING btree (name))",
     ),
     (
         "CREATE TYPE public.mood AS ENUM ('sad', 'ok');",
         "DROP TYPE public.mood;",
-        "type public.mood (enum ('sad', 'ok'))",
+        "type mood (enum ('sad', 'ok'))",
     ),
     (
         "CREATE DOMAIN public.positive AS int CHECK (VALUE > 0);",
         "DROP DOMAIN public.positive;",
-        "type public.positive (domain over integer CHECK ((VALUE > 0)))",
+        "type positive (domain over integer CHECK ((VALUE > 0)))",
     ),
     (
         "CREATE TYPE public.pair AS (a int, b text);",
         "DROP TYPE public.pair;",
-        "type public.pair (composite (a integer, b text))",
+        "type pair (composite (a integer, b text))",
     ),
     (
         "CREATE SEQUENCE public.ids START 100;",
         "DROP SEQUENCE public.ids;",
-        "sequence public.ids left behind",
+        "sequence ids left behind",
     ),
     (
         "CREATE VIEW public.v AS SELECT id FROM public.base;",
         "DROP VIEW public.v;",
-        "view public.v left behind",
+        "view v left behind",
     ),
     (
         "CREATE OR REPLACE VIEW public.bv AS SELECT id, name FROM public.base;",
         "DROP VIEW public.bv; CREATE VIEW public.bv AS SELECT id FROM public.base;",
-        "view public.bv is defined differently",
+        "view bv is defined differently",
     ),
     (
         "CREATE MATERIALIZED VIEW public.mv AS SELECT id FROM public.base;",
         "DROP MATERIALIZED VIEW public.mv;",
-        "materialized view public.mv left behind",
+        "materialized view mv left behind",
     ),
     (
         "CREATE FUNCTION public.one() RETURNS int LANGUAGE sql AS 'SELECT 1';",
         "DROP FUNCTION public.one();",
-        "function public.one() left behind",
+        "function one() left behind",
     ),
     (
         "CREATE PROCEDURE public.noop(n int) LANGUAGE sql AS 'SELECT 1';",
         "DROP PROCEDURE public.noop(int);",
-        "procedure public.noop(IN n integer) left behind",
+        "procedure noop(IN n integer) left behind",
     ),
     (
         "CREATE AGGREGATE public.total(int) (sfunc = int4pl, stype = int);",
         "DROP AGGREGATE public.total(int);",
-        "aggregate public.total(integer) left behind",
+        "aggregate total(integer) left behind",
     ),
     (
         "CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 CREATE TRIGGER touch BEFORE INSERT ON public.base FOR EACH ROW EXECUTE FUNCTION public.touch();",
         "DROP TRIGGER touch ON public.base; DROP FUNCTION public.touch();",
-        "trigger touch on public.base left behind",
+        "trigger touch on base left behind",
     ),
     (
         "CREATE RULE shout AS ON INSERT TO public.base DO ALSO NOTIFY base;",
         "DROP RULE shout ON public.base;",
-        "rule shout on public.base left behind",
+        "rule shout on base left behind",
     ),
     (
         "ALTER TABLE public.base ENABLE ROW LEVEL SECURITY;",
         "ALTER TABLE public.base DISABLE ROW LEVEL SECURITY;",
-        "table public.base: row level security left behind",
+        "table base: row level security left behind",
     ),
     (
         "CREATE POLICY positive ON public.base USING (id > 0);",
         "DROP POLICY positive ON public.base;",
-        "policy positive on public.base (* permissive to {0} using ((id > 0))) left behind",
+        "policy positive on base (all permissive to public using ((id > 0))) left behind",
     ),
     (
-        "ALTER TABLE public.base SET UNLOGGED;",
-        "ALTER TABLE public.base SET LOGGED;",
-        "table public.base: unlogged left behind",
+        "ALTER TABLE public.solo SET UNLOGGED;",
+        "ALTER TABLE public.solo SET LOGGED;",
+        "table solo: unlogged left behind",
     ),
     (
         "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;",
         "DROP EXTENSION pg_trgm;",
         "extension pg_trgm (",
+    ),
+    (
+        "ALTER TABLE public.base SET (fillfactor = 50);",
+        "ALTER TABLE public.base RESET (fillfactor);",
+        "table base: with fillfactor=50 left behind",
+    ),
+    (
+        "ALTER TABLE public.base REPLICA IDENTITY FULL;",
+        "ALTER TABLE public.base REPLICA IDENTITY DEFAULT;",
+        "table base: replica identity full left behind",
+    ),
+    (
+        "CREATE INDEX base_name ON public.base (name); ALTER TABLE public.base CLUSTER ON base_name;",
+        "DROP INDEX public.base_name;",
+        "USING btree (name) (clustered)",
+    ),
+    (
+        "ALTER TABLE public.base ALTER COLUMN name SET STORAGE EXTERNAL;",
+        "ALTER TABLE public.base ALTER COLUMN name SET STORAGE EXTENDED;",
+        "column name (text STORAGE EXTERNAL)",
+    ),
+    (
+        "ALTER TABLE public.base ALTER COLUMN name SET COMPRESSION pglz;",
+        "ALTER TABLE public.base ALTER COLUMN name SET COMPRESSION DEFAULT;",
+        "column name (text COMPRESSION pglz)",
+    ),
+    (
+        "ALTER TABLE public.base ALTER COLUMN name SET STATISTICS 500;",
+        "ALTER TABLE public.base ALTER COLUMN name SET STATISTICS -1;",
+        "column name (text STATISTICS 500)",
+    ),
+    (
+        "ALTER VIEW public.bv SET (security_barrier = true);",
+        "ALTER VIEW public.bv RESET (security_barrier);",
+        "view bv is defined differently",
+    ),
+    (
+        "ALTER TABLE public.child DISABLE TRIGGER ALL;",
+        "ALTER TABLE public.child ENABLE TRIGGER ALL;",
+        "table child: internal triggers disabled: 2 left behind",
+    ),
+    (
+        "CREATE STATISTICS public.pairs ON id, name FROM public.base;",
+        "DROP STATISTICS public.pairs;",
+        "statistics pairs (CREATE STATISTICS public.pairs ON id, name FROM base) left behind",
+    ),
+    (
+        "CREATE COLLATION public.bytes FROM \"C\";",
+        "DROP COLLATION public.bytes;",
+        "collation bytes (",
+    ),
+    (
+        "CREATE TEXT SEARCH CONFIGURATION public.fts (COPY = pg_catalog.english);",
+        "DROP TEXT SEARCH CONFIGURATION public.fts;",
+        "text search configuration fts left behind",
+    ),
+    (
+        "CREATE FUNCTION public.same(int, int) RETURNS bool LANGUAGE sql AS 'SELECT $1 = $2';
+CREATE OPERATOR public.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = public.same);",
+        "DROP OPERATOR public.=== (int, int); DROP FUNCTION public.same(int, int);",
+        "operator ===(integer, integer) left behind",
+    ),
+    (
+        "CREATE TYPE public.cents AS (value int);
+CREATE FUNCTION public.to_cents(int) RETURNS public.cents LANGUAGE sql AS 'SELECT ROW($1)::public.cents';
+CREATE CAST (int AS public.cents) WITH FUNCTION public.to_cents(int);",
+        "DROP CAST (int AS public.cents); DROP FUNCTION public.to_cents(int); DROP TYPE public.cents;",
+        "cast integer as cents (to_cents(integer) context e method f) left behind",
+    ),
+    (
+        "CREATE FOREIGN DATA WRAPPER dummy; CREATE SERVER elsewhere FOREIGN DATA WRAPPER dummy;",
+        "DROP SERVER elsewhere; DROP FOREIGN DATA WRAPPER dummy;",
+        "server elsewhere (dummy) left behind",
+    ),
+    (
+        "CREATE PUBLICATION changes FOR TABLE public.base;",
+        "DROP PUBLICATION changes;",
+        "publication changes left behind",
+    ),
+    (
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET work_mem = %L', current_database(), '8MB'); END $$;",
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET work_mem', current_database()); END $$;",
+        "database setting every role (work_mem=8MB) left behind",
     ),
     (
         "CREATE FUNCTION public.ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
@@ -264,7 +349,9 @@ fn verify_names_every_kind_of_object_a_down_forgets() {
 /// The inputs that failed before: a migration that empties the search path
 /// (pg_dump's header) and names every object with its schema. verify used
 /// to panic, or pass without comparing anything, and to leave the tables
-/// in the real database.
+/// in the real database. Later migrations that name the same objects
+/// without a schema are checked against those objects, as `up` would run
+/// them: a down that drops what an earlier migration made is named.
 #[test]
 fn verify_of_schema_qualified_sql_compares_and_leaves_nothing() {
     let Some(db) = TestDb::new("verify_qualified") else {
@@ -272,11 +359,8 @@ fn verify_of_schema_qualified_sql_compares_and_leaves_nothing() {
     };
     let _serial = one_at_a_time();
     let mut client = db.client();
-    // The application's own tables are there already, unqualified
-    // migrations go to the scratch schema and still see them.
-    client
-        .batch_execute("CREATE TABLE public.existing (id int); CREATE EXTENSION citext;")
-        .unwrap();
+    // An extension the database has already, which migrations use.
+    client.batch_execute("CREATE EXTENSION citext").unwrap();
     let before = dump(&db.url);
     let dir = folder(&[
         (
@@ -286,11 +370,12 @@ CREATE SCHEMA app;
 CREATE TYPE app.mood AS ENUM ('sad', 'ok');
 CREATE TABLE public.users (id serial PRIMARY KEY, name public.citext NOT NULL, mood app.mood);
 CREATE VIEW app.names AS SELECT name FROM public.users;
+CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE sql AS $$SELECT lower(t)$$;
 ",
         ),
         (
             "1_init.down.sql",
-            "DROP VIEW app.names;\nDROP TABLE public.users;\nDROP TYPE app.mood;\nDROP SCHEMA app;\n",
+            "DROP FUNCTION public.norm(text);\nDROP VIEW app.names;\nDROP TABLE public.users;\nDROP TYPE app.mood;\nDROP SCHEMA app;\n",
         ),
         (
             "2_index.up.sql",
@@ -301,51 +386,149 @@ CREATE VIEW app.names AS SELECT name FROM public.users;
             "ALTER TABLE public.users DROP COLUMN note;\n",
         ),
         (
-            "3_plain.up.sql",
-            "CREATE TABLE existing (id int, tag citext);\n",
+            "3_norm.up.sql",
+            "CREATE OR REPLACE FUNCTION norm(t text) RETURNS text LANGUAGE sql AS $$SELECT lower(trim(t))$$;\n",
         ),
-        ("3_plain.down.sql", "DROP TABLE existing;\n"),
+        ("3_norm.down.sql", "DROP FUNCTION norm(text);\n"),
+        (
+            "4_users.up.sql",
+            "CREATE TABLE IF NOT EXISTS users (id int);\n",
+        ),
+        ("4_users.down.sql", "DROP TABLE users CASCADE;\n"),
     ]);
     let err = Migrations::from_dir(dir.path())
         .unwrap()
         .verify_postgres(&mut client)
         .unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("index public.users_mood (CREATE INDEX users_mood ON public.users USING btree (mood)) left behind by 2_index.down.sql"),
-        "{text}"
-    );
-    assert!(!text.contains("3_plain"), "{text}");
+    for expected in [
+        "index users_mood (CREATE INDEX users_mood ON public.users USING btree (mood)) left behind by 2_index.down.sql",
+        "function norm(t text) missing after 3_norm.down.sql",
+        "table users missing after 4_users.down.sql",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+    }
     assert_eq!(dump(&db.url), before, "verify left something behind");
-    assert_eq!(scratch_schemas(&mut client), 0);
-    // The same folder with the index dropped passes, and applies for real
+    // With right downs it passes, and the folder applies for real
     // afterwards: nothing was left to collide with.
-    std::fs::write(
-        dir.path().join("2_index.down.sql"),
-        "DROP INDEX public.users_mood;\nALTER TABLE public.users DROP COLUMN note;\n",
-    )
-    .unwrap();
+    for (file, text) in [
+        (
+            "2_index.down.sql",
+            "DROP INDEX public.users_mood;\nALTER TABLE public.users DROP COLUMN note;\n",
+        ),
+        (
+            "3_norm.down.sql",
+            "CREATE OR REPLACE FUNCTION norm(t text) RETURNS text LANGUAGE sql AS $$SELECT lower(t)$$;\n",
+        ),
+        ("4_users.down.sql", "SELECT 1;\n"),
+    ] {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
     let migrations = Migrations::from_dir(dir.path()).unwrap();
     assert_eq!(
         migrations.verify_postgres(&mut client).unwrap().checked,
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
     assert_eq!(dump(&db.url), before);
-    let dir_without_3 = folder(&[
+    assert_eq!(migrations.run(&mut client).unwrap().applied.len(), 4);
+}
+
+/// What a migration's commit checks, verify checks at the end of each
+/// migration, although it runs them in one transaction: a deferred foreign
+/// key violated is named with its file, and a deferred key does not fail
+/// a later migration for pending events. An enum value added by one
+/// migration and used by a later one needs commits: verify says so.
+#[test]
+fn verify_checks_at_each_migration_what_its_commit_would() {
+    let Some(db) = TestDb::new("verify_commit") else {
+        return;
+    };
+    let _serial = one_at_a_time();
+    let mut client = db.client();
+    let base = [
         (
-            "1_init.up.sql",
-            &std::fs::read_to_string(dir.path().join("1_init.up.sql")).unwrap(),
+            "1_a.up.sql",
+            "CREATE TABLE parent (id int PRIMARY KEY);\nCREATE TABLE child (id int, parent int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);",
         ),
+        ("1_a.down.sql", "DROP TABLE child;\nDROP TABLE parent;"),
+    ];
+    let seed = [
         (
-            "1_init.down.sql",
-            &std::fs::read_to_string(dir.path().join("1_init.down.sql")).unwrap(),
+            "2_seed.up.sql",
+            "INSERT INTO child VALUES (1, 7);\nINSERT INTO parent VALUES (7);",
         ),
-    ]);
-    let report = Migrations::from_dir(dir_without_3.path())
+        ("2_seed.down.sql", "DELETE FROM child;\nDELETE FROM parent;"),
+        ("3_more.up.sql", "ALTER TABLE child ADD COLUMN note text;"),
+        ("3_more.down.sql", "ALTER TABLE child DROP COLUMN note;"),
+    ];
+    let files: Vec<_> = base.iter().chain(&seed).copied().collect();
+    let report = Migrations::from_dir(folder(&files).path())
+        .unwrap()
+        .verify_postgres(&mut client)
+        .unwrap();
+    assert_eq!(report.checked, [1, 2, 3]);
+
+    let broken = [
+        ("2_seed.up.sql", "INSERT INTO child VALUES (1, 42);"),
+        ("2_seed.down.sql", "DELETE FROM child;"),
+    ];
+    let files: Vec<_> = base.iter().chain(&broken).copied().collect();
+    let text = Migrations::from_dir(folder(&files).path())
+        .unwrap()
+        .verify_postgres(&mut client)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains(
+            "2_seed.up.sql: insert or update on table \"child\" violates foreign key constraint"
+        ) && text.contains("(in `COMMIT`)"),
+        "{text}"
+    );
+    // The same at `up`'s own commit.
+    let err = Migrations::from_dir(folder(&files).path())
         .unwrap()
         .run(&mut client)
-        .unwrap();
-    assert_eq!(report.applied.len(), 1);
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "2_seed.up.sql: insert or update on table \"child\" violates foreign key constraint"
+        ) && err.contains("(in `COMMIT`)"),
+        "{err}"
+    );
+
+    let dir = folder(&[
+        (
+            "1_mood.up.sql",
+            "CREATE TYPE mood AS ENUM ('a', 'b');\nCREATE TABLE t (m mood);",
+        ),
+        ("1_mood.down.sql", "DROP TABLE t;\nDROP TYPE mood;"),
+        ("2_value.up.sql", "ALTER TYPE mood ADD VALUE 'c';"),
+        ("2_value.down.sql", "-- strata:irreversible"),
+        (
+            "3_use.up.sql",
+            "ALTER TABLE t ALTER COLUMN m SET DEFAULT 'c';",
+        ),
+        (
+            "3_use.down.sql",
+            "ALTER TABLE t ALTER COLUMN m DROP DEFAULT;",
+        ),
+    ]);
+    let migrations = Migrations::from_dir(dir.path()).unwrap();
+    let fresh_db = TestDb::new("verify_commit_enum").unwrap();
+    let mut fresh = fresh_db.client();
+    match migrations.verify_postgres(&mut fresh).unwrap_err() {
+        Error::VerifyNeedsScratchDatabase {
+            version: 3,
+            file,
+            new_enum_value: true,
+        } => assert!(file.ends_with("3_use.up.sql"), "{file}"),
+        other => panic!("{other}"),
+    }
+    let config: Config = db.url.parse().unwrap();
+    let report = migrations.verify_postgres_scratch(&config, NoTls).unwrap();
+    assert_eq!(report.checked, [1, 3]);
+    assert_eq!(report.irreversible, [2]);
 }
 
 /// A folder with a migration outside a transaction: verify_postgres says
@@ -377,13 +560,18 @@ fn a_no_transaction_folder_is_verified_in_a_scratch_database() {
     ]);
     let migrations = Migrations::from_dir(dir.path()).unwrap();
     match migrations.verify_postgres(&mut client).unwrap_err() {
-        Error::VerifyNeedsScratchDatabase { version: 2, file } => {
+        Error::VerifyNeedsScratchDatabase {
+            version: 2,
+            file,
+            new_enum_value: false,
+        } => {
             assert!(file.ends_with("2_b.up.sql"), "{file}");
         }
         other => panic!("{other:?}"),
     }
 
-    // Left by a verify that was killed, and one that is in use.
+    // Left by a verify that was killed, and one that a verify still uses:
+    // its session holds the advisory lock on the name, inside it.
     for name in ["strata_verify_1_2", "strata_verify_3_4"] {
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -395,6 +583,10 @@ fn a_no_transaction_folder_is_verified_in_a_scratch_database() {
         .dbname("strata_verify_3_4")
         .connect(NoTls)
         .unwrap();
+    user.batch_execute(
+        "SELECT pg_advisory_lock(('x' || encode(substring(sha256('strata_verify'::bytea || '\\x00'::bytea || 'strata_verify_3_4'::bytea || '\\x00'::bytea) FROM 1 FOR 8), 'hex'))::bit(64)::bigint)",
+    )
+    .unwrap();
 
     let err = migrations
         .verify_postgres_scratch(&config, NoTls)
@@ -414,6 +606,7 @@ fn a_no_transaction_folder_is_verified_in_a_scratch_database() {
         Error::VerifyFailed(failures) => {
             assert_eq!(failures.report.checked, [1, 2, 3]);
             assert_eq!(failures.report.dropped, ["strata_verify_1_2"]);
+            assert_eq!(failures.report.in_use, ["strata_verify_3_4"]);
         }
         other => panic!("{other:?}"),
     }
@@ -546,7 +739,7 @@ fn a_changed_function_body_is_named_as_written() {
         .unwrap_err()
         .to_string();
     assert!(
-        text.contains("function answer() is defined differently after 2_f.down.sql: CREATE OR REPLACE FUNCTION answer() RETURNS integer LANGUAGE sql AS $function$SELECT 42$function$, was CREATE OR REPLACE FUNCTION answer() RETURNS integer LANGUAGE sql AS $function$SELECT 41$function$"),
+        text.contains("function answer() is defined differently after 2_f.down.sql: CREATE OR REPLACE FUNCTION public.answer() RETURNS integer LANGUAGE sql AS $function$SELECT 42$function$, was CREATE OR REPLACE FUNCTION public.answer() RETURNS integer LANGUAGE sql AS $function$SELECT 41$function$"),
         "{text}"
     );
     assert!(!text.contains("strata_verify"), "{text}");

@@ -270,19 +270,34 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
             // On PostgreSQL when the database is one; SQLite needs none.
             let report = match cli.database.as_deref().map(|url| Target::parse(Some(url))) {
                 Some(Ok(target @ Target::Postgres(_))) => match target.open(Access::Write)? {
-                    // In one transaction that is rolled back; a folder
-                    // with a migration outside a transaction, in a scratch
-                    // database.
+                    // In a scratch database, where each migration commits
+                    // as in `up`; without the right to create one, inside
+                    // one transaction of the database, rolled back.
                     database::Db::Postgres(mut client) => {
-                        match migrations.verify_postgres(&mut client) {
-                            Err(strata::Error::VerifyNeedsScratchDatabase { .. }) => {
-                                let url = cli.database.as_deref().unwrap_or_default();
-                                let config: strata::postgres::Config =
-                                    url.trim().parse().map_err(|e| {
-                                        Failure::Usage(format!("cannot read the database URL: {e}"))
-                                    })?;
-                                migrations
-                                    .verify_postgres_scratch(&config, strata::postgres::NoTls)?
+                        let url = cli.database.as_deref().unwrap_or_default();
+                        let config: strata::postgres::Config = url.trim().parse().map_err(|e| {
+                            Failure::Usage(format!("cannot read the database URL: {e}"))
+                        })?;
+                        match migrations.verify_postgres_scratch(&config, strata::postgres::NoTls) {
+                            Err(strata::Error::ScratchDatabase {
+                                created: false,
+                                cause: strata::DatabaseError::Postgres(e),
+                                ..
+                            }) if e.code()
+                                == Some(
+                                    &strata::postgres::error::SqlState::INSUFFICIENT_PRIVILEGE,
+                                ) =>
+                            {
+                                match migrations.verify_postgres(&mut client) {
+                                    Err(e @ strata::Error::VerifyNeedsScratchDatabase { .. }) => {
+                                        out.say("the role may not create databases (CREATEDB), which this folder needs for verify");
+                                        return Err(e.into());
+                                    }
+                                    result => {
+                                        out.say("the role may not create a scratch database: verifying inside one transaction of the database, rolled back");
+                                        result?
+                                    }
+                                }
                             }
                             result => result?,
                         }

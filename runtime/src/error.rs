@@ -429,17 +429,24 @@ pub enum Error {
         cause: Box<Error>,
     },
 
-    /// On PostgreSQL, the folder holds a migration that runs outside a
-    /// transaction, which verify cannot roll back inside the database it
-    /// was given.
+    /// On PostgreSQL, the folder cannot be verified inside one transaction
+    /// of the database verify was given: a migration runs outside a
+    /// transaction, or uses an enum value that an earlier one added.
     #[error(
-        "migration {version} ({file}) runs outside a transaction, which verify cannot roll back: it needs a scratch database of its own (`Migrations::verify_postgres_scratch(&config, tls)`; the CLI's `strata verify` uses one for such a folder)"
+        "migration {version} ({file}) {}, so verify needs a scratch database where each migration commits (`Migrations::verify_postgres_scratch(&config, tls)`; `strata verify` uses one when the role may create databases)",
+        if *new_enum_value {
+            "uses an enum value that an earlier migration added, which PostgreSQL allows only after that migration commits, and verify ran them in one transaction"
+        } else {
+            "runs outside a transaction, which verify cannot roll back"
+        }
     )]
     VerifyNeedsScratchDatabase {
         /// The version.
         version: u64,
-        /// Its file that runs outside a transaction.
+        /// Its up file.
         file: String,
+        /// Why: the enum value (else: outside a transaction).
+        new_enum_value: bool,
     },
 
     /// On PostgreSQL, verify could not create, or drop, the scratch
@@ -599,6 +606,25 @@ impl From<rusqlite::Error> for DatabaseError {
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Database(DatabaseError::Sqlite(Box::new(e)))
+    }
+}
+
+impl Error {
+    /// A database error at the commit of migration `version` (deferred
+    /// constraints are checked there), as the error of that migration's
+    /// file. Other errors stay as they are.
+    pub(crate) fn at_commit(self, version: u64, file: String) -> Error {
+        match self {
+            Error::Database(cause) => Error::Statement {
+                version,
+                file,
+                line: None,
+                statement: Some("COMMIT".to_owned()),
+                in_transaction: true,
+                cause,
+            },
+            other => other,
+        }
     }
 }
 

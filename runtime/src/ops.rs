@@ -325,6 +325,9 @@ impl<'a> Ops<'a> {
                     }
                     if let Err(e) = self.commit() {
                         self.rollback();
+                        let last = &report.applied[report.applied.len() - 1];
+                        let file = self.file(self.index_of(last.version)?, Direction::Up);
+                        let e = e.at_commit(last.version, file);
                         report.applied.truncate(done);
                         return Err(e);
                     }

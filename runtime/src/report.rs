@@ -357,6 +357,10 @@ pub struct VerifyReport {
     /// On PostgreSQL, the scratch databases that interrupted verifies had
     /// left, which this one dropped.
     pub dropped: Vec<String>,
+    /// Scratch databases that look left behind but that a session still
+    /// uses (a verify started from another database, or the session of a
+    /// killed one still finishing a statement): not dropped.
+    pub in_use: Vec<String>,
 }
 
 impl fmt::Display for VerifyReport {
@@ -370,14 +374,25 @@ impl fmt::Display for VerifyReport {
             let versions: Vec<String> = self.irreversible.iter().map(u64::to_string).collect();
             write!(f, " (irreversible, not reverted: {})", versions.join(", "))?;
         }
-        for name in &self.dropped {
-            write!(
-                f,
-                "\ndropped the scratch database {name}, left by a verify that was interrupted"
-            )?;
-        }
-        Ok(())
+        leftovers(f, self)
     }
+}
+
+/// The lines about scratch databases that interrupted verifies left.
+fn leftovers(f: &mut fmt::Formatter<'_>, report: &VerifyReport) -> fmt::Result {
+    for name in &report.dropped {
+        write!(
+            f,
+            "\ndropped the scratch database {name}, left by a verify that was interrupted"
+        )?;
+    }
+    for name in &report.in_use {
+        write!(
+            f,
+            "\nthe scratch database {name} looks left behind but a session still uses it (a verify started from another database, or a killed one still finishing a statement); a later verify drops it once it is free"
+        )?;
+    }
+    Ok(())
 }
 
 /// One problem that [`verify`](crate::Migrations::verify) found.
@@ -461,13 +476,7 @@ impl fmt::Display for VerifyFailures {
         for failure in &self.failures {
             write!(f, "\n  {failure}")?;
         }
-        for name in &self.report.dropped {
-            write!(
-                f,
-                "\n(dropped the scratch database {name}, left by a verify that was interrupted)"
-            )?;
-        }
-        Ok(())
+        leftovers(f, &self.report)
     }
 }
 

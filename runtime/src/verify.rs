@@ -190,7 +190,9 @@ fn apply(
         .and_then(|duration| db.restore().map(|()| duration));
     if own_transaction {
         match result {
-            Ok(_) => db.commit()?,
+            Ok(_) => db
+                .commit()
+                .map_err(|e| e.at_commit(m.version(), file.to_owned()))?,
             Err(_) => db.rollback(),
         }
     }

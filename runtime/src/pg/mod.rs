@@ -65,9 +65,6 @@ pub(crate) struct Pg<'a> {
     /// Inside verify's outer transaction, which is always rolled back:
     /// strata's transactions are savepoints in it, and this many are open.
     nested: Option<usize>,
-    /// verify's scratch schema, whose name `describe` leaves out of
-    /// definitions (pg_get_functiondef qualifies every name).
-    scratch_schema: Option<String>,
     /// verify's catalog statements, prepared once.
     describe_statements: Vec<postgres::Statement>,
     /// The session's settings before the first file (see `session`).
@@ -100,7 +97,6 @@ impl<'a> Pg<'a> {
             locked: None,
             in_transaction: false,
             nested: None,
-            scratch_schema: None,
             describe_statements: Vec::new(),
             session: None,
             may_set: false,
@@ -554,9 +550,21 @@ impl Backend for Pg<'_> {
     fn commit(&mut self) -> Result<()> {
         if let Some(open) = &mut self.nested {
             *open = open.saturating_sub(1);
-            return self
-                .client
-                .batch_execute("RELEASE SAVEPOINT strata_step")
+            // What the commit of a migration would check; a failure undoes
+            // the step, as the commit's would.
+            let checked = if *open == 0 {
+                verify::checks_at_commit(self.client)
+            } else {
+                Ok(())
+            };
+            let end = if checked.is_ok() {
+                "RELEASE SAVEPOINT strata_step"
+            } else {
+                "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step"
+            };
+            let ended = self.client.batch_execute(end);
+            return checked
+                .and(ended)
                 .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
         }
         self.in_transaction = false;
@@ -841,7 +849,6 @@ impl Backend for Pg<'_> {
     }
 
     fn describe(&mut self) -> Result<crate::verify::Schema> {
-        let scratch = self.scratch_schema.as_deref();
         let cache = &mut self.describe_statements;
         let client = &mut *self.client;
         // Inside a transaction, behind a savepoint: a failed statement
@@ -851,7 +858,7 @@ impl Backend for Pg<'_> {
             if guarded {
                 client.batch_execute("SAVEPOINT strata_describe")?;
             }
-            let result = verify::describe(client, scratch, cache);
+            let result = verify::describe(client, cache);
             if guarded {
                 client.batch_execute(if result.is_ok() {
                     "RELEASE SAVEPOINT strata_describe"

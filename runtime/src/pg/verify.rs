@@ -18,13 +18,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use postgres::error::SqlState;
 use postgres::tls::{MakeTlsConnect, TlsConnect};
 use postgres::{Client, Config, Row, Socket, Statement};
 use sha2::{Digest, Sha256};
 
 use super::{Pg, quote_identifier};
 use crate::backend::Backend;
-use crate::report::VerifyReport;
+use crate::report::{VerifyFailure, VerifyReport};
 use crate::verify::{Column, Object, Schema, fold};
 use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, Result};
 
@@ -35,57 +36,55 @@ const SCRATCH: &str = "strata_verify";
 impl Migrations {
     /// [`verify`](Migrations::verify) on PostgreSQL: every down file must
     /// restore the schema that its up file changed, compared in the catalog
-    /// of every schema that is not the system's (schemas themselves,
-    /// tables and columns, constraints, indexes, sequences, views,
-    /// functions and procedures, triggers, rules, policies, types and
-    /// enums, extensions).
+    /// of every schema that is not the system's (schemas, tables and
+    /// columns, constraints, indexes, sequences, views, functions,
+    /// procedures and aggregates, triggers, rules, policies, types and
+    /// enums, extensions, and more: see the README).
     ///
     /// Everything runs inside one transaction of `client` that is always
     /// rolled back, also after an error or a panic, and which a killed
-    /// process never commits: `client`'s database is left as it was. Within
-    /// it, a scratch schema put first in the search path takes what
-    /// migrations create without naming a schema, so the database may
-    /// already hold the application's tables (and the extensions whose
-    /// functions migrations call, which are still found where they are). Objects that a migration names with their
-    /// schema (`CREATE TABLE public.users`) are created there, inside the
-    /// same transaction: for such a folder, use a database that does not
-    /// hold them yet.
+    /// process never commits: `client`'s database is left as it was
+    /// (sequences aside, which no rollback turns back). The migrations run
+    /// as `up` would run them there, with the session's search path, so
+    /// give it a database that does not hold them yet, such as an empty
+    /// test database. Each migration's end is checked as its commit would
+    /// be: deferred constraints are checked then.
+    ///
+    /// Some folders can only be verified with real commits: one with a
+    /// migration outside a transaction, or one that uses an enum value
+    /// that an earlier migration added (PostgreSQL refuses that before the
+    /// value is committed). For those, verify says so: use
+    /// [`verify_postgres_scratch`](Migrations::verify_postgres_scratch).
     ///
     /// Before it starts, verify drops the scratch databases that an
-    /// interrupted [`verify_postgres_scratch`](Migrations::verify_postgres_scratch)
-    /// left, where this role may; the report names them.
+    /// interrupted `verify_postgres_scratch` left, where it may; the report
+    /// names them.
     ///
     /// # Errors
     ///
-    /// [`Error::VerifyNeedsScratchDatabase`] when a migration runs outside
-    /// a transaction (use `verify_postgres_scratch`),
+    /// [`Error::VerifyNeedsScratchDatabase`] for the folders above,
     /// [`Error::InTransaction`] when `client` is inside a transaction,
     /// [`Error::VerifyFailed`] with every problem found, and database
     /// errors.
     pub fn verify_postgres(&self, client: &mut Client) -> Result<VerifyReport> {
         if let Some((version, file)) = self.first_outside_transaction() {
-            return Err(Error::VerifyNeedsScratchDatabase { version, file });
+            return Err(Error::VerifyNeedsScratchDatabase {
+                version,
+                file,
+                new_enum_value: false,
+            });
         }
         Pg::new(client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
-        let dropped = drop_leftovers(client)?;
-        let name = scratch_name();
-        let schema = quote_identifier(&name);
-        // The scratch schema first, where unqualified names are created;
-        // the session's path after it, where they are also looked up (an
-        // extension's functions in `public`, say).
-        client.batch_execute(&format!(
-            "BEGIN; CREATE SCHEMA {schema};
-             SELECT set_config('search_path', '{schema}' || coalesce(', ' || nullif(current_setting('search_path'), ''), ''), false)"
-        ))?;
+        let leftovers = drop_leftovers(client, None)?;
+        client.batch_execute("BEGIN")?;
         let outer = RolledBack { client };
         let mut db = Pg::new(&mut *outer.client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None);
         db.nested = Some(0);
         db.in_transaction = true;
-        db.scratch_schema = Some(name);
         let result = crate::verify::verify(self, &mut db);
         drop(db);
         drop(outer);
-        with_dropped(result, dropped)
+        with_leftovers(needs_commits(self, result), leftovers)
     }
 
     /// [`verify_postgres`](Migrations::verify_postgres) in a scratch
@@ -114,7 +113,8 @@ impl Migrations {
         <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
         let mut admin = config.connect(tls.clone())?;
-        let dropped = drop_leftovers(&mut admin)?;
+        let mut connect = |name: &str| config.clone().dbname(name).connect(tls.clone());
+        let leftovers = drop_leftovers(&mut admin, Some(&mut connect))?;
         let name = scratch_name();
         let key = scratch_key(&name);
         admin.execute("SELECT pg_advisory_lock($1)", &[&key])?;
@@ -126,6 +126,9 @@ impl Migrations {
         };
         scratch.create()?;
         let mut client = config.clone().dbname(&scratch.name).connect(tls)?;
+        // Held in the scratch database too, where a verify started from
+        // another database looks (advisory locks are per database).
+        client.execute("SELECT pg_advisory_lock($1)", &[&key])?;
         let mut db = Pg::new(&mut client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None);
         let result = crate::verify::verify(self, &mut db);
         drop(db);
@@ -134,9 +137,9 @@ impl Migrations {
         if let (Err(_), Err(e)) = (&result, &dropped_now) {
             log::warn!("{e}");
         }
-        with_dropped(
+        with_leftovers(
             result.and_then(|report| dropped_now.map(|()| report)),
-            dropped,
+            leftovers,
         )
     }
 
@@ -151,15 +154,56 @@ impl Migrations {
     }
 }
 
-/// The scratch databases dropped, in the report or in the failure's.
-fn with_dropped(result: Result<VerifyReport>, dropped: Vec<String>) -> Result<VerifyReport> {
+/// A folder that failed only because PostgreSQL allows a new enum value's
+/// use after its commit: say that it needs a scratch database.
+fn needs_commits(migrations: &Migrations, result: Result<VerifyReport>) -> Result<VerifyReport> {
+    let Err(Error::VerifyFailed(failures)) = &result else {
+        return result;
+    };
+    let enum_value = failures.failures.iter().find_map(|failure| match failure {
+        VerifyFailure::UpFailed { version, cause }
+        | VerifyFailure::UpAgainFailed { version, cause }
+            if matches!(
+                &**cause,
+                Error::Statement { cause: DatabaseError::Postgres(e), .. }
+                    if e.code() == Some(&SqlState::UNSAFE_NEW_ENUM_VALUE_USAGE)
+            ) =>
+        {
+            Some(*version)
+        }
+        _ => None,
+    });
+    match enum_value.and_then(|v| migrations.iter().find(|m| m.version() == v)) {
+        Some(m) => Err(Error::VerifyNeedsScratchDatabase {
+            version: m.version(),
+            file: migrations.file_path(m, Direction::Up),
+            new_enum_value: true,
+        }),
+        None => result,
+    }
+}
+
+/// Scratch databases that killed verifies left: those dropped, and those
+/// still in use.
+#[derive(Default)]
+struct Leftovers {
+    dropped: Vec<String>,
+    in_use: Vec<String>,
+}
+
+/// The leftovers, in the report or in the failure's.
+fn with_leftovers(result: Result<VerifyReport>, leftovers: Leftovers) -> Result<VerifyReport> {
+    let fill = |report: &mut VerifyReport| {
+        report.dropped = leftovers.dropped;
+        report.in_use = leftovers.in_use;
+    };
     match result {
         Ok(mut report) => {
-            report.dropped = dropped;
+            fill(&mut report);
             Ok(report)
         }
         Err(Error::VerifyFailed(mut failures)) => {
-            failures.report.dropped = dropped;
+            fill(&mut failures.report);
             Err(Error::VerifyFailed(failures))
         }
         Err(e) => Err(e),
@@ -187,9 +231,16 @@ fn scratch_key(name: &str) -> i64 {
     i64::from_be_bytes(key)
 }
 
-/// Drops the scratch databases that killed verifies left: those whose
-/// name's advisory lock nobody holds. Returns their names.
-fn drop_leftovers(client: &mut Client) -> Result<Vec<String>> {
+/// Opens a session in a database of the same server, by name.
+type Connect<'a> = &'a mut dyn FnMut(&str) -> std::result::Result<Client, postgres::Error>;
+
+/// Drops the scratch databases that killed verifies left. A verify that
+/// runs holds an advisory lock on its database's name, in the database it
+/// started from and in the scratch database (advisory locks are per
+/// database). With `connect`, a leftover whose locks are free is dropped
+/// `WITH (FORCE)`: the session of a killed verify may still be finishing
+/// a statement. Without, only one that no session uses.
+fn drop_leftovers(client: &mut Client, mut connect: Option<Connect<'_>>) -> Result<Leftovers> {
     let names: Vec<String> = client
         .query(
             "SELECT datname::text FROM pg_database WHERE datname ~ $1 ORDER BY 1",
@@ -198,33 +249,75 @@ fn drop_leftovers(client: &mut Client) -> Result<Vec<String>> {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    let mut dropped = Vec::new();
+    let mut leftovers = Leftovers::default();
     for name in names {
         let key = scratch_key(&name);
         let free: bool = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
             .get(0);
         if !free {
+            // A verify that runs, from this database.
             continue;
         }
-        let result = client.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {}",
-            quote_identifier(&name)
-        ));
+        let quoted = quote_identifier(&name);
+        let result = match connect.as_mut() {
+            Some(connect) => match free_inside(connect, &name, key) {
+                Some(true) => drop_database(client, &quoted, true),
+                Some(false) => Ok(false),
+                // Gone meanwhile, or not open to this role.
+                None => Ok(true),
+            },
+            None => drop_database(client, &quoted, false),
+        };
         client.execute("SELECT pg_advisory_unlock($1)", &[&key])?;
         match result {
-            Ok(()) => {
+            Ok(true) => {
                 log::warn!(
                     "dropped the scratch database {name}, left by a verify that was interrupted"
                 );
-                dropped.push(name);
+                leftovers.dropped.push(name);
             }
-            Err(e) => log::warn!(
-                "could not drop the scratch database {name}, left by a verify that was interrupted: {e}"
-            ),
+            Ok(false) => leftovers.in_use.push(name),
+            Err(e) => {
+                log::warn!("could not drop the scratch database {name}: {e}");
+                leftovers.in_use.push(name);
+            }
         }
     }
-    Ok(dropped)
+    Ok(leftovers)
+}
+
+/// Whether the lock on `name` is free inside the database `name`: `None`
+/// when that database cannot be opened.
+fn free_inside(connect: Connect<'_>, name: &str, key: i64) -> Option<bool> {
+    let mut inside = connect(name).ok()?;
+    let row = inside
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+        .ok()?;
+    Some(row.get(0))
+}
+
+/// `DROP DATABASE`, `WITH (FORCE)` where asked and the server has it
+/// (PostgreSQL 13): `Ok(false)` when sessions still use it.
+fn drop_database(
+    client: &mut Client,
+    quoted: &str,
+    force: bool,
+) -> std::result::Result<bool, postgres::Error> {
+    let plain = format!("DROP DATABASE IF EXISTS {quoted}");
+    let result = if force {
+        match client.batch_execute(&format!("{plain} WITH (FORCE)")) {
+            Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => client.batch_execute(&plain),
+            other => other,
+        }
+    } else {
+        client.batch_execute(&plain)
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Rolls back verify's outer transaction on every way out.
@@ -307,22 +400,38 @@ fn text(row: &Row, i: usize) -> std::result::Result<String, postgres::Error> {
     Ok(row.try_get::<_, Option<String>>(i)?.unwrap_or_default())
 }
 
-/// Every schema that is not the system's, as verify compares it. The
-/// `scratch` schema's name is left out of definitions: it is first in the
-/// search path, and messages show its objects unqualified. Its three
-/// statements are prepared once, in `cache`.
+/// Inside verify's one transaction, at the end of a migration: what its
+/// commit would check. Deferred constraints and constraint triggers fire
+/// now (an error here is the error the commit would give), then those
+/// that are initially deferred are deferred again for the next migration.
+pub(super) fn checks_at_commit(client: &mut Client) -> std::result::Result<(), postgres::Error> {
+    client.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")?;
+    let deferred: Option<String> = client
+        .query_one(
+            "SELECT string_agg(DISTINCT quote_ident(n.nspname) || '.' || quote_ident(con.conname), ', ')
+             FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
+             WHERE con.condeferred",
+            &[],
+        )?
+        .get(0);
+    if let Some(names) = deferred {
+        client.batch_execute(&format!("SET CONSTRAINTS {names} DEFERRED"))?;
+    }
+    Ok(())
+}
+
+/// Every schema that is not the system's, as verify compares it. Its
+/// three statements are prepared once, in `cache`.
 pub(super) fn describe(
     client: &mut Client,
-    scratch: Option<&str>,
     cache: &mut Vec<Statement>,
 ) -> std::result::Result<Schema, postgres::Error> {
-    let prefix = scratch.map(|s| format!("{s}."));
-    let unqualified = |text: String| match &prefix {
-        Some(prefix) => fold(&text.replace(prefix.as_str(), "")),
-        None => fold(&text),
-    };
+    let unqualified = |text: String| fold(&text);
     if cache.is_empty() {
-        for sql in queries() {
+        let version: i32 = client
+            .query_one("SELECT current_setting('server_version_num')::int", &[])?
+            .get(0);
+        for sql in queries(version) {
             cache.push(client.prepare(&sql)?);
         }
     }
@@ -369,23 +478,39 @@ pub(super) fn describe(
 }
 
 /// The statements of [`describe`]: columns; constraints and table
-/// properties; every other object.
-fn queries() -> [String; 3] {
+/// properties; every other object. `version`: the server's
+/// (`server_version_num`), for catalog columns that came later.
+fn queries(version: i32) -> [String; 3] {
     let tables = format!(
         "{USER_SCHEMA} AND c.relkind IN ('r', 'p', 'f') AND {}",
         own("pg_class", "c.oid")
     );
+    let compression = if version >= 140000 {
+        "CASE a.attcompression WHEN 'p' THEN ' COMPRESSION pglz' WHEN 'l' THEN ' COMPRESSION lz4' ELSE '' END"
+    } else {
+        "''"
+    };
     [
-        format!("SELECT {NAME} || c.relname, a.attname::text,
+        // The type carries what makes the column behave: collation,
+        // storage, compression, statistics target, identity, generation.
+        format!(
+            "SELECT {NAME} || c.relname, a.attname::text,
                     format_type(a.atttypid, a.atttypmod)
-                      || CASE WHEN a.attcollation <> t.typcollation
-                              THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END,
+                    || CASE WHEN a.attcollation <> t.typcollation
+                            THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END
+                    || CASE WHEN a.attstorage <> t.typstorage
+                            THEN ' STORAGE ' || CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL'
+                                                                  WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END
+                            ELSE '' END
+                    || {compression}
+                    || CASE WHEN coalesce(a.attstattarget, -1) >= 0 THEN ' STATISTICS ' || a.attstattarget ELSE '' END
+                    || CASE WHEN a.attgenerated = 's'
+                                 THEN ' GENERATED ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') STORED'
+                            WHEN a.attidentity = 'a' THEN ' GENERATED ALWAYS AS IDENTITY'
+                            WHEN a.attidentity = 'd' THEN ' GENERATED BY DEFAULT AS IDENTITY'
+                            ELSE '' END,
                     a.attnotnull,
-                    CASE WHEN a.attgenerated = 's'
-                              THEN 'GENERATED ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') STORED'
-                         WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
-                         WHEN a.attidentity = 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY'
-                         ELSE pg_get_expr(d.adbin, d.adrelid) END
+                    CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END
              FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -393,8 +518,15 @@ fn queries() -> [String; 3] {
              LEFT JOIN pg_collation co ON co.oid = a.attcollation
              LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
              WHERE {tables}
-             ORDER BY 1, a.attnum"),
-        format!("SELECT {NAME} || c.relname, 'constraint ' || con.conname::text || ' ' || pg_get_constraintdef(con.oid)
+             ORDER BY 1, a.attnum"
+        ),
+        format!(
+            "SELECT {NAME} || c.relname,
+                    'constraint ' || con.conname::text || ' ' || pg_get_constraintdef(con.oid)
+                    || coalesce((SELECT coalesce(' with ' || array_to_string(i.reloptions, ', '), '')
+                                        || CASE WHEN x.indisclustered THEN ' clustered' ELSE '' END
+                                 FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
+                                 WHERE i.oid = con.conindid), '')
              FROM pg_constraint con
              JOIN pg_class c ON c.oid = con.conrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -407,13 +539,25 @@ fn queries() -> [String; 3] {
                     || CASE WHEN c.relispartition
                             THEN ' partition of ' || (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid LIMIT 1)
                                  || ' ' || pg_get_expr(c.relpartbound, c.oid)
-                            ELSE '' END
+                            ELSE coalesce((SELECT ' inherits ' || string_agg(i.inhparent::regclass::text, ', ' ORDER BY i.inhseqno)
+                                           FROM pg_inherits i WHERE i.inhrelid = c.oid), '') END
+                    || CASE WHEN c.reloftype <> 0 THEN ' of type ' || c.reloftype::regtype::text ELSE '' END
                     || CASE WHEN c.relrowsecurity THEN ' row level security' ELSE '' END
                     || CASE WHEN c.relforcerowsecurity THEN ' forced' ELSE '' END
                     || CASE WHEN c.relpersistence = 'u' THEN ' unlogged' ELSE '' END
+                    || CASE c.relreplident WHEN 'f' THEN ' replica identity full' WHEN 'n' THEN ' replica identity nothing'
+                                           WHEN 'i' THEN ' replica identity index' ELSE '' END
+                    || coalesce(' with ' || array_to_string(c.reloptions, ', '), '')
+                    || coalesce((SELECT ' options ' || array_to_string(f.ftoptions, ', ')
+                                 FROM pg_foreign_table f WHERE f.ftrelid = c.oid), '')
+                    || coalesce((SELECT ' server ' || s.srvname FROM pg_foreign_table f
+                                 JOIN pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = c.oid), '')
+                    || coalesce((SELECT ' internal triggers disabled: ' || count(*) FROM pg_trigger t
+                                 WHERE t.tgrelid = c.oid AND t.tgisinternal AND t.tgenabled = 'D' HAVING count(*) > 0), '')
              FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE {tables}"),
+             WHERE {tables}"
+        ),
         objects_sql(),
     ]
 }
@@ -427,10 +571,25 @@ fn objects_sql() -> String {
             own("pg_class", "c.oid")
         )
     };
+    let in_schema = |catalog: &str, alias: &str| {
+        format!(
+            "{USER_SCHEMA} AND {}",
+            own(catalog, &format!("{alias}.oid"))
+        )
+    };
+    // Objects of no schema that the user made (not the system's, not an
+    // extension's).
+    let made = |catalog: &str, alias: &str| {
+        format!(
+            "{alias}.oid >= 16384 AND {}",
+            own(catalog, &format!("{alias}.oid"))
+        )
+    };
     let parts = [
         // Indexes, except those that back a constraint (compared there).
         format!(
-            "SELECT 'index', {NAME} || i.relname, pg_get_indexdef(i.oid), true
+            "SELECT 'index', {NAME} || i.relname,
+                    pg_get_indexdef(i.oid) || CASE WHEN x.indisclustered THEN ' (clustered)' ELSE '' END, true
              FROM pg_index x
              JOIN pg_class i ON i.oid = x.indexrelid
              JOIN pg_class c ON c.oid = x.indrelid
@@ -440,7 +599,7 @@ fn objects_sql() -> String {
         ),
         format!(
             "SELECT 'trigger', t.tgname::text || ' on ' || {NAME} || c.relname,
-                    pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'D' THEN ' (disabled)' ELSE '' END, false
+                    pg_get_triggerdef(t.oid) || ' (enabled: ' || t.tgenabled::text || ')', false
              FROM pg_trigger t
              JOIN pg_class c ON c.oid = t.tgrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -449,12 +608,17 @@ fn objects_sql() -> String {
         ),
         format!(
             "SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,
-                    {NAME} || c.relname, pg_get_viewdef(c.oid), false
+                    {NAME} || c.relname,
+                    pg_get_viewdef(c.oid)
+                    || coalesce(' with ' || array_to_string(c.reloptions, ', '), '')
+                    || coalesce((SELECT ' defaults ' || string_agg(a.attname || ' ' || pg_get_expr(d.adbin, d.adrelid), ', ' ORDER BY a.attnum)
+                                 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                                 WHERE d.adrelid = c.oid), ''),
+                    false
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE {}",
             relation("'v', 'm'")
         ),
-        // Sequences, except those of identity columns (compared there).
         format!(
             "SELECT 'sequence', {NAME} || c.relname,
                     format_type(s.seqtypid, NULL) || ' start ' || s.seqstart || ' increment ' || s.seqincrement
@@ -463,28 +627,28 @@ fn objects_sql() -> String {
                     || coalesce((SELECT ' owned by ' || d.refobjid::regclass::text || '.' || a.attname
                                  FROM pg_depend d
                                  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'a'
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
                                    AND d.refclassid = 'pg_class'::regclass LIMIT 1), ''),
                     false
              FROM pg_sequence s
              JOIN pg_class c ON c.oid = s.seqrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE {} AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')",
+             WHERE {}",
             relation("'S'")
         ),
         format!(
             "SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
                     {NAME} || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                     CASE WHEN p.prokind = 'a'
-                         THEN (SELECT g.aggtransfn::text || ' ' || format_type(g.aggtranstype, NULL) || ' '
-                                      || g.aggfinalfn::text || ' ' || coalesce(g.agginitval, '')
+                         THEN (SELECT g.aggtransfn::text || ' ' || format_type(g.aggtranstype, NULL)
+                                      || ' final ' || g.aggfinalfn::text || ' combine ' || g.aggcombinefn::text
+                                      || ' initial ' || coalesce(g.agginitval, '') || ' parallel ' || p.proparallel::text
                                FROM pg_aggregate g WHERE g.aggfnoid = p.oid)
                          ELSE pg_get_functiondef(p.oid) END,
                     false
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE {USER_SCHEMA} AND {}",
-            own("pg_proc", "p.oid")
+             WHERE {}",
+            in_schema("pg_proc", "p")
         ),
         format!(
             "SELECT 'type', {NAME} || t.typname,
@@ -496,20 +660,28 @@ fn objects_sql() -> String {
                                       || coalesce(' DEFAULT ' || t.typdefault, '')
                                       || coalesce((SELECT ' ' || string_agg(pg_get_constraintdef(k.oid), ' ' ORDER BY k.conname)
                                                    FROM pg_constraint k WHERE k.contypid = t.oid), '')
-                        WHEN 'r' THEN 'range of ' || coalesce((SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid), '')
-                        ELSE 'composite (' || coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
-                                                        FROM pg_attribute a
+                        WHEN 'r' THEN coalesce((SELECT 'range of ' || format_type(r.rngsubtype, NULL)
+                                                       || coalesce(' collate ' || (SELECT quote_ident(k.collname) FROM pg_collation k WHERE k.oid = r.rngcollation), '')
+                                                       || ' subtype_diff ' || r.rngsubdiff::text || ' canonical ' || r.rngcanonical::text
+                                                FROM pg_range r WHERE r.rngtypid = t.oid), '')
+                        ELSE 'composite (' || coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                                                                          || CASE WHEN a.attcollation <> y.typcollation
+                                                                                  THEN ' COLLATE ' || (SELECT quote_ident(k.collname) FROM pg_collation k WHERE k.oid = a.attcollation)
+                                                                                  ELSE '' END,
+                                                                          ', ' ORDER BY a.attnum)
+                                                        FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
                                                         WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ')'
                     END,
                     true
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-             WHERE {USER_SCHEMA} AND {}
+             WHERE {}
                AND (t.typtype IN ('e', 'd', 'r')
                     OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))",
-            own("pg_type", "t.oid")
+            in_schema("pg_type", "t")
         ),
         format!(
-            "SELECT 'rule', r.rulename::text || ' on ' || {NAME} || c.relname, pg_get_ruledef(r.oid), false
+            "SELECT 'rule', r.rulename::text || ' on ' || {NAME} || c.relname,
+                    pg_get_ruledef(r.oid) || ' (enabled: ' || r.ev_enabled::text || ')', false
              FROM pg_rewrite r
              JOIN pg_class c ON c.oid = r.ev_class
              JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -518,8 +690,11 @@ fn objects_sql() -> String {
         ),
         format!(
             "SELECT 'policy', p.polname::text || ' on ' || {NAME} || c.relname,
-                    p.polcmd::text || CASE WHEN p.polpermissive THEN ' permissive' ELSE ' restrictive' END
-                    || ' to ' || p.polroles::text
+                    CASE p.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update'
+                                  WHEN 'd' THEN 'delete' ELSE 'all' END
+                    || CASE WHEN p.polpermissive THEN ' permissive' ELSE ' restrictive' END
+                    || ' to ' || coalesce((SELECT string_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END, ', ' ORDER BY 1)
+                                           FROM unnest(p.polroles) AS r), '')
                     || coalesce(' using (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
                     || coalesce(' with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', ''),
                     true
@@ -528,6 +703,83 @@ fn objects_sql() -> String {
              JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE {}",
             relation("'r', 'p', 'v', 'm', 'f'")
+        ),
+        format!(
+            "SELECT 'statistics', {NAME} || s.stxname, pg_get_statisticsobjdef(s.oid), true
+             FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+             WHERE {}",
+            in_schema("pg_statistic_ext", "s")
+        ),
+        format!(
+            "SELECT 'collation', {NAME} || k.collname,
+                    k.collprovider::text || ' ' || coalesce(k.collcollate, '') || ' ' || coalesce(k.collctype, '')
+                    || CASE WHEN k.collisdeterministic THEN '' ELSE ' nondeterministic' END,
+                    true
+             FROM pg_collation k JOIN pg_namespace n ON n.oid = k.collnamespace
+             WHERE {}",
+            in_schema("pg_collation", "k")
+        ),
+        format!(
+            "SELECT 'text search configuration', {NAME} || f.cfgname,
+                    f.cfgparser::regproc::text || ' '
+                    || coalesce((SELECT string_agg(m.maptokentype || ':' || m.mapdict::regdictionary::text, ', '
+                                                   ORDER BY m.maptokentype, m.mapseqno)
+                                 FROM pg_ts_config_map m WHERE m.mapcfg = f.oid), ''),
+                    false
+             FROM pg_ts_config f JOIN pg_namespace n ON n.oid = f.cfgnamespace
+             WHERE {}",
+            in_schema("pg_ts_config", "f")
+        ),
+        format!(
+            "SELECT 'text search dictionary', {NAME} || d.dictname,
+                    (SELECT m.tmplname::text FROM pg_ts_template m WHERE m.oid = d.dicttemplate)
+                    || coalesce(' ' || d.dictinitoption, ''),
+                    true
+             FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace
+             WHERE {}",
+            in_schema("pg_ts_dict", "d")
+        ),
+        format!(
+            "SELECT 'operator', {NAME} || o.oprname || '(' || format_type(o.oprleft, NULL) || ', ' || format_type(o.oprright, NULL) || ')',
+                    o.oprcode::text || ' commutator ' || o.oprcom::regoper::text || ' negator ' || o.oprnegate::regoper::text,
+                    false
+             FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+             WHERE {}",
+            in_schema("pg_operator", "o")
+        ),
+        format!(
+            "SELECT 'cast', format_type(k.castsource, NULL) || ' as ' || format_type(k.casttarget, NULL),
+                    k.castfunc::regprocedure::text || ' context ' || k.castcontext::text || ' method ' || k.castmethod::text,
+                    true
+             FROM pg_cast k WHERE {}",
+            made("pg_cast", "k")
+        ),
+        format!(
+            "SELECT 'foreign data wrapper', w.fdwname::text,
+                    w.fdwhandler::regproc::text || ' ' || w.fdwvalidator::regproc::text
+                    || coalesce(' ' || array_to_string(w.fdwoptions, ', '), ''),
+                    false
+             FROM pg_foreign_data_wrapper w WHERE {}",
+            made("pg_foreign_data_wrapper", "w")
+        ),
+        format!(
+            "SELECT 'server', s.srvname::text,
+                    (SELECT w.fdwname::text FROM pg_foreign_data_wrapper w WHERE w.oid = s.srvfdw)
+                    || coalesce(' type ' || s.srvtype, '') || coalesce(' version ' || s.srvversion, '')
+                    || coalesce(' ' || array_to_string(s.srvoptions, ', '), ''),
+                    true
+             FROM pg_foreign_server s WHERE {}",
+            made("pg_foreign_server", "s")
+        ),
+        format!(
+            "SELECT 'publication', p.pubname::text,
+                    CASE WHEN p.puballtables THEN 'all tables'
+                         ELSE coalesce((SELECT string_agg(r.prrelid::regclass::text, ', ' ORDER BY 1)
+                                        FROM pg_publication_rel r WHERE r.prpubid = p.oid), '') END
+                    || ' ' || p.pubinsert::text || p.pubupdate::text || p.pubdelete::text || p.pubtruncate::text,
+                    false
+             FROM pg_publication p WHERE {}",
+            made("pg_publication", "p")
         ),
         format!(
             "SELECT 'schema', n.nspname::text, '', false
@@ -542,6 +794,10 @@ fn objects_sql() -> String {
                 || coalesce(' ' || e.evttags::text, ''),
                 false
          FROM pg_event_trigger e"
+            .to_owned(),
+        "SELECT 'database setting', coalesce(r.rolname::text, 'every role'), array_to_string(s.setconfig, ', '), true
+         FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole
+         WHERE s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())"
             .to_owned(),
     ];
     parts.join("\nUNION ALL\n")
