@@ -8,12 +8,20 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use common::pg::{TestDb, history, tables};
 use common::{commit_inside, folder, load, write_files};
 use strata::postgres::{Client, NoTls};
 use strata::{Error, ForeignTable, MigrationState, Migrations};
+
+/// The tests that verify in scratch databases count them: one at a time.
+static SCRATCH: Mutex<()> = Mutex::new(());
+
+fn scratch_lock() -> MutexGuard<'static, ()> {
+    SCRATCH.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 static CHAT: Migrations = strata::embed_migrations!("examples/postgres/migrations");
 
@@ -93,6 +101,7 @@ fn every_operation_on_the_chat_schema() {
     assert_eq!(tables(&mut client), ["schema_migrations"]);
     CHAT.run(&mut client).unwrap();
 
+    let _scratch = scratch_lock();
     // Migration 4 runs outside a transaction, which verify cannot roll
     // back in this database: it says so, and changes nothing.
     let path_before: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
@@ -114,7 +123,7 @@ fn every_operation_on_the_chat_schema() {
     assert_eq!(path_before, path_after);
     let scratch: i64 = client
         .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'strata_verify%'",
+            "SELECT count(*) FROM pg_database WHERE datname ~ '^strata_verify_[0-9]+_[0-9]+$'",
             &[],
         )
         .unwrap()
@@ -464,9 +473,12 @@ CREATE INDEX t{v}_note ON t{v} (note) WHERE touched > 0;
         .get(0);
     assert_eq!(touched, 5);
     assert!(migrations.run(&mut client).unwrap().is_empty());
+    // verify in a scratch database: this one holds the migrations.
+    let _scratch = scratch_lock();
+    let config: strata::postgres::Config = db.url.parse().unwrap();
     assert_eq!(
         migrations
-            .verify_postgres(&mut client)
+            .verify_postgres_scratch(&config, NoTls)
             .unwrap()
             .checked
             .len(),
@@ -486,7 +498,7 @@ CREATE INDEX t{v}_note ON t{v} (note) WHERE touched > 0;
 
 #[test]
 fn verify_names_what_a_down_file_forgets() {
-    let Some(db) = TestDb::new("verify") else {
+    let Some(db) = TestDb::new("down_forgets") else {
         return;
     };
     let mut client = db.client();
@@ -508,16 +520,10 @@ fn verify_names_what_a_down_file_forgets() {
         text.contains("table messages: column used_memories (text) left behind by 2_b.down.sql"),
         "{text}"
     );
-    let scratch: i64 = client
-        .query_one(
-            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'strata_verify%'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
     assert_eq!(
-        scratch, 0,
-        "the scratch schema is dropped after a failure too"
+        tables(&mut client),
+        Vec::<String>::new(),
+        "verify leaves nothing, after a failure too"
     );
 }
 

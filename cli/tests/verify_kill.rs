@@ -142,7 +142,10 @@ fn scratch_databases(client: &mut Client) -> Vec<String> {
 /// counts those it left: one test at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn postgres_kills(what: &str, outside: Option<u64>) {
+/// `in_transaction`: as a role that may not create databases, so that
+/// `strata verify` runs inside one transaction of the database; else in a
+/// scratch database.
+fn postgres_kills(what: &str, outside: Option<u64>, in_transaction: bool) {
     let Some(db) = pg::TestDb::new(what) else {
         return;
     };
@@ -156,17 +159,35 @@ fn postgres_kills(what: &str, outside: Option<u64>) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_folder(dir.path(), outside);
+    let role = format!("strata_kill_{}", std::process::id());
+    let url = if in_transaction {
+        watcher
+            .batch_execute(&format!(
+                "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN NOCREATEDB; ALTER DATABASE {database} OWNER TO {role}"
+            ))
+            .unwrap();
+        let url = db.url.replacen("://postgres@", &format!("://{role}@"), 1);
+        assert_ne!(url, db.url, "the test URL names the user postgres");
+        url
+    } else {
+        db.url.clone()
+    };
     let before = dump(&db.url);
-    let (full, said) = full_run(dir.path(), &db.url);
+    let (full, said) = full_run(dir.path(), &url);
     assert!(
-        said.starts_with(&format!("verified {VERSIONS} migrations")),
+        said.contains(&format!("verified {VERSIONS} migrations")),
+        "{said}"
+    );
+    assert_eq!(
+        said.contains("verifying inside one transaction of the database, rolled back"),
+        in_transaction,
         "{said}"
     );
     let mut random = Random::new(what);
     let kills = count(5, 20);
     let mut killed = 0;
     while killed < kills {
-        if kill_during(dir.path(), &db.url, full, &mut random) {
+        if kill_during(dir.path(), &url, full, &mut random) {
             killed += 1;
         }
         sessions_ended(&mut watcher, &database);
@@ -178,7 +199,7 @@ fn postgres_kills(what: &str, outside: Option<u64>) {
     }
     // The next verify names every scratch database left, and drops it.
     let left = scratch_databases(&mut watcher);
-    let (_, said) = full_run(dir.path(), &db.url);
+    let (_, said) = full_run(dir.path(), &url);
     for name in &left {
         assert!(
             said.contains(&format!(
@@ -195,6 +216,13 @@ fn postgres_kills(what: &str, outside: Option<u64>) {
         .unwrap()
         .get(0);
     assert_eq!(rows, 1);
+    if in_transaction {
+        watcher
+            .batch_execute(&format!(
+                "ALTER DATABASE {database} OWNER TO postgres; DROP ROLE {role}"
+            ))
+            .unwrap();
+    }
     println!(
         "verify, {what}: {killed} kills within a full run of {full:?}, the database unchanged after each; scratch databases left after the last kill: {}, each named and dropped by the next verify",
         left.len()
@@ -204,13 +232,13 @@ fn postgres_kills(what: &str, outside: Option<u64>) {
 /// In one transaction that is always rolled back.
 #[test]
 fn postgres_verify_killed_in_its_transaction_leaves_nothing() {
-    postgres_kills("verify_kill_tx", None);
+    postgres_kills("verify_kill_tx", None, true);
 }
 
 /// In a scratch database, for a folder with a no-transaction migration.
 #[test]
 fn postgres_verify_killed_in_a_scratch_database_leaves_nothing() {
-    postgres_kills("verify_kill_scratch", Some(VERSIONS / 2));
+    postgres_kills("verify_kill_scratch", Some(VERSIONS / 2), false);
 }
 
 /// On SQLite verify works in memory: the file is not touched, killed or not.
