@@ -236,6 +236,14 @@ fn every_error_says_what_happened_and_what_to_do() {
             "migration 3 (migrations/000003_clean.up.sql) ran, but then strata could not write its row in the history table app.schema_migrations: database error: Query is not read-only (the migration was rolled back with it; a migration must leave the history table, its schema and the right to write it as they were)".into(),
         ),
         (
+            Error::HistoryTableElsewhere {
+                table: "schema_migrations".into(),
+                current: "app".into(),
+                found: "public".into(),
+            },
+            "the history table schema_migrations is in schema public, but the current schema is app (the first of the connection's search_path that exists; it changed since the history began, by ALTER DATABASE ... SET search_path, ALTER ROLE, or a new schema named like the role): strata keeps one history, so name its schema (`--table public.schema_migrations`, `Runner::table(\"public.schema_migrations\")`) or set the search_path back".into(),
+        ),
+        (
             Error::VerifyNeedsScratchDatabase {
                 version: 2,
                 file: "migrations/000002_index.up.sql".into(),

@@ -261,3 +261,65 @@ fn a_migration_that_drops_the_history_schema_is_named() {
     assert_eq!(tables_in(&mut client, "public"), ["a", "schema_migrations"]);
     assert_eq!(rows(&mut client, "public.schema_migrations"), [(1, false)]);
 }
+
+/// The history began in `public`; then the database's search path put
+/// another schema first. strata does not start a second history there
+/// (which would run every migration again): it says where the table is.
+#[test]
+fn a_changed_search_path_does_not_start_a_second_history() {
+    let Some(db) = TestDb::new("history_moved") else {
+        return;
+    };
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    let dir = folder(&[
+        (
+            "1_app.up.sql",
+            "CREATE SCHEMA IF NOT EXISTS app;\nCREATE TABLE IF NOT EXISTS app.users (id int);",
+        ),
+        ("1_app.down.sql", "DROP TABLE app.users;\nDROP SCHEMA app;"),
+        (
+            "2_path.up.sql",
+            &format!("ALTER DATABASE {database} SET search_path = app, public;"),
+        ),
+        (
+            "2_path.down.sql",
+            &format!("ALTER DATABASE {database} RESET search_path;"),
+        ),
+        ("3_more.up.sql", "CREATE TABLE app.more (id int);"),
+        ("3_more.down.sql", "DROP TABLE app.more;"),
+    ]);
+    let migrations = load(&dir);
+    migrations.runner().target(2).run(&mut db.client()).unwrap();
+    // A new session: the current schema is now app.
+    let mut client = db.client();
+    let err = migrations.run(&mut client).unwrap_err();
+    match &err {
+        Error::HistoryTableElsewhere {
+            table,
+            current,
+            found,
+        } => {
+            assert_eq!(
+                (table.as_str(), current.as_str(), found.as_str()),
+                ("schema_migrations", "app", "public")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tables_in(&mut client, "app"), ["users"]);
+    assert_eq!(
+        rows(&mut client, "public.schema_migrations"),
+        [(1, false), (2, false)]
+    );
+    // Named, it goes on where it was.
+    let report = migrations
+        .runner()
+        .table("public.schema_migrations")
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(
+        rows(&mut client, "public.schema_migrations"),
+        [(1, false), (2, false), (3, false)]
+    );
+}

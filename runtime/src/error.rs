@@ -92,6 +92,21 @@ pub enum Error {
         table: String,
     },
 
+    /// On PostgreSQL, the history table's schema was not named, and the
+    /// table is not in the current schema but in another one on the
+    /// search path: the search path changed since the history began.
+    #[error(
+        "the history table {table} is in schema {found}, but the current schema is {current} (the first of the connection's search_path that exists; it changed since the history began, by ALTER DATABASE ... SET search_path, ALTER ROLE, or a new schema named like the role): strata keeps one history, so name its schema (`--table {found}.{table}`, `Runner::table(\"{found}.{table}\")`) or set the search_path back"
+    )]
+    HistoryTableElsewhere {
+        /// The history table's name, without a schema.
+        table: String,
+        /// The current schema.
+        current: String,
+        /// The schema that holds the table.
+        found: String,
+    },
+
     /// The connection was already inside a transaction.
     #[error(
         "the connection is inside a transaction (run migrations outside of it: strata opens its own transactions)"

@@ -150,11 +150,19 @@ impl<'a> Pg<'a> {
     /// do not wait for each other (the same key as strata's before the
     /// schema was named, so that old and new replicas exclude each other).
     fn lock_key(&mut self) -> Result<i64> {
+        // Also: where a history table of this name is on the search path,
+        // when not in the current schema.
         let row = self
             .client
             .query_one(
-                "SELECT current_database()::text, current_schema()::text",
-                &[],
+                "SELECT current_database()::text, current_schema()::text,
+                        (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.relname = $1 AND c.relkind IN ('r', 'p')
+                           AND n.nspname = ANY (current_schemas(false))
+                         ORDER BY n.nspname IS DISTINCT FROM current_schema(),
+                                  array_position(current_schemas(false), n.nspname)
+                         LIMIT 1)",
+                &[&self.name],
             )
             .map_err(|e| self.db(e))?;
         let database: String = row.get(0);
@@ -164,6 +172,18 @@ impl<'a> Pg<'a> {
                     table: self.name.clone(),
                 });
             };
+            // The history stays where it is: a database whose search path
+            // changed (ALTER DATABASE ... SET search_path, a schema named
+            // like the role) must not start a second history.
+            if let Some(found) = row.get::<_, Option<String>>(2)
+                && found != current
+            {
+                return Err(Error::HistoryTableElsewhere {
+                    table: self.name.clone(),
+                    current,
+                    found,
+                });
+            }
             self.schema = Some(current);
             self.table = self.quoted();
         }
