@@ -100,7 +100,10 @@ impl Target {
                 return Client::connect(url, NoTls)
                     .map(|client| Db::Postgres(Box::new(client)))
                     .map_err(|e| {
-                        Failure::Other(format!("cannot connect to the PostgreSQL database: {e}"))
+                        Failure::Other(format!(
+                            "cannot connect to the PostgreSQL database: {}",
+                            postgres_message(&e)
+                        ))
                     });
             }
         };
@@ -204,4 +207,19 @@ mod tests {
                 .starts_with("no database")
         );
     }
+}
+
+/// The server's own message where there is one (the driver's `Display`
+/// says only "db error"), else the driver's error and its causes.
+fn postgres_message(e: &strata::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_owned();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }

@@ -643,6 +643,17 @@ fn every_command_on_postgres() {
         "{err}"
     );
 
+    // The server's own message, not the driver's "db error".
+    let missing = db.url.replacen("/strata_cli_", "/strata_missing_", 1);
+    assert_ne!(missing, db.url);
+    let output = shell.run(&["--database", &missing, "status"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("database \"strata_missing_"),
+        "{}",
+        text(&output.stderr)
+    );
+
     let output = shell.run(&["--database", "postgres://nobody@127.0.0.1:1/none", "status"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
