@@ -145,6 +145,21 @@ fn missing(shown: &str) -> Failure {
     ))
 }
 
+/// The server's own message where there is one (the driver's `Display`
+/// says only "db error"), else the driver's error and its causes.
+fn postgres_message(e: &strata::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_owned();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,19 +222,4 @@ mod tests {
                 .starts_with("no database")
         );
     }
-}
-
-/// The server's own message where there is one (the driver's `Display`
-/// says only "db error"), else the driver's error and its causes.
-fn postgres_message(e: &strata::postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return db.message().to_owned();
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }

@@ -11,6 +11,8 @@
 //! that a migration that cannot get its table lock fails fast instead of
 //! queueing the application's traffic behind it.
 
+mod catalog;
+mod scratch;
 mod session;
 mod verify;
 
@@ -878,7 +880,7 @@ impl Backend for Pg<'_> {
             if guarded {
                 client.batch_execute("SAVEPOINT strata_describe")?;
             }
-            let result = verify::describe(client, cache);
+            let result = catalog::describe(client, cache);
             if guarded {
                 client.batch_execute(if result.is_ok() {
                     "RELEASE SAVEPOINT strata_describe"

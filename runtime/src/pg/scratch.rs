@@ -1,0 +1,210 @@
+//! verify's scratch databases on PostgreSQL: their names, the advisory
+//! lock a running verify holds on its own, and the cleanup of those that a
+//! killed verify left.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use postgres::Client;
+use postgres::error::SqlState;
+use sha2::{Digest, Sha256};
+
+use super::quote_identifier;
+use crate::report::VerifyReport;
+use crate::{DatabaseError, Error, Result};
+
+/// The names of scratch databases: this prefix, the process id and a clock
+/// reading. Also the name verify gives its backend's history table.
+pub(super) const SCRATCH: &str = "strata_verify";
+
+/// Scratch databases that killed verifies left: those dropped, and those
+/// still in use.
+#[derive(Default)]
+pub(super) struct Leftovers {
+    dropped: Vec<String>,
+    in_use: Vec<String>,
+}
+
+/// The leftovers, in the report or in the failure's.
+pub(super) fn with_leftovers(
+    result: Result<VerifyReport>,
+    leftovers: Leftovers,
+) -> Result<VerifyReport> {
+    let fill = |report: &mut VerifyReport| {
+        report.dropped = leftovers.dropped;
+        report.in_use = leftovers.in_use;
+    };
+    match result {
+        Ok(mut report) => {
+            fill(&mut report);
+            Ok(report)
+        }
+        Err(Error::VerifyFailed(mut failures)) => {
+            fill(&mut failures.report);
+            Err(Error::VerifyFailed(failures))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A name no other verify uses at the same time.
+pub(super) fn scratch_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{SCRATCH}_{}_{nanos}", std::process::id())
+}
+
+/// The advisory lock that a verify holds on its scratch database's name
+/// while it uses it.
+pub(super) fn scratch_key(name: &str) -> i64 {
+    let mut hasher = Sha256::new();
+    for part in [SCRATCH, name] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&hasher.finalize()[..8]);
+    i64::from_be_bytes(key)
+}
+
+/// Opens a session in a database of the same server, by name.
+pub(super) type Connect<'a> =
+    &'a mut dyn FnMut(&str) -> std::result::Result<Client, postgres::Error>;
+
+/// Drops the scratch databases that killed verifies left. A verify that
+/// runs holds an advisory lock on its database's name, in the database it
+/// started from and in the scratch database (advisory locks are per
+/// database). With `connect`, a leftover whose locks are free is dropped
+/// `WITH (FORCE)`: the session of a killed verify may still be finishing
+/// a statement. Without, only one that no session uses.
+pub(super) fn drop_leftovers(
+    client: &mut Client,
+    mut connect: Option<Connect<'_>>,
+) -> Result<Leftovers> {
+    let names: Vec<String> = client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname ~ $1 ORDER BY 1",
+            &[&format!("^{SCRATCH}_[0-9]+_[0-9]+$")],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut leftovers = Leftovers::default();
+    for name in names {
+        let key = scratch_key(&name);
+        let free: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
+            .get(0);
+        if !free {
+            // A verify that runs, from this database.
+            continue;
+        }
+        let quoted = quote_identifier(&name);
+        let result = match connect.as_mut() {
+            Some(connect) => match free_inside(connect, &name, key) {
+                Some(true) => drop_database(client, &quoted, true),
+                Some(false) => Ok(false),
+                // Gone meanwhile, or not open to this role.
+                None => Ok(true),
+            },
+            None => drop_database(client, &quoted, false),
+        };
+        client.execute("SELECT pg_advisory_unlock($1)", &[&key])?;
+        match result {
+            Ok(true) => {
+                log::warn!(
+                    "dropped the scratch database {name}, left by a verify that was interrupted"
+                );
+                leftovers.dropped.push(name);
+            }
+            Ok(false) => leftovers.in_use.push(name),
+            Err(e) => {
+                log::warn!("could not drop the scratch database {name}: {e}");
+                leftovers.in_use.push(name);
+            }
+        }
+    }
+    Ok(leftovers)
+}
+
+/// Whether the lock on `name` is free inside the database `name`: `None`
+/// when that database cannot be opened.
+fn free_inside(connect: Connect<'_>, name: &str, key: i64) -> Option<bool> {
+    let mut inside = connect(name).ok()?;
+    let row = inside
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+        .ok()?;
+    Some(row.get(0))
+}
+
+/// `DROP DATABASE`, `WITH (FORCE)` where asked and the server has it
+/// (PostgreSQL 13): `Ok(false)` when sessions still use it.
+fn drop_database(
+    client: &mut Client,
+    quoted: &str,
+    force: bool,
+) -> std::result::Result<bool, postgres::Error> {
+    let plain = format!("DROP DATABASE IF EXISTS {quoted}");
+    let result = if force {
+        match client.batch_execute(&format!("{plain} WITH (FORCE)")) {
+            Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => client.batch_execute(&plain),
+            other => other,
+        }
+    } else {
+        client.batch_execute(&plain)
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The scratch database, dropped on every way out; its name's advisory
+/// lock is held on `admin` until then.
+pub(super) struct ScratchDatabase {
+    pub(super) admin: Client,
+    pub(super) name: String,
+    pub(super) key: i64,
+    pub(super) created: bool,
+}
+
+impl ScratchDatabase {
+    pub(super) fn create(&mut self) -> Result<()> {
+        let sql = format!("CREATE DATABASE {}", quote_identifier(&self.name));
+        self.admin
+            .batch_execute(&sql)
+            .map_err(|e| Error::ScratchDatabase {
+                database: self.name.clone(),
+                created: false,
+                cause: DatabaseError::Postgres(e),
+            })?;
+        self.created = true;
+        Ok(())
+    }
+
+    /// Drops the database now; an error says so.
+    pub(super) fn drop_now(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.created) {
+            return Ok(());
+        }
+        let sql = format!("DROP DATABASE IF EXISTS {}", quote_identifier(&self.name));
+        let result = self.admin.batch_execute(&sql);
+        let _ = self
+            .admin
+            .execute("SELECT pg_advisory_unlock($1)", &[&self.key]);
+        result.map_err(|e| Error::ScratchDatabase {
+            database: self.name.clone(),
+            created: true,
+            cause: DatabaseError::Postgres(e),
+        })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Err(e) = self.drop_now() {
+            log::warn!("{e}");
+        }
+    }
+}
