@@ -672,9 +672,8 @@ fn without_createdb_the_error_says_so() {
     );
     let text = err.to_string();
     assert!(
-        text.contains(
-            "which it needs for migrations that run outside a transaction (the role needs CREATEDB"
-        ) && text.contains("permission denied to create database"),
+        text.contains("(the role needs CREATEDB: `ALTER ROLE ... CREATEDB`")
+            && text.contains("permission denied to create database"),
         "{text}"
     );
 }
@@ -764,4 +763,154 @@ fn a_migration_that_deallocates_prepared_statements() {
         .verify_postgres(&mut db.client())
         .unwrap();
     assert_eq!(report.checked, [1, 2]);
+}
+
+/// Where verify and `up` used to disagree: a down that fails at its
+/// commit (a deferred key), a migration that reads or drops the history
+/// table, a migration that makes constraints immediate for itself, a new
+/// schema named like the role (which becomes the current schema), options
+/// set in another order, and white space inside a function's literal.
+#[test]
+fn verify_agrees_with_up() {
+    let Some(db) = TestDb::new("verify_agrees") else {
+        return;
+    };
+    let _serial = one_at_a_time();
+    let config: Config = db.url.parse().unwrap();
+    let verify = |files: &[(&str, &str)]| {
+        let migrations = Migrations::from_dir(folder(files).path()).unwrap();
+        let in_transaction = migrations.verify_postgres(&mut db.client());
+        let scratch = migrations.verify_postgres_scratch(&config, NoTls);
+        // The same findings (the lines about leftovers aside).
+        let findings = |result: &strata::Result<strata::VerifyReport>| match result {
+            Ok(report) => Ok(report.checked.clone()),
+            Err(Error::VerifyFailed(failures)) => {
+                Err(failures.failures.iter().map(ToString::to_string).collect())
+            }
+            Err(e) => Err(vec![e.to_string()]),
+        };
+        assert_eq!(
+            findings(&in_transaction),
+            findings(&scratch),
+            "the two ways disagree"
+        );
+        scratch
+    };
+    let keyed = [
+        (
+            "1_a.up.sql",
+            "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);",
+        ),
+        ("1_a.down.sql", "DROP TABLE c;\nDROP TABLE p;"),
+    ];
+    let with = |more: &[(&'static str, &'static str)]| {
+        keyed.iter().chain(more).copied().collect::<Vec<_>>()
+    };
+
+    // The down deletes the parent row its child still needs: its commit
+    // would fail.
+    let text = verify(&with(&[
+        (
+            "2_seed.up.sql",
+            "INSERT INTO p VALUES (42);\nINSERT INTO c VALUES (1, 42);",
+        ),
+        ("2_seed.down.sql", "DELETE FROM p;"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.contains("down failed: ")
+            && text.contains(
+                "2_seed.down.sql: update or delete on table \"p\" violates foreign key constraint"
+            )
+            && text.contains("(in `COMMIT`)"),
+        "{text}"
+    );
+
+    // A migration that makes the constraints immediate for itself does not
+    // make them so for the next one.
+    let report = verify(&with(&[
+        (
+            "2_now.up.sql",
+            "SET CONSTRAINTS ALL IMMEDIATE;\nINSERT INTO p VALUES (42);\nINSERT INTO c VALUES (1, 42);",
+        ),
+        ("2_now.down.sql", "DELETE FROM c;\nDELETE FROM p;"),
+        ("3_later.up.sql", "INSERT INTO c VALUES (2, 43);\nINSERT INTO p VALUES (43);"),
+        ("3_later.down.sql", "DELETE FROM c WHERE id = 2;\nDELETE FROM p WHERE id = 43;"),
+    ]))
+    .unwrap();
+    assert_eq!(report.checked, [1, 2, 3]);
+
+    // The history table is there to read, and dropping it is named.
+    let report = verify(&[
+        (
+            "1_view.up.sql",
+            "CREATE VIEW app_version AS SELECT max(version) AS v FROM schema_migrations;",
+        ),
+        ("1_view.down.sql", "DROP VIEW app_version;"),
+    ])
+    .unwrap();
+    assert_eq!(report.checked, [1]);
+    let text = verify(&[
+        (
+            "1_clean.up.sql",
+            "DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\nCREATE TABLE public.a (id int);",
+        ),
+        ("1_clean.down.sql", "-- strata:irreversible"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.contains("1_clean.up.sql drops or renames the history table public.schema_migrations, so `up` would fail after it"),
+        "{text}"
+    );
+
+    // A schema named like the role becomes the current one: names in
+    // messages do not change with it.
+    let report = verify(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        ("2_role.up.sql", "CREATE SCHEMA \"postgres\";"),
+        ("2_role.down.sql", "DROP SCHEMA \"postgres\";"),
+        ("3_b.up.sql", "CREATE TABLE public.b (id int);"),
+        ("3_b.down.sql", "DROP TABLE public.b;"),
+    ])
+    .unwrap();
+    assert_eq!(report.checked, [1, 2, 3]);
+
+    // Storage options put back in another order are the same options.
+    let report = verify(&[
+        (
+            "1_t.up.sql",
+            "CREATE TABLE t (id int) WITH (fillfactor = 50, autovacuum_enabled = false);",
+        ),
+        ("1_t.down.sql", "DROP TABLE t;"),
+        ("2_reset.up.sql", "ALTER TABLE t RESET (fillfactor);"),
+        ("2_reset.down.sql", "ALTER TABLE t SET (fillfactor = 50);"),
+    ])
+    .unwrap();
+    assert_eq!(report.checked, [1, 2]);
+
+    // White space inside a literal is part of the function.
+    let text = verify(&[
+        (
+            "1_f.up.sql",
+            "CREATE FUNCTION greeting() RETURNS text LANGUAGE sql AS $$SELECT 'hello  world'$$;",
+        ),
+        ("1_f.down.sql", "DROP FUNCTION greeting();"),
+        (
+            "2_f.up.sql",
+            "CREATE OR REPLACE FUNCTION greeting() RETURNS text LANGUAGE sql AS $$SELECT 'hello world'$$;",
+        ),
+        (
+            "2_f.down.sql",
+            "CREATE OR REPLACE FUNCTION greeting() RETURNS text LANGUAGE sql AS $$SELECT 'hello world'$$;",
+        ),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.contains("function greeting() is defined differently after 2_f.down.sql, in white space inside a literal or a body"),
+        "{text}"
+    );
 }

@@ -143,7 +143,8 @@ enum Command {
     /// Check the folder as the build does and, with --database, the history as `up` would, changing nothing
     Validate,
     /// Check on a scratch database that every down file reverts its up file
-    /// (a scratch schema in --database when it is PostgreSQL)
+    /// (on PostgreSQL, one created on the server of --database, or without
+    /// CREATEDB a transaction in that database, rolled back)
     Verify,
     /// Record versions up to V as applied without running them, for a database that already has their schema
     Baseline {

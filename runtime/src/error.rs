@@ -470,8 +470,10 @@ pub enum Error {
         "{}: {cause}",
         if *created {
             format!("verify could not drop its scratch database {database} (drop it by hand, or let the next verify drop it)")
+        } else if cause.is_insufficient_privilege() {
+            format!("verify could not create the scratch database {database} (the role needs CREATEDB: `ALTER ROLE ... CREATEDB`; or verify against a server where it may create databases)")
         } else {
-            format!("verify could not create the scratch database {database}, which it needs for migrations that run outside a transaction (the role needs CREATEDB: `ALTER ROLE ... CREATEDB`; or verify against a server where it may create databases)")
+            format!("verify could not create the scratch database {database}")
         }
     )]
     ScratchDatabase {
@@ -675,6 +677,19 @@ impl DatabaseError {
                 e.code().map(postgres::error::SqlState::code),
                 Some("25001" | "2D000")
             ),
+        }
+    }
+
+    /// Whether the server refused for want of a privilege (PostgreSQL's
+    /// SQLSTATE 42501).
+    fn is_insufficient_privilege(&self) -> bool {
+        match *self {
+            #[cfg(feature = "sqlite")]
+            DatabaseError::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            DatabaseError::Postgres(ref e) => {
+                e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+            }
         }
     }
 }

@@ -182,8 +182,25 @@ impl<'a> Ops<'a> {
     /// Runs `f` in one transaction: committed if it succeeds, rolled back
     /// if it fails.
     fn transaction<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.transaction_of(None, f)
+    }
+
+    /// [`transaction`](Self::transaction) for the file `of` (version,
+    /// path): an error at its commit (a deferred constraint) names it.
+    fn transaction_of<T>(
+        &mut self,
+        of: Option<(u64, &str)>,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
         self.begin()?;
-        match f(self).and_then(|value| self.commit().map(|()| value)) {
+        let committed = |ops: &mut Self, value| match ops.commit() {
+            Ok(()) => Ok(value),
+            Err(e) => Err(match of {
+                Some((version, file)) => e.at_commit(version, file.to_owned()),
+                None => e,
+            }),
+        };
+        match f(self).and_then(|value| committed(self, value)) {
             Ok(value) => Ok(value),
             Err(e) => {
                 self.rollback();
@@ -548,7 +565,7 @@ impl<'a> Ops<'a> {
         let file = self.file(index, Direction::Down);
         let outside = m.no_transaction(Direction::Down);
         let mut previous = None;
-        let duration = self.transaction(|ops| {
+        let duration = self.transaction_of(Some((m.version(), &file)), |ops| {
             // Under the lock, the migration must still be the newest.
             let (applied, _) = ops.state()?;
             if applied.newest() != Some(index) {

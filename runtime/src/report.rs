@@ -361,6 +361,9 @@ pub struct VerifyReport {
     /// uses (a verify started from another database, or the session of a
     /// killed one still finishing a statement): not dropped.
     pub in_use: Vec<String>,
+    /// Scratch databases left behind that this role could not drop, each
+    /// with the server's reason.
+    pub not_dropped: Vec<String>,
 }
 
 impl fmt::Display for VerifyReport {
@@ -384,6 +387,12 @@ fn leftovers(f: &mut fmt::Formatter<'_>, report: &VerifyReport) -> fmt::Result {
         write!(
             f,
             "\ndropped the scratch database {name}, left by a verify that was interrupted"
+        )?;
+    }
+    for entry in &report.not_dropped {
+        write!(
+            f,
+            "\ncould not drop the scratch database {entry}, left by a verify that was interrupted: drop it as its owner"
         )?;
     }
     for name in &report.in_use {
@@ -422,6 +431,16 @@ pub enum VerifyFailure {
         /// Each difference, as a sentence naming the object and the file.
         differences: Vec<String>,
     },
+    /// The up file dropped or renamed the history table, which `up`
+    /// writes right after it.
+    HistoryTableGone {
+        /// The version.
+        version: u64,
+        /// The up file.
+        file: String,
+        /// The history table.
+        table: String,
+    },
     /// The up file failed when applied again after its down file.
     UpAgainFailed {
         /// The version.
@@ -447,6 +466,10 @@ impl fmt::Display for VerifyFailure {
                 }
                 Ok(())
             }
+            VerifyFailure::HistoryTableGone { file, table, .. } => write!(
+                f,
+                "{file} drops or renames the history table {table}, so `up` would fail after it (later migrations were not checked; a migration must leave the history table alone)"
+            ),
             VerifyFailure::UpAgainFailed { cause, .. } => {
                 write!(f, "up failed when applied again after its down: {cause}")
             }

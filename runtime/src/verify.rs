@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, TableState};
 use crate::report::{VerifyFailure, VerifyFailures, VerifyReport};
 use crate::{Direction, Error, Migration, Migrations, Result};
 
@@ -61,6 +61,10 @@ pub struct Object {
     pub definition: String,
     /// Whether messages show the definition (short ones, like an index's).
     pub shown: bool,
+    /// The definition exactly as the database gives it, where white space
+    /// inside literals and bodies may matter (PostgreSQL's catalog, which
+    /// writes definitions canonically); `None`: `definition` is compared.
+    pub exact: Option<String>,
 }
 
 /// What verify compares. Table SQL as such is not compared: `ALTER TABLE
@@ -80,6 +84,9 @@ pub fn fold(sql: &str) -> String {
 pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let mut failures = Vec::new();
+    // The history table is there, as for `up`: a migration may read it
+    // (a view of the version), and one that drops it is named.
+    db.create_table()?;
     for m in migrations {
         let up = migrations.file_path(m, Direction::Up);
         let down = migrations.file_path(m, Direction::Down);
@@ -93,6 +100,14 @@ pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<Ve
                 cause: Box::new(cause),
             });
             // Later migrations build on this one: they cannot be checked.
+            break;
+        }
+        if !matches!(db.read_head(), Ok(TableState::Strata(_))) {
+            failures.push(VerifyFailure::HistoryTableGone {
+                version: m.version(),
+                file: up.clone(),
+                table: db.history_table(),
+            });
             break;
         }
         if m.irreversible() {
@@ -139,12 +154,12 @@ fn round_trip(
     own_transactions: bool,
 ) -> std::result::Result<Option<VerifyFailure>, VerifyFailure> {
     let version = m.version();
-    apply(db, m, Direction::Down, down, own_transactions).map_err(|cause| {
-        VerifyFailure::DownFailed {
+    apply(db, m, Direction::Down, down, own_transactions)
+        .and_then(|()| deferred(db, m, down, own_transactions))
+        .map_err(|cause| VerifyFailure::DownFailed {
             version,
             cause: Box::new(cause),
-        }
-    })?;
+        })?;
     let restored = db.describe().map_err(|cause| VerifyFailure::DownFailed {
         version,
         cause: Box::new(cause),
@@ -158,13 +173,23 @@ fn round_trip(
             differences,
         }));
     }
-    apply(db, m, Direction::Up, up, own_transactions).map_err(|cause| {
-        VerifyFailure::UpAgainFailed {
+    apply(db, m, Direction::Up, up, own_transactions)
+        .and_then(|()| deferred(db, m, up, own_transactions))
+        .map_err(|cause| VerifyFailure::UpAgainFailed {
             version,
             cause: Box::new(cause),
-        }
-    })?;
+        })?;
     Ok(None)
+}
+
+/// Inside the transaction verify rolls back, what the commit of `file`
+/// would have checked; a file that committed was checked then.
+fn deferred(db: &mut dyn Backend, m: &Migration, file: &str, committed: bool) -> Result<()> {
+    if committed {
+        return Ok(());
+    }
+    db.check_deferred()
+        .map_err(|e| e.at_commit(m.version(), file.to_owned()))
 }
 
 /// Runs one file, in its own transaction when `own_transaction` and the
@@ -258,6 +283,12 @@ fn compare(before: &Schema, after: &Schema, down: &str) -> Vec<String> {
     for (key, object) in &after.objects {
         match before.objects.get(key) {
             None => out.push(format!("{} left behind by {down}", label(key, object))),
+            Some(was) if was != object && was.definition == object.definition => {
+                out.push(format!(
+                    "{} {} is defined differently after {down}, in white space inside a literal or a body: {}",
+                    key.0, key.1, object.definition
+                ));
+            }
             Some(was) if was != object => out.push(format!(
                 "{} {} is defined differently after {down}: {}, was {}",
                 key.0, key.1, object.definition, was.definition

@@ -9,9 +9,15 @@ use crate::verify::{Column, Object, Schema, fold};
 const USER_SCHEMA: &str =
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'";
 
-/// An object's name as messages show it: bare in the current schema (the
-/// one unqualified names go to), else with its schema.
-const NAME: &str = "CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname::text || '.' END";
+/// An object's name as messages show it: bare in the schema `$1` (see
+/// [`Prepared`]), else with its schema.
+const NAME: &str = "CASE WHEN n.nspname = $1 THEN '' ELSE n.nspname::text || '.' END";
+
+/// A text array as a sorted list (`reloptions` keep the order they were
+/// set in, which does not matter).
+fn sorted(array: &str) -> String {
+    format!("(SELECT string_agg(o, ', ' ORDER BY o) FROM unnest({array}) AS o)")
+}
 
 /// Not part of an extension (which is compared as a whole).
 fn own(catalog: &str, oid: &str) -> String {
@@ -29,21 +35,24 @@ fn text(row: &Row, i: usize) -> std::result::Result<String, postgres::Error> {
 /// three statements are prepared once, in `cache`.
 pub(super) fn describe(
     client: &mut Client,
-    cache: &mut Vec<Statement>,
+    cache: &mut Prepared,
 ) -> std::result::Result<Schema, postgres::Error> {
-    let unqualified = |text: String| fold(&text);
-    if cache.is_empty() {
-        let version: i32 = client
-            .query_one("SELECT current_setting('server_version_num')::int", &[])?
-            .get(0);
+    if cache.statements.is_empty() {
+        let row = client.query_one(
+            "SELECT current_setting('server_version_num')::int, coalesce(current_schema()::text, '')",
+            &[],
+        )?;
+        let version: i32 = row.get(0);
+        cache.bare = row.get(1);
         for sql in queries(version) {
-            cache.push(client.prepare(&sql)?);
+            cache.statements.push(client.prepare(&sql)?);
         }
     }
+    let bare: &(dyn postgres::types::ToSql + Sync) = &cache.bare;
     let mut schema = Schema::default();
 
-    for row in client.query(&cache[0], &[])? {
-        let default = row.try_get::<_, Option<String>>(4)?.map(unqualified);
+    for row in client.query(&cache.statements[0], &[bare])? {
+        let default = row.try_get::<_, Option<String>>(4)?;
         schema
             .tables
             .entry(text(&row, 0)?)
@@ -60,26 +69,44 @@ pub(super) fn describe(
 
     // A table's constraints, and what else about it changes behaviour, one
     // line each. Tables without columns appear here too.
-    for row in client.query(&cache[1], &[])? {
+    for row in client.query(&cache.statements[1], &[bare])? {
         let table = schema.tables.entry(text(&row, 0)?).or_default();
-        let line = unqualified(text(&row, 1)?);
+        let line = text(&row, 1)?.trim().to_owned();
         if !line.is_empty() {
             table.constraints.insert(line);
         }
     }
 
-    for row in client.query(&cache[2], &[])? {
+    for row in client.query(&cache.statements[2], &[bare])? {
         let kind = text(&row, 0)?;
         let name = text(&row, 1)?;
+        let exact = text(&row, 2)?;
         schema.objects.insert(
             (kind, name),
             Object {
-                definition: unqualified(text(&row, 2)?),
+                definition: fold(&exact),
                 shown: row.try_get::<_, Option<bool>>(3)?.unwrap_or(false),
+                exact: Some(exact),
             },
         );
     }
     Ok(schema)
+}
+
+/// The statements of [`describe`], prepared once per connection, and the
+/// schema whose objects messages name without it (the current one when
+/// they were prepared, whatever schema a migration then creates).
+#[derive(Default)]
+pub(super) struct Prepared {
+    statements: Vec<Statement>,
+    bare: String,
+}
+
+impl Prepared {
+    /// Forgets the statements, which a migration deallocated.
+    pub(super) fn clear(&mut self) {
+        self.statements.clear();
+    }
 }
 
 /// The statements of [`describe`]: columns; constraints and table
@@ -90,6 +117,14 @@ fn queries(version: i32) -> [String; 3] {
         "{USER_SCHEMA} AND c.relkind IN ('r', 'p', 'f') AND {}",
         own("pg_class", "c.oid")
     );
+    let index_options = sorted("i.reloptions");
+    let table_options = sorted("c.reloptions");
+    let toast_options = sorted("t.reloptions");
+    let foreign_options = sorted("f.ftoptions");
+    // The options a user can set on a column (a server may keep others
+    // there of its own).
+    let column_options = "(SELECT string_agg(o, ', ' ORDER BY o) FROM unnest(a.attoptions) AS o WHERE o LIKE 'n\\_distinct%')";
+    let foreign_column_options = sorted("a.attfdwoptions");
     let compression = if version >= 140000 {
         "CASE a.attcompression WHEN 'p' THEN ' COMPRESSION pglz' WHEN 'l' THEN ' COMPRESSION lz4' ELSE '' END"
     } else {
@@ -109,6 +144,8 @@ fn queries(version: i32) -> [String; 3] {
                             ELSE '' END
                     || {compression}
                     || CASE WHEN coalesce(a.attstattarget, -1) >= 0 THEN ' STATISTICS ' || a.attstattarget ELSE '' END
+                    || coalesce(' OPTIONS (' || {column_options} || ')', '')
+                    || coalesce(' FOREIGN OPTIONS (' || {foreign_column_options} || ')', '')
                     || CASE WHEN a.attgenerated = 's'
                                  THEN ' GENERATED ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') STORED'
                             WHEN a.attidentity = 'a' THEN ' GENERATED ALWAYS AS IDENTITY'
@@ -128,7 +165,7 @@ fn queries(version: i32) -> [String; 3] {
         format!(
             "SELECT {NAME} || c.relname,
                     'constraint ' || con.conname::text || ' ' || pg_get_constraintdef(con.oid)
-                    || coalesce((SELECT coalesce(' with ' || array_to_string(i.reloptions, ', '), '')
+                    || coalesce((SELECT coalesce(' with ' || {index_options}, '')
                                         || CASE WHEN x.indisclustered THEN ' clustered' ELSE '' END
                                  FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
                                  WHERE i.oid = con.conindid), '')
@@ -152,8 +189,9 @@ fn queries(version: i32) -> [String; 3] {
                     || CASE WHEN c.relpersistence = 'u' THEN ' unlogged' ELSE '' END
                     || CASE c.relreplident WHEN 'f' THEN ' replica identity full' WHEN 'n' THEN ' replica identity nothing'
                                            WHEN 'i' THEN ' replica identity index' ELSE '' END
-                    || coalesce(' with ' || array_to_string(c.reloptions, ', '), '')
-                    || coalesce((SELECT ' options ' || array_to_string(f.ftoptions, ', ')
+                    || coalesce(' with ' || {table_options}, '')
+                    || coalesce((SELECT ' toast with ' || {toast_options} FROM pg_class t WHERE t.oid = c.reltoastrelid), '')
+                    || coalesce((SELECT ' options ' || {foreign_options}
                                  FROM pg_foreign_table f WHERE f.ftrelid = c.oid), '')
                     || coalesce((SELECT ' server ' || s.srvname FROM pg_foreign_table f
                                  JOIN pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = c.oid), '')
@@ -163,13 +201,27 @@ fn queries(version: i32) -> [String; 3] {
              JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE {tables}"
         ),
-        objects_sql(),
+        objects_sql(version),
     ]
 }
 
 /// Everything else, in one query: (kind, name, definition, whether
 /// messages show the definition).
-fn objects_sql() -> String {
+fn objects_sql(version: i32) -> String {
+    let view_options = sorted("c.reloptions");
+    // Column lists and row filters (15), publishing through the root (13).
+    let publication_filter = if version >= 150000 {
+        " || coalesce(' (' || (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
+                               WHERE a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs)) || ')', '')
+          || coalesce(' where ' || pg_get_expr(r.prqual, r.prrelid), '')"
+    } else {
+        ""
+    };
+    let via_root = if version >= 130000 {
+        "CASE WHEN p.pubviaroot THEN ' via root' ELSE '' END"
+    } else {
+        "''"
+    };
     let relation = |kinds: &str| {
         format!(
             "{USER_SCHEMA} AND c.relkind IN ({kinds}) AND {}",
@@ -215,7 +267,7 @@ fn objects_sql() -> String {
             "SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,
                     {NAME} || c.relname,
                     pg_get_viewdef(c.oid)
-                    || coalesce(' with ' || array_to_string(c.reloptions, ', '), '')
+                    || coalesce(' with ' || {view_options}, '')
                     || coalesce((SELECT ' defaults ' || string_agg(a.attname || ' ' || pg_get_expr(d.adbin, d.adrelid), ', ' ORDER BY a.attnum)
                                  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
                                  WHERE d.adrelid = c.oid), ''),
@@ -327,7 +379,9 @@ fn objects_sql() -> String {
         format!(
             "SELECT 'text search configuration', {NAME} || f.cfgname,
                     f.cfgparser::regproc::text || ' '
-                    || coalesce((SELECT string_agg(m.maptokentype || ':' || m.mapdict::regdictionary::text, ', '
+                    || coalesce((SELECT string_agg(coalesce((SELECT k.alias FROM ts_token_type(f.cfgparser) AS k
+                                                             WHERE k.tokid = m.maptokentype), m.maptokentype::text)
+                                                   || ' ' || m.mapdict::regdictionary::text, ', '
                                                    ORDER BY m.maptokentype, m.mapseqno)
                                  FROM pg_ts_config_map m WHERE m.mapcfg = f.oid), ''),
                     false
@@ -346,7 +400,9 @@ fn objects_sql() -> String {
         ),
         format!(
             "SELECT 'operator', {NAME} || o.oprname || '(' || format_type(o.oprleft, NULL) || ', ' || format_type(o.oprright, NULL) || ')',
-                    o.oprcode::text || ' commutator ' || o.oprcom::regoper::text || ' negator ' || o.oprnegate::regoper::text,
+                    o.oprcode::text || ' commutator ' || o.oprcom::regoper::text || ' negator ' || o.oprnegate::regoper::text
+                    || ' restrict ' || o.oprrest::text || ' join ' || o.oprjoin::text
+                    || CASE WHEN o.oprcanhash THEN ' hashes' ELSE '' END || CASE WHEN o.oprcanmerge THEN ' merges' ELSE '' END,
                     false
              FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
              WHERE {}",
@@ -379,9 +435,11 @@ fn objects_sql() -> String {
         format!(
             "SELECT 'publication', p.pubname::text,
                     CASE WHEN p.puballtables THEN 'all tables'
-                         ELSE coalesce((SELECT string_agg(r.prrelid::regclass::text, ', ' ORDER BY 1)
+                         ELSE coalesce((SELECT string_agg(r.prrelid::regclass::text{publication_filter}, ', ' ORDER BY 1)
                                         FROM pg_publication_rel r WHERE r.prpubid = p.oid), '') END
-                    || ' ' || p.pubinsert::text || p.pubupdate::text || p.pubdelete::text || p.pubtruncate::text,
+                    || ' publishes ' || concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                                                  CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END)
+                    || {via_root},
                     false
              FROM pg_publication p WHERE {}",
             made("pg_publication", "p")

@@ -68,7 +68,7 @@ pub(crate) struct Pg<'a> {
     /// strata's transactions are savepoints in it, and this many are open.
     nested: Option<usize>,
     /// verify's catalog statements, prepared once.
-    describe_statements: Vec<postgres::Statement>,
+    describe_statements: catalog::Prepared,
     /// The session's settings before the first file (see `session`).
     session: Option<session::Settings>,
     /// The last file may have changed settings by its own text: compare
@@ -99,7 +99,7 @@ impl<'a> Pg<'a> {
             locked: None,
             in_transaction: false,
             nested: None,
-            describe_statements: Vec::new(),
+            describe_statements: catalog::Prepared::default(),
             session: None,
             may_set: false,
             quick_now: None,
@@ -552,6 +552,12 @@ impl Backend for Pg<'_> {
     fn begin(&mut self) -> Result<()> {
         if let Some(open) = &mut self.nested {
             *open += 1;
+            // Each migration starts with the constraints' own modes, as
+            // after a commit (a rolled-back step does not restore them).
+            if *open == 1 {
+                verify::checks_at_commit(self.client)
+                    .map_err(|e| Error::Database(DatabaseError::Postgres(e)))?;
+            }
             return self
                 .client
                 .batch_execute("SAVEPOINT strata_step")
@@ -616,6 +622,21 @@ impl Backend for Pg<'_> {
     }
 
     fn create_table(&mut self) -> Result<()> {
+        // Outside a run (verify), the schema current now.
+        if self.schema.is_none() {
+            let current: Option<String> = self
+                .client
+                .query_one("SELECT current_schema()::text", &[])
+                .map_err(|e| self.db(e))?
+                .get(0);
+            let Some(current) = current else {
+                return Err(Error::NoSchema {
+                    table: self.name.clone(),
+                });
+            };
+            self.schema = Some(current);
+            self.table = self.quoted();
+        }
         if let (true, Some(schema)) = (self.schema_named, &self.schema) {
             let exists: bool = self
                 .client
@@ -870,13 +891,17 @@ impl Backend for Pg<'_> {
         Ok(())
     }
 
+    fn check_deferred(&mut self) -> Result<()> {
+        verify::checks_at_commit(self.client).map_err(|e| self.db(e))
+    }
+
     fn describe(&mut self) -> Result<crate::verify::Schema> {
         let cache = &mut self.describe_statements;
         let client = &mut *self.client;
         // Inside a transaction, behind a savepoint: a failed statement
         // would end its use.
         let guarded = self.in_transaction;
-        let attempt = |client: &mut Client, cache: &mut Vec<postgres::Statement>| {
+        let attempt = |client: &mut Client, cache: &mut catalog::Prepared| {
             if guarded {
                 client.batch_execute("SAVEPOINT strata_describe")?;
             }

@@ -22,6 +22,7 @@ pub(super) const SCRATCH: &str = "strata_verify";
 pub(super) struct Leftovers {
     dropped: Vec<String>,
     in_use: Vec<String>,
+    not_dropped: Vec<String>,
 }
 
 /// The leftovers, in the report or in the failure's.
@@ -32,6 +33,7 @@ pub(super) fn with_leftovers(
     let fill = |report: &mut VerifyReport| {
         report.dropped = leftovers.dropped;
         report.in_use = leftovers.in_use;
+        report.not_dropped = leftovers.not_dropped;
     };
     match result {
         Ok(mut report) => {
@@ -104,8 +106,8 @@ pub(super) fn drop_leftovers(
             Some(connect) => match free_inside(connect, &name, key) {
                 Some(true) => drop_database(client, &quoted, true),
                 Some(false) => Ok(false),
-                // Gone meanwhile, or not open to this role.
-                None => Ok(true),
+                // Not open to this role: only if no session uses it.
+                None => drop_database(client, &quoted, false),
             },
             None => drop_database(client, &quoted, false),
         };
@@ -119,8 +121,10 @@ pub(super) fn drop_leftovers(
             }
             Ok(false) => leftovers.in_use.push(name),
             Err(e) => {
-                log::warn!("could not drop the scratch database {name}: {e}");
-                leftovers.in_use.push(name);
+                let message = e
+                    .as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+                leftovers.not_dropped.push(format!("{name} ({message})"));
             }
         }
     }

@@ -15,12 +15,12 @@ use postgres::tls::{MakeTlsConnect, TlsConnect};
 use postgres::{Client, Config, Socket};
 
 use super::Pg;
-use super::scratch::{
-    SCRATCH, ScratchDatabase, drop_leftovers, scratch_key, scratch_name, with_leftovers,
-};
+use super::scratch::{ScratchDatabase, drop_leftovers, scratch_key, scratch_name, with_leftovers};
 use crate::backend::Backend;
 use crate::report::{VerifyFailure, VerifyReport};
-use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, Result};
+use crate::{
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DatabaseError, Direction, Error, Migrations, Result,
+};
 
 impl Migrations {
     /// [`verify`](Migrations::verify) on PostgreSQL: every down file must
@@ -63,11 +63,16 @@ impl Migrations {
                 new_enum_value: false,
             });
         }
-        Pg::new(client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
+        Pg::new(client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
         let leftovers = drop_leftovers(client, None)?;
         client.batch_execute("BEGIN")?;
         let outer = RolledBack { client };
-        let mut db = Pg::new(&mut *outer.client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None);
+        let mut db = Pg::new(
+            &mut *outer.client,
+            DEFAULT_TABLE,
+            DEFAULT_LOCK_TIMEOUT,
+            None,
+        );
         db.nested = Some(0);
         db.in_transaction = true;
         let result = crate::verify::verify(self, &mut db);
@@ -118,7 +123,7 @@ impl Migrations {
         // Held in the scratch database too, where a verify started from
         // another database looks (advisory locks are per database).
         client.execute("SELECT pg_advisory_lock($1)", &[&key])?;
-        let mut db = Pg::new(&mut client, SCRATCH, DEFAULT_LOCK_TIMEOUT, None);
+        let mut db = Pg::new(&mut client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None);
         let result = crate::verify::verify(self, &mut db);
         drop(db);
         drop(client);
@@ -162,7 +167,17 @@ fn needs_commits(migrations: &Migrations, result: Result<VerifyReport>) -> Resul
         }
         _ => None,
     });
-    match enum_value.and_then(|v| migrations.iter().find(|m| m.version() == v)) {
+    // Where the migration adds the value itself, `up` fails the same way:
+    // the error is the file's own.
+    let adds_itself = |m: &&crate::Migration| {
+        m.sql(Direction::Up)
+            .to_ascii_lowercase()
+            .contains("add value")
+    };
+    match enum_value
+        .and_then(|v| migrations.iter().find(|m| m.version() == v))
+        .filter(|m| !adds_itself(m))
+    {
         Some(m) => Err(Error::VerifyNeedsScratchDatabase {
             version: m.version(),
             file: migrations.file_path(m, Direction::Up),

@@ -47,7 +47,7 @@ impl Migrations {
     ) -> Result<VerifyReport> {
         let mut conn = Connection::open_in_memory()?;
         setup(&conn)?;
-        let mut db = Sqlite::new(&mut conn, "strata_verify", crate::DEFAULT_LOCK_TIMEOUT);
+        let mut db = Sqlite::new(&mut conn, crate::DEFAULT_TABLE, crate::DEFAULT_LOCK_TIMEOUT);
         db.enter()?;
         let result = crate::verify::verify(self, &mut db);
         db.leave()?;
@@ -95,6 +95,7 @@ pub(super) fn describe(conn: &Connection) -> Result<Schema> {
                     Object {
                         definition: fold(sql.as_deref().unwrap_or("")),
                         shown: false,
+                        exact: None,
                     },
                 );
             }
@@ -200,6 +201,7 @@ fn describe_indexes(conn: &Connection, table: &str, schema: &mut Schema) -> Resu
             Object {
                 definition,
                 shown: origin == "c",
+                exact: None,
             },
         );
     }
