@@ -433,7 +433,7 @@ pub enum Error {
     /// `verify` found down files that do not revert their up files, or
     /// files that fail.
     #[error("{0}")]
-    VerifyFailed(crate::report::VerifyFailures),
+    VerifyFailed(Box<crate::report::VerifyFailures>),
 
     /// `verify` could not read the schema around a migration.
     #[error("verify could not read the schema around migration {version}: {cause}")]
