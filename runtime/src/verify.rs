@@ -139,7 +139,10 @@ pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<Ve
     if failures.is_empty() {
         Ok(report)
     } else {
-        Err(Error::VerifyFailed(Box::new(VerifyFailures { failures, report })))
+        Err(Error::VerifyFailed(Box::new(VerifyFailures {
+            failures,
+            report,
+        })))
     }
 }
 
