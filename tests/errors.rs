@@ -257,7 +257,7 @@ fn every_error_says_what_happened_and_what_to_do() {
                 file: "migrations/000003_use.up.sql".into(),
                 new_enum_value: true,
             },
-            "migration 3 (migrations/000003_use.up.sql) uses an enum value that an earlier migration added, which PostgreSQL allows only after that migration commits, and verify ran them in one transaction, so verify needs a scratch database where each migration commits (`Migrations::verify_postgres_scratch(&config, tls)`; `strata verify` uses one when the role may create databases)".into(),
+            "migration 3 (migrations/000003_use.up.sql) uses an enum value added in the one transaction verify ran the folder in, which PostgreSQL allows only after a commit, so verify needs a scratch database where each migration commits (`Migrations::verify_postgres_scratch(&config, tls)`; `strata verify` uses one when the role may create databases)".into(),
         ),
     ];
     for (error, expected) in cases {

@@ -648,3 +648,64 @@ fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run() {
     assert_eq!(versions(&report.applied), [2]);
     assert_eq!(history(&mut client).len(), 2);
 }
+
+/// A dry run checks at each migration's end what its commit would: a
+/// deferred key violated is named with its file, and a migration that makes
+/// constraints immediate for itself does not do so for the next.
+#[test]
+fn a_dry_run_checks_what_each_commit_would() {
+    let Some(db) = TestDb::new("dry_deferred") else {
+        return;
+    };
+    let mut client = db.client();
+    let keyed = (
+        "1_a.up.sql",
+        "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);",
+    );
+    let down = ("1_a.down.sql", "DROP TABLE c;\nDROP TABLE p;");
+    let broken = folder(&[
+        keyed,
+        down,
+        ("2_orphan.up.sql", "INSERT INTO c VALUES (1, 42);"),
+        ("2_orphan.down.sql", "DELETE FROM c;"),
+    ]);
+    let err = load(&broken)
+        .runner()
+        .dry_run(true)
+        .run(&mut client)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "2_orphan.up.sql: insert or update on table \"c\" violates foreign key constraint"
+        ) && err.contains("(in `COMMIT`)"),
+        "{err}"
+    );
+    let fine = folder(&[
+        keyed,
+        down,
+        (
+            "2_now.up.sql",
+            "SET CONSTRAINTS ALL IMMEDIATE;\nINSERT INTO p VALUES (42);\nINSERT INTO c VALUES (1, 42);",
+        ),
+        ("2_now.down.sql", "DELETE FROM c;\nDELETE FROM p;"),
+        (
+            "3_later.up.sql",
+            "INSERT INTO c VALUES (2, 43);\nINSERT INTO p VALUES (43);",
+        ),
+        (
+            "3_later.down.sql",
+            "DELETE FROM c WHERE id = 2;\nDELETE FROM p WHERE id = 43;",
+        ),
+    ]);
+    let report = load(&fine).runner().dry_run(true).run(&mut client).unwrap();
+    assert_eq!(report.applied.len(), 3);
+    assert_eq!(tables(&mut client), Vec::<String>::new());
+    load(&fine).run(&mut client).unwrap();
+    let reverted = load(&fine)
+        .runner()
+        .dry_run(true)
+        .down_all(&mut client)
+        .unwrap();
+    assert_eq!(reverted.reverted.len(), 3);
+}

@@ -72,8 +72,12 @@ CREATE TABLE public.base (id int PRIMARY KEY, name text);
 CREATE VIEW public.bv AS SELECT id FROM public.base;
 CREATE TABLE public.child (id int REFERENCES public.base (id));
 CREATE TABLE public.solo (id int);
+CREATE MATERIALIZED VIEW public.mvb AS SELECT id FROM public.base WITH NO DATA;
+CREATE SEQUENCE public.seqb;
+CREATE INDEX base_lower ON public.base (lower(name));
+CREATE STATISTICS public.stb ON id, name FROM public.base;
 ";
-const BASE_DOWN: &str = "DROP TABLE public.solo;\nDROP TABLE public.child;\nDROP VIEW public.bv;\nDROP TABLE public.base;\n";
+const BASE_DOWN: &str = "DROP STATISTICS public.stb;\nDROP SEQUENCE public.seqb;\nDROP MATERIALIZED VIEW public.mvb;\nDROP TABLE public.solo;\nDROP TABLE public.child;\nDROP VIEW public.bv;\nDROP TABLE public.base;\n";
 
 /// Each kind of object: an up file that creates or changes it, a down file
 /// that reverts it, and what verify must say about a down that forgets it.
@@ -292,6 +296,26 @@ CREATE CAST (int AS public.cents) WITH FUNCTION public.to_cents(int);",
         "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET work_mem = %L', current_database(), '8MB'); END $$;",
         "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET work_mem', current_database()); END $$;",
         "database setting every role (work_mem=8MB) left behind",
+    ),
+    (
+        "REFRESH MATERIALIZED VIEW public.mvb;",
+        "DROP MATERIALIZED VIEW public.mvb; CREATE MATERIALIZED VIEW public.mvb AS SELECT id FROM public.base WITH NO DATA;",
+        "materialized view mvb is defined differently",
+    ),
+    (
+        "ALTER SEQUENCE public.seqb SET UNLOGGED;",
+        "ALTER SEQUENCE public.seqb SET LOGGED;",
+        "sequence seqb is defined differently",
+    ),
+    (
+        "ALTER INDEX public.base_lower ALTER COLUMN 1 SET STATISTICS 50;",
+        "ALTER INDEX public.base_lower ALTER COLUMN 1 SET STATISTICS -1;",
+        "index base_lower is defined differently",
+    ),
+    (
+        "ALTER STATISTICS public.stb SET STATISTICS 10;",
+        "ALTER STATISTICS public.stb SET STATISTICS -1;",
+        "statistics stb is defined differently",
     ),
     (
         "CREATE FUNCTION public.ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
@@ -890,6 +914,37 @@ fn verify_agrees_with_up() {
     ])
     .unwrap();
     assert_eq!(report.checked, [1, 2]);
+
+    // Index options put back in another order are the same options.
+    let report = verify(&[
+        (
+            "1_r.up.sql",
+            "CREATE TABLE r (id int);\nCREATE INDEX ri ON r (id) WITH (fillfactor = 70, deduplicate_items = off);",
+        ),
+        ("1_r.down.sql", "DROP TABLE r;"),
+        ("2_reset.up.sql", "ALTER INDEX ri RESET (fillfactor);"),
+        ("2_reset.down.sql", "ALTER INDEX ri SET (fillfactor = 70);"),
+    ])
+    .unwrap();
+    assert_eq!(report.checked, [1, 2]);
+
+    // A history table of another shape stops `up` after the file.
+    let text = verify(&[
+        (
+            "1_column.up.sql",
+            "ALTER TABLE schema_migrations ADD COLUMN x int NOT NULL DEFAULT 0;",
+        ),
+        (
+            "1_column.down.sql",
+            "ALTER TABLE schema_migrations DROP COLUMN x;",
+        ),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.contains("1_column.up.sql changes the history table public.schema_migrations, so `up` would fail after it: table public.schema_migrations exists but is not a strata history table"),
+        "{text}"
+    );
 
     // White space inside a literal is part of the function.
     let text = verify(&[

@@ -450,7 +450,7 @@ pub enum Error {
     #[error(
         "migration {version} ({file}) {}, so verify needs a scratch database where each migration commits (`Migrations::verify_postgres_scratch(&config, tls)`; `strata verify` uses one when the role may create databases)",
         if *new_enum_value {
-            "uses an enum value that an earlier migration added, which PostgreSQL allows only after that migration commits, and verify ran them in one transaction"
+            "uses an enum value added in the one transaction verify ran the folder in, which PostgreSQL allows only after a commit"
         } else {
             "runs outside a transaction, which verify cannot roll back"
         }

@@ -86,10 +86,12 @@ impl<'a> Ops<'a> {
         Ok(())
     }
 
-    /// Commits; in a dry run, nothing yet: the end rolls everything back.
+    /// Commits; in a dry run, nothing yet (the end rolls everything
+    /// back), but what the commit would check (deferred constraints) is
+    /// checked, and the next step starts with the constraints' own modes.
     fn commit(&mut self) -> Result<()> {
         if self.dry_run() {
-            Ok(())
+            self.db.check_deferred()
         } else {
             self.db.commit()
         }

@@ -440,6 +440,8 @@ pub enum VerifyFailure {
         file: String,
         /// The history table.
         table: String,
+        /// Why strata could not use it (`None`: it is gone).
+        cause: Option<Box<crate::Error>>,
     },
     /// The up file failed when applied again after its down file.
     UpAgainFailed {
@@ -466,10 +468,18 @@ impl fmt::Display for VerifyFailure {
                 }
                 Ok(())
             }
-            VerifyFailure::HistoryTableGone { file, table, .. } => write!(
-                f,
-                "{file} drops or renames the history table {table}, so `up` would fail after it (later migrations were not checked; a migration must leave the history table alone)"
-            ),
+            VerifyFailure::HistoryTableGone {
+                file, table, cause, ..
+            } => match cause {
+                None => write!(
+                    f,
+                    "{file} drops or renames the history table {table}, so `up` would fail after it (later migrations were not checked; a migration must leave the history table alone)"
+                ),
+                Some(cause) => write!(
+                    f,
+                    "{file} changes the history table {table}, so `up` would fail after it: {cause} (later migrations were not checked; a migration must leave the history table alone)"
+                ),
+            },
             VerifyFailure::UpAgainFailed { cause, .. } => {
                 write!(f, "up failed when applied again after its down: {cause}")
             }

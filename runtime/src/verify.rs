@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::backend::{Backend, TableState};
+use crate::backend::{Backend, NewRow, TableState};
 use crate::report::{VerifyFailure, VerifyFailures, VerifyReport};
 use crate::{Direction, Error, Migration, Migrations, Result};
 
@@ -102,12 +102,8 @@ pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<Ve
             // Later migrations build on this one: they cannot be checked.
             break;
         }
-        if !matches!(db.read_head(), Ok(TableState::Strata(_))) {
-            failures.push(VerifyFailure::HistoryTableGone {
-                version: m.version(),
-                file: up.clone(),
-                table: db.history_table(),
-            });
+        if let Some(failure) = history_after(db, m, &up) {
+            failures.push(failure);
             break;
         }
         if m.irreversible() {
@@ -144,6 +140,39 @@ pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<Ve
             report,
         })))
     }
+}
+
+/// After an up file, what `up` needs right after it: the history table is
+/// there, of strata's shape, and takes the migration's row (written in a
+/// step that is rolled back).
+fn history_after(db: &mut dyn Backend, m: &Migration, up: &str) -> Option<VerifyFailure> {
+    let table = db.history_table();
+    let failure = |cause: Option<Error>| VerifyFailure::HistoryTableGone {
+        version: m.version(),
+        file: up.to_owned(),
+        table: table.clone(),
+        cause: cause.map(Box::new),
+    };
+    match db.read_head() {
+        Ok(TableState::Missing) => return Some(failure(None)),
+        Err(e) => return Some(failure(Some(e))),
+        Ok(TableState::Strata(_)) => {}
+    }
+    let row = NewRow {
+        version: m.version(),
+        name: m.name(),
+        checksum: m.checksum(),
+        chain: m.chain(),
+        applied_at: None,
+        execution_ms: 0,
+        dirty: false,
+    };
+    let written = db.create_table().and_then(|()| db.begin()).and_then(|()| {
+        let written = db.insert_row(&row);
+        db.rollback();
+        written
+    });
+    written.err().map(|e| failure(Some(e)))
 }
 
 /// Down, compare, up again. `Err` when the database is left in an unknown
@@ -288,8 +317,11 @@ fn compare(before: &Schema, after: &Schema, down: &str) -> Vec<String> {
             None => out.push(format!("{} left behind by {down}", label(key, object))),
             Some(was) if was != object && was.definition == object.definition => {
                 out.push(format!(
-                    "{} {} is defined differently after {down}, in white space inside a literal or a body: {}",
-                    key.0, key.1, object.definition
+                    "{} {} is defined differently after {down}, in white space inside a literal or a body: {:?}, was {:?}",
+                    key.0,
+                    key.1,
+                    object.exact.as_deref().unwrap_or_default(),
+                    was.exact.as_deref().unwrap_or_default()
                 ));
             }
             Some(was) if was != object => out.push(format!(

@@ -209,6 +209,12 @@ fn queries(version: i32) -> [String; 3] {
 /// messages show the definition).
 fn objects_sql(version: i32) -> String {
     let view_options = sorted("c.reloptions");
+    let index_options = sorted("i.reloptions");
+    let statistics_target = if version >= 130000 {
+        " || CASE WHEN coalesce(s.stxstattarget, -1) >= 0 THEN ' statistics ' || s.stxstattarget ELSE '' END"
+    } else {
+        ""
+    };
     // Column lists and row filters (15), publishing through the root (13).
     let publication_filter = if version >= 150000 {
         " || coalesce(' (' || (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
@@ -246,7 +252,11 @@ fn objects_sql(version: i32) -> String {
         // Indexes, except those that back a constraint (compared there).
         format!(
             "SELECT 'index', {NAME} || i.relname,
-                    pg_get_indexdef(i.oid) || CASE WHEN x.indisclustered THEN ' (clustered)' ELSE '' END, true
+                    regexp_replace(pg_get_indexdef(i.oid), ' WITH [(][^)]*[)]', '')
+                    || coalesce(' with ' || {index_options}, '')
+                    || coalesce((SELECT ' statistics ' || string_agg(a.attnum || '=' || a.attstattarget, ', ' ORDER BY a.attnum)
+                                 FROM pg_attribute a WHERE a.attrelid = i.oid AND coalesce(a.attstattarget, -1) >= 0), '')
+                    || CASE WHEN x.indisclustered THEN ' (clustered)' ELSE '' END, true
              FROM pg_index x
              JOIN pg_class i ON i.oid = x.indexrelid
              JOIN pg_class c ON c.oid = x.indrelid
@@ -268,6 +278,7 @@ fn objects_sql(version: i32) -> String {
                     {NAME} || c.relname,
                     pg_get_viewdef(c.oid)
                     || coalesce(' with ' || {view_options}, '')
+                    || CASE WHEN c.relispopulated THEN '' ELSE ' (not populated)' END
                     || coalesce((SELECT ' defaults ' || string_agg(a.attname || ' ' || pg_get_expr(d.adbin, d.adrelid), ', ' ORDER BY a.attnum)
                                  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
                                  WHERE d.adrelid = c.oid), ''),
@@ -281,6 +292,7 @@ fn objects_sql(version: i32) -> String {
                     format_type(s.seqtypid, NULL) || ' start ' || s.seqstart || ' increment ' || s.seqincrement
                     || ' min ' || s.seqmin || ' max ' || s.seqmax || ' cache ' || s.seqcache
                     || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END
+                    || CASE WHEN c.relpersistence = 'u' THEN ' unlogged' ELSE '' END
                     || coalesce((SELECT ' owned by ' || d.refobjid::regclass::text || '.' || a.attname
                                  FROM pg_depend d
                                  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
@@ -362,7 +374,7 @@ fn objects_sql(version: i32) -> String {
             relation("'r', 'p', 'v', 'm', 'f'")
         ),
         format!(
-            "SELECT 'statistics', {NAME} || s.stxname, pg_get_statisticsobjdef(s.oid), true
+            "SELECT 'statistics', {NAME} || s.stxname, pg_get_statisticsobjdef(s.oid){statistics_target}, true
              FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
              WHERE {}",
             in_schema("pg_statistic_ext", "s")
@@ -378,7 +390,7 @@ fn objects_sql(version: i32) -> String {
         ),
         format!(
             "SELECT 'text search configuration', {NAME} || f.cfgname,
-                    f.cfgparser::regproc::text || ' '
+                    (SELECT p.prsname::text FROM pg_ts_parser p WHERE p.oid = f.cfgparser) || ' '
                     || coalesce((SELECT string_agg(coalesce((SELECT k.alias FROM ts_token_type(f.cfgparser) AS k
                                                              WHERE k.tokid = m.maptokentype), m.maptokentype::text)
                                                    || ' ' || m.mapdict::regdictionary::text, ', '
@@ -458,7 +470,7 @@ fn objects_sql(version: i32) -> String {
                 false
          FROM pg_event_trigger e"
             .to_owned(),
-        "SELECT 'database setting', coalesce(r.rolname::text, 'every role'), array_to_string(s.setconfig, ', '), true
+        "SELECT 'database setting', coalesce(r.rolname::text, 'every role'), (SELECT string_agg(o, ', ' ORDER BY o) FROM unnest(s.setconfig) AS o), true
          FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole
          WHERE s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())"
             .to_owned(),

@@ -105,7 +105,7 @@ pub(super) fn drop_leftovers(
         let result = match connect.as_mut() {
             Some(connect) => match free_inside(connect, &name, key) {
                 Some(true) => drop_database(client, &quoted, true),
-                Some(false) => Ok(false),
+                Some(false) => Ok(Dropped::InUse),
                 // Not open to this role: only if no session uses it.
                 None => drop_database(client, &quoted, false),
             },
@@ -113,13 +113,14 @@ pub(super) fn drop_leftovers(
         };
         client.execute("SELECT pg_advisory_unlock($1)", &[&key])?;
         match result {
-            Ok(true) => {
+            Ok(Dropped::Gone) => {}
+            Ok(Dropped::Now) => {
                 log::warn!(
                     "dropped the scratch database {name}, left by a verify that was interrupted"
                 );
                 leftovers.dropped.push(name);
             }
-            Ok(false) => leftovers.in_use.push(name),
+            Ok(Dropped::InUse) => leftovers.in_use.push(name),
             Err(e) => {
                 let message = e
                     .as_db_error()
@@ -141,14 +142,25 @@ fn free_inside(connect: Connect<'_>, name: &str, key: i64) -> Option<bool> {
     Some(row.get(0))
 }
 
+/// What became of a leftover.
+enum Dropped {
+    Now,
+    /// Sessions still use it.
+    InUse,
+    /// It was gone already (its own verify dropped it meanwhile).
+    Gone,
+}
+
 /// `DROP DATABASE`, `WITH (FORCE)` where asked and the server has it
-/// (PostgreSQL 13): `Ok(false)` when sessions still use it.
+/// (PostgreSQL 13).
 fn drop_database(
     client: &mut Client,
     quoted: &str,
     force: bool,
-) -> std::result::Result<bool, postgres::Error> {
-    let plain = format!("DROP DATABASE IF EXISTS {quoted}");
+) -> std::result::Result<Dropped, postgres::Error> {
+    // Not IF EXISTS: one that its own verify dropped meanwhile was not
+    // left behind.
+    let plain = format!("DROP DATABASE {quoted}");
     let result = if force {
         match client.batch_execute(&format!("{plain} WITH (FORCE)")) {
             Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => client.batch_execute(&plain),
@@ -158,8 +170,9 @@ fn drop_database(
         client.batch_execute(&plain)
     };
     match result {
-        Ok(()) => Ok(true),
-        Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => Ok(false),
+        Ok(()) => Ok(Dropped::Now),
+        Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => Ok(Dropped::InUse),
+        Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => Ok(Dropped::Gone),
         Err(e) => Err(e),
     }
 }

@@ -148,8 +148,9 @@ impl Migrations {
     }
 }
 
-/// A folder that failed only because PostgreSQL allows a new enum value's
-/// use after its commit: say that it needs a scratch database.
+/// A folder that failed because PostgreSQL allows a new enum value's use
+/// only after its commit: say that it needs a scratch database (where a
+/// file that adds and uses a value itself gets its own error, as in `up`).
 fn needs_commits(migrations: &Migrations, result: Result<VerifyReport>) -> Result<VerifyReport> {
     let Err(Error::VerifyFailed(failures)) = &result else {
         return result;
@@ -167,17 +168,7 @@ fn needs_commits(migrations: &Migrations, result: Result<VerifyReport>) -> Resul
         }
         _ => None,
     });
-    // Where the migration adds the value itself, `up` fails the same way:
-    // the error is the file's own.
-    let adds_itself = |m: &&crate::Migration| {
-        m.sql(Direction::Up)
-            .to_ascii_lowercase()
-            .contains("add value")
-    };
-    match enum_value
-        .and_then(|v| migrations.iter().find(|m| m.version() == v))
-        .filter(|m| !adds_itself(m))
-    {
+    match enum_value.and_then(|v| migrations.iter().find(|m| m.version() == v)) {
         Some(m) => Err(Error::VerifyNeedsScratchDatabase {
             version: m.version(),
             file: migrations.file_path(m, Direction::Up),
@@ -208,7 +199,7 @@ pub(super) fn checks_at_commit(client: &mut Client) -> std::result::Result<(), p
         .query_one(
             "SELECT string_agg(DISTINCT quote_ident(n.nspname) || '.' || quote_ident(con.conname), ', ')
              FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
-             WHERE con.condeferred",
+             WHERE con.condeferred AND has_schema_privilege(n.oid, 'USAGE')",
             &[],
         )?
         .get(0);
