@@ -7,33 +7,12 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use common::folder;
-use common::pg::TestDb;
+use common::pg::{TestDb, dump, scratch_databases};
 use strata::postgres::{Client, Config, NoTls};
 use strata::{Error, Migrations};
-
-/// `pg_dump -s` of the database at `url`, without the random key of its
-/// `\restrict` lines.
-fn dump(url: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args(["--schema-only", url])
-        .output()
-        .expect("pg_dump runs (it comes with the PostgreSQL client)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// Every verify drops the scratch databases it finds unused: the tests of
 /// this file, which make some, run one at a time.
@@ -51,18 +30,6 @@ fn scratch_schemas(client: &mut Client) -> i64 {
         )
         .unwrap()
         .get(0)
-}
-
-fn scratch_databases(client: &mut Client) -> Vec<String> {
-    client
-        .query(
-            "SELECT datname::text FROM pg_database WHERE datname ~ '^strata_verify_[0-9]+_[0-9]+$' ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
 }
 
 /// What every case builds on, written as pg_dump writes: an empty search
@@ -344,7 +311,7 @@ fn verify_names_every_kind_of_object_a_down_forgets() {
     };
     let _serial = one_at_a_time();
     let mut client = db.client();
-    let before = dump(&db.url);
+    let before = dump(&db.url, &[]);
     let path: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
     for &(up, down, named) in KINDS {
         let right = Migrations::from_dir(case(up, down).path()).unwrap();
@@ -364,7 +331,7 @@ fn verify_names_every_kind_of_object_a_down_forgets() {
             "{up}\nexpected {named:?} in:\n{text}"
         );
     }
-    assert_eq!(dump(&db.url), before, "verify left something behind");
+    assert_eq!(dump(&db.url, &[]), before, "verify left something behind");
     assert_eq!(scratch_schemas(&mut client), 0);
     let path_after: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
     assert_eq!(path, path_after);
@@ -385,7 +352,7 @@ fn verify_of_schema_qualified_sql_compares_and_leaves_nothing() {
     let mut client = db.client();
     // An extension the database has already, which migrations use.
     client.batch_execute("CREATE EXTENSION citext").unwrap();
-    let before = dump(&db.url);
+    let before = dump(&db.url, &[]);
     let dir = folder(&[
         (
             "1_init.up.sql",
@@ -432,7 +399,7 @@ CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE sql AS $$SELECT lower(
     ] {
         assert!(text.contains(expected), "{expected:?} in:\n{text}");
     }
-    assert_eq!(dump(&db.url), before, "verify left something behind");
+    assert_eq!(dump(&db.url, &[]), before, "verify left something behind");
     // With right downs it passes, and the folder applies for real
     // afterwards: nothing was left to collide with.
     for (file, text) in [
@@ -453,7 +420,7 @@ CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE sql AS $$SELECT lower(
         migrations.verify_postgres(&mut client).unwrap().checked,
         [1, 2, 3, 4]
     );
-    assert_eq!(dump(&db.url), before);
+    assert_eq!(dump(&db.url, &[]), before);
     assert_eq!(migrations.run(&mut client).unwrap().applied.len(), 4);
 }
 
@@ -567,7 +534,7 @@ fn a_no_transaction_folder_is_verified_in_a_scratch_database() {
     };
     let _serial = one_at_a_time();
     let mut client = db.client();
-    let before = dump(&db.url);
+    let before = dump(&db.url, &[]);
     let dir = folder(&[
         ("1_a.up.sql", "CREATE TABLE a (id int, body text);"),
         ("1_a.down.sql", "DROP TABLE a;"),
@@ -656,7 +623,7 @@ fn a_no_transaction_folder_is_verified_in_a_scratch_database() {
     );
     assert_eq!(scratch_databases(&mut client), Vec::<String>::new());
     assert_eq!(
-        dump(&db.url),
+        dump(&db.url, &[]),
         before,
         "the database it was given is as before"
     );
@@ -734,9 +701,8 @@ fn verify_refuses_a_connection_inside_a_transaction() {
     assert_eq!(mine, 1);
 }
 
-/// A function whose body a down file does not put back, created without a
-/// schema (so in verify's scratch schema): named as the migration wrote
-/// it, without the scratch schema's name.
+/// A function whose body a down file does not put back is named, with
+/// the body before and after.
 #[test]
 fn a_changed_function_body_is_named_as_written() {
     let Some(db) = TestDb::new("verify_body") else {

@@ -70,24 +70,16 @@ fn ok(output: Output, what: &str) -> String {
     stdout
 }
 
-/// `pg_dump -s` as the README writes it, without psql's meta-commands and
-/// without strata's history table.
+/// `pg_dump -s` as the README writes it, without strata's history table.
 fn dump(url: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args([
-            "--schema-only",
+    pg::dump(
+        url,
+        &[
             "--no-owner",
             "--no-privileges",
             "--exclude-table=public.schema_migrations",
-            url,
-        ])
-        .output()
-        .expect("pg_dump runs (it comes with the PostgreSQL client)");
-    ok(output, "pg_dump")
-        .lines()
-        .filter(|l| !l.starts_with('\\'))
-        .collect::<Vec<_>>()
-        .join("\n")
+        ],
+    )
 }
 
 fn strata(dir: &Path, url: &str, args: &[&str]) -> Output {

@@ -85,21 +85,6 @@ fn kill_during(dir: &Path, url: &str, full: Duration, random: &mut Random) -> bo
     killed
 }
 
-/// `pg_dump -s`, without the random key of its `\restrict` lines.
-fn dump(url: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args(["--schema-only", url])
-        .output()
-        .expect("pg_dump runs (it comes with the PostgreSQL client)");
-    assert!(output.status.success());
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Waits until the server has ended the sessions of killed processes, in
 /// `database` and in scratch databases: until then their transactions and
 /// locks are still there.
@@ -124,18 +109,6 @@ fn sessions_ended(watcher: &mut Client, database: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn scratch_databases(client: &mut Client) -> Vec<String> {
-    client
-        .query(
-            "SELECT datname::text FROM pg_database WHERE datname ~ '^strata_verify_[0-9]+_[0-9]+$' ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
 }
 
 /// Each verify drops the scratch databases it finds unused, and each test
@@ -172,7 +145,7 @@ fn postgres_kills(what: &str, outside: Option<u64>, in_transaction: bool) {
     } else {
         db.url.clone()
     };
-    let before = dump(&db.url);
+    let before = pg::dump(&db.url, &[]);
     let (full, said) = full_run(dir.path(), &url);
     assert!(
         said.contains(&format!("verified {VERSIONS} migrations")),
@@ -192,13 +165,13 @@ fn postgres_kills(what: &str, outside: Option<u64>, in_transaction: bool) {
         }
         sessions_ended(&mut watcher, &database);
         assert_eq!(
-            dump(&db.url),
+            pg::dump(&db.url, &[]),
             before,
             "{what}: kill {killed} changed the database"
         );
     }
     // The next verify names every scratch database left, and drops it.
-    let left = scratch_databases(&mut watcher);
+    let left = pg::scratch_databases(&mut watcher);
     let (_, said) = full_run(dir.path(), &url);
     for name in &left {
         assert!(
@@ -208,8 +181,8 @@ fn postgres_kills(what: &str, outside: Option<u64>, in_transaction: bool) {
             "{name} not named in:\n{said}"
         );
     }
-    assert_eq!(scratch_databases(&mut watcher), Vec::<String>::new());
-    assert_eq!(dump(&db.url), before);
+    assert_eq!(pg::scratch_databases(&mut watcher), Vec::<String>::new());
+    assert_eq!(pg::dump(&db.url, &[]), before);
     let rows: i64 = db
         .client()
         .query_one("SELECT count(*) FROM app_data", &[])

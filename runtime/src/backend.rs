@@ -34,6 +34,23 @@ pub struct NewRow<'a> {
     pub dirty: bool,
 }
 
+impl<'a> NewRow<'a> {
+    /// The row of migration `m` recorded as applied in full, now, with its
+    /// own chain and no duration: what `baseline` writes, and what verify
+    /// checks the history table takes after an up file.
+    pub fn recorded(m: &'a Migration) -> Self {
+        NewRow {
+            version: m.version(),
+            name: m.name(),
+            checksum: m.checksum(),
+            chain: m.chain(),
+            applied_at: None,
+            execution_ms: 0,
+            dirty: false,
+        }
+    }
+}
+
 /// A row of a history table that another tool kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignRow {

@@ -732,15 +732,7 @@ impl<'a> Ops<'a> {
                 }
                 let mut changes = ops.history_changes();
                 for m in &ops.list()[..=index] {
-                    ops.db.insert_row(&NewRow {
-                        version: m.version(),
-                        name: m.name(),
-                        checksum: m.checksum(),
-                        chain: m.chain(),
-                        applied_at: None,
-                        execution_ms: 0,
-                        dirty: false,
-                    })?;
+                    ops.db.insert_row(&NewRow::recorded(m))?;
                     changes.push(m.version(), m.name(), Change::Recorded);
                 }
                 Ok(changes)

@@ -158,15 +158,7 @@ fn history_after(db: &mut dyn Backend, m: &Migration, up: &str) -> Option<Verify
         Err(e) => return Some(failure(Some(e))),
         Ok(TableState::Strata(_)) => {}
     }
-    let row = NewRow {
-        version: m.version(),
-        name: m.name(),
-        checksum: m.checksum(),
-        chain: m.chain(),
-        applied_at: None,
-        execution_ms: 0,
-        dirty: false,
-    };
+    let row = NewRow::recorded(m);
     let written = db.create_table().and_then(|()| db.begin()).and_then(|()| {
         let written = db.insert_row(&row);
         db.rollback();

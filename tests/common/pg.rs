@@ -89,3 +89,40 @@ pub fn history(client: &mut Client) -> Vec<(i64, String, bool)> {
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect()
 }
+
+/// `pg_dump --schema-only` of the database at `url`, with `args` before
+/// the URL, without psql's meta-commands (the `\restrict` lines carry a
+/// random key).
+pub fn dump(url: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new("pg_dump")
+        .arg("--schema-only")
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("pg_dump runs (it comes with the PostgreSQL client)");
+    assert!(
+        output.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('\\'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The scratch databases of verify on the server, by the name pattern its
+/// cleanup uses.
+pub fn scratch_databases(client: &mut Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname ~ '^strata_verify_[0-9]+_[0-9]+$' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}

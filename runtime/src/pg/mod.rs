@@ -169,25 +169,21 @@ impl<'a> Pg<'a> {
             .map_err(|e| self.db(e))?;
         let database: String = row.get(0);
         if self.schema.is_none() {
-            let Some(current) = row.get::<_, Option<String>>(1) else {
-                return Err(Error::NoSchema {
-                    table: self.name.clone(),
-                });
-            };
+            let current = self.fix_schema(row.get(1))?;
             // The history stays where it is: a database whose search path
             // changed (ALTER DATABASE ... SET search_path, a schema named
             // like the role) must not start a second history.
             if let Some(found) = row.get::<_, Option<String>>(2)
                 && found != current
             {
+                self.schema = None;
+                self.table = self.quoted();
                 return Err(Error::HistoryTableElsewhere {
                     table: self.name.clone(),
                     current,
                     found,
                 });
             }
-            self.schema = Some(current);
-            self.table = self.quoted();
         }
         let schema = self.schema.clone().unwrap_or_default();
         let mut hasher = Sha256::new();
@@ -199,6 +195,19 @@ impl<'a> Pg<'a> {
         let mut key = [0u8; 8];
         key.copy_from_slice(&digest[..8]);
         Ok(i64::from_be_bytes(key))
+    }
+
+    /// Fixes the history table's unnamed schema to `current`, the current
+    /// schema, and returns it; `None` (no current schema) is `NoSchema`.
+    fn fix_schema(&mut self, current: Option<String>) -> Result<String> {
+        let Some(current) = current else {
+            return Err(Error::NoSchema {
+                table: self.name.clone(),
+            });
+        };
+        self.schema = Some(current.clone());
+        self.table = self.quoted();
+        Ok(current)
     }
 
     fn columns(&mut self) -> Result<Vec<String>> {
@@ -624,18 +633,12 @@ impl Backend for Pg<'_> {
     fn create_table(&mut self) -> Result<()> {
         // Outside a run (verify), the schema current now.
         if self.schema.is_none() {
-            let current: Option<String> = self
+            let current = self
                 .client
                 .query_one("SELECT current_schema()::text", &[])
                 .map_err(|e| self.db(e))?
                 .get(0);
-            let Some(current) = current else {
-                return Err(Error::NoSchema {
-                    table: self.name.clone(),
-                });
-            };
-            self.schema = Some(current);
-            self.table = self.quoted();
+            self.fix_schema(current)?;
         }
         if let (true, Some(schema)) = (self.schema_named, &self.schema) {
             let exists: bool = self

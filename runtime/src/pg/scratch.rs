@@ -13,7 +13,7 @@ use crate::report::VerifyReport;
 use crate::{DatabaseError, Error, Result};
 
 /// The names of scratch databases: this prefix, the process id and a clock
-/// reading. Also the name verify gives its backend's history table.
+/// reading.
 pub(super) const SCRATCH: &str = "strata_verify";
 
 /// Scratch databases that killed verifies left: those dropped, and those
