@@ -152,8 +152,17 @@ pub trait Backend {
     fn read_foreign(&mut self) -> Result<Option<(ForeignKind, Vec<ForeignRow>)>>;
     /// Replaces that table by strata's, holding `rows` (inside a transaction).
     fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()>;
-    /// The schema, as `verify` compares it.
-    fn describe(&mut self) -> Result<crate::verify::Schema>;
+    /// The schema as it is now, as `verify` compares it: described, or
+    /// (where that is cheaper) a text that is the same exactly when the
+    /// schema is, which [`expand`](Backend::expand) describes later.
+    fn snapshot(&mut self) -> Result<crate::verify::Snapshot>;
+    /// The schema a snapshot of this connection stands for.
+    fn expand<'s>(
+        &mut self,
+        snapshot: &'s crate::verify::Snapshot,
+    ) -> Result<std::borrow::Cow<'s, crate::verify::Schema>> {
+        Ok(std::borrow::Cow::Borrowed(&snapshot.schema))
+    }
     /// Inside a transaction that verify will roll back: what its commit
     /// would check (PostgreSQL's deferred constraints). SQLite checks
     /// foreign keys after each file already.

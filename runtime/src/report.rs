@@ -354,6 +354,11 @@ pub struct VerifyReport {
     pub checked: Vec<u64>,
     /// The versions whose down file is irreversible: applied, not reverted.
     pub irreversible: Vec<u64>,
+    /// The versions verify could not check, after a problem it could not
+    /// go on from (an up file that failed, or a history table dropped):
+    /// every later migration builds on that one. Empty when every
+    /// migration was checked.
+    pub unchecked: Vec<u64>,
     /// On PostgreSQL, the scratch databases that interrupted verifies had
     /// left, which this one dropped.
     pub dropped: Vec<String>,
@@ -450,6 +455,16 @@ pub enum VerifyFailure {
         /// Why (names the file and line).
         cause: Box<crate::Error>,
     },
+    /// After a problem with a file that runs outside a transaction, verify
+    /// builds a new scratch database from the up files alone, to go on
+    /// from there; this up file failed doing so (it applied the first
+    /// time). The migrations after the problem were not checked.
+    RebuildFailed {
+        /// The version whose up file failed.
+        version: u64,
+        /// Why (names the file and line).
+        cause: Box<crate::Error>,
+    },
 }
 
 impl fmt::Display for VerifyFailure {
@@ -483,6 +498,10 @@ impl fmt::Display for VerifyFailure {
             VerifyFailure::UpAgainFailed { cause, .. } => {
                 write!(f, "up failed when applied again after its down: {cause}")
             }
+            VerifyFailure::RebuildFailed { cause, .. } => write!(
+                f,
+                "up failed on a new scratch database, built from the up files alone to go on after the problem above (later migrations were not checked): {cause}"
+            ),
         }
     }
 }
@@ -508,6 +527,21 @@ impl fmt::Display for VerifyFailures {
         )?;
         for failure in &self.failures {
             write!(f, "\n  {failure}")?;
+        }
+        let checked = self.report.checked.len();
+        match self.report.unchecked.as_slice() {
+            [] => write!(f, "\n  every migration was checked")?,
+            [only] => write!(
+                f,
+                "\n  {} checked; 1 not checked (version {only}), because of the problem above",
+                plural(checked, "migration")
+            )?,
+            [first, .., last] => write!(
+                f,
+                "\n  {} checked; {} not checked (versions {first} to {last}), because of the problem above",
+                plural(checked, "migration"),
+                self.report.unchecked.len()
+            )?,
         }
         leftovers(f, &self.report)
     }

@@ -15,34 +15,69 @@ use crate::backend::{Backend, NewRow, TableState};
 use crate::report::{VerifyFailure, VerifyFailures, VerifyReport};
 use crate::{Direction, Error, Migration, Migrations, Result};
 
-/// One column of a table.
+/// One column of a table: its name and what else about it changes
+/// behaviour, as (property, value) pairs. A property a column does not
+/// have is left out (see [`absent`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
-    pub declared_type: String,
-    pub not_null: bool,
-    pub default: Option<String>,
-    /// Its position in the primary key, 0 when it is not in it.
-    pub primary_key: i64,
+    /// `("type", "TEXT")`, `("not null", "yes")`, `("default", "0")`,
+    /// `("collation", "NOCASE")`...
+    pub properties: Vec<(&'static str, String)>,
+}
+
+impl Column {
+    /// The value of `property`, or what it is when the column does not
+    /// have it.
+    pub fn get(&self, property: &str) -> &str {
+        self.properties
+            .iter()
+            .find(|(p, _)| *p == property)
+            .map_or_else(|| absent(property), |(_, v)| v.as_str())
+    }
+}
+
+/// A property's value when a column does not name it: `default` for a
+/// collation (SQLite's columns always name theirs), `no` for a flag,
+/// `none` otherwise.
+pub fn absent(property: &str) -> &'static str {
+    match property {
+        "collation" => "default",
+        "not null" | "primary key" | "autoincrement" | "hidden" => "no",
+        _ => "none",
+    }
 }
 
 impl fmt::Display for Column {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut words = vec![if self.declared_type.is_empty() {
-            "no type".to_owned()
+        let words: Vec<String> = self
+            .properties
+            .iter()
+            // The default, which SQLite's columns name.
+            .filter(|(property, value)| (*property, value.as_str()) != ("collation", "BINARY"))
+            .map(|(property, value)| match *property {
+                "type" => value.clone(),
+                "not null" if value == "yes" => "NOT NULL".to_owned(),
+                "not null" => format!("NOT NULL {value}"),
+                "default" => format!("DEFAULT {value}"),
+                "collation" => format!("COLLATE {value}"),
+                "primary key" => "PRIMARY KEY".to_owned(),
+                "autoincrement" => "AUTOINCREMENT".to_owned(),
+                "generated" if value.ends_with("IDENTITY") => format!("GENERATED {value}"),
+                "generated" => format!("GENERATED ALWAYS AS {value}"),
+                "storage" | "compression" | "statistics" => {
+                    format!("{} {value}", property.to_ascii_uppercase())
+                }
+                "options" => format!("OPTIONS ({value})"),
+                "foreign options" => format!("FOREIGN OPTIONS ({value})"),
+                other => format!("{other} {value}"),
+            })
+            .collect();
+        if words.is_empty() {
+            write!(f, "column {} (no type)", self.name)
         } else {
-            self.declared_type.clone()
-        }];
-        if self.not_null {
-            words.push("NOT NULL".into());
+            write!(f, "column {} ({})", self.name, words.join(" "))
         }
-        if let Some(default) = &self.default {
-            words.push(format!("DEFAULT {default}"));
-        }
-        if self.primary_key > 0 {
-            words.push("PRIMARY KEY".into());
-        }
-        write!(f, "column {} ({})", self.name, words.join(" "))
     }
 }
 
@@ -69,11 +104,22 @@ pub struct Object {
 
 /// What verify compares. Table SQL as such is not compared: `ALTER TABLE
 /// ... RENAME` rewrites it.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema {
     pub tables: BTreeMap<String, Table>,
     /// (kind, name) -> object.
     pub objects: BTreeMap<(String, String), Object>,
+}
+
+/// The schema at one moment, as a backend gives it: described, or as a
+/// text (`Some`) that is the same exactly when the schema is the same, and
+/// that the backend describes on demand (`Backend::expand`), so that a
+/// migration whose down restores the schema costs no description.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub text: Option<String>,
+    /// Empty when `text` is given.
+    pub schema: Schema,
 }
 
 /// White space folded to single spaces.
@@ -81,33 +127,128 @@ pub fn fold(sql: &str) -> String {
     sql.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<VerifyReport> {
-    let mut report = VerifyReport::default();
-    let mut failures = Vec::new();
+/// Where verify runs: a scratch database, which it may start afresh.
+pub(crate) trait Scratch {
+    /// Runs `check` on the scratch database.
+    fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next>;
+    /// Replaces the scratch database with a new, empty one. `false`: this
+    /// kind cannot (it is never asked to: see `Next::Rebuild`).
+    fn renew(&mut self) -> Result<bool>;
+}
+
+/// What verify does after checking some migrations.
+pub(crate) enum Next {
+    /// Every migration was checked, or none more can be.
+    Done,
+    /// The scratch database is in a state no migration left (a file
+    /// outside a transaction failed, or did not restore the schema):
+    /// rebuild it from the ups alone up to, and including, migration
+    /// `.0 - 1`, and go on from migration `.0`.
+    Rebuild(usize),
+}
+
+/// What verify found so far.
+#[derive(Default)]
+struct Found {
+    report: VerifyReport,
+    failures: Vec<VerifyFailure>,
+}
+
+pub(crate) fn verify(migrations: &Migrations, scratch: &mut dyn Scratch) -> Result<VerifyReport> {
+    let mut found = Found::default();
+    let mut from = 0;
+    loop {
+        let next = scratch.run(&mut |db| check_from(migrations, db, from, &mut found))?;
+        let Next::Rebuild(next) = next else { break };
+        if next >= migrations.len() {
+            break;
+        }
+        if !scratch.renew()? {
+            found.report.unchecked = migrations
+                .iter()
+                .skip(next)
+                .map(Migration::version)
+                .collect();
+            break;
+        }
+        let mut failed = None;
+        scratch.run(&mut |db| {
+            db.create_table()?;
+            for m in migrations.iter().take(next) {
+                let up = migrations.file_path(m, Direction::Up);
+                if let Err(cause) = apply(db, m, Direction::Up, &up, true) {
+                    failed = Some((m.version(), cause));
+                    break;
+                }
+            }
+            Ok(Next::Done)
+        })?;
+        if let Some((version, cause)) = failed {
+            found.failures.push(VerifyFailure::RebuildFailed {
+                version,
+                cause: Box::new(cause),
+            });
+            found.report.unchecked = migrations
+                .iter()
+                .skip(next)
+                .map(Migration::version)
+                .collect();
+            break;
+        }
+        from = next;
+    }
+    let Found { report, failures } = found;
+    if failures.is_empty() {
+        Ok(report)
+    } else {
+        Err(Error::VerifyFailed(Box::new(VerifyFailures {
+            failures,
+            report,
+        })))
+    }
+}
+
+/// Checks the migrations from index `from` on, on a database where those
+/// before it are applied.
+fn check_from(
+    migrations: &Migrations,
+    db: &mut dyn Backend,
+    from: usize,
+    found: &mut Found,
+) -> Result<Next> {
     // The history table is there, as for `up`: a migration may read it
     // (a view of the version), and one that drops it is named.
     db.create_table()?;
-    for m in migrations {
+    let unchecked_after = |i: usize| {
+        migrations
+            .iter()
+            .skip(i + 1)
+            .map(Migration::version)
+            .collect()
+    };
+    for (i, m) in migrations.iter().enumerate().skip(from) {
         let up = migrations.file_path(m, Direction::Up);
         let down = migrations.file_path(m, Direction::Down);
-        let before = db.describe().map_err(|cause| Error::VerifyDescribe {
+        let before = db.snapshot().map_err(|cause| Error::VerifyDescribe {
             version: m.version(),
             cause: Box::new(cause),
         })?;
         if let Err(cause) = apply(db, m, Direction::Up, &up, true) {
-            failures.push(VerifyFailure::UpFailed {
+            found.failures.push(VerifyFailure::UpFailed {
                 version: m.version(),
                 cause: Box::new(cause),
             });
             // Later migrations build on this one: they cannot be checked.
-            break;
+            found.report.unchecked = unchecked_after(i);
+            return Ok(Next::Done);
         }
         if let Some(failure) = history_after(db, m, &up) {
-            failures.push(failure);
-            break;
+            found.failures.push(failure);
+            found.report.unchecked = unchecked_after(i);
+            return Ok(Next::Done);
         }
         if m.irreversible() {
-            report.irreversible.push(m.version());
+            found.report.irreversible.push(m.version());
             continue;
         }
         // A file that runs outside a transaction cannot be rolled back, so
@@ -120,26 +261,18 @@ pub(crate) fn verify(migrations: &Migrations, db: &mut dyn Backend) -> Result<Ve
         if roll_back {
             db.rollback();
         }
-        report.checked.push(m.version());
-        match outcome {
-            Ok(None) => {}
-            Ok(Some(failure)) => failures.push(failure),
-            Err(failure) => {
-                failures.push(failure);
-                if !roll_back {
-                    break;
-                }
+        found.report.checked.push(m.version());
+        if let Some(failure) = outcome {
+            found.failures.push(failure);
+            // Rolled back, the database is as the up left it; otherwise
+            // it is in a state no migration left, which later checks must
+            // not start from.
+            if !roll_back {
+                return Ok(Next::Rebuild(i + 1));
             }
         }
     }
-    if failures.is_empty() {
-        Ok(report)
-    } else {
-        Err(Error::VerifyFailed(Box::new(VerifyFailures {
-            failures,
-            report,
-        })))
-    }
+    Ok(Next::Done)
 }
 
 /// After an up file, what `up` needs right after it: the history table is
@@ -167,43 +300,50 @@ fn history_after(db: &mut dyn Backend, m: &Migration, up: &str) -> Option<Verify
     written.err().map(|e| failure(Some(e)))
 }
 
-/// Down, compare, up again. `Err` when the database is left in an unknown
-/// state (which matters only outside a transaction).
+/// Down, compare, up again: the first problem, if any.
 fn round_trip(
     db: &mut dyn Backend,
     m: &Migration,
-    before: &Schema,
+    before: &Snapshot,
     up: &str,
     down: &str,
     own_transactions: bool,
-) -> std::result::Result<Option<VerifyFailure>, VerifyFailure> {
+) -> Option<VerifyFailure> {
     let version = m.version();
-    apply(db, m, Direction::Down, down, own_transactions)
-        .and_then(|()| deferred(db, m, down, own_transactions))
-        .map_err(|cause| VerifyFailure::DownFailed {
-            version,
-            cause: Box::new(cause),
-        })?;
-    let restored = db.describe().map_err(|cause| VerifyFailure::DownFailed {
+    let down_failed = |cause| VerifyFailure::DownFailed {
         version,
         cause: Box::new(cause),
-    })?;
+    };
+    if let Err(cause) = apply(db, m, Direction::Down, down, own_transactions)
+        .and_then(|()| deferred(db, m, down, own_transactions))
+    {
+        return Some(down_failed(cause));
+    }
     let file_name = m.file_name(Direction::Down);
-    let differences = compare(before, &restored, &file_name);
+    let differences = match db.snapshot().and_then(|restored| {
+        if restored.text.is_some() && restored.text == before.text {
+            return Ok(Vec::new());
+        }
+        let (before, restored) = (db.expand(before)?, db.expand(&restored)?);
+        Ok(compare(&before, &restored, &file_name))
+    }) {
+        Ok(differences) => differences,
+        Err(cause) => return Some(down_failed(cause)),
+    };
     if !differences.is_empty() {
-        return Ok(Some(VerifyFailure::NotReverted {
+        return Some(VerifyFailure::NotReverted {
             version,
             file: down.to_owned(),
             differences,
-        }));
+        });
     }
     apply(db, m, Direction::Up, up, own_transactions)
         .and_then(|()| deferred(db, m, up, own_transactions))
-        .map_err(|cause| VerifyFailure::UpAgainFailed {
+        .err()
+        .map(|cause| VerifyFailure::UpAgainFailed {
             version,
             cause: Box::new(cause),
-        })?;
-    Ok(None)
+        })
 }
 
 /// Inside the transaction verify rolls back, what the commit of `file`
@@ -260,9 +400,25 @@ fn compare(before: &Schema, after: &Schema, down: &str) -> Vec<String> {
         for column in &table.columns {
             match old.columns.iter().find(|c| c.name == column.name) {
                 None => out.push(format!("table {name}: {column} left behind by {down}")),
-                Some(was) if was != column => out.push(format!(
-                    "table {name}: {column} after {down}, but {was} before"
-                )),
+                Some(was) if was != column => {
+                    let mut properties: Vec<&str> = was
+                        .properties
+                        .iter()
+                        .chain(&column.properties)
+                        .map(|(p, _)| *p)
+                        .collect();
+                    properties.sort_unstable();
+                    properties.dedup();
+                    for property in properties {
+                        let (then, now) = (was.get(property), column.get(property));
+                        if then != now {
+                            out.push(format!(
+                                "{name}.{}: {property} {then} -> {now} after {down}",
+                                column.name
+                            ));
+                        }
+                    }
+                }
                 Some(_) => {}
             }
         }

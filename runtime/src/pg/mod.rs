@@ -898,6 +898,14 @@ impl Backend for Pg<'_> {
         verify::checks_at_commit(self.client).map_err(|e| self.db(e))
     }
 
+    fn snapshot(&mut self) -> Result<crate::verify::Snapshot> {
+        self.describe()
+            .map(|schema| crate::verify::Snapshot { text: None, schema })
+    }
+}
+
+impl Pg<'_> {
+    /// The catalog, as verify compares it.
     fn describe(&mut self) -> Result<crate::verify::Schema> {
         let cache = &mut self.describe_statements;
         let client = &mut *self.client;

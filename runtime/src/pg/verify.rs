@@ -18,6 +18,7 @@ use super::Pg;
 use super::scratch::{ScratchDatabase, drop_leftovers, scratch_key, scratch_name, with_leftovers};
 use crate::backend::Backend;
 use crate::report::{VerifyFailure, VerifyReport};
+use crate::verify::{Next, Scratch};
 use crate::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DatabaseError, Direction, Error, Migrations, Result,
 };
@@ -66,17 +67,8 @@ impl Migrations {
         Pg::new(client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
         let leftovers = drop_leftovers(client, None)?;
         client.batch_execute("BEGIN")?;
-        let outer = RolledBack { client };
-        let mut db = Pg::new(
-            &mut *outer.client,
-            DEFAULT_TABLE,
-            DEFAULT_LOCK_TIMEOUT,
-            None,
-        );
-        db.nested = Some(0);
-        db.in_transaction = true;
-        let result = crate::verify::verify(self, &mut db);
-        drop(db);
+        let mut outer = RolledBack { client };
+        let result = crate::verify::verify(self, &mut outer);
         drop(outer);
         with_leftovers(needs_commits(self, result), leftovers)
     }
@@ -109,25 +101,19 @@ impl Migrations {
         let mut admin = config.connect(tls.clone())?;
         let mut connect = |name: &str| config.clone().dbname(name).connect(tls.clone());
         let leftovers = drop_leftovers(&mut admin, Some(&mut connect))?;
-        let name = scratch_name();
-        let key = scratch_key(&name);
-        admin.execute("SELECT pg_advisory_lock($1)", &[&key])?;
-        let mut scratch = ScratchDatabase {
-            admin,
-            name,
-            key,
-            created: false,
+        let mut scratch = InScratch {
+            database: ScratchDatabase {
+                admin,
+                name: String::new(),
+                key: 0,
+                created: false,
+            },
+            client: None,
+            connect: &mut connect,
         };
-        scratch.create()?;
-        let mut client = config.clone().dbname(&scratch.name).connect(tls)?;
-        // Held in the scratch database too, where a verify started from
-        // another database looks (advisory locks are per database).
-        client.execute("SELECT pg_advisory_lock($1)", &[&key])?;
-        let mut db = Pg::new(&mut client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None);
-        let result = crate::verify::verify(self, &mut db);
-        drop(db);
-        drop(client);
-        let dropped_now = scratch.drop_now();
+        let result = crate::verify::verify(self, &mut scratch);
+        drop(scratch.client.take());
+        let dropped_now = scratch.database.drop_now();
         if let (Err(_), Err(e)) = (&result, &dropped_now) {
             log::warn!("{e}");
         }
@@ -178,14 +164,78 @@ fn needs_commits(migrations: &Migrations, result: Result<VerifyReport>) -> Resul
     }
 }
 
-/// Rolls back verify's outer transaction on every way out.
+/// verify's scratch database in the transaction mode: one transaction of
+/// the caller's connection, rolled back on every way out. It is never
+/// renewed: a folder that would need it (a file outside a transaction)
+/// is refused before.
 struct RolledBack<'a> {
     client: &'a mut Client,
+}
+
+impl Scratch for RolledBack<'_> {
+    fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
+        let mut db = Pg::new(self.client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None);
+        db.nested = Some(0);
+        db.in_transaction = true;
+        check(&mut db)
+    }
+
+    fn renew(&mut self) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 impl Drop for RolledBack<'_> {
     fn drop(&mut self) {
         let _ = self.client.batch_execute("ROLLBACK");
+    }
+}
+
+/// verify's scratch database in the scratch mode: a database of its own,
+/// created, and dropped when verify starts a new one or ends.
+struct InScratch<'a> {
+    database: ScratchDatabase,
+    /// Connected to `database`, holding the advisory lock on its name.
+    client: Option<Client>,
+    connect: &'a mut dyn FnMut(&str) -> std::result::Result<Client, postgres::Error>,
+}
+
+impl Scratch for InScratch<'_> {
+    fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
+        let mut client = match self.client.take() {
+            Some(client) => client,
+            None => self.create()?,
+        };
+        let mut db = Pg::new(&mut client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None);
+        let next = check(&mut db);
+        drop(db);
+        self.client = Some(client);
+        next
+    }
+
+    fn renew(&mut self) -> Result<bool> {
+        drop(self.client.take());
+        self.client = Some(self.create()?);
+        Ok(true)
+    }
+}
+
+impl InScratch<'_> {
+    /// Drops the scratch database, if any, and creates a new one: a
+    /// connection to it.
+    fn create(&mut self) -> Result<Client> {
+        self.database.drop_now()?;
+        self.database.name = scratch_name();
+        self.database.key = scratch_key(&self.database.name);
+        self.database
+            .admin
+            .execute("SELECT pg_advisory_lock($1)", &[&self.database.key])?;
+        self.database.create()?;
+        let mut client = (self.connect)(&self.database.name)?;
+        // Held in the scratch database too, where a verify started from
+        // another database looks (advisory locks are per database).
+        client.execute("SELECT pg_advisory_lock($1)", &[&self.database.key])?;
+        Ok(client)
     }
 }
 

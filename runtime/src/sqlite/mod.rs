@@ -32,6 +32,8 @@ const VIOLATIONS_SHOWN: usize = 5;
 /// `strftime` format of `applied_at`: UTC, ISO 8601, milliseconds.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
+mod describe;
+mod schema_sql;
 mod session;
 mod verify;
 
@@ -62,6 +64,8 @@ struct Sqlite<'a> {
     /// Each statement's uses since the last file ran: (`files_run` then,
     /// uses).
     uses: RefCell<HashMap<String, (u64, u32)>>,
+    /// The tables and indexes verify described, by their SQL.
+    described: describe::Cache,
 }
 
 /// A prepared statement, from the connection's cache or not.
@@ -392,8 +396,21 @@ impl Backend for Sqlite<'_> {
         Ok(Some((kind, rows)))
     }
 
-    fn describe(&mut self) -> Result<crate::verify::Schema> {
-        verify::describe(self.conn)
+    fn snapshot(&mut self) -> Result<crate::verify::Snapshot> {
+        Ok(crate::verify::Snapshot {
+            text: Some(describe::snapshot(self.conn, &mut self.described)?),
+            schema: crate::verify::Schema::default(),
+        })
+    }
+
+    fn expand<'s>(
+        &mut self,
+        snapshot: &'s crate::verify::Snapshot,
+    ) -> Result<std::borrow::Cow<'s, crate::verify::Schema>> {
+        Ok(match &snapshot.text {
+            Some(text) => std::borrow::Cow::Owned(describe::expand(text, &self.described)),
+            None => std::borrow::Cow::Borrowed(&snapshot.schema),
+        })
     }
 
     fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()> {
@@ -427,6 +444,7 @@ impl<'a> Sqlite<'a> {
             watch: None,
             files_run: 0,
             uses: RefCell::new(HashMap::new()),
+            described: describe::Cache::default(),
         }
     }
 

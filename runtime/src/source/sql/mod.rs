@@ -234,6 +234,18 @@ pub fn lex(text: &str, dialect: Dialect) -> Lexed<'_> {
     lex_with(text, dialect, PgStrings::Standard)
 }
 
+/// The text of each token of `text`, as `dialect` reads it, without
+/// white space and comments: words, strings and quoted names whole, any
+/// other character alone (`>=` is two tokens).
+pub fn tokens(text: &str, dialect: Dialect) -> Vec<&str> {
+    let mut lexer = lexer::Lexer::new(text, dialect);
+    let mut out = Vec::new();
+    while let Some((start, _)) = lexer.next(None) {
+        out.push(&text[start..lexer.pos]);
+    }
+    out
+}
+
 /// How a PostgreSQL session reads a backslash in a plain `'...'` string.
 /// The server reads a text it is sent whole under the setting it arrived
 /// with; a `SET` in it applies to later texts, not to the rest of it.

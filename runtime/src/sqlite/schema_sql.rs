@@ -1,0 +1,544 @@
+//! What SQLite keeps only in the SQL text of a table or an index, read
+//! from it: a column's collation, generated expression and
+//! `AUTOINCREMENT`, `CHECK` constraints, table options, an index's
+//! expressions and partial clause. SQLite stores that text as written
+//! (or as `ALTER TABLE` rewrote it) and parses it again each time it opens
+//! the database; the pragmas give the rest.
+//!
+//! Expressions are compared in a canonical form: tokens as SQLite's
+//! scanner reads them, comments and white space dropped, keywords and
+//! names in lower case, quoted names unquoted. Two texts with the same
+//! canonical form behave the same.
+
+use crate::source::sql::{Dialect, tokens};
+
+/// A token in canonical form: a quoted name unquoted, a string literal as
+/// written, anything else in lower case (SQLite's names and keywords
+/// ignore ASCII case).
+fn canonical_token(token: &str) -> String {
+    match token.as_bytes().first() {
+        Some(b'\'') => token.to_owned(),
+        Some(&q @ (b'"' | b'`')) if token.len() >= 2 => {
+            let quote = q as char;
+            token[1..token.len() - 1]
+                .replace(&format!("{quote}{quote}"), &quote.to_string())
+                .to_ascii_lowercase()
+        }
+        Some(b'[') if token.len() >= 2 => token[1..token.len() - 1].to_ascii_lowercase(),
+        _ => token.to_ascii_lowercase(),
+    }
+}
+
+/// Operators that the scanner reads as two one-character tokens, written
+/// back without a space between them.
+const PAIRS: [&str; 9] = [">=", "<=", "<>", "!=", "==", "||", "<<", ">>", "->"];
+
+/// `tokens` in canonical form, joined with single spaces where SQL needs
+/// or usually has them.
+pub(super) fn canonical(tokens: &[&str]) -> String {
+    let mut out = String::new();
+    let mut previous = String::new();
+    for token in tokens {
+        let token = canonical_token(token);
+        let glued = previous == "("
+            || (token == "("
+                && previous
+                    .bytes()
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            || previous == "."
+            || token == ")"
+            || token == ","
+            || token == "."
+            || PAIRS.contains(&format!("{previous}{token}").as_str());
+        if !out.is_empty() && !glued {
+            out.push(' ');
+        }
+        out.push_str(&token);
+        previous = token;
+    }
+    out
+}
+
+/// The canonical form of a whole statement (a view's or a trigger's).
+pub(super) fn canonical_sql(sql: &str) -> String {
+    canonical(&tokens(sql, Dialect::Sqlite))
+}
+
+/// A name as SQLite compares it: unquoted, ASCII case folded.
+fn name(token: &str) -> String {
+    canonical_token(token)
+}
+
+/// The index just past the parenthesis that closes the one at `open`.
+fn past_close(tokens: &[&str], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        match *token {
+            "(" => depth += 1,
+            ")" => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    tokens.len()
+}
+
+/// `tokens` split at the commas outside parentheses.
+fn split_commas<'a, 'b>(tokens: &'b [&'a str]) -> Vec<&'b [&'a str]> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, token) in tokens.iter().enumerate() {
+        match *token {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," if depth == 0 => {
+                parts.push(&tokens[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&tokens[start..]);
+    parts
+}
+
+/// What a `CREATE TABLE` text says that the pragmas do not.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct TableSql {
+    pub columns: Vec<ColumnSql>,
+    /// Each `CHECK`, column or table level (the same to SQLite), as
+    /// `check (expr)`, with its constraint name when it has one (which
+    /// SQLite's error message shows).
+    pub checks: Vec<String>,
+    /// `without rowid`, `strict`.
+    pub options: Vec<String>,
+}
+
+/// What a column's definition says that the pragmas do not.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct ColumnSql {
+    /// Unquoted, lower case.
+    pub name: String,
+    /// The last `COLLATE`, upper case (SQLite's collation names ignore
+    /// case).
+    pub collation: Option<String>,
+    /// `(expr) STORED` or `(expr) VIRTUAL`.
+    pub generated: Option<String>,
+    pub autoincrement: bool,
+    /// The `ON CONFLICT` of its `NOT NULL`, upper case.
+    pub not_null_conflict: Option<String>,
+}
+
+/// Words that start a column constraint.
+const COLUMN_CONSTRAINTS: [&str; 10] = [
+    "constraint",
+    "primary",
+    "not",
+    "null",
+    "unique",
+    "check",
+    "default",
+    "collate",
+    "references",
+    "generated",
+];
+
+/// Words that start a table constraint.
+const TABLE_CONSTRAINTS: [&str; 5] = ["constraint", "primary", "unique", "check", "foreign"];
+
+/// Reads a `CREATE TABLE` text; `None` for one without a column list
+/// (`CREATE TABLE ... AS SELECT`, whose columns the pragmas give).
+pub(super) fn parse_table(sql: &str) -> Option<TableSql> {
+    let tokens = tokens(sql, Dialect::Sqlite);
+    let open = tokens.iter().position(|t| *t == "(")?;
+    // `CREATE TABLE t AS SELECT (...)`: no column list.
+    if tokens[..open].iter().any(|t| t.eq_ignore_ascii_case("as")) {
+        return None;
+    }
+    let close = past_close(&tokens, open);
+    let mut table = TableSql {
+        options: split_commas(tokens.get(close..).unwrap_or_default())
+            .into_iter()
+            .filter(|o| !o.is_empty())
+            .map(canonical)
+            .collect(),
+        ..TableSql::default()
+    };
+    let body = &tokens[open + 1..close.saturating_sub(1).max(open + 1)];
+    for item in split_commas(body) {
+        let Some(first) = item.first() else { continue };
+        if TABLE_CONSTRAINTS.contains(&name(first).as_str()) {
+            let (constraint, rest) = constraint_name(item);
+            if rest.first().is_some_and(|t| name(t) == "check") {
+                table.checks.push(check(constraint, &rest[1..]));
+            }
+        } else {
+            table.columns.push(parse_column(item, &mut table.checks));
+        }
+    }
+    Some(table)
+}
+
+/// `CONSTRAINT name` at the start of `tokens`, and what follows it.
+fn constraint_name<'a, 'b>(tokens: &'b [&'a str]) -> (Option<String>, &'b [&'a str]) {
+    match tokens {
+        [first, constraint, rest @ ..] if name(first) == "constraint" => {
+            (Some(name(constraint)), rest)
+        }
+        _ => (None, tokens),
+    }
+}
+
+/// A check as compared: `check (expr)` or `check name (expr)`.
+fn check(constraint: Option<String>, expression: &[&str]) -> String {
+    let end = if expression.first() == Some(&"(") {
+        past_close(expression, 0)
+    } else {
+        expression.len()
+    };
+    match constraint {
+        Some(constraint) => format!("check {constraint} {}", canonical(&expression[..end])),
+        None => format!("check {}", canonical(&expression[..end])),
+    }
+}
+
+/// One column definition: its name, its type (the pragmas have it), then
+/// its constraints.
+fn parse_column(item: &[&str], checks: &mut Vec<String>) -> ColumnSql {
+    let mut column = ColumnSql {
+        name: name(item[0]),
+        ..ColumnSql::default()
+    };
+    let word = |i: usize| item.get(i).map(|t| name(t)).unwrap_or_default();
+    let starts_constraint = |i: usize| {
+        let w = word(i);
+        COLUMN_CONSTRAINTS.contains(&w.as_str()) || w == "as"
+    };
+    // The type: words and a parenthesised size, up to the first constraint.
+    let mut i = 1;
+    while i < item.len() && !starts_constraint(i) {
+        i = if item[i] == "(" {
+            past_close(item, i)
+        } else {
+            i + 1
+        };
+    }
+    let mut constraint = None;
+    // `ON CONFLICT x` after `i`, if there: x, and the index past it.
+    let conflict = |i: usize| {
+        (word(i) == "on" && word(i + 1) == "conflict")
+            .then(|| (word(i + 2).to_ascii_uppercase(), i + 3))
+    };
+    while i < item.len() {
+        match word(i).as_str() {
+            "constraint" => {
+                constraint = Some(word(i + 1));
+                i += 2;
+                continue;
+            }
+            "primary" => {
+                i += 2;
+                while matches!(word(i).as_str(), "asc" | "desc") {
+                    i += 1;
+                }
+                if let Some((_, next)) = conflict(i) {
+                    i = next;
+                }
+                if word(i) == "autoincrement" {
+                    column.autoincrement = true;
+                    i += 1;
+                }
+            }
+            "not" if word(i + 1) == "null" => {
+                i += 2;
+                if let Some((algorithm, next)) = conflict(i) {
+                    column.not_null_conflict = Some(algorithm);
+                    i = next;
+                }
+            }
+            "null" | "unique" => {
+                i += 1;
+                if let Some((_, next)) = conflict(i) {
+                    i = next;
+                }
+            }
+            "check" => {
+                let end = if item.get(i + 1) == Some(&"(") {
+                    past_close(item, i + 1)
+                } else {
+                    item.len()
+                };
+                checks.push(check(constraint.take(), &item[i + 1..end]));
+                i = end;
+            }
+            "default" => {
+                i += 1;
+                if item.get(i) == Some(&"(") {
+                    i = past_close(item, i);
+                } else {
+                    if matches!(item.get(i), Some(&"-" | &"+")) {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            "collate" => {
+                column.collation = Some(word(i + 1).to_ascii_uppercase());
+                i += 2;
+            }
+            "generated" | "as" => {
+                while i < item.len() && item[i] != "(" {
+                    i += 1;
+                }
+                let end = past_close(item, i);
+                let kind = if word(end) == "stored" {
+                    "STORED"
+                } else {
+                    "VIRTUAL"
+                };
+                column.generated = Some(format!("{} {kind}", canonical(&item[i..end])));
+                i = end;
+                if matches!(word(i).as_str(), "stored" | "virtual") {
+                    i += 1;
+                }
+            }
+            "references" => {
+                // The foreign key clause (the pragmas have it) runs to the
+                // next constraint; its `SET NULL` and `NOT DEFERRABLE` are
+                // no `NULL` or `NOT NULL`.
+                i += 1;
+                while i < item.len() {
+                    let w = word(i);
+                    let ends = match w.as_str() {
+                        "not" => word(i + 1) == "null",
+                        "null" => word(i - 1) != "set",
+                        w => COLUMN_CONSTRAINTS.contains(&w) || w == "as",
+                    };
+                    if ends && w != "references" {
+                        break;
+                    }
+                    i = if item[i] == "(" {
+                        past_close(item, i)
+                    } else {
+                        i + 1
+                    };
+                }
+            }
+            _ => i += 1,
+        }
+        constraint = None;
+    }
+    column
+}
+
+/// What a `CREATE INDEX` text says that the pragmas do not.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct IndexSql {
+    /// Each indexed term, canonical, without its `COLLATE` and sort order
+    /// (the pragmas give those).
+    pub terms: Vec<String>,
+    /// The partial index's condition, canonical.
+    pub condition: Option<String>,
+}
+
+/// Reads a `CREATE INDEX` text.
+pub(super) fn parse_index(sql: &str) -> Option<IndexSql> {
+    let tokens = tokens(sql, Dialect::Sqlite);
+    let on = tokens.iter().position(|t| name(t) == "on")?;
+    let open = on + tokens[on..].iter().position(|t| *t == "(")?;
+    let close = past_close(&tokens, open);
+    let terms = split_commas(&tokens[open + 1..close.saturating_sub(1).max(open + 1)])
+        .into_iter()
+        .map(|term| {
+            let mut end = term.len();
+            loop {
+                match term[..end].last().map(|t| name(t)).as_deref() {
+                    Some("asc" | "desc") => end -= 1,
+                    _ if end >= 2 && name(term[end - 2]) == "collate" => end -= 2,
+                    _ => break,
+                }
+            }
+            canonical(&term[..end])
+        })
+        .collect();
+    let condition = tokens
+        .get(close..)
+        .filter(|rest| rest.first().is_some_and(|t| name(t) == "where"))
+        .map(|rest| canonical(&rest[1..]));
+    Some(IndexSql { terms, condition })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_checks_and_options() {
+        let table = parse_table(
+            "CREATE TABLE \"T\" (id INTEGER PRIMARY KEY AUTOINCREMENT, -- the key\n\
+             [Name] VARCHAR(20) NOT NULL ON CONFLICT IGNORE COLLATE nocase CHECK(length(name)>0),\n\
+             parent INT REFERENCES t(id) ON DELETE SET NULL NOT DEFERRABLE NOT NULL,\n\
+             total AS (id * 2) STORED, twice INT GENERATED ALWAYS AS (id+id),\n\
+             CONSTRAINT positive CHECK (id >= 0), UNIQUE (name COLLATE binary)) WITHOUT ROWID, STRICT",
+        )
+        .unwrap();
+        assert_eq!(table.options, ["without rowid", "strict"]);
+        assert_eq!(
+            table.checks,
+            ["check (length(name) > 0)", "check positive (id >= 0)"]
+        );
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "name", "parent", "total", "twice"]);
+        assert!(table.columns[0].autoincrement);
+        assert_eq!(table.columns[1].collation.as_deref(), Some("NOCASE"));
+        assert_eq!(
+            table.columns[1].not_null_conflict.as_deref(),
+            Some("IGNORE")
+        );
+        assert_eq!(table.columns[2].collation, None);
+        assert_eq!(
+            table.columns[3].generated.as_deref(),
+            Some("(id * 2) STORED")
+        );
+        assert_eq!(
+            table.columns[4].generated.as_deref(),
+            Some("(id + id) VIRTUAL")
+        );
+    }
+
+    #[test]
+    fn index_terms_and_condition() {
+        let index = parse_index(
+            "CREATE UNIQUE INDEX i ON t (lower(name) COLLATE NOCASE DESC, \"id\") WHERE deleted IS NULL",
+        )
+        .unwrap();
+        assert_eq!(index.terms, ["lower(name)", "id"]);
+        assert_eq!(index.condition.as_deref(), Some("deleted is null"));
+    }
+
+    #[test]
+    fn canonical_form_ignores_layout_case_quotes_and_comments() {
+        assert_eq!(
+            canonical_sql("CREATE VIEW v AS SELECT \"a\" , b/*x*/FROM [t] WHERE a>='X'"),
+            canonical_sql("create view V as\n  select a, B from t -- c\n where A >= 'X'")
+        );
+        assert_ne!(
+            canonical_sql("CREATE VIEW v AS SELECT 'a'"),
+            canonical_sql("CREATE VIEW v AS SELECT 'A'")
+        );
+    }
+
+    /// SQLite is the authority: for tables built from random column
+    /// definitions (quoting, comments, every kind of constraint in any
+    /// order), what the parser reads of each column is what SQLite does.
+    /// The collation SQLite gives a column shows in an index on it that
+    /// names none; a generated column's kind in `pragma_table_xinfo`.
+    mod against_sqlite {
+        use super::*;
+        use proptest::prelude::*;
+        use rusqlite::Connection;
+
+        fn clause() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("NOT NULL".to_owned()),
+                Just("NOT NULL ON CONFLICT REPLACE".to_owned()),
+                Just("NULL".to_owned()),
+                Just("UNIQUE".to_owned()),
+                Just("DEFAULT 'x'".to_owned()),
+                Just("DEFAULT -1".to_owned()),
+                Just("DEFAULT (1 + 2)".to_owned()),
+                Just("DEFAULT CURRENT_TIMESTAMP".to_owned()),
+                Just("COLLATE NOCASE".to_owned()),
+                Just("COLLATE \"rtrim\"".to_owned()),
+                Just("collate binary".to_owned()),
+                Just("CONSTRAINT c1 CHECK (length(x) < 5)".to_owned()),
+                Just("CHECK(x <> 'bad')".to_owned()),
+                Just("REFERENCES p(id) ON DELETE SET NULL".to_owned()),
+                Just("REFERENCES p ON UPDATE CASCADE NOT DEFERRABLE".to_owned()),
+                Just("REFERENCES \"p\" (id) DEFERRABLE INITIALLY DEFERRED".to_owned()),
+                Just("/* c */".to_owned()),
+                Just("-- c\n".to_owned()),
+            ]
+        }
+
+        fn column() -> impl Strategy<Value = (String, Vec<String>)> {
+            (
+                prop_oneof![
+                    Just(""),
+                    Just("TEXT"),
+                    Just("VARCHAR(10)"),
+                    Just("unsigned big int"),
+                    Just("\"TEXT\"")
+                ],
+                proptest::collection::vec(clause(), 0..4),
+                prop_oneof![
+                    Just(""),
+                    Just("GENERATED ALWAYS AS (x || 'g') STORED"),
+                    Just("AS (upper(x))"),
+                    Just("AS (x) VIRTUAL")
+                ],
+            )
+                .prop_map(|(kind, mut clauses, generated)| {
+                    // A generated column takes no default.
+                    if !generated.is_empty() {
+                        clauses.retain(|c| !c.starts_with("DEFAULT"));
+                        clauses.push(generated.to_owned());
+                    }
+                    (kind.to_owned(), clauses)
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn parser_reads_what_sqlite_does(columns in proptest::collection::vec(column(), 1..5), quote in any::<bool>()) {
+                let conn = Connection::open_in_memory().unwrap();
+                conn.execute_batch("CREATE TABLE p (id INTEGER PRIMARY KEY)").unwrap();
+                let names: Vec<String> = (0..columns.len()).map(|i| format!("c{i}")).collect();
+                let definitions: Vec<String> = columns
+                    .iter()
+                    .zip(&names)
+                    .map(|((kind, clauses), name)| {
+                        let name = if quote { format!("\"{name}\"") } else { name.clone() };
+                        format!("{name} {kind} {}", clauses.join(" "))
+                    })
+                    .collect();
+                let sql = format!("CREATE TABLE t (x TEXT, {})", definitions.join(",\n"));
+                // SQLite refuses some mixes (a generated column with a
+                // foreign key to another table is fine; two clauses that
+                // clash are not): those say nothing.
+                prop_assume!(conn.execute_batch(&sql).is_ok());
+                let parsed = parse_table(&sql).unwrap();
+                prop_assert_eq!(parsed.columns.len(), columns.len() + 1);
+                for (i, name) in names.iter().enumerate() {
+                    let column = &parsed.columns[i + 1];
+                    prop_assert_eq!(&column.name, name);
+                    conn.execute_batch(&format!("CREATE INDEX probe ON t ({name})")).unwrap();
+                    let collation: String = conn
+                        .query_row("SELECT coll FROM pragma_index_xinfo('probe') WHERE key", [], |r| r.get(0))
+                        .unwrap();
+                    conn.execute_batch("DROP INDEX probe").unwrap();
+                    prop_assert_eq!(
+                        column.collation.clone().unwrap_or_else(|| "BINARY".into()),
+                        collation.to_ascii_uppercase(),
+                        "{}", sql
+                    );
+                    let hidden: i64 = conn
+                        .query_row("SELECT hidden FROM pragma_table_xinfo('t') WHERE name = ?1", [name], |r| r.get(0))
+                        .unwrap();
+                    let kind = column.generated.as_deref().map(|g| g.rsplit(' ').next().unwrap());
+                    prop_assert_eq!(kind, match hidden { 2 => Some("VIRTUAL"), 3 => Some("STORED"), _ => None }, "{}", sql);
+                }
+                // Every CHECK clause is found, none taken from a foreign
+                // key clause or a comment.
+                let checks = columns.iter().flat_map(|(_, c)| c).filter(|c| c.contains("CHECK")).count();
+                prop_assert_eq!(parsed.checks.len(), checks, "{}", sql);
+            }
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! `verify` on SQLite compares everything that makes two schemas behave
+//! differently, names each difference as object and property, raises no
+//! false alarm for a difference in writing only, and checks every
+//! migration, going on after every kind of problem.
+
+mod common;
+
+use common::*;
+use strata::{Error, VerifyFailure, VerifyFailures};
+
+/// One kind of schema property: a table `t` (with what else it needs)
+/// that migration 1 creates; migration 2's up changes it (by default it
+/// adds a column); a wrong down that rebuilds it without the property,
+/// named in `expected`; and a right down that rebuilds it, written
+/// differently (case, quotes, white space, comments), which must pass.
+struct Kind {
+    name: &'static str,
+    base: &'static str,
+    up: Option<&'static str>,
+    wrong: &'static str,
+    right: &'static str,
+    expected: &'static str,
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        name: "column collation",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE UNIQUE);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE);",
+        right: "DROP TABLE t; CREATE TABLE \"t\" (\"id\" integer primary key, name text collate nocase unique);",
+        expected: "t.name: collation NOCASE -> BINARY after 2_change.down.sql",
+    },
+    Kind {
+        name: "column type",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT);",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, n integer);",
+        expected: "t.n: type INTEGER -> TEXT after",
+    },
+    Kind {
+        name: "not null",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT NOT NULL);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT);",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT NOT NULL);",
+        expected: "t.n: not null yes -> no after",
+    },
+    Kind {
+        name: "default",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT DEFAULT 'a');",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT DEFAULT 'b');",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT DEFAULT ('a'));",
+        expected: "t.n: default 'a' -> 'b' after",
+    },
+    Kind {
+        name: "column check",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, age INT CHECK (age >= 0));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, age INT);",
+        // A table check is the same constraint.
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, age INT, CHECK(age>=0));",
+        expected: "table t: check (age >= 0) missing after",
+    },
+    Kind {
+        name: "named table check",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, CONSTRAINT ordered CHECK (a < b));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, CHECK (a <= b));",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, constraint \"ordered\" check (a<b));",
+        expected: "table t: check ordered (a < b) missing after",
+    },
+    Kind {
+        name: "autoincrement",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, x TEXT);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);",
+        right: "DROP TABLE t; CREATE TABLE t (id integer primary key autoincrement, x text);",
+        expected: "t.id: autoincrement yes -> no after",
+    },
+    Kind {
+        name: "stored generated column",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT GENERATED ALWAYS AS (a * 2) STORED);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT GENERATED ALWAYS AS (a * 2) VIRTUAL);",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT AS (a*2) STORED);",
+        expected: "t.b: generated (a * 2) STORED -> (a * 2) VIRTUAL after",
+    },
+    Kind {
+        name: "generated column left behind",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT);",
+        up: Some("ALTER TABLE t ADD COLUMN c INT AS (a + 1);"),
+        wrong: "SELECT 1;",
+        right: "ALTER TABLE t DROP COLUMN c;",
+        expected: "table t: column c (INT GENERATED ALWAYS AS (a + 1) VIRTUAL) left behind",
+    },
+    Kind {
+        name: "foreign key action",
+        base: "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY, pid INT REFERENCES p (id) ON DELETE CASCADE);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, pid INT REFERENCES p (id));",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES \"p\" (id) ON DELETE CASCADE);",
+        expected: "table t: foreign key (pid) -> p (id) ON UPDATE NO ACTION ON DELETE CASCADE missing after",
+    },
+    Kind {
+        name: "unique constraint",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, UNIQUE (a, b));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT);",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, unique(a,b));",
+        expected: "table t: unique (a, b) missing after",
+    },
+    Kind {
+        name: "primary key",
+        base: "CREATE TABLE t (a TEXT, b TEXT, PRIMARY KEY (a, b));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (a TEXT, b TEXT, PRIMARY KEY (b, a));",
+        right: "DROP TABLE t; CREATE TABLE t (a TEXT, b TEXT, PRIMARY KEY (a, b));",
+        expected: "table t: primary key (a, b) missing after",
+    },
+    Kind {
+        name: "without rowid",
+        base: "CREATE TABLE t (id TEXT PRIMARY KEY) WITHOUT ROWID;",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id TEXT PRIMARY KEY);",
+        right: "DROP TABLE t; CREATE TABLE t (id TEXT PRIMARY KEY) without rowid;",
+        expected: "table t: without rowid missing after",
+    },
+    Kind {
+        name: "index sort order",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_at ON t (at DESC);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_at ON t (at);",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX \"t_at\" ON t(at desc);",
+        expected: "index t_at is defined differently after 2_change.down.sql: on t (at), was on t (at DESC)",
+    },
+    Kind {
+        name: "index collation",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_at ON t (at COLLATE NOCASE);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_at ON t (at);",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_at ON t (at collate nocase);",
+        expected: "was on t (at COLLATE NOCASE)",
+    },
+    Kind {
+        name: "partial index",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, gone INT); CREATE INDEX t_live ON t (at) WHERE gone IS NULL;",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, gone INT); CREATE INDEX t_live ON t (at);",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, gone INT); CREATE INDEX t_live ON t (at) where \"gone\" is null;",
+        expected: "was on t (at) WHERE gone is null",
+    },
+    Kind {
+        name: "expression index",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_day ON t (substr(at, 1, 10));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_day ON t (substr(at, 1, 7));",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE INDEX t_day ON t (SUBSTR(at,1,10));",
+        expected: "was on t (substr(at, 1, 10))",
+    },
+    Kind {
+        name: "view",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE VIEW v AS SELECT id FROM t WHERE at > '2020';",
+        up: Some("DROP VIEW v; CREATE VIEW v AS SELECT id, at FROM t;"),
+        wrong: "DROP VIEW v; CREATE VIEW v AS SELECT id FROM t;",
+        right: "DROP VIEW v; CREATE VIEW v AS\n  select id -- the key\n  from t where at>'2020';",
+        expected: "view v is defined differently after 2_change.down.sql",
+    },
+    Kind {
+        name: "trigger",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE TRIGGER stamp AFTER INSERT ON t BEGIN UPDATE t SET at = 'now' WHERE id = new.id; END;",
+        up: Some("DROP TRIGGER stamp;"),
+        wrong: "CREATE TRIGGER stamp AFTER INSERT ON t BEGIN UPDATE t SET at = 'NOW' WHERE id = new.id; END;",
+        right: "CREATE TRIGGER stamp AFTER INSERT ON \"t\"\nBEGIN\n  UPDATE t SET at = 'now' WHERE id = NEW.id;\nEND;",
+        expected: "trigger stamp is defined differently after 2_change.down.sql",
+    },
+];
+
+fn folder_for(kind: &Kind, down: &str) -> tempfile::TempDir {
+    folder(&[
+        ("1_base.up.sql", kind.base),
+        (
+            "1_base.down.sql",
+            "DROP VIEW IF EXISTS v; DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS p;",
+        ),
+        (
+            "2_change.up.sql",
+            kind.up.unwrap_or("ALTER TABLE t ADD COLUMN extra INT;"),
+        ),
+        ("2_change.down.sql", down),
+    ])
+}
+
+fn failures(err: Error) -> Box<VerifyFailures> {
+    match err {
+        Error::VerifyFailed(failures) => failures,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_kind_is_named_when_a_down_loses_it_and_passes_when_it_keeps_it() {
+    for kind in KINDS {
+        let name = kind.name;
+        let right = load(&folder_for(kind, kind.right)).verify();
+        assert!(right.is_ok(), "{name}: a right down fails: {right:?}");
+        let wrong = load(&folder_for(kind, kind.wrong))
+            .verify()
+            .expect_err(name);
+        let failures = failures(wrong);
+        let text = failures.to_string();
+        assert!(
+            matches!(
+                failures.failures.as_slice(),
+                [VerifyFailure::NotReverted { version: 2, .. }]
+            ),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains(kind.expected),
+            "{name}: expected {:?} in:\n{text}",
+            kind.expected
+        );
+    }
+}
+
+/// A down that names none of the kinds wrongly is still found wrong
+/// only for what it changed: the message lists that one difference.
+#[test]
+fn one_lost_property_is_one_difference() {
+    let kind = &KINDS[0];
+    let failures = failures(load(&folder_for(kind, kind.wrong)).verify().unwrap_err());
+    match &failures.failures[0] {
+        VerifyFailure::NotReverted { differences, .. } => {
+            assert_eq!(
+                differences,
+                &["t.name: collation NOCASE -> BINARY after 2_change.down.sql"]
+            );
+        }
+        other => panic!("{other}"),
+    }
+}
+
+const NO_TX: &str = "-- strata:no-transaction\n";
+
+/// Three downs wrong in three ways, in files that run in a transaction:
+/// all three are reported in one run, and the migrations after them are
+/// checked.
+#[test]
+fn three_downs_failing_three_ways_are_all_reported() {
+    let folder = folder(&[
+        ("1_t.up.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);"),
+        ("1_t.down.sql", "DROP TABLE t;"),
+        ("2_a.up.sql", "CREATE TABLE a (x);"),
+        ("2_a.down.sql", "DROP TABLE nope;"),
+        ("3_b.up.sql", "CREATE TABLE b (x);"),
+        ("3_b.down.sql", "SELECT 1;"),
+        ("4_row.up.sql", "INSERT INTO t (id) VALUES (1);"),
+        ("4_row.down.sql", "SELECT 'forgot the row';"),
+        ("5_c.up.sql", "CREATE TABLE c (x);"),
+        ("5_c.down.sql", "DROP TABLE c;"),
+    ]);
+    let failures = failures(load(&folder).verify().unwrap_err());
+    let text = failures.to_string();
+    assert!(
+        matches!(
+            failures.failures.as_slice(),
+            [
+                VerifyFailure::DownFailed { version: 2, .. },
+                VerifyFailure::NotReverted { version: 3, .. },
+                VerifyFailure::UpAgainFailed { version: 4, .. },
+            ]
+        ),
+        "{text}"
+    );
+    assert_eq!(failures.report.checked, [1, 2, 3, 4, 5]);
+    assert!(failures.report.unchecked.is_empty());
+    assert!(text.ends_with("\n  every migration was checked"), "{text}");
+}
+
+/// The same in files that run outside a transaction, whose round trips
+/// are real: after each problem verify rebuilds the scratch database from
+/// the up files and goes on. Without the rebuild, migration 4 would fail
+/// on a database that lost `t` to 3's wrong down: a false alarm.
+#[test]
+fn outside_a_transaction_every_migration_is_checked_after_a_rebuild() {
+    let no_tx = |sql: &str| format!("{NO_TX}{sql}");
+    let files = [
+        (
+            "1_t.up.sql",
+            no_tx("CREATE TABLE t (id INTEGER PRIMARY KEY);"),
+        ),
+        ("1_t.down.sql", no_tx("DROP TABLE t;")),
+        ("2_a.up.sql", no_tx("CREATE TABLE a (x);")),
+        ("2_a.down.sql", no_tx("DROP TABLE a; DROP TABLE nope;")),
+        ("3_b.up.sql", no_tx("CREATE TABLE b (x);")),
+        ("3_b.down.sql", no_tx("DROP TABLE b; DROP TABLE t;")),
+        ("4_col.up.sql", no_tx("ALTER TABLE t ADD COLUMN note TEXT;")),
+        ("4_col.down.sql", no_tx("ALTER TABLE t DROP COLUMN note;")),
+        ("5_row.up.sql", no_tx("INSERT INTO t (id) VALUES (1);")),
+        ("5_row.down.sql", no_tx("SELECT 'forgot the row';")),
+        ("6_c.up.sql", no_tx("CREATE TABLE c (x);")),
+        ("6_c.down.sql", no_tx("DROP TABLE c;")),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (*n, s.as_str())).collect();
+    let folder = folder(&files);
+    let failures = failures(load(&folder).verify().unwrap_err());
+    let text = failures.to_string();
+    assert!(
+        matches!(
+            failures.failures.as_slice(),
+            [
+                VerifyFailure::DownFailed { version: 2, .. },
+                VerifyFailure::NotReverted { version: 3, .. },
+                VerifyFailure::UpAgainFailed { version: 5, .. },
+            ]
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("table t missing after 3_b.down.sql"),
+        "{text}"
+    );
+    assert_eq!(failures.report.checked, [1, 2, 3, 4, 5, 6]);
+    assert!(text.ends_with("\n  every migration was checked"), "{text}");
+}
+
+/// Where verify truly cannot go on (an up file fails: every later
+/// migration builds on it), it says how many migrations it did not check.
+#[test]
+fn a_failing_up_says_how_many_migrations_were_not_checked() {
+    let folder = folder(&[
+        ("1_t.up.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);"),
+        ("1_t.down.sql", "DROP TABLE t;"),
+        ("2_a.up.sql", "CREATE TABLE a (;"),
+        ("2_a.down.sql", "DROP TABLE a;"),
+        ("3_b.up.sql", "CREATE TABLE b (x);"),
+        ("3_b.down.sql", "DROP TABLE b;"),
+        ("4_c.up.sql", "CREATE TABLE c (x);"),
+        ("4_c.down.sql", "DROP TABLE c;"),
+    ]);
+    let failures = failures(load(&folder).verify().unwrap_err());
+    assert_eq!(failures.report.checked, [1]);
+    assert_eq!(failures.report.unchecked, [3, 4]);
+    let text = failures.to_string();
+    assert!(
+        text.ends_with(
+            "\n  1 migration checked; 2 not checked (versions 3 to 4), because of the problem above"
+        ),
+        "{text}"
+    );
+}
+
+/// An up that applied once but fails on the rebuilt scratch database is
+/// reported, with the migrations that could not be checked. Here the
+/// function the up uses is registered on the first scratch connection
+/// only.
+#[test]
+fn a_rebuild_that_fails_is_reported_with_what_was_not_checked() {
+    let files = [
+        (
+            "1_t.up.sql",
+            format!("{NO_TX}CREATE TABLE t AS SELECT answer() AS v;"),
+        ),
+        ("1_t.down.sql", format!("{NO_TX}DROP TABLE t;")),
+        ("2_a.up.sql", format!("{NO_TX}CREATE TABLE a (x);")),
+        ("2_a.down.sql", format!("{NO_TX}SELECT 'forgot a';")),
+        ("3_b.up.sql", "CREATE TABLE b (x);".to_owned()),
+        ("3_b.down.sql", "DROP TABLE b;".to_owned()),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (*n, s.as_str())).collect();
+    let folder = folder(&files);
+    let connections = std::cell::Cell::new(0);
+    let err = load(&folder)
+        .verify_with(|conn| {
+            connections.set(connections.get() + 1);
+            if connections.get() > 1 {
+                return Ok(());
+            }
+            use strata::rusqlite::functions::FunctionFlags;
+            conn.create_scalar_function("answer", 0, FunctionFlags::SQLITE_DETERMINISTIC, |_| {
+                Ok(42)
+            })
+        })
+        .unwrap_err();
+    let failures = failures(err);
+    let text = failures.to_string();
+    assert!(
+        matches!(
+            failures.failures.as_slice(),
+            [
+                VerifyFailure::NotReverted { version: 2, .. },
+                VerifyFailure::RebuildFailed { version: 1, .. },
+            ]
+        ),
+        "{text}"
+    );
+    assert!(text.contains("no such function: answer"), "{text}");
+    assert_eq!(failures.report.checked, [1, 2]);
+    assert_eq!(failures.report.unchecked, [3]);
+    assert!(
+        text.ends_with(
+            "\n  2 migrations checked; 1 not checked (version 3), because of the problem above"
+        ),
+        "{text}"
+    );
+}
