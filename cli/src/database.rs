@@ -33,6 +33,16 @@ impl Db {
     }
 }
 
+/// Connects to the PostgreSQL database `url` names.
+pub fn connect_postgres(url: &str) -> Result<Client, Failure> {
+    Client::connect(url, NoTls).map_err(|e| {
+        Failure::Other(format!(
+            "cannot connect to the PostgreSQL database: {}",
+            postgres_message(&e)
+        ))
+    })
+}
+
 /// What a command does to the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -97,14 +107,7 @@ impl Target {
         let path = match self {
             Target::Sqlite(path) => path,
             Target::Postgres(url) => {
-                return Client::connect(url, NoTls)
-                    .map(|client| Db::Postgres(Box::new(client)))
-                    .map_err(|e| {
-                        Failure::Other(format!(
-                            "cannot connect to the PostgreSQL database: {}",
-                            postgres_message(&e)
-                        ))
-                    });
+                return connect_postgres(url).map(|client| Db::Postgres(Box::new(client)));
             }
         };
         let shown = self.shown();

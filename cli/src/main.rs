@@ -269,43 +269,55 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         Command::Verify => {
             let migrations = load(cli)?;
             // On PostgreSQL when the database is one; SQLite needs none.
-            let report = match cli.database.as_deref().map(|url| Target::parse(Some(url))) {
-                Some(Ok(target @ Target::Postgres(_))) => match target.open(Access::Write)? {
+            // A URL that cannot be used is an error, never a reason to
+            // verify somewhere else.
+            let target = match cli.database.as_deref() {
+                Some(url) if !url.trim().is_empty() => Some(Target::parse(Some(url))?),
+                _ => None,
+            };
+            let report = match target {
+                Some(Target::Postgres(url)) => {
+                    out.say("verifying on PostgreSQL");
+                    let mut client = database::connect_postgres(&url)?;
                     // In a scratch database, where each migration commits
                     // as in `up`; without the right to create one, inside
                     // one transaction of the database, rolled back.
-                    database::Db::Postgres(mut client) => {
-                        let url = cli.database.as_deref().unwrap_or_default();
-                        let config: strata::postgres::Config = url.trim().parse().map_err(|e| {
-                            Failure::Usage(format!("cannot read the database URL: {e}"))
-                        })?;
-                        match migrations.verify_postgres_scratch(&config, strata::postgres::NoTls) {
-                            Err(strata::Error::ScratchDatabase {
-                                created: false,
-                                cause: strata::DatabaseError::Postgres(e),
-                                ..
-                            }) if e.code()
-                                == Some(
-                                    &strata::postgres::error::SqlState::INSUFFICIENT_PRIVILEGE,
-                                ) =>
-                            {
-                                match migrations.verify_postgres(&mut client) {
-                                    Err(e @ strata::Error::VerifyNeedsScratchDatabase { .. }) => {
-                                        out.say("the role may not create databases (CREATEDB), which this folder needs for verify");
-                                        return Err(e.into());
-                                    }
-                                    result => {
-                                        out.say("the role may not create a scratch database: verifying inside one transaction of the database, rolled back");
-                                        result?
-                                    }
+                    let config: strata::postgres::Config = url.trim().parse().map_err(|e| {
+                        Failure::Usage(format!("cannot read the database URL: {e}"))
+                    })?;
+                    match migrations.verify_postgres_scratch(&config, strata::postgres::NoTls) {
+                        Err(strata::Error::ScratchDatabase {
+                            created: false,
+                            cause: strata::DatabaseError::Postgres(e),
+                            ..
+                        }) if e.code()
+                            == Some(&strata::postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) =>
+                        {
+                            match migrations.verify_postgres(&mut client) {
+                                Err(e @ strata::Error::VerifyNeedsScratchDatabase { .. }) => {
+                                    out.say("the role may not create databases (CREATEDB), which this folder needs for verify");
+                                    return Err(e.into());
+                                }
+                                result => {
+                                    out.say("the role may not create a scratch database: verifying inside one transaction of the database, rolled back");
+                                    result?
                                 }
                             }
-                            result => result?,
                         }
+                        result => result?,
                     }
-                    database::Db::Sqlite(_) => migrations.verify()?,
-                },
-                _ => migrations.verify()?,
+                }
+                Some(Target::Sqlite(path)) => {
+                    out.say(format!(
+                        "verifying on a new in-memory SQLite database ({} is not opened: verify needs no database)",
+                        path.display()
+                    ));
+                    migrations.verify()?
+                }
+                None => {
+                    out.say("verifying on a new in-memory SQLite database (no --database given; pass a postgres:// URL to verify on PostgreSQL)");
+                    migrations.verify()?
+                }
             };
             out.say(report);
             Ok(())

@@ -422,7 +422,16 @@ fn baseline_and_verify() {
     );
     let out = shell.run(&["verify"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).starts_with("verified 3 migrations"));
+    let said = text(&out.stdout);
+    assert!(
+        said.starts_with("verifying on a new in-memory SQLite database (")
+            && said
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("verified 3 migrations"),
+        "{said}"
+    );
 
     shell.write("migrations/000003_posts.down.sql", "SELECT 1;\n");
     let err = shell.fails(1, &["verify"]);
@@ -633,7 +642,8 @@ fn every_command_on_postgres() {
     assert_eq!(run(&["validate"]).0, Some(0));
     let (code, out, err) = run(&["verify"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.starts_with("verified 3 migrations"), "{out}");
+    assert!(out.starts_with("verifying on PostgreSQL\n"), "{out}");
+    assert!(out.contains("\nverified 3 migrations"), "{out}");
     assert_eq!(run(&["down", "--all"]).0, Some(0));
     assert_eq!(run(&["version"]).1, "none\n");
     let (code, _, err) = run(&["--table", "bad\"name", "force", "9"]);
@@ -686,4 +696,59 @@ fn validate_without_a_database_checks_the_folder_alone() {
         text(&output.stderr),
         "error: migrations/000004_index.up.sql:1: `CREATE INDEX CONCURRENTLY users_email ON users (email);` cannot run inside a transaction, and strata runs this migration inside one (put `-- strata:no-transaction` at the top of the file, ideally with this statement alone in its migration: a file run without a transaction that fails halfway stays half-applied)\n"
     );
+}
+
+/// verify says where it verifies in its first line, and never falls back
+/// to SQLite from a `--database` it cannot use.
+#[test]
+fn verify_says_where_it_runs_and_never_falls_back() {
+    let shell = Shell::new();
+    std::fs::create_dir(shell.path("migrations")).unwrap();
+    std::fs::write(
+        shell.path("migrations/1_t.up.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\n",
+    )
+    .unwrap();
+    std::fs::write(shell.path("migrations/1_t.down.sql"), "DROP TABLE t;\n").unwrap();
+
+    let out = shell.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).starts_with(
+            "verifying on a new in-memory SQLite database (no --database given; pass a postgres:// URL to verify on PostgreSQL)\nverified 1 migration"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    // A SQLite file is named, and not opened (nor created).
+    let said = shell.ok(&["verify"]);
+    assert!(
+        said.starts_with("verifying on a new in-memory SQLite database (app.db is not opened"),
+        "{said}"
+    );
+    assert!(!shell.path("app.db").exists());
+
+    for (url, code, expected) in [
+        (
+            "mysql://root@localhost/app",
+            2,
+            "cannot read the database URL",
+        ),
+        ("app.txt", 2, "cannot read the database URL"),
+        ("sqlite:", 2, "names no file"),
+        (
+            "postgres://nobody@127.0.0.1:1/none",
+            1,
+            "cannot connect to the PostgreSQL database",
+        ),
+    ] {
+        let out = shell.run(&["--database", url, "verify"]);
+        assert_eq!(out.status.code(), Some(code), "{url}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{url}: {}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stdout).contains("verified"), "{url}");
+    }
 }

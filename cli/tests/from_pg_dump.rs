@@ -178,7 +178,8 @@ fn an_existing_database_becomes_migration_one_as_the_readme_says() {
         "strata verify",
     );
     assert!(
-        said.starts_with("verified 1 migration") && said.contains("irreversible, not reverted: 1"),
+        said.starts_with("verifying on PostgreSQL\nverified 1 migration")
+            && said.contains("irreversible, not reverted: 1"),
         "{said}"
     );
     assert_eq!(dump(&empty.url), empty_before);
@@ -190,7 +191,10 @@ fn an_existing_database_becomes_migration_one_as_the_readme_says() {
         strata(work.path(), &empty.url, &["verify"]),
         "strata verify",
     );
-    assert!(said.starts_with("verified 2 migrations"), "{said}");
+    assert!(
+        said.starts_with("verifying on PostgreSQL\nverified 2 migrations"),
+        "{said}"
+    );
     assert_eq!(dump(&empty.url), empty_before);
     std::fs::write(&irreversible, "-- strata:irreversible\n").unwrap();
 
