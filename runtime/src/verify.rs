@@ -122,11 +122,6 @@ pub struct Snapshot {
     pub schema: Schema,
 }
 
-/// White space folded to single spaces.
-pub fn fold(sql: &str) -> String {
-    sql.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Where verify runs: a scratch database, which it may start afresh.
 pub(crate) trait Scratch {
     /// Runs `check` on the scratch database.

@@ -3,7 +3,7 @@
 
 use postgres::{Client, Row, Statement};
 
-use crate::verify::{Column, Object, Schema, fold};
+use crate::verify::{Column, Object, Schema};
 
 /// Schemas that are the system's, not the user's.
 const USER_SCHEMA: &str =
@@ -24,6 +24,11 @@ fn own(catalog: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '{catalog}'::regclass AND x.objid = {oid} AND x.deptype = 'e')"
     )
+}
+
+/// White space folded to single spaces.
+fn fold(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Text of column `i`; NULL reads as empty.

@@ -87,18 +87,17 @@ pub(super) fn snapshot(conn: &Connection, cache: &mut Cache) -> Result<String> {
         .collect();
     for row in &rows {
         match row.kind {
-            "table" if is_virtual(row.sql) => {
-                if !cache.statements.contains_key(row.sql) {
-                    cache
-                        .statements
-                        .insert(row.sql.to_owned(), statement_of(row.sql));
-                }
+            "table" | "view" | "trigger"
+                if (row.kind != "table" || is_virtual(row.sql))
+                    && !cache.statements.contains_key(row.sql) =>
+            {
+                cache
+                    .statements
+                    .insert(row.sql.to_owned(), statement_of(row.sql));
             }
-            "table" => {
-                if !cache.tables.contains_key(row.sql) {
-                    let table = describe_table(conn, row.name, row.sql)?;
-                    cache.tables.insert(row.sql.to_owned(), table);
-                }
+            "table" if !is_virtual(row.sql) && !cache.tables.contains_key(row.sql) => {
+                let table = describe_table(conn, row.name, row.sql)?;
+                cache.tables.insert(row.sql.to_owned(), table);
             }
             // An index a constraint made has no SQL: it is described with
             // its table.
@@ -115,13 +114,6 @@ pub(super) fn snapshot(conn: &Connection, cache: &mut Cache) -> Result<String> {
                         .entry(row.sql.to_owned())
                         .or_default()
                         .insert(table_sql.to_owned(), index);
-                }
-            }
-            "view" | "trigger" => {
-                if !cache.statements.contains_key(row.sql) {
-                    cache
-                        .statements
-                        .insert(row.sql.to_owned(), statement_of(row.sql));
                 }
             }
             _ => {}
