@@ -176,7 +176,96 @@ const KINDS: &[Kind] = &[
         right: "CREATE TRIGGER stamp AFTER INSERT ON \"t\"\nBEGIN\n  UPDATE t SET at = 'now' WHERE id = NEW.id;\nEND;",
         expected: "trigger stamp is defined differently after 2_change.down.sql",
     },
+    Kind {
+        name: "deferred foreign key",
+        base: "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY, pid INT REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, pid INT REFERENCES p (id));",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p(id) deferrable initially deferred);",
+        expected: "table t: foreign key (pid) initially deferred missing after",
+    },
+    Kind {
+        name: "primary key conflict clause",
+        base: "CREATE TABLE t (a INT PRIMARY KEY ON CONFLICT REPLACE);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (a INT PRIMARY KEY);",
+        right: "DROP TABLE t; CREATE TABLE t (a INT, PRIMARY KEY (a) ON CONFLICT REPLACE);",
+        expected: "table t: primary key (a) on conflict REPLACE missing after",
+    },
+    Kind {
+        name: "unique conflict clause",
+        base: "CREATE TABLE t (a INT UNIQUE ON CONFLICT IGNORE);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (a INT UNIQUE);",
+        right: "DROP TABLE t; CREATE TABLE t (a INT, UNIQUE (a) on conflict ignore);",
+        expected: "table t: unique (a) on conflict IGNORE missing after",
+    },
+    Kind {
+        name: "a quoted name that unquoted means another",
+        base: "CREATE TABLE t (a INT, \"t.a\" INT, CHECK (\"t.a\" > 0));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (a INT, \"t.a\" INT, CHECK (t.a > 0));",
+        right: "DROP TABLE t; CREATE TABLE t (a INT, \"t.a\" INT, check (\"t.a\">0));",
+        expected: "table t: check (\"t.a\" > 0) missing after",
+    },
+    Kind {
+        name: "a double-quoted string",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT CHECK (a <> \"X\"));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT CHECK (a <> \"x\"));",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT CHECK(a<>\"X\"));",
+        expected: "table t: check (a <> \"X\") missing after",
+    },
+    Kind {
+        name: "a blob and a name",
+        base: "CREATE TABLE t (x INT); CREATE VIEW v AS SELECT x'41' FROM t;",
+        up: Some("DROP VIEW v; CREATE VIEW v AS SELECT 1 FROM t;"),
+        wrong: "DROP VIEW v; CREATE VIEW v AS SELECT x '41' FROM t;",
+        right: "DROP VIEW v; CREATE VIEW v AS SELECT X'41' FROM t;",
+        expected: "view v is defined differently after 2_change.down.sql",
+    },
 ];
+
+/// Downs that rebuild the table in other words, which SQLite reads the
+/// same: no difference.
+const SAME: &[(&str, &str)] = &[
+    (
+        "CREATE TABLE t (a DECIMAL(10,2));",
+        "DROP TABLE t; CREATE TABLE t (a decimal( 10, 2 ));",
+    ),
+    (
+        "CREATE TABLE T (id INTEGER PRIMARY KEY); CREATE INDEX I ON T (id);",
+        "DROP TABLE t; CREATE TABLE t (ID INTEGER PRIMARY KEY); CREATE INDEX i ON t (ID);",
+    ),
+    (
+        "CREATE TABLE t (a TEXT DEFAULT NULL, b INT DEFAULT +1, c TEXT DEFAULT \"abc\");",
+        "DROP TABLE t; CREATE TABLE t (a TEXT, b INT DEFAULT 1, c TEXT DEFAULT 'abc');",
+    ),
+    (
+        "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (pid INT REFERENCES P (ID));",
+        "DROP TABLE t; CREATE TABLE t (pid INT REFERENCES p (id));",
+    ),
+    (
+        "CREATE TABLE t (\"a b\" TEXT COLLATE NOCASE, [c] INT CHECK ([c] > 0));",
+        "DROP TABLE t; CREATE TABLE t (`a b` TEXT COLLATE nocase, \"c\" INT, CHECK (c>0));",
+    ),
+];
+
+#[test]
+fn a_table_rebuilt_in_other_words_passes() {
+    for (base, down) in SAME {
+        let kind = Kind {
+            name: "same",
+            base,
+            up: None,
+            wrong: "",
+            right: down,
+            expected: "",
+        };
+        let result = load(&folder_for(&kind, down)).verify();
+        assert!(result.is_ok(), "{base}\n{down}\n{result:?}");
+    }
+}
 
 fn folder_for(kind: &Kind, down: &str) -> tempfile::TempDir {
     folder(&[
@@ -343,11 +432,11 @@ fn a_failing_up_says_how_many_migrations_were_not_checked() {
     ]);
     let failures = failures(load(&folder).verify().unwrap_err());
     assert_eq!(failures.report.checked, [1]);
-    assert_eq!(failures.report.unchecked, [3, 4]);
+    assert_eq!(failures.report.unchecked, [2, 3, 4]);
     let text = failures.to_string();
     assert!(
         text.ends_with(
-            "\n  1 migration checked; 2 not checked (versions 3 to 4), because of the problem above"
+            "\n  1 migration checked; 3 not checked (versions 2 to 4), because of the problem above"
         ),
         "{text}"
     );
@@ -406,4 +495,63 @@ fn a_rebuild_that_fails_is_reported_with_what_was_not_checked() {
         ),
         "{text}"
     );
+}
+
+/// A no-transaction file that begins a transaction and leaves it open
+/// fails in verify as in `up`, with the same message.
+#[test]
+fn a_transaction_left_open_is_the_failure_up_reports() {
+    let files = [
+        (
+            "1_t.up.sql",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);".to_owned(),
+        ),
+        ("1_t.down.sql", "DROP TABLE t;".to_owned()),
+        (
+            "2_b.up.sql",
+            format!("{NO_TX}BEGIN;\nCREATE TABLE b (x);\n"),
+        ),
+        ("2_b.down.sql", "DROP TABLE b;".to_owned()),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (*n, s.as_str())).collect();
+    let folder = folder(&files);
+    let failures = failures(load(&folder).verify().unwrap_err());
+    let text = failures.to_string();
+    match failures.failures.as_slice() {
+        [VerifyFailure::UpFailed { version: 2, cause }] => {
+            assert!(
+                matches!(**cause, Error::TransactionLeftOpen { version: 2, .. }),
+                "{text}"
+            );
+        }
+        _ => panic!("{text}"),
+    }
+    assert!(
+        text.contains("2_b.up.sql began a transaction and did not commit it"),
+        "{text}"
+    );
+    assert_eq!(failures.report.unchecked, [2]);
+}
+
+/// A folder that creates a table named like the default history table
+/// verifies with the history table the runner names, as `up` runs it.
+#[test]
+fn the_runner_history_table_is_the_one_verify_creates() {
+    let folder = folder(&[
+        ("1_sm.up.sql", "CREATE TABLE schema_migrations (v INT);"),
+        ("1_sm.down.sql", "DROP TABLE schema_migrations;"),
+        ("2_t.up.sql", "CREATE TABLE t (x);"),
+        ("2_t.down.sql", "DROP TABLE t;"),
+    ]);
+    let migrations = load(&folder);
+    let failures = failures(migrations.verify().unwrap_err());
+    assert!(
+        matches!(
+            failures.failures.as_slice(),
+            [VerifyFailure::UpFailed { version: 1, .. }]
+        ),
+        "{failures}"
+    );
+    let report = migrations.runner().table("history").verify().unwrap();
+    assert_eq!(report.checked, [1, 2]);
 }

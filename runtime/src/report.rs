@@ -356,8 +356,8 @@ pub struct VerifyReport {
     pub irreversible: Vec<u64>,
     /// The versions verify could not check, after a problem it could not
     /// go on from (an up file that failed, or a history table dropped):
-    /// every later migration builds on that one. Empty when every
-    /// migration was checked.
+    /// that migration, whose round trip did not run, and every later one,
+    /// which builds on it. Empty when every migration was checked.
     pub unchecked: Vec<u64>,
     /// On PostgreSQL, the scratch databases that interrupted verifies had
     /// left, which this one dropped.

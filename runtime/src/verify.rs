@@ -214,13 +214,9 @@ fn check_from(
     // The history table is there, as for `up`: a migration may read it
     // (a view of the version), and one that drops it is named.
     db.create_table()?;
-    let unchecked_after = |i: usize| {
-        migrations
-            .iter()
-            .skip(i + 1)
-            .map(Migration::version)
-            .collect()
-    };
+    // The migration at `i`, whose round trip did not run, and every later
+    // one.
+    let unchecked_from = |i: usize| migrations.iter().skip(i).map(Migration::version).collect();
     for (i, m) in migrations.iter().enumerate().skip(from) {
         let up = migrations.file_path(m, Direction::Up);
         let down = migrations.file_path(m, Direction::Down);
@@ -234,12 +230,12 @@ fn check_from(
                 cause: Box::new(cause),
             });
             // Later migrations build on this one: they cannot be checked.
-            found.report.unchecked = unchecked_after(i);
+            found.report.unchecked = unchecked_from(i);
             return Ok(Next::Done);
         }
         if let Some(failure) = history_after(db, m, &up) {
             found.failures.push(failure);
-            found.report.unchecked = unchecked_after(i);
+            found.report.unchecked = unchecked_from(i);
             return Ok(Next::Done);
         }
         if m.irreversible() {
@@ -362,8 +358,17 @@ fn apply(
 ) -> Result<()> {
     if m.no_transaction(direction) {
         let result = db.execute(m, direction, file, false);
+        // As in `up`: a file that began a transaction and left it open
+        // has its work since that BEGIN rolled back, and fails.
+        let left_open = result.is_ok() && matches!(db.check_idle(), Err(Error::InTransaction));
         db.rollback();
         let restored = db.restore();
+        if left_open {
+            return Err(Error::TransactionLeftOpen {
+                version: m.version(),
+                file: file.to_owned(),
+            });
+        }
         return result.and(restored).map(drop);
     }
     if own_transaction {

@@ -19,9 +19,7 @@ use super::scratch::{ScratchDatabase, drop_leftovers, scratch_key, scratch_name,
 use crate::backend::Backend;
 use crate::report::{VerifyFailure, VerifyReport};
 use crate::verify::{Next, Scratch};
-use crate::{
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DatabaseError, Direction, Error, Migrations, Result,
-};
+use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, Result, Runner};
 
 impl Migrations {
     /// [`verify`](Migrations::verify) on PostgreSQL: every down file must
@@ -57,20 +55,7 @@ impl Migrations {
     /// [`Error::VerifyFailed`] with every problem found, and database
     /// errors.
     pub fn verify_postgres(&self, client: &mut Client) -> Result<VerifyReport> {
-        if let Some((version, file)) = self.first_outside_transaction() {
-            return Err(Error::VerifyNeedsScratchDatabase {
-                version,
-                file,
-                new_enum_value: false,
-            });
-        }
-        Pg::new(client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
-        let leftovers = drop_leftovers(client, None)?;
-        client.batch_execute("BEGIN")?;
-        let mut outer = RolledBack { client };
-        let result = crate::verify::verify(self, &mut outer);
-        drop(outer);
-        with_leftovers(needs_commits(self, result), leftovers)
+        self.runner().verify_postgres(client)
     }
 
     /// [`verify_postgres`](Migrations::verify_postgres) in a scratch
@@ -98,6 +83,60 @@ impl Migrations {
         T::Stream: Send,
         <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
+        self.runner().verify_postgres_scratch(config, tls)
+    }
+
+    /// The first migration with a file that runs outside a transaction.
+    fn first_outside_transaction(&self) -> Option<(u64, String)> {
+        self.iter().find_map(|m| {
+            [Direction::Up, Direction::Down]
+                .into_iter()
+                .find(|&d| m.no_transaction(d))
+                .map(|d| (m.version(), self.file_path(m, d)))
+        })
+    }
+}
+
+impl Runner<'_> {
+    /// [`Migrations::verify_postgres`] with this runner's history table
+    /// ([`table`](Runner::table)), which verify creates as `up` would.
+    ///
+    /// # Errors
+    ///
+    /// As [`Migrations::verify_postgres`].
+    pub fn verify_postgres(&self, client: &mut Client) -> Result<VerifyReport> {
+        if let Some((version, file)) = self.migrations.first_outside_transaction() {
+            return Err(Error::VerifyNeedsScratchDatabase {
+                version,
+                file,
+                new_enum_value: false,
+            });
+        }
+        Pg::new(client, &self.table, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
+        let leftovers = drop_leftovers(client, None)?;
+        client.batch_execute("BEGIN")?;
+        let mut outer = RolledBack {
+            client,
+            table: &self.table,
+        };
+        let result = crate::verify::verify(self.migrations, &mut outer);
+        drop(outer);
+        with_leftovers(needs_commits(self.migrations, result), leftovers)
+    }
+
+    /// [`Migrations::verify_postgres_scratch`] with this runner's history
+    /// table ([`table`](Runner::table)), which verify creates as `up` would.
+    ///
+    /// # Errors
+    ///
+    /// As [`Migrations::verify_postgres_scratch`].
+    pub fn verify_postgres_scratch<T>(&self, config: &Config, tls: T) -> Result<VerifyReport>
+    where
+        T: MakeTlsConnect<Socket> + Clone + 'static + Send,
+        T::TlsConnect: Send,
+        T::Stream: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
         let mut admin = config.connect(tls.clone())?;
         let mut connect = |name: &str| config.clone().dbname(name).connect(tls.clone());
         let leftovers = drop_leftovers(&mut admin, Some(&mut connect))?;
@@ -110,8 +149,9 @@ impl Migrations {
             },
             client: None,
             connect: &mut connect,
+            table: &self.table,
         };
-        let result = crate::verify::verify(self, &mut scratch);
+        let result = crate::verify::verify(self.migrations, &mut scratch);
         drop(scratch.client.take());
         let dropped_now = scratch.database.drop_now();
         if let (Err(_), Err(e)) = (&result, &dropped_now) {
@@ -121,16 +161,6 @@ impl Migrations {
             result.and_then(|report| dropped_now.map(|()| report)),
             leftovers,
         )
-    }
-
-    /// The first migration with a file that runs outside a transaction.
-    fn first_outside_transaction(&self) -> Option<(u64, String)> {
-        self.iter().find_map(|m| {
-            [Direction::Up, Direction::Down]
-                .into_iter()
-                .find(|&d| m.no_transaction(d))
-                .map(|d| (m.version(), self.file_path(m, d)))
-        })
     }
 }
 
@@ -170,11 +200,12 @@ fn needs_commits(migrations: &Migrations, result: Result<VerifyReport>) -> Resul
 /// is refused before.
 struct RolledBack<'a> {
     client: &'a mut Client,
+    table: &'a str,
 }
 
 impl Scratch for RolledBack<'_> {
     fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
-        let mut db = Pg::new(self.client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None);
+        let mut db = Pg::new(self.client, self.table, DEFAULT_LOCK_TIMEOUT, None);
         db.nested = Some(0);
         db.in_transaction = true;
         check(&mut db)
@@ -198,6 +229,7 @@ struct InScratch<'a> {
     /// Connected to `database`, holding the advisory lock on its name.
     client: Option<Client>,
     connect: &'a mut dyn FnMut(&str) -> std::result::Result<Client, postgres::Error>,
+    table: &'a str,
 }
 
 impl Scratch for InScratch<'_> {
@@ -206,7 +238,7 @@ impl Scratch for InScratch<'_> {
             Some(client) => client,
             None => self.create()?,
         };
-        let mut db = Pg::new(&mut client, DEFAULT_TABLE, DEFAULT_LOCK_TIMEOUT, None);
+        let mut db = Pg::new(&mut client, self.table, DEFAULT_LOCK_TIMEOUT, None);
         let next = check(&mut db);
         drop(db);
         self.client = Some(client);

@@ -80,10 +80,10 @@ fn rows(text: &str) -> Vec<Row<'_>> {
 pub(super) fn snapshot(conn: &Connection, cache: &mut Cache) -> Result<String> {
     let text: String = conn.prepare_cached(SNAPSHOT)?.query_row([], |r| r.get(0))?;
     let rows = rows(&text);
-    let table_sql: HashMap<&str, &str> = rows
+    let table_sql: HashMap<String, &str> = rows
         .iter()
         .filter(|r| r.kind == "table")
-        .map(|r| (r.name, r.sql))
+        .map(|r| (r.name.to_ascii_lowercase(), r.sql))
         .collect();
     for row in &rows {
         match row.kind {
@@ -102,7 +102,10 @@ pub(super) fn snapshot(conn: &Connection, cache: &mut Cache) -> Result<String> {
             // An index a constraint made has no SQL: it is described with
             // its table.
             "index" if !row.sql.is_empty() => {
-                let table_sql = table_sql.get(row.table).copied().unwrap_or_default();
+                let table_sql = table_sql
+                    .get(&row.table.to_ascii_lowercase())
+                    .copied()
+                    .unwrap_or_default();
                 let known = cache
                     .indexes
                     .get(row.sql)
@@ -126,14 +129,15 @@ pub(super) fn snapshot(conn: &Connection, cache: &mut Cache) -> Result<String> {
 /// [`snapshot`] put every object in it.
 pub(super) fn expand(text: &str, cache: &Cache) -> Schema {
     let rows = rows(text);
-    let table_sql: HashMap<&str, &str> = rows
+    let table_sql: HashMap<String, &str> = rows
         .iter()
         .filter(|r| r.kind == "table")
-        .map(|r| (r.name, r.sql))
+        .map(|r| (r.name.to_ascii_lowercase(), r.sql))
         .collect();
     let mut schema = Schema::default();
     for row in &rows {
-        let key = |kind: &str| (kind.to_owned(), row.name.to_owned());
+        // SQLite's names ignore ASCII case.
+        let key = |kind: &str| (kind.to_owned(), row.name.to_ascii_lowercase());
         match row.kind {
             "table" if is_virtual(row.sql) => {
                 if let Some(object) = cache.statements.get(row.sql) {
@@ -142,11 +146,16 @@ pub(super) fn expand(text: &str, cache: &Cache) -> Schema {
             }
             "table" => {
                 if let Some(table) = cache.tables.get(row.sql) {
-                    schema.tables.insert(row.name.to_owned(), table.clone());
+                    schema
+                        .tables
+                        .insert(row.name.to_ascii_lowercase(), table.clone());
                 }
             }
             "index" if !row.sql.is_empty() => {
-                let table_sql = table_sql.get(row.table).copied().unwrap_or_default();
+                let table_sql = table_sql
+                    .get(&row.table.to_ascii_lowercase())
+                    .copied()
+                    .unwrap_or_default();
                 if let Some(index) = cache.indexes.get(row.sql).and_then(|i| i.get(table_sql)) {
                     schema.objects.insert(key("index"), index.clone());
                 }
@@ -200,14 +209,7 @@ fn describe_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
             .find(|c| c.name == column.to_ascii_lowercase());
         let mut properties = Vec::new();
         if !declared.is_empty() {
-            properties.push((
-                "type",
-                declared
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_ascii_uppercase(),
-            ));
+            properties.push(("type", canonical_sql(&declared).to_ascii_uppercase()));
         }
         if not_null {
             let conflict = from_sql.and_then(|c| c.not_null_conflict.clone());
@@ -216,8 +218,8 @@ fn describe_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
                 conflict.map_or("yes".into(), |c| format!("ON CONFLICT {c}")),
             ));
         }
-        if let Some(default) = default {
-            properties.push(("default", canonical_sql(&default)));
+        if let Some(default) = default.as_deref().and_then(default_value) {
+            properties.push(("default", default));
         }
         if primary_key > 0 {
             properties.push(("primary key", "yes".into()));
@@ -242,18 +244,37 @@ fn describe_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
             properties.push(("hidden", "yes".into()));
         }
         columns.push(Column {
-            name: column,
+            // SQLite's names ignore ASCII case.
+            name: column.to_ascii_lowercase(),
             properties,
         });
     }
     let mut constraints = foreign_keys(conn, name)?;
     constraints.extend(parsed.checks);
+    constraints.extend(parsed.keys);
     constraints.extend(parsed.options);
     constraints.extend(key_indexes(conn, name, sql)?);
     Ok(Table {
         columns,
         constraints,
     })
+}
+
+/// A column's default as compared: none for `NULL` (no default is a
+/// `NULL` default), without a leading `+`, and a double-quoted default
+/// read as the string SQLite takes it for.
+fn default_value(written: &str) -> Option<String> {
+    let canonical = canonical_sql(written);
+    let canonical = canonical.strip_prefix('+').unwrap_or(&canonical);
+    if canonical == "null" {
+        return None;
+    }
+    let text = written.trim();
+    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+        let inner = text[1..text.len() - 1].replace("\"\"", "\"");
+        return Some(format!("'{}'", inner.replace('\'', "''")));
+    }
+    Some(canonical.to_owned())
 }
 
 /// One foreign key, gathered from its rows in `pragma_foreign_key_list`.
@@ -276,10 +297,12 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<BTreeSet<String>> {
     let mut rows = statement.query([table])?;
     while let Some(r) = rows.next()? {
         let key = keys.entry(r.get(0)?).or_default();
-        key.columns.push(r.get(2)?);
-        key.parent = r.get(1)?;
-        key.parent_columns
-            .push(r.get::<_, Option<String>>(3)?.unwrap_or_default());
+        key.columns
+            .push(r.get::<_, String>(2)?.to_ascii_lowercase());
+        key.parent = r.get::<_, String>(1)?.to_ascii_lowercase();
+        if let Some(column) = r.get::<_, Option<String>>(3)? {
+            key.parent_columns.push(column.to_ascii_lowercase());
+        }
         key.on_update = r.get(4)?;
         key.on_delete = r.get(5)?;
         key.matching = r.get(6)?;
@@ -287,11 +310,16 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<BTreeSet<String>> {
     Ok(keys
         .into_values()
         .map(|k| {
+            // No parent columns: the parent's primary key.
+            let parent_columns = if k.parent_columns.is_empty() {
+                " (its primary key)".to_owned()
+            } else {
+                format!(" ({})", k.parent_columns.join(", "))
+            };
             format!(
-                "foreign key ({}) -> {} ({}) ON UPDATE {} ON DELETE {}{}",
+                "foreign key ({}) -> {}{parent_columns} ON UPDATE {} ON DELETE {}{}",
                 k.columns.join(", "),
                 k.parent,
-                k.parent_columns.join(", "),
                 k.on_update,
                 k.on_delete,
                 if k.matching == "NONE" {
@@ -340,7 +368,7 @@ fn index_columns(
             .as_ref()
             .and_then(|n| columns_collation.get(&n.to_ascii_lowercase()))
             .map_or("BINARY", String::as_str);
-        let mut term = name.unwrap_or_else(|| {
+        let mut term = name.map(|n| n.to_ascii_lowercase()).unwrap_or_else(|| {
             expressions
                 .get(usize::try_from(seqno).unwrap_or(usize::MAX))
                 .cloned()
@@ -398,8 +426,9 @@ fn describe_index(
     let columns = index_columns(conn, name, &parsed.terms, &collations(table_sql))?;
     Ok(Object {
         definition: format!(
-            "{}on {table} ({}){}",
+            "{}on {} ({}){}",
             if unique { "unique, " } else { "" },
+            table.to_ascii_lowercase(),
             columns.join(", "),
             parsed
                 .condition

@@ -12,21 +12,64 @@
 
 use crate::source::sql::{Dialect, tokens};
 
-/// A token in canonical form: a quoted name unquoted, a string literal as
-/// written, anything else in lower case (SQLite's names and keywords
-/// ignore ASCII case).
+/// Words that a quoted name must not become when it is unquoted: bare,
+/// they are values, not names.
+const VALUES: [&str; 6] = [
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "true",
+    "false",
+    "null",
+];
+
+/// A name that means the same quoted or not: a plain identifier that is
+/// not a value.
+fn plain(name: &str) -> bool {
+    name.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || !b.is_ascii())
+        && !VALUES.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// A token in canonical form: a string literal as written; a word in
+/// lower case (SQLite's names and keywords ignore ASCII case); a quoted
+/// name unquoted where that means the same (a plain identifier), else in
+/// double quotes. A double-quoted token keeps its case: where no column
+/// has its name, SQLite reads it as a string.
 fn canonical_token(token: &str) -> String {
+    let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
     match token.as_bytes().first() {
         Some(b'\'') => token.to_owned(),
-        Some(&q @ (b'"' | b'`')) if token.len() >= 2 => {
-            let quote = q as char;
-            token[1..token.len() - 1]
-                .replace(&format!("{quote}{quote}"), &quote.to_string())
-                .to_ascii_lowercase()
+        Some(b'"') if token.len() >= 2 => {
+            let name = token[1..token.len() - 1].replace("\"\"", "\"");
+            if plain(&name) && name == name.to_ascii_lowercase() {
+                name
+            } else {
+                quoted(&name)
+            }
         }
-        Some(b'[') if token.len() >= 2 => token[1..token.len() - 1].to_ascii_lowercase(),
+        Some(b'`') if token.len() >= 2 => {
+            let name = token[1..token.len() - 1]
+                .replace("``", "`")
+                .to_ascii_lowercase();
+            if plain(&name) { name } else { quoted(&name) }
+        }
+        Some(b'[') if token.len() >= 2 => {
+            let name = token[1..token.len() - 1].to_ascii_lowercase();
+            if plain(&name) { name } else { quoted(&name) }
+        }
         _ => token.to_ascii_lowercase(),
     }
+}
+
+/// Whether `next` starts where `previous` ends in the text both are
+/// slices of.
+fn adjacent(previous: &str, next: &str) -> bool {
+    previous.as_ptr() as usize + previous.len() == next.as_ptr() as usize
 }
 
 /// Operators that the scanner reads as two one-character tokens, written
@@ -38,9 +81,25 @@ const PAIRS: [&str; 9] = [">=", "<=", "<>", "!=", "==", "||", "<<", ">>", "->"];
 pub(super) fn canonical(tokens: &[&str]) -> String {
     let mut out = String::new();
     let mut previous = String::new();
-    for token in tokens {
-        let token = canonical_token(token);
-        let glued = previous == "("
+    // A sign that starts an expression or follows `(` or `,`: unary.
+    let mut unary = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        // `x'41'` is one blob; `x '41'` a name and a string.
+        let token = match tokens.get(i + 1) {
+            Some(next)
+                if tokens[i].eq_ignore_ascii_case("x")
+                    && next.starts_with('\'')
+                    && adjacent(tokens[i], next) =>
+            {
+                i += 1;
+                format!("x{next}")
+            }
+            _ => canonical_token(tokens[i]),
+        };
+        i += 1;
+        let glued = unary
+            || previous == "("
             || (token == "("
                 && previous
                     .bytes()
@@ -54,6 +113,8 @@ pub(super) fn canonical(tokens: &[&str]) -> String {
         if !out.is_empty() && !glued {
             out.push(' ');
         }
+        unary = (token == "-" || token == "+")
+            && (out.is_empty() || matches!(previous.as_str(), "(" | ","));
         out.push_str(&token);
         previous = token;
     }
@@ -67,7 +128,18 @@ pub(super) fn canonical_sql(sql: &str) -> String {
 
 /// A name as SQLite compares it: unquoted, ASCII case folded.
 fn name(token: &str) -> String {
-    canonical_token(token)
+    let inner = |quote: &str| {
+        token[1..token.len() - 1]
+            .replace(&quote.repeat(2), quote)
+            .to_ascii_lowercase()
+    };
+    match token.as_bytes().first() {
+        Some(b'"') if token.len() >= 2 => inner("\""),
+        Some(b'`') if token.len() >= 2 => inner("`"),
+        Some(b'\'') if token.len() >= 2 => inner("'"),
+        Some(b'[') if token.len() >= 2 => token[1..token.len() - 1].to_ascii_lowercase(),
+        _ => token.to_ascii_lowercase(),
+    }
 }
 
 /// The index just past the parenthesis that closes the one at `open`.
@@ -117,6 +189,10 @@ pub(super) struct TableSql {
     pub checks: Vec<String>,
     /// `without rowid`, `strict`.
     pub options: Vec<String>,
+    /// What the pragmas do not say of keys: `foreign key (a) initially
+    /// deferred`, `unique (a, b) on conflict REPLACE`, `primary key (a) on
+    /// conflict IGNORE`.
+    pub keys: Vec<String>,
 }
 
 /// What a column's definition says that the pragmas do not.
@@ -174,11 +250,32 @@ pub(super) fn parse_table(sql: &str) -> Option<TableSql> {
         let Some(first) = item.first() else { continue };
         if TABLE_CONSTRAINTS.contains(&name(first).as_str()) {
             let (constraint, rest) = constraint_name(item);
-            if rest.first().is_some_and(|t| name(t) == "check") {
-                table.checks.push(check(constraint, &rest[1..]));
+            let word = |i: usize| rest.get(i).map(|t| name(t)).unwrap_or_default();
+            match word(0).as_str() {
+                "check" => table.checks.push(check(constraint, &rest[1..])),
+                // `PRIMARY KEY (...)`, `UNIQUE (...)`, `FOREIGN KEY (...)`.
+                what @ ("primary" | "unique" | "foreign") => {
+                    let open = if what == "unique" { 1 } else { 2 };
+                    if rest.get(open) != Some(&"(") {
+                        continue;
+                    }
+                    let close = past_close(rest, open);
+                    let columns =
+                        key_columns(&rest[open + 1..close.saturating_sub(1).max(open + 1)]);
+                    let what = if what == "foreign" {
+                        "foreign key"
+                    } else if what == "primary" {
+                        "primary key"
+                    } else {
+                        "unique"
+                    };
+                    key_clauses(what, &columns, &rest[close..], &mut table.keys);
+                }
+                _ => {}
             }
         } else {
-            table.columns.push(parse_column(item, &mut table.checks));
+            let column = parse_column(item, &mut table.checks, &mut table.keys);
+            table.columns.push(column);
         }
     }
     Some(table)
@@ -207,9 +304,47 @@ fn check(constraint: Option<String>, expression: &[&str]) -> String {
     }
 }
 
+/// The columns of a key, by name (their collation and order are the
+/// pragmas').
+fn key_columns(list: &[&str]) -> String {
+    split_commas(list)
+        .iter()
+        .filter_map(|term| term.first().map(|t| name(t)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What follows a key's column list, as far as the pragmas do not give
+/// it: a conflict clause of a primary key or unique constraint, and a
+/// foreign key that is `DEFERRABLE INITIALLY DEFERRED` (SQLite's only
+/// deferred kind).
+fn key_clauses(what: &str, columns: &str, clause: &[&str], keys: &mut Vec<String>) {
+    let words: Vec<String> = clause.iter().map(|t| name(t)).collect();
+    let at = |i: usize, w: &str| words.get(i).is_some_and(|x| x == w);
+    for i in 0..words.len() {
+        if what != "foreign key" && at(i, "on") && at(i + 1, "conflict") {
+            let algorithm = words.get(i + 2).cloned().unwrap_or_default();
+            keys.push(format!(
+                "{what} ({columns}) on conflict {}",
+                algorithm.to_ascii_uppercase()
+            ));
+            return;
+        }
+        if what == "foreign key"
+            && at(i, "deferrable")
+            && !(i > 0 && at(i - 1, "not"))
+            && at(i + 1, "initially")
+            && at(i + 2, "deferred")
+        {
+            keys.push(format!("{what} ({columns}) initially deferred"));
+            return;
+        }
+    }
+}
+
 /// One column definition: its name, its type (the pragmas have it), then
 /// its constraints.
-fn parse_column(item: &[&str], checks: &mut Vec<String>) -> ColumnSql {
+fn parse_column(item: &[&str], checks: &mut Vec<String>, keys: &mut Vec<String>) -> ColumnSql {
     let mut column = ColumnSql {
         name: name(item[0]),
         ..ColumnSql::default()
@@ -246,7 +381,11 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>) -> ColumnSql {
                 while matches!(word(i).as_str(), "asc" | "desc") {
                     i += 1;
                 }
-                if let Some((_, next)) = conflict(i) {
+                if let Some((algorithm, next)) = conflict(i) {
+                    keys.push(format!(
+                        "primary key ({}) on conflict {algorithm}",
+                        column.name
+                    ));
                     i = next;
                 }
                 if word(i) == "autoincrement" {
@@ -261,9 +400,16 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>) -> ColumnSql {
                     i = next;
                 }
             }
-            "null" | "unique" => {
+            "null" => {
                 i += 1;
                 if let Some((_, next)) = conflict(i) {
+                    i = next;
+                }
+            }
+            "unique" => {
+                i += 1;
+                if let Some((algorithm, next)) = conflict(i) {
+                    keys.push(format!("unique ({}) on conflict {algorithm}", column.name));
                     i = next;
                 }
             }
@@ -308,9 +454,10 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>) -> ColumnSql {
                 }
             }
             "references" => {
-                // The foreign key clause (the pragmas have it) runs to the
-                // next constraint; its `SET NULL` and `NOT DEFERRABLE` are
-                // no `NULL` or `NOT NULL`.
+                // The foreign key clause (the pragmas have the rest) runs
+                // to the next constraint; its `SET NULL` and `NOT
+                // DEFERRABLE` are no `NULL` or `NOT NULL`.
+                let start = i;
                 i += 1;
                 while i < item.len() {
                     let w = word(i);
@@ -328,6 +475,8 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>) -> ColumnSql {
                         i + 1
                     };
                 }
+                let name = column.name.clone();
+                key_clauses("foreign key", &name, &item[start..i], keys);
             }
             _ => i += 1,
         }
@@ -401,6 +550,9 @@ mod tests {
             Some("IGNORE")
         );
         assert_eq!(table.columns[2].collation, None);
+        let spaced = parse_table("CREATE TABLE t (\"a \"\"b\" TEXT COLLATE NOCASE)").unwrap();
+        assert_eq!(spaced.columns[0].name, "a \"b");
+        assert_eq!(spaced.columns[0].collation.as_deref(), Some("NOCASE"));
         assert_eq!(
             table.columns[3].generated.as_deref(),
             Some("(id * 2) STORED")
@@ -431,6 +583,8 @@ mod tests {
             canonical_sql("CREATE VIEW v AS SELECT 'a'"),
             canonical_sql("CREATE VIEW v AS SELECT 'A'")
         );
+        assert_eq!(canonical_sql("-1"), "-1");
+        assert_eq!(canonical_sql("f(-1, +2) - 3"), "f(-1, +2) - 3");
     }
 
     /// SQLite is the authority: for tables built from random column

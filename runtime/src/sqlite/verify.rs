@@ -7,7 +7,7 @@ use super::Sqlite;
 use crate::backend::Backend;
 use crate::report::VerifyReport;
 use crate::verify::Next;
-use crate::{Migrations, Result};
+use crate::{Migrations, Result, Runner};
 
 impl Migrations {
     /// Checks on a scratch in-memory SQLite database that every down file
@@ -33,7 +33,7 @@ impl Migrations {
     /// Every failing up, failing down and schema difference is reported, not
     /// only the first.
     pub fn verify(&self) -> Result<VerifyReport> {
-        self.verify_with(|_| Ok(()))
+        self.runner().verify()
     }
 
     /// [`verify`](Migrations::verify), with `setup` run on the scratch
@@ -46,12 +46,31 @@ impl Migrations {
         &self,
         setup: impl Fn(&Connection) -> rusqlite::Result<()>,
     ) -> Result<VerifyReport> {
+        self.runner().verify_with(setup)
+    }
+}
+
+impl Runner<'_> {
+    /// [`Migrations::verify`] with this runner's history table
+    /// ([`table`](Runner::table)), which the scratch database holds as
+    /// `up` would: for a folder whose migrations create a table named like
+    /// the default one, or read the history table by another name.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        self.verify_with(|_| Ok(()))
+    }
+
+    /// [`Migrations::verify_with`] with this runner's history table.
+    pub fn verify_with(
+        &self,
+        setup: impl Fn(&Connection) -> rusqlite::Result<()>,
+    ) -> Result<VerifyReport> {
         let mut scratch = Scratch {
             conn: Connection::open_in_memory()?,
             setup: &setup,
+            table: &self.table,
         };
         setup(&scratch.conn)?;
-        crate::verify::verify(self, &mut scratch)
+        crate::verify::verify(self.migrations, &mut scratch)
     }
 }
 
@@ -60,15 +79,12 @@ impl Migrations {
 struct Scratch<'a> {
     conn: Connection,
     setup: &'a dyn Fn(&Connection) -> rusqlite::Result<()>,
+    table: &'a str,
 }
 
 impl crate::verify::Scratch for Scratch<'_> {
     fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
-        let mut db = Sqlite::new(
-            &mut self.conn,
-            crate::DEFAULT_TABLE,
-            crate::DEFAULT_LOCK_TIMEOUT,
-        );
+        let mut db = Sqlite::new(&mut self.conn, self.table, crate::DEFAULT_LOCK_TIMEOUT);
         db.enter()?;
         let result = check(&mut db);
         db.leave()?;
