@@ -55,8 +55,7 @@ pub enum Access {
     DryRun,
 }
 
-const FORMS: &str =
-    "sqlite:path/to/app.db, sqlite://path/to/app.db, or a path ending in .db, .sqlite or .sqlite3";
+const FORMS: &str = "postgres://user@host:5432/database, sqlite:path/to/app.db, sqlite://path/to/app.db, or a path ending in .db, .sqlite or .sqlite3";
 
 impl Target {
     /// Parses `--database` or `DATABASE_URL`.

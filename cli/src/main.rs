@@ -268,6 +268,8 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         }
         Command::Verify => {
             let migrations = load(cli)?;
+            // With `--table`'s history table, as `up` would create it.
+            let runner = migrations.runner().table(cli.table.clone());
             // On PostgreSQL when the database is one; SQLite needs none.
             // A URL that cannot be used is an error, never a reason to
             // verify somewhere else.
@@ -277,15 +279,15 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
             };
             let report = match target {
                 Some(Target::Postgres(url)) => {
+                    let config: strata::postgres::Config = url.trim().parse().map_err(|e| {
+                        Failure::Usage(format!("cannot read the database URL: {e}"))
+                    })?;
                     out.say("verifying on PostgreSQL");
                     let mut client = database::connect_postgres(&url)?;
                     // In a scratch database, where each migration commits
                     // as in `up`; without the right to create one, inside
                     // one transaction of the database, rolled back.
-                    let config: strata::postgres::Config = url.trim().parse().map_err(|e| {
-                        Failure::Usage(format!("cannot read the database URL: {e}"))
-                    })?;
-                    match migrations.verify_postgres_scratch(&config, strata::postgres::NoTls) {
+                    match runner.verify_postgres_scratch(&config, strata::postgres::NoTls) {
                         Err(strata::Error::ScratchDatabase {
                             created: false,
                             cause: strata::DatabaseError::Postgres(e),
@@ -293,7 +295,7 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                         }) if e.code()
                             == Some(&strata::postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) =>
                         {
-                            match migrations.verify_postgres(&mut client) {
+                            match runner.verify_postgres(&mut client) {
                                 Err(e @ strata::Error::VerifyNeedsScratchDatabase { .. }) => {
                                     out.say("the role may not create databases (CREATEDB), which this folder needs for verify");
                                     return Err(e.into());
@@ -312,11 +314,11 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                         "verifying on a new in-memory SQLite database ({} is not opened: verify needs no database)",
                         path.display()
                     ));
-                    migrations.verify()?
+                    runner.verify()?
                 }
                 None => {
                     out.say("verifying on a new in-memory SQLite database (no --database given; pass a postgres:// URL to verify on PostgreSQL)");
-                    migrations.verify()?
+                    runner.verify()?
                 }
             };
             out.say(report);

@@ -728,6 +728,21 @@ fn verify_says_where_it_runs_and_never_falls_back() {
     );
     assert!(!shell.path("app.db").exists());
 
+    // `--table` names the history table verify creates, as in `up`.
+    std::fs::write(
+        shell.path("migrations/2_sm.up.sql"),
+        "CREATE TABLE schema_migrations (v INT);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        shell.path("migrations/2_sm.down.sql"),
+        "DROP TABLE schema_migrations;\n",
+    )
+    .unwrap();
+    assert_eq!(shell.run(&["verify"]).status.code(), Some(1));
+    let out = shell.run(&["--table", "history", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
     for (url, code, expected) in [
         (
             "mysql://root@localhost/app",
@@ -736,6 +751,16 @@ fn verify_says_where_it_runs_and_never_falls_back() {
         ),
         ("app.txt", 2, "cannot read the database URL"),
         ("sqlite:", 2, "names no file"),
+        (
+            "postgres://u@127.0.0.1:notaport/db",
+            2,
+            "cannot read the database URL",
+        ),
+        (
+            "postgres://u@127.0.0.1:1/db?sslmode=bogus",
+            2,
+            "cannot read the database URL",
+        ),
         (
             "postgres://nobody@127.0.0.1:1/none",
             1,
