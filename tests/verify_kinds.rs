@@ -224,6 +224,24 @@ const KINDS: &[Kind] = &[
         right: "DROP VIEW v; CREATE VIEW v AS SELECT X'41' FROM t;",
         expected: "view v is defined differently after 2_change.down.sql",
     },
+    Kind {
+        name: "a deferral written after another clause",
+        base: "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (a INT NOT NULL REFERENCES p (id));",
+        up: None,
+        // SQLite applies a deferral clause to the table's latest foreign
+        // key, wherever it stands.
+        wrong: "DROP TABLE t; CREATE TABLE t (a INT REFERENCES p (id) NOT NULL DEFERRABLE INITIALLY DEFERRED);",
+        right: "DROP TABLE t; CREATE TABLE t (a INT REFERENCES p (id) NOT NULL NOT DEFERRABLE);",
+        expected: "table t: foreign key (a) initially deferred left behind by 2_change.down.sql",
+    },
+    Kind {
+        name: "a name as a default",
+        base: "CREATE TABLE t (a TEXT DEFAULT X);",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (a TEXT DEFAULT x);",
+        right: "DROP TABLE t; CREATE TABLE t (a TEXT DEFAULT 'X');",
+        expected: "t.a: default 'X' -> 'x' after",
+    },
 ];
 
 /// Downs that rebuild the table in other words, which SQLite reads the
@@ -248,6 +266,18 @@ const SAME: &[(&str, &str)] = &[
     (
         "CREATE TABLE t (\"a b\" TEXT COLLATE NOCASE, [c] INT CHECK ([c] > 0));",
         "DROP TABLE t; CREATE TABLE t (`a b` TEXT COLLATE nocase, \"c\" INT, CHECK (c>0));",
+    ),
+    (
+        "CREATE TABLE t (a INT UNIQUE ON CONFLICT ABORT NOT NULL ON CONFLICT ABORT);",
+        "DROP TABLE t; CREATE TABLE t (a INT UNIQUE NOT NULL);",
+    ),
+    (
+        "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (a INT REFERENCES p (id), b INT DEFERRABLE INITIALLY DEFERRED);",
+        "DROP TABLE t; CREATE TABLE t (a INT REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED, b INT);",
+    ),
+    (
+        "CREATE TABLE t (a BLOB CHECK (a <> x'4A'));",
+        "DROP TABLE t; CREATE TABLE t (a BLOB CHECK (a <> X'4a'));",
     ),
 ];
 

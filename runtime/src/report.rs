@@ -471,7 +471,10 @@ impl fmt::Display for VerifyFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VerifyFailure::UpFailed { cause, .. } => {
-                write!(f, "up failed (later migrations were not checked): {cause}")
+                write!(
+                    f,
+                    "up failed (so this migration and any after it were not checked): {cause}"
+                )
             }
             VerifyFailure::DownFailed { cause, .. } => write!(f, "down failed: {cause}"),
             VerifyFailure::NotReverted {
@@ -488,11 +491,11 @@ impl fmt::Display for VerifyFailure {
             } => match cause {
                 None => write!(
                     f,
-                    "{file} drops or renames the history table {table}, so `up` would fail after it (later migrations were not checked; a migration must leave the history table alone)"
+                    "{file} drops or renames the history table {table}, so `up` would fail after it (this migration and any after it were not checked; a migration must leave the history table alone)"
                 ),
                 Some(cause) => write!(
                     f,
-                    "{file} changes the history table {table}, so `up` would fail after it: {cause} (later migrations were not checked; a migration must leave the history table alone)"
+                    "{file} changes the history table {table}, so `up` would fail after it: {cause} (this migration and any after it were not checked; a migration must leave the history table alone)"
                 ),
             },
             VerifyFailure::UpAgainFailed { cause, .. } => {
@@ -500,7 +503,7 @@ impl fmt::Display for VerifyFailure {
             }
             VerifyFailure::RebuildFailed { cause, .. } => write!(
                 f,
-                "up failed on a new scratch database, built from the up files alone to go on after the problem above (later migrations were not checked): {cause}"
+                "up failed on a new scratch database, built from the up files alone to go on after the problem above (the migrations after that problem were not checked): {cause}"
             ),
         }
     }

@@ -269,10 +269,36 @@ fn default_value(written: &str) -> Option<String> {
     if canonical == "null" {
         return None;
     }
+    // A name as a default is the string of its text, case kept.
     let text = written.trim();
-    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
-        let inner = text[1..text.len() - 1].replace("\"\"", "\"");
-        return Some(format!("'{}'", inner.replace('\'', "''")));
+    let string = |inner: String| Some(format!("'{}'", inner.replace('\'', "''")));
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(b'"'), Some(b'"')) if text.len() >= 2 => {
+            return string(text[1..text.len() - 1].replace("\"\"", "\""));
+        }
+        (Some(b'`'), Some(b'`')) if text.len() >= 2 => {
+            return string(text[1..text.len() - 1].replace("``", "`"));
+        }
+        (Some(b'['), Some(b']')) => return string(text[1..text.len() - 1].to_owned()),
+        _ => {}
+    }
+    let bare = text
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || !b.is_ascii());
+    let keyword = [
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "true",
+        "false",
+    ]
+    .contains(&text.to_ascii_lowercase().as_str());
+    if bare && !keyword {
+        return string(text.to_owned());
     }
     Some(canonical.to_owned())
 }

@@ -93,7 +93,7 @@ pub(super) fn canonical(tokens: &[&str]) -> String {
                     && adjacent(tokens[i], next) =>
             {
                 i += 1;
-                format!("x{next}")
+                format!("x{}", next.to_ascii_lowercase())
             }
             _ => canonical_token(tokens[i]),
         };
@@ -246,15 +246,17 @@ pub(super) fn parse_table(sql: &str) -> Option<TableSql> {
         ..TableSql::default()
     };
     let body = &tokens[open + 1..close.saturating_sub(1).max(open + 1)];
-    for item in split_commas(body) {
+    let items = split_commas(body);
+    table.keys.extend(deferred_keys(&items));
+    for item in items {
         let Some(first) = item.first() else { continue };
         if TABLE_CONSTRAINTS.contains(&name(first).as_str()) {
             let (constraint, rest) = constraint_name(item);
             let word = |i: usize| rest.get(i).map(|t| name(t)).unwrap_or_default();
             match word(0).as_str() {
                 "check" => table.checks.push(check(constraint, &rest[1..])),
-                // `PRIMARY KEY (...)`, `UNIQUE (...)`, `FOREIGN KEY (...)`.
-                what @ ("primary" | "unique" | "foreign") => {
+                // `PRIMARY KEY (...)`, `UNIQUE (...)`.
+                what @ ("primary" | "unique") => {
                     let open = if what == "unique" { 1 } else { 2 };
                     if rest.get(open) != Some(&"(") {
                         continue;
@@ -262,9 +264,7 @@ pub(super) fn parse_table(sql: &str) -> Option<TableSql> {
                     let close = past_close(rest, open);
                     let columns =
                         key_columns(&rest[open + 1..close.saturating_sub(1).max(open + 1)]);
-                    let what = if what == "foreign" {
-                        "foreign key"
-                    } else if what == "primary" {
+                    let what = if what == "primary" {
                         "primary key"
                     } else {
                         "unique"
@@ -314,32 +314,80 @@ fn key_columns(list: &[&str]) -> String {
         .join(", ")
 }
 
-/// What follows a key's column list, as far as the pragmas do not give
-/// it: a conflict clause of a primary key or unique constraint, and a
-/// foreign key that is `DEFERRABLE INITIALLY DEFERRED` (SQLite's only
-/// deferred kind).
+/// A conflict clause after a primary key's or unique constraint's column
+/// list: `ON CONFLICT x`, where x is not `ABORT` (the default, the same as
+/// none).
 fn key_clauses(what: &str, columns: &str, clause: &[&str], keys: &mut Vec<String>) {
     let words: Vec<String> = clause.iter().map(|t| name(t)).collect();
-    let at = |i: usize, w: &str| words.get(i).is_some_and(|x| x == w);
     for i in 0..words.len() {
-        if what != "foreign key" && at(i, "on") && at(i + 1, "conflict") {
+        if words[i] == "on" && words.get(i + 1).is_some_and(|w| w == "conflict") {
             let algorithm = words.get(i + 2).cloned().unwrap_or_default();
-            keys.push(format!(
-                "{what} ({columns}) on conflict {}",
-                algorithm.to_ascii_uppercase()
-            ));
-            return;
-        }
-        if what == "foreign key"
-            && at(i, "deferrable")
-            && !(i > 0 && at(i - 1, "not"))
-            && at(i + 1, "initially")
-            && at(i + 2, "deferred")
-        {
-            keys.push(format!("{what} ({columns}) initially deferred"));
+            if !algorithm.eq_ignore_ascii_case("abort") {
+                keys.push(format!(
+                    "{what} ({columns}) on conflict {}",
+                    algorithm.to_ascii_uppercase()
+                ));
+            }
             return;
         }
     }
+}
+
+/// The foreign keys that are `DEFERRABLE INITIALLY DEFERRED`, SQLite's
+/// only deferred kind, as `foreign key (a) initially deferred`. As in
+/// SQLite's parser, a deferral clause applies to the foreign key made
+/// last in the table so far (by a column's `REFERENCES` or a `FOREIGN
+/// KEY`), wherever it is written, and a later one overrides it.
+fn deferred_keys(items: &[&[&str]]) -> Vec<String> {
+    let mut keys: Vec<(String, bool)> = Vec::new();
+    for item in items {
+        let Some(first) = item.first() else { continue };
+        let column = (!TABLE_CONSTRAINTS.contains(&name(first).as_str())).then(|| name(first));
+        let word = |i: usize| item.get(i).map(|t| name(t)).unwrap_or_default();
+        let mut i = usize::from(column.is_some());
+        while i < item.len() {
+            if item[i] == "(" {
+                i = past_close(item, i);
+                continue;
+            }
+            match word(i).as_str() {
+                "references" if column.is_some() => {
+                    keys.push((column.clone().unwrap_or_default(), false));
+                }
+                "foreign"
+                    if column.is_none()
+                        && word(i + 1) == "key"
+                        && item.get(i + 2) == Some(&"(") =>
+                {
+                    let close = past_close(item, i + 2);
+                    keys.push((
+                        key_columns(&item[i + 3..close.saturating_sub(1).max(i + 3)]),
+                        false,
+                    ));
+                    i = close;
+                    continue;
+                }
+                "not" if word(i + 1) == "deferrable" => {
+                    if let Some(last) = keys.last_mut() {
+                        last.1 = false;
+                    }
+                    i += 2;
+                    continue;
+                }
+                "deferrable" => {
+                    if let Some(last) = keys.last_mut() {
+                        last.1 = word(i + 1) == "initially" && word(i + 2) == "deferred";
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    keys.into_iter()
+        .filter(|(_, deferred)| *deferred)
+        .map(|(columns, _)| format!("foreign key ({columns}) initially deferred"))
+        .collect()
 }
 
 /// One column definition: its name, its type (the pragmas have it), then
@@ -396,7 +444,7 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>, keys: &mut Vec<String>)
             "not" if word(i + 1) == "null" => {
                 i += 2;
                 if let Some((algorithm, next)) = conflict(i) {
-                    column.not_null_conflict = Some(algorithm);
+                    column.not_null_conflict = (algorithm != "ABORT").then_some(algorithm);
                     i = next;
                 }
             }
@@ -409,7 +457,9 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>, keys: &mut Vec<String>)
             "unique" => {
                 i += 1;
                 if let Some((algorithm, next)) = conflict(i) {
-                    keys.push(format!("unique ({}) on conflict {algorithm}", column.name));
+                    if algorithm != "ABORT" {
+                        keys.push(format!("unique ({}) on conflict {algorithm}", column.name));
+                    }
                     i = next;
                 }
             }
@@ -457,7 +507,6 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>, keys: &mut Vec<String>)
                 // The foreign key clause (the pragmas have the rest) runs
                 // to the next constraint; its `SET NULL` and `NOT
                 // DEFERRABLE` are no `NULL` or `NOT NULL`.
-                let start = i;
                 i += 1;
                 while i < item.len() {
                     let w = word(i);
@@ -475,8 +524,6 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>, keys: &mut Vec<String>)
                         i + 1
                     };
                 }
-                let name = column.name.clone();
-                key_clauses("foreign key", &name, &item[start..i], keys);
             }
             _ => i += 1,
         }
@@ -692,6 +739,80 @@ mod tests {
                 // key clause or a comment.
                 let checks = columns.iter().flat_map(|(_, c)| c).filter(|c| c.contains("CHECK")).count();
                 prop_assert_eq!(parsed.checks.len(), checks, "{}", sql);
+            }
+        }
+
+        /// Deferral, against SQLite: a foreign key is deferred exactly
+        /// when a row that breaks it is taken until the commit. Clauses
+        /// stand anywhere after the key, among other clauses, and at table
+        /// level.
+        fn deferral() -> impl Strategy<Value = &'static str> {
+            prop_oneof![
+                Just(""),
+                Just("DEFERRABLE INITIALLY DEFERRED"),
+                Just("deferrable initially immediate"),
+                Just("DEFERRABLE"),
+                Just("NOT DEFERRABLE"),
+                Just("NOT DEFERRABLE INITIALLY DEFERRED"),
+            ]
+        }
+
+        fn other() -> impl Strategy<Value = &'static str> {
+            prop_oneof![
+                Just(""),
+                Just("DEFAULT NULL"),
+                Just("COLLATE NOCASE"),
+                Just("CHECK (1)"),
+                Just("/* c */"),
+                Just("UNIQUE"),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn deferral_is_read_as_sqlite_does(
+                columns in proptest::collection::vec(
+                    (0..3u8, deferral(), other(), deferral(), other()),
+                    1..5,
+                ),
+            ) {
+                let conn = Connection::open_in_memory().unwrap();
+                conn.execute_batch("PRAGMA foreign_keys = ON; CREATE TABLE p (id INTEGER PRIMARY KEY)").unwrap();
+                let mut definitions = Vec::new();
+                let mut table_keys = Vec::new();
+                for (i, (key, first, between, second, after)) in columns.iter().enumerate() {
+                    let name = format!("c{i}");
+                    match key {
+                        // A column-level key with clauses around it.
+                        0 => definitions.push(format!("{name} INT {between} REFERENCES p (id) {first} {after} {second}")),
+                        // A table-level key.
+                        1 => {
+                            definitions.push(format!("{name} INT {between} {first}"));
+                            table_keys.push(format!("FOREIGN KEY ({name}) REFERENCES p {second}"));
+                        }
+                        // No key: a stray clause applies to an earlier key.
+                        _ => definitions.push(format!("{name} INT {between} {first} {after}")),
+                    }
+                }
+                definitions.extend(table_keys);
+                let sql = format!("CREATE TABLE t ({})", definitions.join(", "));
+                prop_assume!(conn.execute_batch(&sql).is_ok());
+                let parsed = parse_table(&sql).unwrap();
+                for i in 0..columns.len() {
+                    let name = format!("c{i}");
+                    let keyed: i64 = conn
+                        .query_row("SELECT count(*) FROM pragma_foreign_key_list('t') WHERE \"from\" = ?1", [&name], |r| r.get(0))
+                        .unwrap();
+                    if keyed == 0 {
+                        continue;
+                    }
+                    conn.execute_batch("BEGIN").unwrap();
+                    let taken = conn.execute_batch(&format!("INSERT INTO t ({name}) VALUES (999)")).is_ok();
+                    conn.execute_batch("ROLLBACK").unwrap();
+                    let line = format!("foreign key ({name}) initially deferred");
+                    prop_assert_eq!(parsed.keys.contains(&line), taken, "{}\n{:?}", sql, parsed.keys);
+                }
             }
         }
     }
