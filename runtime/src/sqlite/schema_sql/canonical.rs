@@ -1,0 +1,136 @@
+//! The canonical form of SQL as verify compares it: tokens as SQLite's
+//! scanner reads them, comments and white space dropped, keywords and
+//! names in lower case, a quoted name unquoted where that means the same.
+//! Two texts with the same canonical form behave the same.
+
+use crate::source::sql::{Dialect, tokens};
+
+/// Words that a quoted name must not become when it is unquoted: bare,
+/// they are values, not names.
+const VALUES: [&str; 6] = [
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "true",
+    "false",
+    "null",
+];
+
+/// A name that means the same quoted or not: a plain identifier that is
+/// not a value.
+fn plain(name: &str) -> bool {
+    name.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || !b.is_ascii())
+        && !VALUES.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// A token in canonical form: a string literal as written; a word in
+/// lower case (SQLite's names and keywords ignore ASCII case); a quoted
+/// name unquoted where that means the same (a plain identifier), else in
+/// double quotes. A double-quoted token keeps its case: where no column
+/// has its name, SQLite reads it as a string.
+fn canonical_token(token: &str) -> String {
+    let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    match token.as_bytes().first() {
+        Some(b'\'') => token.to_owned(),
+        Some(b'"') if token.len() >= 2 => {
+            let name = token[1..token.len() - 1].replace("\"\"", "\"");
+            if plain(&name) && name == name.to_ascii_lowercase() {
+                name
+            } else {
+                quoted(&name)
+            }
+        }
+        Some(b'`') if token.len() >= 2 => {
+            let name = token[1..token.len() - 1]
+                .replace("``", "`")
+                .to_ascii_lowercase();
+            if plain(&name) { name } else { quoted(&name) }
+        }
+        Some(b'[') if token.len() >= 2 => {
+            let name = token[1..token.len() - 1].to_ascii_lowercase();
+            if plain(&name) { name } else { quoted(&name) }
+        }
+        _ => token.to_ascii_lowercase(),
+    }
+}
+
+/// Whether `next` starts where `previous` ends in the text both are
+/// slices of.
+fn adjacent(previous: &str, next: &str) -> bool {
+    previous.as_ptr() as usize + previous.len() == next.as_ptr() as usize
+}
+
+/// Operators that the scanner reads as two one-character tokens, written
+/// back without a space between them.
+const PAIRS: [&str; 9] = [">=", "<=", "<>", "!=", "==", "||", "<<", ">>", "->"];
+
+/// `tokens` in canonical form, joined with single spaces where SQL needs
+/// or usually has them.
+pub(crate) fn canonical(tokens: &[&str]) -> String {
+    let mut out = String::new();
+    let mut previous = String::new();
+    // A sign that starts an expression or follows `(` or `,`: unary.
+    let mut unary = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        // `x'41'` is one blob; `x '41'` a name and a string.
+        let token = match tokens.get(i + 1) {
+            Some(next)
+                if tokens[i].eq_ignore_ascii_case("x")
+                    && next.starts_with('\'')
+                    && adjacent(tokens[i], next) =>
+            {
+                i += 1;
+                format!("x{}", next.to_ascii_lowercase())
+            }
+            _ => canonical_token(tokens[i]),
+        };
+        i += 1;
+        let glued = unary
+            || previous == "("
+            || (token == "("
+                && previous
+                    .bytes()
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            || previous == "."
+            || token == ")"
+            || token == ","
+            || token == "."
+            || PAIRS.contains(&format!("{previous}{token}").as_str());
+        if !out.is_empty() && !glued {
+            out.push(' ');
+        }
+        unary = (token == "-" || token == "+")
+            && (out.is_empty() || matches!(previous.as_str(), "(" | ","));
+        out.push_str(&token);
+        previous = token;
+    }
+    out
+}
+
+/// The canonical form of a whole statement (a view's or a trigger's).
+pub(crate) fn canonical_sql(sql: &str) -> String {
+    canonical(&tokens(sql, Dialect::Sqlite))
+}
+
+/// A name as SQLite compares it: unquoted, ASCII case folded.
+pub(super) fn name(token: &str) -> String {
+    let inner = |quote: &str| {
+        token[1..token.len() - 1]
+            .replace(&quote.repeat(2), quote)
+            .to_ascii_lowercase()
+    };
+    match token.as_bytes().first() {
+        Some(b'"') if token.len() >= 2 => inner("\""),
+        Some(b'`') if token.len() >= 2 => inner("`"),
+        Some(b'\'') if token.len() >= 2 => inner("'"),
+        Some(b'[') if token.len() >= 2 => token[1..token.len() - 1].to_ascii_lowercase(),
+        _ => token.to_ascii_lowercase(),
+    }
+}
