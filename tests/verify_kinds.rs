@@ -279,7 +279,43 @@ const SAME: &[(&str, &str)] = &[
         "CREATE TABLE t (a BLOB CHECK (a <> x'4A'));",
         "DROP TABLE t; CREATE TABLE t (a BLOB CHECK (a <> X'4a'));",
     ),
+    (
+        "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL, pid INT REFERENCES p);",
+        "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, pid INT REFERENCES p (id));",
+    ),
+    (
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE TRIGGER stamp AFTER INSERT ON t FOR EACH ROW BEGIN UPDATE t SET at = 'x' WHERE id = new.id; END;",
+        "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE TRIGGER stamp AFTER INSERT ON t BEGIN UPDATE t SET at = 'x' WHERE id = new.id; END;",
+    ),
 ];
+
+/// A foreign key that names no parent columns names the parent's primary
+/// key: when an up changes that key, the child is described again.
+#[test]
+fn a_foreign_key_follows_the_parent_primary_key() {
+    let folder = folder(&[
+        (
+            "1_base.up.sql",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT); CREATE TABLE t (pid REFERENCES p);",
+        ),
+        ("1_base.down.sql", "DROP TABLE t; DROP TABLE p;"),
+        (
+            "2_key.up.sql",
+            "DROP TABLE p; CREATE TABLE p (id INTEGER, code TEXT PRIMARY KEY);",
+        ),
+        ("2_key.down.sql", "SELECT 'forgot p';"),
+    ]);
+    let failures = failures(load(&folder).verify().unwrap_err());
+    let text = failures.to_string();
+    assert!(
+        text.contains("table t: foreign key (pid) -> p (code) ON UPDATE NO ACTION ON DELETE NO ACTION left behind by 2_key.down.sql"),
+        "{text}"
+    );
+    assert!(
+        text.contains("table t: foreign key (pid) -> p (id) ON UPDATE NO ACTION ON DELETE NO ACTION missing after 2_key.down.sql"),
+        "{text}"
+    );
+}
 
 #[test]
 fn a_table_rebuilt_in_other_words_passes() {

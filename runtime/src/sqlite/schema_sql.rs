@@ -13,8 +13,9 @@
 mod canonical;
 
 use crate::source::sql::{Dialect, tokens};
+pub(super) use canonical::canonical;
 use canonical::name;
-pub(super) use canonical::{canonical, canonical_sql};
+pub(in crate::sqlite) use canonical::{canonical_sql, canonical_trigger};
 
 /// The index just past the parenthesis that closes the one at `open`.
 fn past_close(tokens: &[&str], open: usize) -> usize {

@@ -134,3 +134,21 @@ pub(super) fn name(token: &str) -> String {
         _ => token.to_ascii_lowercase(),
     }
 }
+
+/// The canonical form of a `CREATE TRIGGER`, without `FOR EACH ROW`, the
+/// only kind of trigger SQLite has, written or not.
+pub(crate) fn canonical_trigger(sql: &str) -> String {
+    let mut tokens = tokens(sql, Dialect::Sqlite);
+    let body = tokens
+        .iter()
+        .position(|t| t.eq_ignore_ascii_case("begin"))
+        .unwrap_or(tokens.len());
+    if let Some(at) = tokens[..body].windows(3).position(|w| {
+        w[0].eq_ignore_ascii_case("for")
+            && w[1].eq_ignore_ascii_case("each")
+            && w[2].eq_ignore_ascii_case("row")
+    }) {
+        tokens.drain(at..at + 3);
+    }
+    canonical(&tokens)
+}

@@ -1,0 +1,335 @@
+//! One table or index as verify compares it: from the pragmas, and from
+//! its SQL what only the SQL says (see `schema_sql`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rusqlite::Connection;
+
+use crate::Result;
+use crate::sqlite::schema_sql::{canonical_sql, parse_index, parse_table};
+use crate::verify::{Column, Object, Table};
+
+/// What a table's description depends on besides its own SQL: each
+/// table whose primary key a foreign key names without columns, with that
+/// table's SQL then.
+pub(super) type Parents = Vec<(String, String)>;
+
+/// A table: its columns (with what its SQL says of each), foreign keys,
+/// checks, the indexes of its primary key and unique constraints, and its
+/// options.
+pub(super) fn describe_table(
+    conn: &Connection,
+    name: &str,
+    sql: &str,
+    tables: &HashMap<String, &str>,
+) -> Result<(Table, Parents)> {
+    let parsed = parse_table(sql).unwrap_or_default();
+    let mut columns = Vec::new();
+    let mut statement = conn.prepare_cached(
+        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+    )?;
+    // A rowid alias (the one `INTEGER PRIMARY KEY` of a rowid table) never
+    // holds NULL: its `NOT NULL` changes nothing.
+    let key_columns: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0",
+        [name],
+        |r| r.get(0),
+    )?;
+    let rowid = !parsed.options.iter().any(|o| o == "without rowid");
+    let mut rows = statement.query([name])?;
+    while let Some(r) = rows.next()? {
+        let column: String = r.get(0)?;
+        let declared: String = r.get(1)?;
+        let not_null: bool = r.get(2)?;
+        let default: Option<String> = r.get(3)?;
+        let primary_key: i64 = r.get(4)?;
+        let hidden: i64 = r.get(5)?;
+        let from_sql = parsed
+            .columns
+            .iter()
+            .find(|c| c.name == column.to_ascii_lowercase());
+        let mut properties = Vec::new();
+        if !declared.is_empty() {
+            properties.push(("type", canonical_sql(&declared).to_ascii_uppercase()));
+        }
+        let alias = rowid
+            && key_columns == 1
+            && primary_key == 1
+            && declared.eq_ignore_ascii_case("INTEGER");
+        if not_null && !alias {
+            let conflict = from_sql.and_then(|c| c.not_null_conflict.clone());
+            properties.push((
+                "not null",
+                conflict.map_or("yes".into(), |c| format!("ON CONFLICT {c}")),
+            ));
+        }
+        if let Some(default) = default.as_deref().and_then(default_value) {
+            properties.push(("default", default));
+        }
+        if primary_key > 0 {
+            properties.push(("primary key", "yes".into()));
+        }
+        properties.push((
+            "collation",
+            from_sql
+                .and_then(|c| c.collation.clone())
+                .unwrap_or_else(|| "BINARY".into()),
+        ));
+        if let Some(c) = from_sql {
+            if c.autoincrement {
+                properties.push(("autoincrement", "yes".into()));
+            }
+            if let Some(generated) = &c.generated {
+                properties.push(("generated", generated.clone()));
+            }
+        }
+        // 1: hidden in a virtual table; 2 and 3 are generated columns,
+        // which the SQL describes.
+        if hidden == 1 {
+            properties.push(("hidden", "yes".into()));
+        }
+        columns.push(Column {
+            // SQLite's names ignore ASCII case.
+            name: column.to_ascii_lowercase(),
+            properties,
+        });
+    }
+    let (mut constraints, parents) = foreign_keys(conn, name, tables)?;
+    constraints.extend(parsed.checks);
+    constraints.extend(parsed.keys);
+    constraints.extend(parsed.options);
+    constraints.extend(key_indexes(conn, name, sql)?);
+    Ok((
+        Table {
+            columns,
+            constraints,
+        },
+        parents,
+    ))
+}
+
+/// A column's default as compared: none for `NULL` (no default is a
+/// `NULL` default), without a leading `+`, and a double-quoted default
+/// read as the string SQLite takes it for.
+fn default_value(written: &str) -> Option<String> {
+    let canonical = canonical_sql(written);
+    let canonical = canonical.strip_prefix('+').unwrap_or(&canonical);
+    if canonical == "null" {
+        return None;
+    }
+    // A name as a default is the string of its text, case kept.
+    let text = written.trim();
+    let string = |inner: String| Some(format!("'{}'", inner.replace('\'', "''")));
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(b'"'), Some(b'"')) if text.len() >= 2 => {
+            return string(text[1..text.len() - 1].replace("\"\"", "\""));
+        }
+        (Some(b'`'), Some(b'`')) if text.len() >= 2 => {
+            return string(text[1..text.len() - 1].replace("``", "`"));
+        }
+        (Some(b'['), Some(b']')) => return string(text[1..text.len() - 1].to_owned()),
+        _ => {}
+    }
+    let bare = text
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || !b.is_ascii());
+    let keyword = [
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "true",
+        "false",
+    ]
+    .contains(&text.to_ascii_lowercase().as_str());
+    if bare && !keyword {
+        return string(text.to_owned());
+    }
+    Some(canonical.to_owned())
+}
+
+/// One foreign key, gathered from its rows in `pragma_foreign_key_list`.
+#[derive(Default)]
+struct ForeignKey {
+    columns: Vec<String>,
+    parent: String,
+    parent_columns: Vec<String>,
+    on_update: String,
+    on_delete: String,
+    matching: String,
+}
+
+/// Each foreign key of a table, in one line; a key that names no parent
+/// columns names its parent's primary key, resolved.
+fn foreign_keys(
+    conn: &Connection,
+    table: &str,
+    tables: &HashMap<String, &str>,
+) -> Result<(BTreeSet<String>, Parents)> {
+    let mut parents = Parents::new();
+    let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+    let mut statement = conn.prepare_cached(
+        "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+    )?;
+    let mut rows = statement.query([table])?;
+    while let Some(r) = rows.next()? {
+        let key = keys.entry(r.get(0)?).or_default();
+        key.columns
+            .push(r.get::<_, String>(2)?.to_ascii_lowercase());
+        key.parent = r.get::<_, String>(1)?.to_ascii_lowercase();
+        if let Some(column) = r.get::<_, Option<String>>(3)? {
+            key.parent_columns.push(column.to_ascii_lowercase());
+        }
+        key.on_update = r.get(4)?;
+        key.on_delete = r.get(5)?;
+        key.matching = r.get(6)?;
+    }
+    for key in keys.values_mut() {
+        if !key.parent_columns.is_empty() {
+            continue;
+        }
+        let mut statement =
+            conn.prepare_cached("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?;
+        key.parent_columns = statement
+            .query_map([&key.parent], |r| r.get::<_, String>(0))?
+            .map(|c| c.map(|c| c.to_ascii_lowercase()))
+            .collect::<rusqlite::Result<_>>()?;
+        let parent_sql = tables.get(&key.parent).copied().unwrap_or_default();
+        parents.push((key.parent.clone(), parent_sql.to_owned()));
+    }
+    let lines = keys
+        .into_values()
+        .map(|k| {
+            // Still none: a parent without a primary key (or none at all).
+            let parent_columns = if k.parent_columns.is_empty() {
+                " (its primary key)".to_owned()
+            } else {
+                format!(" ({})", k.parent_columns.join(", "))
+            };
+            format!(
+                "foreign key ({}) -> {}{parent_columns} ON UPDATE {} ON DELETE {}{}",
+                k.columns.join(", "),
+                k.parent,
+                k.on_update,
+                k.on_delete,
+                if k.matching == "NONE" {
+                    String::new()
+                } else {
+                    format!(" MATCH {}", k.matching)
+                }
+            )
+        })
+        .collect();
+    Ok((lines, parents))
+}
+
+/// The collation of each column of a table, by lower-case name, that its
+/// SQL names (the others are `BINARY`).
+fn collations(table_sql: &str) -> HashMap<String, String> {
+    parse_table(table_sql)
+        .map(|t| {
+            t.columns
+                .into_iter()
+                .filter_map(|c| c.collation.map(|coll| (c.name, coll)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The key columns of index `index`, with sort order and collation (when
+/// it is not the column's own: a column's collation is its property), and
+/// the expression of each `None` (from the index's SQL) in `expressions`.
+fn index_columns(
+    conn: &Connection,
+    index: &str,
+    expressions: &[String],
+    columns_collation: &HashMap<String, String>,
+) -> Result<Vec<String>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seqno, name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key ORDER BY seqno",
+    )?;
+    let mut rows = statement.query([index])?;
+    let mut columns = Vec::new();
+    while let Some(r) = rows.next()? {
+        let seqno: i64 = r.get(0)?;
+        let name: Option<String> = r.get(1)?;
+        let descending: bool = r.get(2)?;
+        let collation: Option<String> = r.get(3)?;
+        let own = name
+            .as_ref()
+            .and_then(|n| columns_collation.get(&n.to_ascii_lowercase()))
+            .map_or("BINARY", String::as_str);
+        let mut term = name.map(|n| n.to_ascii_lowercase()).unwrap_or_else(|| {
+            expressions
+                .get(usize::try_from(seqno).unwrap_or(usize::MAX))
+                .cloned()
+                .unwrap_or_else(|| "<expression>".into())
+        });
+        if let Some(collation) = collation.filter(|c| !c.eq_ignore_ascii_case(own)) {
+            term.push_str(" COLLATE ");
+            term.push_str(&collation.to_ascii_uppercase());
+        }
+        if descending {
+            term.push_str(" DESC");
+        }
+        columns.push(term);
+    }
+    Ok(columns)
+}
+
+/// The indexes of a table's primary key and unique constraints, one line
+/// each. They are named after the table as it was created, which a
+/// table's recreation changes: they are compared by what they index.
+fn key_indexes(conn: &Connection, table: &str, sql: &str) -> Result<Vec<String>> {
+    let columns_collation = collations(sql);
+    let mut statement =
+        conn.prepare_cached("SELECT name, origin FROM pragma_index_list(?1) WHERE origin <> 'c'")?;
+    let indexes: Vec<(String, String)> = statement
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut lines = Vec::new();
+    for (index, origin) in indexes {
+        let columns = index_columns(conn, &index, &[], &columns_collation)?;
+        let what = if origin == "pk" {
+            "primary key"
+        } else {
+            "unique"
+        };
+        lines.push(format!("{what} ({})", columns.join(", ")));
+    }
+    Ok(lines)
+}
+
+/// An index made by `CREATE INDEX`: uniqueness, table, terms with sort
+/// order and collation, and partial condition.
+pub(super) fn describe_index(
+    conn: &Connection,
+    name: &str,
+    table: &str,
+    sql: &str,
+    table_sql: &str,
+) -> Result<Object> {
+    let parsed = parse_index(sql).unwrap_or_default();
+    let unique = sql
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|w| w.eq_ignore_ascii_case("unique"));
+    let columns = index_columns(conn, name, &parsed.terms, &collations(table_sql))?;
+    Ok(Object {
+        definition: format!(
+            "{}on {} ({}){}",
+            if unique { "unique, " } else { "" },
+            table.to_ascii_lowercase(),
+            columns.join(", "),
+            parsed
+                .condition
+                .map(|c| format!(" WHERE {c}"))
+                .unwrap_or_default()
+        ),
+        shown: true,
+        exact: None,
+    })
+}
