@@ -149,6 +149,9 @@ struct Found {
     failures: Vec<VerifyFailure>,
 }
 
+/// verify's flow over a scratch database: every migration checked, the
+/// database rebuilt from the up files where a problem left it in a state
+/// no migration left, every problem collected.
 pub(crate) fn verify(migrations: &Migrations, scratch: &mut dyn Scratch) -> Result<VerifyReport> {
     let mut found = Found::default();
     let mut from = 0;
@@ -159,11 +162,7 @@ pub(crate) fn verify(migrations: &Migrations, scratch: &mut dyn Scratch) -> Resu
             break;
         }
         if !scratch.renew()? {
-            found.report.unchecked = migrations
-                .iter()
-                .skip(next)
-                .map(Migration::version)
-                .collect();
+            found.report.unchecked = versions_from(migrations, next);
             break;
         }
         let mut failed = None;
@@ -183,11 +182,7 @@ pub(crate) fn verify(migrations: &Migrations, scratch: &mut dyn Scratch) -> Resu
                 version,
                 cause: Box::new(cause),
             });
-            found.report.unchecked = migrations
-                .iter()
-                .skip(next)
-                .map(Migration::version)
-                .collect();
+            found.report.unchecked = versions_from(migrations, next);
             break;
         }
         from = next;
@@ -203,6 +198,13 @@ pub(crate) fn verify(migrations: &Migrations, scratch: &mut dyn Scratch) -> Resu
     }
 }
 
+/// The versions of the migrations from index `i` on: those verify could
+/// not check after a problem it cannot go on from (the migration at `i`,
+/// whose round trip did not run, and every later one).
+fn versions_from(migrations: &Migrations, i: usize) -> Vec<u64> {
+    migrations.iter().skip(i).map(Migration::version).collect()
+}
+
 /// Checks the migrations from index `from` on, on a database where those
 /// before it are applied.
 fn check_from(
@@ -214,9 +216,6 @@ fn check_from(
     // The history table is there, as for `up`: a migration may read it
     // (a view of the version), and one that drops it is named.
     db.create_table()?;
-    // The migration at `i`, whose round trip did not run, and every later
-    // one.
-    let unchecked_from = |i: usize| migrations.iter().skip(i).map(Migration::version).collect();
     for (i, m) in migrations.iter().enumerate().skip(from) {
         let up = migrations.file_path(m, Direction::Up);
         let down = migrations.file_path(m, Direction::Down);
@@ -230,12 +229,12 @@ fn check_from(
                 cause: Box::new(cause),
             });
             // Later migrations build on this one: they cannot be checked.
-            found.report.unchecked = unchecked_from(i);
+            found.report.unchecked = versions_from(migrations, i);
             return Ok(Next::Done);
         }
         if let Some(failure) = history_after(db, m, &up) {
             found.failures.push(failure);
-            found.report.unchecked = unchecked_from(i);
+            found.report.unchecked = versions_from(migrations, i);
             return Ok(Next::Done);
         }
         if m.irreversible() {
