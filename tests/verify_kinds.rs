@@ -400,6 +400,12 @@ fn one_lost_property_is_one_difference() {
 
 const NO_TX: &str = "-- strata:no-transaction\n";
 
+/// A temporary folder holding `files`, whose contents are built.
+fn folder_of(files: &[(&str, String)]) -> tempfile::TempDir {
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (*n, s.as_str())).collect();
+    folder(&files)
+}
+
 /// Three downs wrong in three ways, in files that run in a transaction:
 /// all three are reported in one run, and the migrations after them are
 /// checked.
@@ -459,8 +465,7 @@ fn outside_a_transaction_every_migration_is_checked_after_a_rebuild() {
         ("6_c.up.sql", no_tx("CREATE TABLE c (x);")),
         ("6_c.down.sql", no_tx("DROP TABLE c;")),
     ];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (*n, s.as_str())).collect();
-    let folder = folder(&files);
+    let folder = folder_of(&files);
     let failures = failures(load(&folder).verify().unwrap_err());
     let text = failures.to_string();
     assert!(
@@ -525,8 +530,7 @@ fn a_rebuild_that_fails_is_reported_with_what_was_not_checked() {
         ("3_b.up.sql", "CREATE TABLE b (x);".to_owned()),
         ("3_b.down.sql", "DROP TABLE b;".to_owned()),
     ];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (*n, s.as_str())).collect();
-    let folder = folder(&files);
+    let folder = folder_of(&files);
     let connections = std::cell::Cell::new(0);
     let err = load(&folder)
         .verify_with(|conn| {
@@ -579,8 +583,7 @@ fn a_transaction_left_open_is_the_failure_up_reports() {
         ),
         ("2_b.down.sql", "DROP TABLE b;".to_owned()),
     ];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (*n, s.as_str())).collect();
-    let folder = folder(&files);
+    let folder = folder_of(&files);
     let failures = failures(load(&folder).verify().unwrap_err());
     let text = failures.to_string();
     match failures.failures.as_slice() {

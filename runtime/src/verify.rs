@@ -1,11 +1,13 @@
 //! `verify`: proof on a scratch database that every down file reverts its up.
 //!
-//! For each migration in order: describe the schema, apply up, then inside a
-//! transaction apply down, describe the schema again and compare, apply up
-//! again, and roll that transaction back, which returns the database to the
-//! state after up, ready for the next migration. The backends provide the
-//! scratch database and the description; the flow and the comparison are
-//! here, once.
+//! For each migration in order: take a snapshot of the schema, apply up,
+//! then inside a transaction apply down, take a snapshot again and compare,
+//! apply up again, and roll that transaction back, which returns the
+//! database to the state after up, ready for the next migration. A file
+//! outside a transaction cannot be rolled back: after a problem there, the
+//! scratch database is built anew from the up files and verify goes on.
+//! The backends provide the scratch database and the snapshots; the flow
+//! and the comparison are here, once.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};

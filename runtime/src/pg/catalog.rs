@@ -99,22 +99,18 @@ pub(super) fn describe(
 fn column_properties(
     row: &Row,
 ) -> std::result::Result<Vec<(&'static str, String)>, postgres::Error> {
-    let mut properties = vec![("type", text(row, 2)?)];
-    if row.try_get::<_, Option<bool>>(3)?.unwrap_or(false) {
-        properties.push(("not null", "yes".to_owned()));
-    }
-    let named = [
-        (4, "default"),
-        (5, "collation"),
-        (6, "storage"),
-        (7, "compression"),
-        (8, "statistics"),
-        (9, "options"),
-        (10, "foreign options"),
-        (11, "generated"),
+    let mut properties = Vec::new();
+    // Each in the column the first statement gives it; NULL: not there.
+    let named = ["type", "not null", "default", "collation", "storage"];
+    let more = [
+        "compression",
+        "statistics",
+        "options",
+        "foreign options",
+        "generated",
     ];
-    for (i, property) in named {
-        if let Some(value) = row.try_get::<_, Option<String>>(i)? {
+    for (i, property) in named.into_iter().chain(more).enumerate() {
+        if let Some(value) = row.try_get::<_, Option<String>>(i + 2)? {
             properties.push((property, value));
         }
     }
@@ -164,7 +160,7 @@ fn queries(version: i32) -> [String; 3] {
         format!(
             "SELECT {NAME} || c.relname, a.attname::text,
                     format_type(a.atttypid, a.atttypmod),
-                    a.attnotnull,
+                    CASE WHEN a.attnotnull THEN 'yes' END,
                     CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,
                     CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END,
                     CASE WHEN a.attstorage <> t.typstorage

@@ -15,7 +15,7 @@ mod canonical;
 use crate::source::sql::{Dialect, tokens};
 pub(super) use canonical::canonical;
 use canonical::name;
-pub(in crate::sqlite) use canonical::{canonical_sql, canonical_trigger};
+pub(in crate::sqlite) use canonical::{canonical_sql, canonical_trigger, plain, unquote};
 
 /// The index just past the parenthesis that closes the one at `open`.
 fn past_close(tokens: &[&str], open: usize) -> usize {

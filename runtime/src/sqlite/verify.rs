@@ -25,13 +25,26 @@ impl Migrations {
     /// # migrations_roundtrip();
     /// ```
     ///
-    /// Compared after each down: every table's columns in order (name,
-    /// declared type, not null, default, primary key), its foreign keys, its
-    /// indexes (uniqueness, columns, partial condition), and triggers and
-    /// views by their SQL with white space folded. A migration whose down
-    /// file is irreversible is applied and not reverted; the report says so.
-    /// Every failing up, failing down and schema difference is reported, not
-    /// only the first.
+    /// Compared after each down: every table's columns in order (declared
+    /// type, collation, not null, default, primary key, autoincrement,
+    /// generated expression), its foreign keys (with their actions and
+    /// deferral), checks, primary key and unique constraints (with conflict
+    /// clauses) and options; indexes (uniqueness, columns or expressions,
+    /// sort order, collation, partial condition); and triggers, views and
+    /// virtual tables by their SQL in a canonical form (see the README). A
+    /// migration whose down file is irreversible is applied and not
+    /// reverted; the report says so. Every failing up, failing down and
+    /// schema difference is reported, not only the first, and every
+    /// migration is checked: after a problem in a file outside a
+    /// transaction, verify goes on from a scratch database built anew from
+    /// the up files. Only an up file that fails (or drops the history
+    /// table) stops it; [`VerifyReport::unchecked`] then lists what it did
+    /// not check.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::VerifyFailed`](crate::Error::VerifyFailed) with every
+    /// problem found, and database errors of the scratch database.
     pub fn verify(&self) -> Result<VerifyReport> {
         self.runner().verify()
     }
@@ -42,6 +55,10 @@ impl Migrations {
     /// `setup` runs again on each new scratch database verify starts (after
     /// a problem with a file that runs outside a transaction, it rebuilds
     /// one from the up files to go on).
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Migrations::verify), and the error `setup` returns.
     pub fn verify_with(
         &self,
         setup: impl Fn(&Connection) -> rusqlite::Result<()>,
@@ -55,11 +72,19 @@ impl Runner<'_> {
     /// ([`table`](Runner::table)), which the scratch database holds as
     /// `up` would: for a folder whose migrations create a table named like
     /// the default one, or read the history table by another name.
+    ///
+    /// # Errors
+    ///
+    /// As [`Migrations::verify`].
     pub fn verify(&self) -> Result<VerifyReport> {
         self.verify_with(|_| Ok(()))
     }
 
     /// [`Migrations::verify_with`] with this runner's history table.
+    ///
+    /// # Errors
+    ///
+    /// As [`Migrations::verify_with`].
     pub fn verify_with(
         &self,
         setup: impl Fn(&Connection) -> rusqlite::Result<()>,

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rusqlite::Connection;
 
 use crate::Result;
-use crate::sqlite::schema_sql::{canonical_sql, parse_index, parse_table};
+use crate::sqlite::schema_sql::{
+    TableSql, canonical_sql, parse_index, parse_table, plain, unquote,
+};
 use crate::verify::{Column, Object, Table};
 
 /// What a table's description depends on besides its own SQL: each
@@ -95,10 +97,10 @@ pub(super) fn describe_table(
         });
     }
     let (mut constraints, parents) = foreign_keys(conn, name, tables)?;
+    constraints.extend(key_indexes(conn, name, &collations(&parsed))?);
     constraints.extend(parsed.checks);
     constraints.extend(parsed.keys);
     constraints.extend(parsed.options);
-    constraints.extend(key_indexes(conn, name, sql)?);
     Ok((
         Table {
             columns,
@@ -119,34 +121,9 @@ fn default_value(written: &str) -> Option<String> {
     }
     // A name as a default is the string of its text, case kept.
     let text = written.trim();
-    let string = |inner: String| Some(format!("'{}'", inner.replace('\'', "''")));
-    match (text.as_bytes().first(), text.as_bytes().last()) {
-        (Some(b'"'), Some(b'"')) if text.len() >= 2 => {
-            return string(text[1..text.len() - 1].replace("\"\"", "\""));
-        }
-        (Some(b'`'), Some(b'`')) if text.len() >= 2 => {
-            return string(text[1..text.len() - 1].replace("``", "`"));
-        }
-        (Some(b'['), Some(b']')) => return string(text[1..text.len() - 1].to_owned()),
-        _ => {}
-    }
-    let bare = text
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || !b.is_ascii());
-    let keyword = [
-        "current_date",
-        "current_time",
-        "current_timestamp",
-        "true",
-        "false",
-    ]
-    .contains(&text.to_ascii_lowercase().as_str());
-    if bare && !keyword {
-        return string(text.to_owned());
+    let name = unquote(text, false).or_else(|| plain(text).then(|| text.to_owned()));
+    if let Some(name) = name {
+        return Some(format!("'{}'", name.replace('\'', "''")));
     }
     Some(canonical.to_owned())
 }
@@ -228,15 +205,12 @@ fn foreign_keys(
 
 /// The collation of each column of a table, by lower-case name, that its
 /// SQL names (the others are `BINARY`).
-fn collations(table_sql: &str) -> HashMap<String, String> {
-    parse_table(table_sql)
-        .map(|t| {
-            t.columns
-                .into_iter()
-                .filter_map(|c| c.collation.map(|coll| (c.name, coll)))
-                .collect()
-        })
-        .unwrap_or_default()
+fn collations(table: &TableSql) -> HashMap<String, String> {
+    table
+        .columns
+        .iter()
+        .filter_map(|c| Some((c.name.clone(), c.collation.clone()?)))
+        .collect()
 }
 
 /// The key columns of index `index`, with sort order and collation (when
@@ -283,8 +257,11 @@ fn index_columns(
 /// The indexes of a table's primary key and unique constraints, one line
 /// each. They are named after the table as it was created, which a
 /// table's recreation changes: they are compared by what they index.
-fn key_indexes(conn: &Connection, table: &str, sql: &str) -> Result<Vec<String>> {
-    let columns_collation = collations(sql);
+fn key_indexes(
+    conn: &Connection,
+    table: &str,
+    columns_collation: &HashMap<String, String>,
+) -> Result<Vec<String>> {
     let mut statement =
         conn.prepare_cached("SELECT name, origin FROM pragma_index_list(?1) WHERE origin <> 'c'")?;
     let indexes: Vec<(String, String)> = statement
@@ -292,7 +269,7 @@ fn key_indexes(conn: &Connection, table: &str, sql: &str) -> Result<Vec<String>>
         .collect::<rusqlite::Result<_>>()?;
     let mut lines = Vec::new();
     for (index, origin) in indexes {
-        let columns = index_columns(conn, &index, &[], &columns_collation)?;
+        let columns = index_columns(conn, &index, &[], columns_collation)?;
         let what = if origin == "pk" {
             "primary key"
         } else {
@@ -317,7 +294,12 @@ pub(super) fn describe_index(
         .split_whitespace()
         .nth(1)
         .is_some_and(|w| w.eq_ignore_ascii_case("unique"));
-    let columns = index_columns(conn, name, &parsed.terms, &collations(table_sql))?;
+    let columns = index_columns(
+        conn,
+        name,
+        &parsed.terms,
+        &collations(&parse_table(table_sql).unwrap_or_default()),
+    )?;
     Ok(Object {
         definition: format!(
             "{}on {} ({}){}",

@@ -18,7 +18,7 @@ const VALUES: [&str; 6] = [
 
 /// A name that means the same quoted or not: a plain identifier that is
 /// not a value.
-fn plain(name: &str) -> bool {
+pub(in crate::sqlite) fn plain(name: &str) -> bool {
     name.bytes()
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii())
@@ -28,34 +28,46 @@ fn plain(name: &str) -> bool {
         && !VALUES.contains(&name.to_ascii_lowercase().as_str())
 }
 
+/// The text inside a quoted token (`"a""b"`, `` `a` ``, `[a]`, and with
+/// `strings`, `'a'`), case kept; `None` for a token that is not quoted so.
+pub(in crate::sqlite) fn unquote(token: &str, strings: bool) -> Option<String> {
+    let bytes = token.as_bytes();
+    let (&first, &last) = (bytes.first()?, bytes.last()?);
+    // Both ends are ASCII quotes, so the slice between them is on
+    // character boundaries.
+    let inner = || &token[1..token.len() - 1];
+    match (first, last) {
+        _ if token.len() < 2 => None,
+        (b'[', b']') => Some(inner().to_owned()),
+        (b'"', b'"') => Some(inner().replace("\"\"", "\"")),
+        (b'`', b'`') => Some(inner().replace("``", "`")),
+        (b'\'', b'\'') if strings => Some(inner().replace("''", "'")),
+        _ => None,
+    }
+}
+
 /// A token in canonical form: a string literal as written; a word in
 /// lower case (SQLite's names and keywords ignore ASCII case); a quoted
 /// name unquoted where that means the same (a plain identifier), else in
 /// double quotes. A double-quoted token keeps its case: where no column
 /// has its name, SQLite reads it as a string.
 fn canonical_token(token: &str) -> String {
-    let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    match token.as_bytes().first() {
-        Some(b'\'') => token.to_owned(),
-        Some(b'"') if token.len() >= 2 => {
-            let name = token[1..token.len() - 1].replace("\"\"", "\"");
-            if plain(&name) && name == name.to_ascii_lowercase() {
-                name
-            } else {
-                quoted(&name)
-            }
-        }
-        Some(b'`') if token.len() >= 2 => {
-            let name = token[1..token.len() - 1]
-                .replace("``", "`")
-                .to_ascii_lowercase();
-            if plain(&name) { name } else { quoted(&name) }
-        }
-        Some(b'[') if token.len() >= 2 => {
-            let name = token[1..token.len() - 1].to_ascii_lowercase();
-            if plain(&name) { name } else { quoted(&name) }
-        }
-        _ => token.to_ascii_lowercase(),
+    if token.starts_with('\'') {
+        return token.to_owned();
+    }
+    let Some(name) = unquote(token, false) else {
+        return token.to_ascii_lowercase();
+    };
+    // Brackets and backticks only ever quote names.
+    let name = if token.starts_with('"') {
+        name
+    } else {
+        name.to_ascii_lowercase()
+    };
+    if plain(&name) && name == name.to_ascii_lowercase() {
+        name
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
 
@@ -121,18 +133,9 @@ pub(crate) fn canonical_sql(sql: &str) -> String {
 
 /// A name as SQLite compares it: unquoted, ASCII case folded.
 pub(super) fn name(token: &str) -> String {
-    let inner = |quote: &str| {
-        token[1..token.len() - 1]
-            .replace(&quote.repeat(2), quote)
-            .to_ascii_lowercase()
-    };
-    match token.as_bytes().first() {
-        Some(b'"') if token.len() >= 2 => inner("\""),
-        Some(b'`') if token.len() >= 2 => inner("`"),
-        Some(b'\'') if token.len() >= 2 => inner("'"),
-        Some(b'[') if token.len() >= 2 => token[1..token.len() - 1].to_ascii_lowercase(),
-        _ => token.to_ascii_lowercase(),
-    }
+    unquote(token, true)
+        .unwrap_or_else(|| token.to_owned())
+        .to_ascii_lowercase()
 }
 
 /// The canonical form of a `CREATE TRIGGER`, without `FOR EACH ROW`, the

@@ -60,6 +60,11 @@ fn canonical_form_ignores_layout_case_quotes_and_comments() {
         canonical_sql("CREATE VIEW v AS SELECT 'A'")
     );
     assert_eq!(canonical_sql("-1"), "-1");
+    // Names that are not ASCII, quoted or not, in every quoting.
+    assert_eq!(
+        canonical_sql("SELECT é, \"é\", [é], `é` FROM t"),
+        "select é, é, é, é from t"
+    );
     assert_eq!(canonical_sql("f(-1, +2) - 3"), "f(-1, +2) - 3");
 }
 
