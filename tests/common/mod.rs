@@ -4,6 +4,8 @@
 
 #[cfg(feature = "postgres")]
 pub mod pg;
+#[cfg(feature = "postgres")]
+pub mod pg_kinds;
 pub mod reliability;
 
 use std::path::{Path, PathBuf};
