@@ -277,8 +277,9 @@ impl InScratch<'_> {
 /// that are initially deferred are deferred again for the next migration.
 pub(super) fn checks_at_commit(client: &mut Client) -> std::result::Result<(), postgres::Error> {
     client.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")?;
+    // Typed: parsed and run in one round trip.
     let deferred: Option<String> = client
-        .query_one(
+        .query_typed_one(
             "SELECT string_agg(DISTINCT quote_ident(n.nspname) || '.' || quote_ident(con.conname), ', ')
              FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
              WHERE con.condeferred AND has_schema_privilege(n.oid, 'USAGE')",
