@@ -32,10 +32,14 @@ fn findings(result: &strata::Result<VerifyReport>) -> Findings {
 
 /// verify of `files` both ways: what it found, the same both ways.
 fn both_ways(db: &TestDb, files: &[(&str, &str)]) -> Findings {
+    both_ways_with(&db.url.parse().unwrap(), files)
+}
+
+/// [`both_ways`], connected with `config`.
+fn both_ways_with(config: &Config, files: &[(&str, &str)]) -> Findings {
     let migrations = Migrations::from_dir(folder(files).path()).unwrap();
-    let whole = findings(&migrations.verify_postgres(&mut db.client()));
-    let config: Config = db.url.parse().unwrap();
-    let incremental = findings(&migrations.verify_postgres_scratch(&config, NoTls));
+    let whole = findings(&migrations.verify_postgres(&mut config.connect(NoTls).unwrap()));
+    let incremental = findings(&migrations.verify_postgres_scratch(config, NoTls));
     assert_eq!(
         incremental, whole,
         "read where it changed (left) and read whole (right) disagree on {files:#?}"
@@ -129,11 +133,20 @@ CREATE SCHEMA s9;
 CREATE TABLE s9.t (id int REFERENCES public.base (id));
 CREATE VIEW public.v9 AS SELECT id FROM s9.t;
 ALTER TABLE public.solo ADD CONSTRAINT positive CHECK (id > 0) NOT VALID;
+CREATE TABLE public.arronly (x public.solo[] DEFAULT '{}'::public.solo[]);
+CREATE VIEW public.varr AS SELECT NULL::public.solo[] AS s;
+CREATE DOMAIN public.darr AS int[];
+CREATE TABLE public.typed_of OF public.pair;
+ALTER TABLE public.typed ADD COLUMN da public.darr;
+CREATE INDEX base_pattern ON public.base (name text_pattern_ops);
+CREATE INDEX base_fts ON public.base (to_tsvector('english', name));
 ";
 
-const NAMED_DOWN: &str = "DROP VIEW public.v9; DROP TABLE s9.t; DROP SCHEMA s9;
+const NAMED_DOWN: &str = "DROP INDEX public.base_fts; DROP INDEX public.base_pattern;
+DROP TABLE public.typed_of; DROP VIEW public.varr; DROP TABLE public.arronly;
+DROP VIEW public.v9; DROP TABLE s9.t; DROP SCHEMA s9;
 DROP FUNCTION public.all_solo(); DROP TABLE public.typed; DROP FUNCTION public.touch();
-DROP FUNCTION public.f(); DROP TYPE public.pair; DROP DOMAIN public.pos; DROP TYPE public.mood;
+DROP FUNCTION public.f(); DROP TYPE public.pair; DROP DOMAIN public.darr; DROP DOMAIN public.pos; DROP TYPE public.mood;
 DROP TABLE public.pt; DROP TABLE public.kid; DROP TABLE public.holder; DROP TABLE public.own;
 ALTER TABLE public.solo DROP CONSTRAINT positive;
 ";
@@ -202,12 +215,12 @@ const THROUGH: &[(&str, &str)] = &[
         "ALTER DOMAIN public.pos DROP CONSTRAINT small;",
     ),
     (
-        "ALTER TYPE public.pair ADD ATTRIBUTE c int;",
-        "ALTER TYPE public.pair DROP ATTRIBUTE c;",
+        "ALTER TYPE public.pair ADD ATTRIBUTE c int CASCADE;",
+        "ALTER TYPE public.pair DROP ATTRIBUTE c CASCADE;",
     ),
     (
-        "ALTER TYPE public.pair RENAME ATTRIBUTE a TO aa;",
-        "ALTER TYPE public.pair RENAME ATTRIBUTE aa TO a;",
+        "ALTER TYPE public.pair RENAME ATTRIBUTE a TO aa CASCADE;",
+        "ALTER TYPE public.pair RENAME ATTRIBUTE aa TO a CASCADE;",
     ),
     (
         "ALTER FUNCTION public.f() RENAME TO g;",
@@ -229,6 +242,38 @@ ALTER TABLE public.solo ADD CONSTRAINT positive CHECK (id > 0) NOT VALID;",
     (
         "ALTER TABLE public.child ALTER CONSTRAINT child_id_fkey DEFERRABLE;",
         "ALTER TABLE public.child ALTER CONSTRAINT child_id_fkey NOT DEFERRABLE;",
+    ),
+    (
+        "ALTER TABLE public.solo SET SCHEMA s9;",
+        "ALTER TABLE s9.solo SET SCHEMA public;",
+    ),
+    (
+        "ALTER DOMAIN public.darr RENAME TO darr9;",
+        "ALTER DOMAIN public.darr9 RENAME TO darr;",
+    ),
+    (
+        "ALTER TYPE public.pair SET SCHEMA s9;",
+        "ALTER TYPE s9.pair SET SCHEMA public;",
+    ),
+    // Objects the system made, which only an update changes.
+    (
+        "ALTER OPERATOR CLASS pg_catalog.text_pattern_ops USING btree RENAME TO tp9_ops;",
+        "ALTER OPERATOR CLASS pg_catalog.tp9_ops USING btree RENAME TO text_pattern_ops;",
+    ),
+    (
+        "ALTER TEXT SEARCH CONFIGURATION pg_catalog.english RENAME TO eng9;",
+        "ALTER TEXT SEARCH CONFIGURATION pg_catalog.eng9 RENAME TO english;",
+    ),
+    (
+        "ALTER FUNCTION pg_catalog.lower(text) RENAME TO lower9;",
+        "ALTER FUNCTION pg_catalog.lower9(text) RENAME TO lower;",
+    ),
+    // A write to a catalog's rows, which locks no relation of the user's.
+    (
+        "UPDATE pg_catalog.pg_attribute SET attnotnull = true
+WHERE attrelid = 'public.solo'::regclass AND attname = 'id';",
+        "UPDATE pg_catalog.pg_attribute SET attnotnull = false
+WHERE attrelid = 'public.solo'::regclass AND attname = 'id';",
     ),
     (
         "DEALLOCATE ALL;\nALTER TABLE public.solo ADD COLUMN z int;",
@@ -265,5 +310,79 @@ fn a_change_that_reaches_other_objects_is_seen_there() {
                 other => panic!("{up}\n{down}\n{other:?}"),
             }
         }
+    }
+}
+
+/// Around a migration, with a right down and one that forgets it: the
+/// findings of [`both_ways_with`].
+fn right_and_wrong(config: &Config, before: (&str, &str), up: &str, down: &str) {
+    for wrong in [false, true] {
+        let files = [
+            ("1_before.up.sql", before.0),
+            ("1_before.down.sql", before.1),
+            ("2_change.up.sql", up),
+            ("2_change.down.sql", if wrong { "SELECT 1;" } else { down }),
+            ("3_later.up.sql", "CREATE TABLE public.later (id int);"),
+            ("3_later.down.sql", "DROP TABLE public.later;"),
+        ];
+        match both_ways_with(config, &files) {
+            Ok(checked) if !wrong => assert_eq!(checked, [1, 2, 3]),
+            Err(problems) if wrong => assert!(
+                problems.iter().all(|p| p.contains("2_change.down.sql")),
+                "{up}\n{problems:#?}"
+            ),
+            other => panic!("{up}\n{other:?}"),
+        }
+    }
+}
+
+/// Where names are looked up in two schemas, a new table hides another of
+/// its name, which foreign keys and views then write with its schema.
+#[test]
+fn a_table_that_hides_another_of_its_name_is_seen() {
+    let Some(db) = TestDb::new("incremental_hides") else {
+        return;
+    };
+    let mut config: Config = db.url.parse().unwrap();
+    config.options("-c search_path=shadow,public");
+    right_and_wrong(
+        &config,
+        (
+            "CREATE SCHEMA shadow;
+CREATE TABLE public.t1 (id int PRIMARY KEY);
+CREATE TABLE public.r (id int REFERENCES public.t1);
+CREATE VIEW public.v AS SELECT id FROM public.t1;",
+            "DROP VIEW public.v; DROP TABLE public.r; DROP TABLE public.t1; DROP SCHEMA shadow;",
+        ),
+        "CREATE TABLE shadow.t1 (id int);",
+        "DROP TABLE shadow.t1;",
+    );
+}
+
+/// `DROP OWNED BY` takes a role out of a policy without locking its table.
+#[test]
+fn a_role_taken_out_of_a_policy_is_seen() {
+    let Some(db) = TestDb::new("incremental_roles") else {
+        return;
+    };
+    let mut admin = db.client();
+    let roles = ["strata_incremental_r1", "strata_incremental_r2"];
+    for role in roles {
+        admin
+            .batch_execute(&format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role}"))
+            .unwrap();
+    }
+    right_and_wrong(
+        &db.url.parse().unwrap(),
+        (
+            "CREATE TABLE public.p (id int);
+CREATE POLICY pp ON public.p TO strata_incremental_r1, strata_incremental_r2 USING (true);",
+            "DROP TABLE public.p;",
+        ),
+        "DROP OWNED BY strata_incremental_r2;",
+        "ALTER POLICY pp ON public.p TO strata_incremental_r1, strata_incremental_r2;",
+    );
+    for role in roles {
+        admin.batch_execute(&format!("DROP ROLE {role}")).unwrap();
     }
 }

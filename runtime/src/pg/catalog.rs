@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
-pub(super) use changes::Described;
+pub(super) use changes::{Described, writes_catalog};
 
 use crate::verify::{Column, Object, Schema, Table};
 
@@ -208,6 +208,7 @@ pub(super) struct Statements {
     only: Vec<Statement>,
     global: Statement,
     pub(super) fingerprint: Statement,
+    pub(super) touched: Statement,
 }
 
 impl Prepared {
@@ -254,6 +255,7 @@ impl Prepared {
                 only,
                 global: client.prepare(&objects::global_objects_sql(version))?,
                 fingerprint: client.prepare(changes::FINGERPRINT)?,
+                touched: client.prepare(changes::TOUCHED)?,
             })
         }
     }

@@ -722,10 +722,14 @@ impl Backend for Pg<'_> {
             self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
         }
         self.changed_in_transaction = true;
-        if let (false, Some(described)) = (in_transaction, &mut self.described) {
-            described.note_everything();
-        }
         let text = m.sql(direction);
+        if let Some(described) = &mut self.described {
+            // No lock outlives a statement outside a transaction, nor says
+            // what a write to a catalog's rows changed.
+            if !in_transaction || catalog::writes_catalog(text) {
+                described.note_everything();
+            }
+        }
         self.may_set = sql::holds_words(text, &[b"set"]) != 0;
         self.quick_now = None;
         // Only a backslash can read differently when the session's
@@ -952,7 +956,7 @@ impl Pg<'_> {
             return;
         }
         if let Some(described) = &mut self.described {
-            described.note_touched(self.client);
+            described.note_touched(self.client, &mut self.describe_statements);
         }
     }
 

@@ -16,10 +16,20 @@
 //! - The objects of the database as a whole (functions, types, schemas,
 //!   extensions...) are few: a fingerprint of their catalog rows (each
 //!   row's oid and `xmin`, which a rollback restores) tells whether any
-//!   changed. When one did, everything is read again, because relations
-//!   name them (a column's type, a default's function).
-//! - Whatever runs outside a transaction, where no lock outlives the
-//!   statement, has everything read again.
+//!   changed, and the transaction's counts of updated and deleted rows in
+//!   their catalogs tell it for those the system made (`ALTER SCHEMA
+//!   public RENAME`). When one did, everything is read again, because
+//!   relations name them (a column's type, a default's function).
+//! - Everything is read again after a file that ran outside a transaction,
+//!   where no lock outlives the statement, or that writes a system
+//!   catalog's rows itself (`UPDATE pg_attribute ...`), and at every
+//!   snapshot while the session looks names up in more than one schema,
+//!   where a new table can hide another of its name.
+//!
+//! Locks taken after a savepoint are released when the transaction rolls
+//! back to it; verify takes no snapshot between a savepoint and its
+//! rollback (a file's own savepoints roll back inside the file), so what
+//! such a rollback undoes was never read.
 //!
 //! A change this could not see would be compared as it was before, so
 //! `tests/postgres_verify_incremental.rs` checks that verify finds exactly
@@ -33,21 +43,28 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use postgres::Client;
+use postgres::error::SqlState;
 
 use super::{Global, Owned, Prepared, assemble, describe_global, describe_relations};
 use crate::verify::Schema;
 
 /// The relations (`pg_class` oids) the session holds locks on in its
-/// transaction, and those whose description names one of them, an index
-/// standing for its table. Only the locks that change a relation's
+/// transaction, and those whose description names one of them or its row
+/// type (or an array of it), an index standing for its table. Only the locks that change a relation's
 /// catalog rows take count: `SHARE UPDATE EXCLUSIVE` or stronger, as
 /// every `CREATE`, `ALTER` and `DROP` of a relation or of anything of it
 /// takes; reading and writing rows (`ACCESS SHARE`, `ROW SHARE`, `ROW
 /// EXCLUSIVE`) does not describe a relation anew. A row with oid 0: something that is described
 /// with the database as a whole depends on one of them (a function that
 /// returns a table's row type, a statistics object, a publication), or a
-/// standalone composite type changed; everything must be read again.
-const TOUCHED: &str = "
+/// standalone composite type changed, or rows of the objects of the
+/// database as a whole were updated or deleted in the transaction (which
+/// the fingerprint does not see when the system made them: `ALTER SCHEMA
+/// public RENAME`, a renamed operator class, `DROP OWNED` taking a role
+/// out of a policy); everything must be read again. (The counts may also
+/// hold the last second's transactions, not yet sent to the statistics:
+/// that reads everything again once more, never less.)
+pub(super) const TOUCHED: &str = "
 WITH locked AS (
     SELECT DISTINCT l.relation AS oid FROM pg_locks l
     WHERE l.locktype = 'relation' AND l.pid = pg_backend_pid() AND l.relation >= 16384
@@ -60,7 +77,10 @@ dependents AS (
     UNION ALL
     SELECT d.classid, d.objid, d.deptype FROM pg_depend d
     WHERE d.refclassid = 'pg_type'::regclass
-      AND d.refobjid IN (SELECT c.reltype FROM pg_class c WHERE c.oid IN (SELECT oid FROM locked) AND c.reltype <> 0)
+      AND d.refobjid IN (SELECT c.reltype FROM pg_class c WHERE c.oid IN (SELECT oid FROM locked) AND c.reltype <> 0
+                         UNION ALL
+                         SELECT t.typarray FROM pg_type t JOIN pg_class c ON t.oid = c.reltype
+                         WHERE c.oid IN (SELECT oid FROM locked) AND t.typarray <> 0)
 ),
 owners AS (
     SELECT oid AS owner FROM locked
@@ -87,28 +107,43 @@ SELECT 0::oid WHERE EXISTS (
     OR EXISTS (
         SELECT 1 FROM dependents d JOIN pg_constraint k ON k.oid = d.objid
         WHERE d.classid = 'pg_constraint'::regclass AND k.conrelid = 0)
-    OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid IN (SELECT oid FROM locked) AND c.relkind = 'c')";
+    OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid IN (SELECT oid FROM locked) AND c.relkind = 'c')
+    OR (SELECT sum(pg_stat_get_xact_tuples_updated(k) + pg_stat_get_xact_tuples_deleted(k))
+        FROM unnest(ARRAY['pg_proc', 'pg_operator', 'pg_collation', 'pg_opclass', 'pg_opfamily', 'pg_ts_config',
+                          'pg_ts_config_map', 'pg_ts_dict', 'pg_namespace', 'pg_policy', 'pg_cast', 'pg_enum',
+                          'pg_range', 'pg_extension', 'pg_foreign_data_wrapper', 'pg_foreign_server',
+                          'pg_publication', 'pg_publication_rel', 'pg_statistic_ext', 'pg_event_trigger',
+                          'pg_aggregate']::regclass[]) AS k) > 0
+    OR pg_stat_get_xact_tuples_updated('pg_type'::regclass) > 0";
 
 /// One text that changes when any catalog row that describes an object of
-/// the database as a whole changes (each row's oid and `xmin`): schemas,
-/// functions and aggregates, types (not the row types of relations, nor
-/// arrays, which change with them), enum labels, ranges, domain
-/// constraints, collations, text search, operators, casts, foreign data
-/// wrappers and servers, publications, extensions, event triggers,
-/// statistics objects, the database's settings, roles (a policy names
-/// them), and the search path, which decides how names are written. Rows
-/// the system made (oid below 16384) never change here.
+/// the database as a whole changes (each row's oid and `xmin`): schemas
+/// (also those the system made: `public`), functions and aggregates,
+/// types (not the row types of relations, nor arrays, which change with
+/// them; the standalone composite types, whose oids are `$1`), enum
+/// labels, ranges, domain constraints, collations, operator classes and
+/// families, text search, operators, casts, foreign data wrappers and
+/// servers, publications, extensions, event triggers, statistics objects,
+/// the database's settings, roles (a policy names them), and the schemas
+/// names are looked up in and the user, which decide how names are
+/// written. Rows of the system (oid below 16384) change here only when
+/// updated, which [`TOUCHED`] sees. The second column: the session looks
+/// names up in more than one schema, where a new relation can hide
+/// another of its name (`public.t` is then written with its schema):
+/// everything is read at every snapshot.
 pub(super) const FINGERPRINT: &str = "
-SELECT md5(concat_ws('|', current_setting('search_path'),
-    (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_namespace x WHERE x.oid >= 16384),
+SELECT md5(concat_ws('|', current_schemas(true)::text, current_user,
+    (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_namespace x),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_proc x WHERE x.oid >= 16384),
     (SELECT string_agg(x.aggfnoid::oid || ':' || x.xmin, ',' ORDER BY x.aggfnoid::oid) FROM pg_aggregate x WHERE x.aggfnoid::oid >= 16384),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_type x
-     WHERE x.oid >= 16384 AND x.typrelid = 0 AND x.typcategory <> 'A'),
+     WHERE x.oid >= 16384 AND (x.typrelid = 0 AND NOT (x.typtype = 'b' AND x.typcategory = 'A') OR x.oid = ANY ($1::oid[]))),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_enum x WHERE x.oid >= 16384),
     (SELECT string_agg(x.rngtypid || ':' || x.xmin, ',' ORDER BY x.rngtypid) FROM pg_range x WHERE x.rngtypid >= 16384),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_constraint x WHERE x.contypid > 0),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_collation x WHERE x.oid >= 16384),
+    (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_opclass x WHERE x.oid >= 16384),
+    (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_opfamily x WHERE x.oid >= 16384),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_ts_config x WHERE x.oid >= 16384),
     (SELECT string_agg(x.mapcfg || ':' || x.xmin, ',' ORDER BY x.mapcfg, x.maptokentype, x.mapseqno) FROM pg_ts_config_map x WHERE x.mapcfg >= 16384),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_ts_dict x WHERE x.oid >= 16384),
@@ -123,11 +158,13 @@ SELECT md5(concat_ws('|', current_setting('search_path'),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_statistic_ext x WHERE x.oid >= 16384),
     (SELECT string_agg(x.setrole || ':' || x.xmin, ',' ORDER BY x.setrole) FROM pg_db_role_setting x
      WHERE x.setdatabase IN (0, (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()))),
-    (SELECT string_agg(x.oid || ':' || x.rolname, ',' ORDER BY x.oid) FROM pg_roles x WHERE x.oid >= 16384)))";
+    (SELECT string_agg(x.oid || ':' || x.rolname, ',' ORDER BY x.oid) FROM pg_roles x WHERE x.oid >= 16384))),
+    coalesce(array_length(current_schemas(false), 1), 0) > 1";
 
-/// The standalone composite types' relations, whose description is the
-/// type's.
-const COMPOSITES: &str = "SELECT c.oid FROM pg_class c WHERE c.relkind = 'c' AND c.oid >= 16384";
+/// The standalone composite types: their relations (whose description is
+/// the type's) and their types.
+const COMPOSITES: &str =
+    "SELECT c.oid, c.reltype FROM pg_class c WHERE c.relkind = 'c' AND c.oid >= 16384";
 
 /// verify's description of its scratch database, kept between snapshots:
 /// see the module's text.
@@ -151,8 +188,10 @@ pub(in crate::pg) struct Described {
     /// [`FINGERPRINT`] when the last of `globals` was read; `None`:
     /// nothing read yet, or a read failed.
     fingerprint: Option<String>,
-    /// See [`COMPOSITES`].
+    /// The relations of [`COMPOSITES`].
     composites: HashSet<u32>,
+    /// Their types.
+    composite_types: Vec<u32>,
     /// Relations that may have changed since the last snapshot.
     changed: BTreeSet<u32>,
     /// Anything may have changed: read everything again.
@@ -165,17 +204,29 @@ impl Described {
     /// transaction failed), everything is read again at the next
     /// snapshot. Behind a savepoint: an error here must not end the
     /// transaction's use, whose commit would then roll the migration back.
-    pub(in crate::pg) fn note_touched(&mut self, client: &mut Client) {
+    pub(in crate::pg) fn note_touched(&mut self, client: &mut Client, cache: &mut Prepared) {
         if self.everything || self.fingerprint.is_none() {
             return;
         }
-        let guarded =
-            format!("SAVEPOINT strata_touched; {TOUCHED}; RELEASE SAVEPOINT strata_touched");
-        if self.touched(client, &guarded).is_err() {
+        let mut attempt = |described: &mut Self, cache: &mut Prepared| {
+            client.batch_execute("SAVEPOINT strata_touched")?;
+            let result = described.touched(client, cache);
+            client.batch_execute(match result {
+                Ok(()) => "RELEASE SAVEPOINT strata_touched",
+                Err(_) => "ROLLBACK TO SAVEPOINT strata_touched; RELEASE SAVEPOINT strata_touched",
+            })?;
+            result
+        };
+        let noted = match attempt(self, cache) {
+            // A migration's `DEALLOCATE ALL` took the statement away.
+            Err(e) if e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {
+                cache.clear();
+                attempt(self, cache)
+            }
+            noted => noted,
+        };
+        if noted.is_err() {
             self.everything = true;
-            let _ = client.batch_execute(
-                "ROLLBACK TO SAVEPOINT strata_touched; RELEASE SAVEPOINT strata_touched",
-            );
         }
     }
 
@@ -185,22 +236,19 @@ impl Described {
         self.everything = true;
     }
 
-    /// Runs `sql`, which holds [`TOUCHED`], and notes the relations. Not
-    /// prepared: a migration's `DEALLOCATE ALL` cannot take it away.
+    /// Runs [`TOUCHED`] and notes the relations.
     fn touched(
         &mut self,
         client: &mut Client,
-        sql: &str,
+        cache: &mut Prepared,
     ) -> std::result::Result<(), postgres::Error> {
-        for message in client.simple_query(sql)? {
-            let postgres::SimpleQueryMessage::Row(row) = message else {
-                continue;
-            };
-            match row.get(0).and_then(|oid| oid.parse::<u32>().ok()) {
-                Some(oid) if oid != 0 && !self.composites.contains(&oid) => {
-                    self.changed.insert(oid);
-                }
-                _ => self.everything = true,
+        let (statements, _) = cache.prepare(client)?;
+        for row in client.query(&statements.touched, &[])? {
+            let oid: u32 = row.try_get(0)?;
+            if oid == 0 || self.composites.contains(&oid) {
+                self.everything = true;
+            } else {
+                self.changed.insert(oid);
             }
         }
         Ok(())
@@ -247,23 +295,28 @@ impl Described {
         cache: &mut Prepared,
         in_transaction: bool,
     ) -> std::result::Result<(), postgres::Error> {
-        // Inside the transaction, behind verify's savepoint already.
         if in_transaction && self.fingerprint.is_some() {
-            self.touched(client, TOUCHED)?;
+            self.touched(client, cache)?;
         }
         let (statements, _) = cache.prepare(client)?;
-        let fingerprint: String = client.query_one(&statements.fingerprint, &[])?.try_get(0)?;
-        let (oids, fresh) = if self.everything || self.fingerprint.as_ref() != Some(&fingerprint) {
+        let row = client.query_one(&statements.fingerprint, &[&self.composite_types])?;
+        let fingerprint: String = row.try_get(0)?;
+        let several_schemas: bool = row.try_get(1)?;
+        let (oids, fresh) = if self.everything
+            || several_schemas
+            || self.fingerprint.as_ref() != Some(&fingerprint)
+        {
             self.fingerprint = None;
             let global = describe_global(client, cache)?;
             if self.globals.last() != Some(&global) {
                 self.globals.push(global);
             }
-            self.composites = client
-                .query(COMPOSITES, &[])?
-                .iter()
-                .map(|row| row.try_get(0))
-                .collect::<std::result::Result<_, _>>()?;
+            self.composites.clear();
+            self.composite_types.clear();
+            for row in client.query(COMPOSITES, &[])? {
+                self.composites.insert(row.try_get(0)?);
+                self.composite_types.push(row.try_get(1)?);
+            }
             let fresh = describe_relations(client, cache, None)?;
             let oids: BTreeSet<u32> = self.relations.keys().chain(fresh.keys()).copied().collect();
             (oids, fresh)
@@ -294,5 +347,59 @@ impl Described {
         self.everything = false;
         self.fingerprint = Some(fingerprint);
         Ok(())
+    }
+}
+
+/// Whether `text` may write a system catalog's rows itself (`UPDATE
+/// pg_attribute SET atttypmod = ...`, a known way to widen a column
+/// without a rewrite), which takes no lock that says which relation it
+/// changed. Read as words anywhere in the text, in strings and bodies too
+/// (dynamic SQL): `UPDATE`, `DELETE FROM` or `INSERT INTO` followed by a
+/// name that begins with `pg_` (`pg_catalog.` or a catalog).
+pub(in crate::pg) fn writes_catalog(text: &str) -> bool {
+    if crate::source::sql::holds_words(text, &[b"pg_"]) == 0 {
+        return false;
+    }
+    let mut before = ["", ""];
+    let words = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_empty() && !word.eq_ignore_ascii_case("only"));
+    for word in words {
+        let is = |w: &str, expected: &str| w.eq_ignore_ascii_case(expected);
+        let writes = is(before[1], "update")
+            || (is(before[1], "from") && is(before[0], "delete"))
+            || (is(before[1], "into") && is(before[0], "insert"));
+        if writes && word.len() > 3 && word[..3].eq_ignore_ascii_case("pg_") {
+            return true;
+        }
+        before = [before[1], word];
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::writes_catalog;
+
+    #[test]
+    fn a_write_to_a_system_catalog_is_seen() {
+        for text in [
+            "UPDATE pg_attribute SET atttypmod = 104 WHERE attrelid = 't'::regclass",
+            "update pg_catalog.pg_attribute set attnotnull = true",
+            "DO $$ BEGIN EXECUTE 'DELETE FROM pg_catalog.pg_depend WHERE false'; END $$;",
+            "INSERT INTO\n  \"pg_description\" VALUES (1)",
+            "UPDATE ONLY pg_class SET relhasindex = false",
+        ] {
+            assert!(writes_catalog(text), "{text}");
+        }
+        for text in [
+            "SELECT * FROM pg_attribute",
+            "UPDATE t SET pg_x = 1",
+            "DELETE FROM t WHERE x IN (SELECT oid FROM pg_class)",
+            "INSERT INTO t SELECT relname FROM pg_class",
+            "CREATE TABLE t (id int)",
+        ] {
+            assert!(!writes_catalog(text), "{text}");
+        }
     }
 }
