@@ -184,6 +184,8 @@ pub(super) struct ScratchDatabase {
     pub(super) name: String,
     pub(super) key: i64,
     pub(super) created: bool,
+    /// The server process of verify's own connection to it, once made.
+    pub(super) backend: Option<i32>,
 }
 
 impl ScratchDatabase {
@@ -205,9 +207,17 @@ impl ScratchDatabase {
         if !std::mem::take(&mut self.created) {
             return Ok(());
         }
-        // With FORCE (PostgreSQL 13): the server process of verify's own
-        // connection, closed just before, may not have ended yet, and a
-        // plain DROP waits for it in steps of 100 ms.
+        // Verify's own connection, closed before, may not have ended yet:
+        // wait for its server process (PostgreSQL 14 and later), or
+        // DROP would wait for it in steps of 100 ms.
+        if let Some(pid) = self.backend.take() {
+            let _ = self.admin.query(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid = $1 AND datname = $2",
+                &[&pid, &self.name],
+            );
+        }
+        // With FORCE (PostgreSQL 13), for a server process that is still
+        // there.
         let plain = format!("DROP DATABASE IF EXISTS {}", quote_identifier(&self.name));
         let result = match self.admin.batch_execute(&format!("{plain} WITH (FORCE)")) {
             Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => self.admin.batch_execute(&plain),

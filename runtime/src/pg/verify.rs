@@ -146,6 +146,7 @@ impl Runner<'_> {
                 name: String::new(),
                 key: 0,
                 created: false,
+                backend: None,
             },
             client: None,
             connect: &mut connect,
@@ -267,6 +268,7 @@ impl InScratch<'_> {
         // Held in the scratch database too, where a verify started from
         // another database looks (advisory locks are per database).
         client.execute("SELECT pg_advisory_lock($1)", &[&self.database.key])?;
+        self.database.backend = Some(client.query_one("SELECT pg_backend_pid()", &[])?.get(0));
         Ok(client)
     }
 }
