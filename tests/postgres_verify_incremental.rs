@@ -386,3 +386,132 @@ CREATE POLICY pp ON public.p TO strata_incremental_r1, strata_incremental_r2 USI
         admin.batch_execute(&format!("DROP ROLE {role}")).unwrap();
     }
 }
+
+/// Changes that take no lock on what they change, found by attack: each
+/// after a first migration that is irreversible (so that no round trip of
+/// it makes verify read everything again anyway), with a right down, a
+/// wrong one, and what verify names about the wrong one.
+const UNLOCKED: &[(&str, &str, &str, &str, &str)] = &[
+    // An extension takes in a function: only `pg_depend` changes.
+    (
+        "CREATE EXTENSION fuzzystrmatch;
+CREATE FUNCTION public.name_key(text) RETURNS text LANGUAGE sql AS 'SELECT lower($1)';",
+        "ALTER EXTENSION fuzzystrmatch ADD FUNCTION public.name_key(text);",
+        "ALTER EXTENSION fuzzystrmatch DROP FUNCTION public.name_key(text);",
+        "SELECT 1;",
+        "function name_key(text) missing",
+    ),
+    // A deferred trigger makes an index at the commit.
+    (
+        "CREATE TABLE public.customers (id int, name text);
+CREATE TABLE public.jobs (id int);
+CREATE FUNCTION public.run_job() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF to_regclass('public.customers_name') IS NULL THEN
+        CREATE INDEX customers_name ON public.customers (name);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER run_job AFTER INSERT ON public.jobs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.run_job();",
+        "INSERT INTO public.jobs VALUES (1);",
+        "DELETE FROM public.jobs;\nDROP INDEX public.customers_name;",
+        "DELETE FROM public.jobs;",
+        "index customers_name",
+    ),
+    // A temporary table hides a table of its name: a view then names the
+    // table with its schema. (The session's schema for temporary tables is
+    // made by the first one.)
+    (
+        "CREATE TABLE public.accounts (id int PRIMARY KEY, owner text);
+CREATE VIEW public.owners AS SELECT owner FROM public.accounts;
+CREATE TEMP TABLE warm_up (id int) ON COMMIT DROP;",
+        "CREATE TEMP TABLE IF NOT EXISTS accounts (LIKE public.accounts);\nCREATE TABLE public.audit (id int);",
+        "DROP TABLE public.audit;\nDROP TABLE pg_temp.accounts;",
+        "DROP TABLE public.audit;",
+        "view owners is defined differently",
+    ),
+    // A function sets how names are written, for the rest of the session:
+    // put back after the file, the right down passes both ways.
+    (
+        "CREATE FUNCTION public.quote_all() RETURNS void LANGUAGE sql
+AS $$ SELECT set_config('quote_all_identifiers', 'on', false) $$;
+CREATE TABLE public.accounts (id int PRIMARY KEY, owner text);",
+        "SELECT public.quote_all();\nCREATE TABLE public.exports (id int);",
+        "DROP TABLE public.exports;",
+        "SELECT 1;",
+        "table exports left behind",
+    ),
+    // A function that writes a catalog's rows, called by a later file.
+    (
+        "CREATE TABLE public.customers (name varchar(100));
+CREATE FUNCTION public.set_length(t regclass, c name, len int) RETURNS void LANGUAGE sql AS $$
+UPDATE pg_catalog.pg_attribute SET atttypmod = len + 4 WHERE attrelid = t AND attname = c
+$$;",
+        "SELECT public.set_length('public.customers', 'name', 200);",
+        "SELECT public.set_length('public.customers', 'name', 100);",
+        "SELECT public.set_length('public.customers', 'name', 150);",
+        "customers.name: type character varying(100) -> character varying(150)",
+    ),
+    // Renames in catalogs of objects that others name.
+    (
+        "CREATE LANGUAGE mylang HANDLER plpgsql_call_handler VALIDATOR plpgsql_validator;
+CREATE FUNCTION public.f() RETURNS int LANGUAGE mylang AS 'BEGIN RETURN 1; END';",
+        "CREATE TABLE public.x1 (id int);",
+        "DROP TABLE public.x1;",
+        "DROP TABLE public.x1;\nALTER LANGUAGE mylang RENAME TO mylang_old;",
+        "function f() is defined differently",
+    ),
+    (
+        "CREATE TEXT SEARCH TEMPLATE public.mytmpl (INIT = dsimple_init, LEXIZE = dsimple_lexize);
+CREATE TEXT SEARCH DICTIONARY public.mydict (TEMPLATE = public.mytmpl);",
+        "CREATE TABLE public.x1 (id int);",
+        "DROP TABLE public.x1;",
+        "DROP TABLE public.x1;\nALTER TEXT SEARCH TEMPLATE public.mytmpl RENAME TO mytmpl_old;",
+        "text search dictionary mydict is defined differently",
+    ),
+    // A file that stops the counts that catch a renamed object of the
+    // system's.
+    (
+        "CREATE TABLE public.customers (name text);
+CREATE INDEX customers_prefix ON public.customers (name text_pattern_ops);",
+        "CREATE TABLE public.x1 (id int);",
+        "DROP TABLE public.x1;",
+        "SET track_counts = off;
+DROP TABLE public.x1;
+ALTER OPERATOR CLASS pg_catalog.text_pattern_ops USING btree RENAME TO tp_ops;",
+        "index customers_prefix is defined differently",
+    ),
+];
+
+/// Each change of [`UNLOCKED`]: the right down passes and the wrong one is
+/// named, the same both ways.
+#[test]
+fn a_change_that_takes_no_lock_is_seen() {
+    let Some(db) = TestDb::new("incremental_unlocked") else {
+        return;
+    };
+    for &(first, up, right, wrong_down, named) in UNLOCKED {
+        for wrong in [false, true] {
+            let files = [
+                ("1_first.up.sql", first),
+                ("1_first.down.sql", "-- strata:irreversible"),
+                ("2_change.up.sql", up),
+                ("2_change.down.sql", if wrong { wrong_down } else { right }),
+                ("3_later.up.sql", "CREATE TABLE public.later (id int);"),
+                ("3_later.down.sql", "DROP TABLE public.later;"),
+            ];
+            match both_ways(&db, &files) {
+                Ok(checked) if !wrong => assert_eq!(checked, [2, 3], "{up}"),
+                Err(problems) if wrong => {
+                    let text = problems.join("\n");
+                    assert!(
+                        text.contains(named) && text.contains("2_change.down.sql"),
+                        "{up}\nexpected {named:?} in:\n{text}"
+                    );
+                }
+                other => panic!("{up}\n{other:?}"),
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
-pub(super) use changes::{Described, writes_catalog};
+pub(super) use changes::{Described, Writes, writes_catalog};
 
 use crate::verify::{Column, Object, Schema, Table};
 

@@ -623,6 +623,15 @@ impl Backend for Pg<'_> {
                 .and(ended)
                 .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
         }
+        if self.described.is_some() && self.changed_in_transaction {
+            // What a deferred trigger does at the commit (DDL too), done
+            // now, so that the locks it takes are noted: the same as the
+            // commit would do, and its error is the commit's.
+            if let Err(e) = self.client.batch_execute("SET CONSTRAINTS ALL IMMEDIATE") {
+                self.rollback();
+                return Err(self.db(e));
+            }
+        }
         self.note_touched();
         self.in_transaction = false;
         self.client.batch_execute("COMMIT").map_err(|e| self.db(e))
@@ -725,9 +734,13 @@ impl Backend for Pg<'_> {
         let text = m.sql(direction);
         if let Some(described) = &mut self.described {
             // No lock outlives a statement outside a transaction, nor says
-            // what a write to a catalog's rows changed.
-            if !in_transaction || catalog::writes_catalog(text) {
-                described.note_everything();
+            // what a write to a catalog's rows changed; a function that
+            // may write them may be called by any later file.
+            match catalog::writes_catalog(text) {
+                catalog::Writes::Function => described.note_always(),
+                catalog::Writes::Rows => described.note_everything(),
+                catalog::Writes::No if !in_transaction => described.note_everything(),
+                catalog::Writes::No => {}
             }
         }
         self.may_set = sql::holds_words(text, &[b"set"]) != 0;
@@ -793,6 +806,11 @@ impl Backend for Pg<'_> {
         let local = held.as_deref().map(|ms| ("lock_timeout", ms));
         for name in session::restore(self.client, saved, local, self.in_transaction)? {
             log::debug!("put back setting {name}, which a migration changed");
+            // A setting may have hidden what the file changed from verify
+            // (`track_counts`): read everything at the next snapshot.
+            if let Some(described) = &mut self.described {
+                described.note_everything();
+            }
         }
         Ok(())
     }

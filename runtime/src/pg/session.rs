@@ -26,9 +26,10 @@ const READ: &str = "SELECT name, setting, reset_val FROM pg_settings WHERE sourc
      UNION ALL SELECT 'session_authorization', current_setting('session_authorization'), NULL \
      UNION ALL SELECT 'role', current_setting('role'), NULL";
 
-/// The settings that the cheap comparison reads. `lock_timeout` is not
+/// The settings that the cheap comparison reads: those that change how SQL
+/// runs, or how the server writes names and values. `lock_timeout` is not
 /// among them: strata holds its own inside its transaction.
-const QUICK: [&str; 17] = [
+const QUICK: [&str; 22] = [
     "search_path",
     "role",
     "session_authorization",
@@ -46,6 +47,13 @@ const QUICK: [&str; 17] = [
     "TimeZone",
     "DateStyle",
     "work_mem",
+    // How the catalog's text writes names and values, which verify
+    // compares (a function that sets one leaks it into later files).
+    "quote_all_identifiers",
+    "extra_float_digits",
+    "bytea_output",
+    "IntervalStyle",
+    "lc_monetary",
 ];
 
 /// The session's settings.

@@ -21,10 +21,17 @@
 //!   public RENAME`). When one did, everything is read again, because
 //!   relations name them (a column's type, a default's function).
 //! - Everything is read again after a file that ran outside a transaction,
-//!   where no lock outlives the statement, or that writes a system
-//!   catalog's rows itself (`UPDATE pg_attribute ...`), and at every
-//!   snapshot while the session looks names up in more than one schema,
-//!   where a new table can hide another of its name.
+//!   where no lock outlives the statement, that writes a system catalog's
+//!   rows itself (`UPDATE pg_attribute ...`; from then on at every
+//!   snapshot when it makes a function that may do so), or that changed a
+//!   setting strata put back (`track_counts`), and at every snapshot while
+//!   the session looks names up in more than one schema or has temporary
+//!   objects, where a new table can hide another of its name.
+//! - Deferred triggers fire before the commit is noted (`SET CONSTRAINTS
+//!   ALL IMMEDIATE`, as the commit would), so that what they do is seen.
+//!
+//! What another session does in the scratch database (through `dblink`)
+//! is not seen.
 //!
 //! Locks taken after a savepoint are released when the transaction rolls
 //! back to it; verify takes no snapshot between a savepoint and its
@@ -63,7 +70,8 @@ use crate::verify::Schema;
 /// public RENAME`, a renamed operator class, `DROP OWNED` taking a role
 /// out of a policy); everything must be read again. (The counts may also
 /// hold the last second's transactions, not yet sent to the statistics:
-/// that reads everything again once more, never less.)
+/// that reads everything again once more, never less; without
+/// `track_counts` there are none, and everything is read again.)
 pub(super) const TOUCHED: &str = "
 WITH locked AS (
     SELECT DISTINCT l.relation AS oid FROM pg_locks l
@@ -113,8 +121,9 @@ SELECT 0::oid WHERE EXISTS (
                           'pg_ts_config_map', 'pg_ts_dict', 'pg_namespace', 'pg_policy', 'pg_cast', 'pg_enum',
                           'pg_range', 'pg_extension', 'pg_foreign_data_wrapper', 'pg_foreign_server',
                           'pg_publication', 'pg_publication_rel', 'pg_statistic_ext', 'pg_event_trigger',
-                          'pg_aggregate']::regclass[]) AS k) > 0
-    OR pg_stat_get_xact_tuples_updated('pg_type'::regclass) > 0";
+                          'pg_aggregate', 'pg_language', 'pg_ts_template', 'pg_ts_parser']::regclass[]) AS k) > 0
+    OR pg_stat_get_xact_tuples_updated('pg_type'::regclass) > 0
+    OR NOT current_setting('track_counts')::bool";
 
 /// One text that changes when any catalog row that describes an object of
 /// the database as a whole changes (each row's oid and `xmin`): schemas
@@ -122,15 +131,17 @@ SELECT 0::oid WHERE EXISTS (
 /// types (not the row types of relations, nor arrays, which change with
 /// them; the standalone composite types, whose oids are `$1`), enum
 /// labels, ranges, domain constraints, collations, operator classes and
-/// families, text search, operators, casts, foreign data wrappers and
+/// families, text search, languages, operators, casts, foreign data wrappers and
 /// servers, publications, extensions, event triggers, statistics objects,
 /// the database's settings, roles (a policy names them), and the schemas
 /// names are looked up in and the user, which decide how names are
 /// written. Rows of the system (oid below 16384) change here only when
-/// updated, which [`TOUCHED`] sees. The second column: the session looks
-/// names up in more than one schema, where a new relation can hide
-/// another of its name (`public.t` is then written with its schema):
-/// everything is read at every snapshot.
+/// updated, which [`TOUCHED`] sees. Which objects an extension holds
+/// (`ALTER EXTENSION ... ADD FUNCTION` changes only `pg_depend`). The
+/// second column: the session looks names up in more than one schema, or
+/// has temporary objects (whose schema comes first), where a new relation
+/// can hide another of its name (`public.t` is then written with its
+/// schema): everything is read at every snapshot.
 pub(super) const FINGERPRINT: &str = "
 SELECT md5(concat_ws('|', current_schemas(true)::text, current_user,
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_namespace x),
@@ -147,6 +158,11 @@ SELECT md5(concat_ws('|', current_schemas(true)::text, current_user,
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_ts_config x WHERE x.oid >= 16384),
     (SELECT string_agg(x.mapcfg || ':' || x.xmin, ',' ORDER BY x.mapcfg, x.maptokentype, x.mapseqno) FROM pg_ts_config_map x WHERE x.mapcfg >= 16384),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_ts_dict x WHERE x.oid >= 16384),
+    (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_ts_template x WHERE x.oid >= 16384),
+    (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_ts_parser x WHERE x.oid >= 16384),
+    (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_language x WHERE x.oid >= 16384),
+    (SELECT string_agg(x.classid || ':' || x.objid || ':' || x.xmin, ',' ORDER BY x.refobjid, x.classid, x.objid)
+     FROM pg_depend x WHERE x.refclassid = 'pg_extension'::regclass AND x.deptype = 'e'),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_operator x WHERE x.oid >= 16384),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_cast x WHERE x.oid >= 16384),
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_foreign_data_wrapper x WHERE x.oid >= 16384),
@@ -159,7 +175,7 @@ SELECT md5(concat_ws('|', current_schemas(true)::text, current_user,
     (SELECT string_agg(x.setrole || ':' || x.xmin, ',' ORDER BY x.setrole) FROM pg_db_role_setting x
      WHERE x.setdatabase IN (0, (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()))),
     (SELECT string_agg(x.oid || ':' || x.rolname, ',' ORDER BY x.oid) FROM pg_roles x WHERE x.oid >= 16384))),
-    coalesce(array_length(current_schemas(false), 1), 0) > 1";
+    coalesce(array_length(current_schemas(false), 1), 0) > 1 OR pg_my_temp_schema() <> 0";
 
 /// The standalone composite types: their relations (whose description is
 /// the type's) and their types.
@@ -196,6 +212,8 @@ pub(in crate::pg) struct Described {
     changed: BTreeSet<u32>,
     /// Anything may have changed: read everything again.
     everything: bool,
+    /// Read everything at every snapshot from now on.
+    always: bool,
 }
 
 impl Described {
@@ -233,6 +251,13 @@ impl Described {
     /// Something ran outside a transaction, where no lock says what it
     /// touched: everything is read again at the next snapshot.
     pub(in crate::pg) fn note_everything(&mut self) {
+        self.everything = true;
+    }
+
+    /// Everything is read again at every snapshot from now on (a function
+    /// that may write the catalog's rows was made: any file may call it).
+    pub(in crate::pg) fn note_always(&mut self) {
+        self.always = true;
         self.everything = true;
     }
 
@@ -303,6 +328,7 @@ impl Described {
         let fingerprint: String = row.try_get(0)?;
         let several_schemas: bool = row.try_get(1)?;
         let (oids, fresh) = if self.everything
+            || self.always
             || several_schemas
             || self.fingerprint.as_ref() != Some(&fingerprint)
         {
@@ -350,36 +376,67 @@ impl Described {
     }
 }
 
-/// Whether `text` may write a system catalog's rows itself (`UPDATE
+/// What a file may write of the system catalogs' rows itself (`UPDATE
 /// pg_attribute SET atttypmod = ...`, a known way to widen a column
 /// without a rewrite), which takes no lock that says which relation it
-/// changed. Read as words anywhere in the text, in strings and bodies too
-/// (dynamic SQL): `UPDATE`, `DELETE FROM` or `INSERT INTO` followed by a
-/// name that begins with `pg_` (`pg_catalog.` or a catalog).
-pub(in crate::pg) fn writes_catalog(text: &str) -> bool {
-    if crate::source::sql::holds_words(text, &[b"pg_"]) == 0 {
-        return false;
+/// changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::pg) enum Writes {
+    /// Nothing, as far as its text says.
+    No,
+    /// Rows, now.
+    Rows,
+    /// Rows, now or in a function or procedure it makes, which a later
+    /// file may call.
+    Function,
+}
+
+/// What `text` may write of the system catalogs' rows, read as words
+/// anywhere in the text, in strings and bodies too (dynamic SQL): a word
+/// that writes rows (`UPDATE`, `DELETE`, `INSERT`, `MERGE`) and a name
+/// that begins with `pg_` (not a schema's, followed by `.`), anywhere. The
+/// file may only read a catalog or call a `pg_` function: then everything
+/// is read again, which costs time, never a difference.
+pub(in crate::pg) fn writes_catalog(text: &str) -> Writes {
+    use crate::source::sql::holds_words;
+    if holds_words(text, &[b"pg_"]) == 0
+        || holds_words(text, &[b"update", b"delete", b"insert", b"merge"]) == 0
+    {
+        return Writes::No;
     }
-    let mut before = ["", ""];
-    let words = text
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|word| !word.is_empty() && !word.eq_ignore_ascii_case("only"));
-    for word in words {
-        let is = |w: &str, expected: &str| w.eq_ignore_ascii_case(expected);
-        let writes = is(before[1], "update")
-            || (is(before[1], "from") && is(before[0], "delete"))
-            || (is(before[1], "into") && is(before[0], "insert"));
-        if writes && word.len() > 3 && word[..3].eq_ignore_ascii_case("pg_") {
-            return true;
+    let bytes = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut at = 0;
+    let mut relation = false;
+    while at < bytes.len() {
+        if !word(bytes[at]) {
+            at += 1;
+            continue;
         }
-        before = [before[1], word];
+        let start = at;
+        while at < bytes.len() && word(bytes[at]) {
+            at += 1;
+        }
+        let name = &bytes[start..at];
+        let next = bytes[at..].iter().find(|c| !c.is_ascii_whitespace());
+        if name.len() > 3 && name[..3].eq_ignore_ascii_case(b"pg_") && next != Some(&b'.') {
+            relation = true;
+            break;
+        }
     }
-    false
+    if !relation {
+        return Writes::No;
+    }
+    if holds_words(text, &[b"function", b"procedure"]) != 0 {
+        Writes::Function
+    } else {
+        Writes::Rows
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::writes_catalog;
+    use super::{Writes, writes_catalog};
 
     #[test]
     fn a_write_to_a_system_catalog_is_seen() {
@@ -389,17 +446,31 @@ mod tests {
             "DO $$ BEGIN EXECUTE 'DELETE FROM pg_catalog.pg_depend WHERE false'; END $$;",
             "INSERT INTO\n  \"pg_description\" VALUES (1)",
             "UPDATE ONLY pg_class SET relhasindex = false",
+            "MERGE INTO pg_catalog.pg_attribute a USING x ON true WHEN MATCHED THEN UPDATE SET atttypmod = 204",
+            "DO $$ BEGIN EXECUTE format('UPDATE %s SET atttypmod = 154', 'pg_catalog.pg_attribute'); END $$;",
+            "INSERT INTO pg_catalog.pg_depend(classid) VALUES (1)",
+            // Reads, or a function, and writes in one file: read everything
+            // again anyway.
+            "INSERT INTO t SELECT relname FROM pg_class",
+            "SELECT pg_advisory_lock(1); INSERT INTO t VALUES (1)",
         ] {
-            assert!(writes_catalog(text), "{text}");
+            assert_eq!(writes_catalog(text), Writes::Rows, "{text}");
         }
+        assert_eq!(
+            writes_catalog(
+                "CREATE FUNCTION widen(t regclass) RETURNS void LANGUAGE sql AS $$
+                 UPDATE pg_catalog.pg_attribute SET atttypmod = 204 WHERE attrelid = t $$;"
+            ),
+            Writes::Function
+        );
         for text in [
             "SELECT * FROM pg_attribute",
-            "UPDATE t SET pg_x = 1",
-            "DELETE FROM t WHERE x IN (SELECT oid FROM pg_class)",
-            "INSERT INTO t SELECT relname FROM pg_class",
+            "SELECT pg_advisory_lock(1)",
+            "UPDATE t SET x = pg_catalog.lower(x)",
             "CREATE TABLE t (id int)",
+            "INSERT INTO t VALUES ('pg_')",
         ] {
-            assert!(!writes_catalog(text), "{text}");
+            assert_eq!(writes_catalog(text), Writes::No, "{text}");
         }
     }
 }
