@@ -235,6 +235,22 @@ const KINDS: &[Kind] = &[
         expected: "table t: foreign key (a) initially deferred left behind by 2_change.down.sql",
     },
     Kind {
+        name: "user_version",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;",
+        up: Some("PRAGMA user_version = 2;"),
+        wrong: "SELECT 1;",
+        right: "pragma USER_VERSION=1;",
+        expected: "pragma user_version is defined differently after 2_change.down.sql: 2, was 1",
+    },
+    Kind {
+        name: "application_id",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+        up: Some("PRAGMA application_id = 1234;"),
+        wrong: "SELECT 1;",
+        right: "PRAGMA application_id = 0;",
+        expected: "pragma application_id is defined differently after 2_change.down.sql: 1234, was 0",
+    },
+    Kind {
         name: "a name as a default",
         base: "CREATE TABLE t (a TEXT DEFAULT X);",
         up: None,
@@ -258,6 +274,10 @@ const SAME: &[(&str, &str)] = &[
     (
         "CREATE TABLE t (a TEXT DEFAULT NULL, b INT DEFAULT +1, c TEXT DEFAULT \"abc\");",
         "DROP TABLE t; CREATE TABLE t (a TEXT, b INT DEFAULT 1, c TEXT DEFAULT 'abc');",
+    ),
+    (
+        "CREATE TABLE t (a INT DEFAULT true, b INT DEFAULT 0x10, c REAL DEFAULT 1.0, d INT DEFAULT (-01));",
+        "DROP TABLE t; CREATE TABLE t (a INT DEFAULT 1, b INT DEFAULT 16, c REAL DEFAULT 10e-1, d INT DEFAULT -1);",
     ),
     (
         "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (pid INT REFERENCES P (ID));",
@@ -338,7 +358,7 @@ fn folder_for(kind: &Kind, down: &str) -> tempfile::TempDir {
         ("1_base.up.sql", kind.base),
         (
             "1_base.down.sql",
-            "DROP VIEW IF EXISTS v; DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS p;",
+            "DROP VIEW IF EXISTS v; DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS p; PRAGMA user_version = 0;",
         ),
         (
             "2_change.up.sql",

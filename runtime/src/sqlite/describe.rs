@@ -41,17 +41,25 @@ struct Row<'a> {
 }
 
 /// The snapshot text: every row of `main.sqlite_schema` but SQLite's own,
-/// each field as its length in bytes, `:`, and its bytes, so that no text
-/// in a name or a statement can be read as a separator. Built inside
-/// SQLite: one string crosses into Rust, and comparing two of them is
-/// comparing two schemas' every statement.
+/// and the two numbers an application keeps in the database's header
+/// (`PRAGMA user_version`, often its own schema version, and `PRAGMA
+/// application_id`) as rows of the kind `pragma`, each field as its length
+/// in bytes, `:`, and its bytes, so that no text in a name or a statement
+/// can be read as a separator. Built inside SQLite: one string crosses
+/// into Rust, and comparing two of them is comparing two schemas' every
+/// statement.
 const SNAPSHOT: &str = "SELECT coalesce(group_concat(
         length(CAST(type AS BLOB)) || ':' || type
         || length(CAST(name AS BLOB)) || ':' || name
         || length(CAST(tbl_name AS BLOB)) || ':' || tbl_name
         || length(CAST(coalesce(sql, '') AS BLOB)) || ':' || coalesce(sql, ''), ''), '')
      FROM (SELECT type, name, tbl_name, sql FROM main.sqlite_schema
-           WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name)";
+           WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+           UNION ALL
+           SELECT 'pragma', 'user_version', '', CAST(user_version AS TEXT) FROM pragma_user_version
+           UNION ALL
+           SELECT 'pragma', 'application_id', '', CAST(application_id AS TEXT) FROM pragma_application_id
+           ORDER BY 1, 2)";
 
 /// The rows of a snapshot text.
 fn rows(text: &str) -> Vec<Row<'_>> {
@@ -189,6 +197,14 @@ pub(super) fn expand(text: &str, cache: &Cache) -> Schema {
                 if let Some(object) = cache.statements.get(row.sql) {
                     schema.objects.insert(key(row.kind), object.clone());
                 }
+            }
+            "pragma" => {
+                let value = Object {
+                    definition: row.sql.to_owned(),
+                    shown: true,
+                    exact: None,
+                };
+                schema.objects.insert(key("pragma"), value);
             }
             _ => {}
         }

@@ -111,13 +111,19 @@ pub(super) fn describe_table(
 }
 
 /// A column's default as compared: none for `NULL` (no default is a
-/// `NULL` default), without a leading `+`, and a double-quoted default
-/// read as the string SQLite takes it for.
+/// `NULL` default), without a leading `+`, a number as its value (see
+/// [`number`]), and a double-quoted default read as the string SQLite
+/// takes it for.
 fn default_value(written: &str) -> Option<String> {
     let canonical = canonical_sql(written);
     let canonical = canonical.strip_prefix('+').unwrap_or(&canonical);
     if canonical == "null" {
         return None;
+    }
+    // A number as the value it stands for: `0x10`, `016` and `+16` are
+    // 16, `1.`, `1e0` and `(1.0)` are 1.0, `true` is 1.
+    if let Some(number) = number(canonical) {
+        return Some(number);
     }
     // A name as a default is the string of its text, case kept.
     let text = written.trim();
@@ -126,6 +132,62 @@ fn default_value(written: &str) -> Option<String> {
         return Some(format!("'{}'", name.replace('\'', "''")));
     }
     Some(canonical.to_owned())
+}
+
+/// A default that is a number, or `true` or `false` (SQLite's 1 and 0),
+/// maybe signed and in parentheses, as one text per value: an integer in
+/// decimal, a real as Rust writes the `f64` (always with a `.` or an
+/// exponent). `None` for anything else.
+fn number(canonical: &str) -> Option<String> {
+    // The canonical form spaces operators: `10e - 1` is `10e-1`.
+    let joined: String = canonical.split(' ').collect();
+    let mut text = joined.as_str();
+    while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        text = inner;
+    }
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let integer = |value: i64| {
+        Some(
+            if negative {
+                value.wrapping_neg()
+            } else {
+                value
+            }
+            .to_string(),
+        )
+    };
+    match digits {
+        "true" => return integer(1),
+        "false" => return integer(0),
+        _ => {}
+    }
+    if let Some(hex) = digits.strip_prefix("0x") {
+        // SQLite reads up to 16 hex digits as a 64-bit pattern.
+        return u64::from_str_radix(hex, 16)
+            .ok()
+            .and_then(|v| integer(v as i64));
+    }
+    let first = *digits.as_bytes().first()?;
+    if !(first.is_ascii_digit() || first == b'.')
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
+    {
+        return None;
+    }
+    if digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(value) = digits.parse::<i64>()
+    {
+        return integer(value);
+    }
+    // A real, or an integer too large for 64 bits, which SQLite reads as
+    // a real.
+    let value: f64 = digits.parse().ok()?;
+    Some(format!("{:?}", if negative { -value } else { value }))
 }
 
 /// One foreign key, gathered from its rows in `pragma_foreign_key_list`.
@@ -314,4 +376,92 @@ pub(super) fn describe_index(
         shown: true,
         exact: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::default_value;
+
+    /// Two defaults read the same exactly when SQLite stores the same
+    /// value for them (in a column without a type, which converts
+    /// nothing): the database is the authority.
+    #[test]
+    fn defaults_are_the_same_when_sqlite_stores_the_same() {
+        let spellings = [
+            "1",
+            "+1",
+            "01",
+            "(1)",
+            "((+1))",
+            "0x1",
+            "0X01",
+            "true",
+            "TRUE",
+            "1.0",
+            "1.",
+            "1e0",
+            "(1.0)",
+            "10e-1",
+            ".1e1",
+            "-1",
+            "- 1",
+            "-01",
+            "-0x1",
+            "0x10",
+            "16",
+            "16.0",
+            "false",
+            "0",
+            "0.0",
+            "-0",
+            "'1'",
+            "'true'",
+            "\"true\"",
+            "X",
+            "'X'",
+            "\"X\"",
+            "x",
+            "9223372036854775807",
+            "9223372036854775808",
+            "9.223372036854775808e18",
+            "0xffffffffffffffff",
+            "-9223372036854775808",
+            "1e400",
+            "NULL",
+            "null",
+            "'a''b'",
+            "x'41'",
+            "X'41'",
+        ];
+        let conn = Connection::open_in_memory().unwrap();
+        let stored: Vec<String> = spellings
+            .iter()
+            .map(|spelling| {
+                conn.execute_batch(&format!(
+                    "DROP TABLE IF EXISTS t; CREATE TABLE t (k INTEGER PRIMARY KEY, a DEFAULT {spelling});
+                     INSERT INTO t (k) VALUES (1);"
+                ))
+                .unwrap();
+                conn.query_row("SELECT typeof(a) || ':' || quote(a) FROM t", [], |r| r.get(0))
+                    .unwrap()
+            })
+            .collect();
+        for (i, a) in spellings.iter().enumerate() {
+            for (j, b) in spellings.iter().enumerate() {
+                let same_value = stored[i] == stored[j];
+                let same_default = default_value(a) == default_value(b);
+                assert_eq!(
+                    same_default,
+                    same_value,
+                    "DEFAULT {a} ({}, read {:?}) and DEFAULT {b} ({}, read {:?})",
+                    stored[i],
+                    default_value(a),
+                    stored[j],
+                    default_value(b)
+                );
+            }
+        }
+    }
 }
