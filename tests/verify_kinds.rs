@@ -275,6 +275,15 @@ const SAME: &[(&str, &str)] = &[
         "CREATE TABLE t (a TEXT DEFAULT NULL, b INT DEFAULT +1, c TEXT DEFAULT \"abc\");",
         "DROP TABLE t; CREATE TABLE t (a TEXT, b INT DEFAULT 1, c TEXT DEFAULT 'abc');",
     ),
+    // A view's and a trigger's names are looked up in `main`, written so
+    // or not.
+    (
+        "CREATE TABLE t (id INT); CREATE VIEW v AS SELECT id FROM main.t;
+         CREATE TRIGGER tr AFTER INSERT ON main.t BEGIN SELECT main.t.id FROM main.t; END;",
+        "ALTER TABLE t DROP COLUMN extra; DROP VIEW v; DROP TRIGGER tr;
+         CREATE VIEW v AS SELECT id FROM \"main\".t;
+         CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT t.id FROM t; END;",
+    ),
     (
         "CREATE TABLE t (a INT DEFAULT true, b INT DEFAULT 0x10, c REAL DEFAULT 1.0, d INT DEFAULT (-01));",
         "DROP TABLE t; CREATE TABLE t (a INT DEFAULT 1, b INT DEFAULT 16, c REAL DEFAULT 10e-1, d INT DEFAULT -1);",

@@ -128,7 +128,25 @@ pub(crate) fn canonical(tokens: &[&str]) -> String {
 
 /// The canonical form of a whole statement (a view's or a trigger's).
 pub(crate) fn canonical_sql(sql: &str) -> String {
-    canonical(&tokens(sql, Dialect::Sqlite))
+    let mut tokens = tokens(sql, Dialect::Sqlite);
+    without_main(&mut tokens);
+    canonical(&tokens)
+}
+
+/// Without the schema `main.` before a name: verify compares the objects
+/// of `main`, where a view's or a trigger's names are looked up in `main`
+/// whether written so or not (a temporary table of the same name does not
+/// hide a table from them).
+fn without_main(tokens: &mut Vec<&str>) {
+    let mut i = 0;
+    while i + 1 < tokens.len() {
+        let after_dot = i > 0 && tokens[i - 1] == ".";
+        if !after_dot && tokens[i + 1] == "." && canonical_token(tokens[i]) == "main" {
+            tokens.drain(i..i + 2);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// A name as SQLite compares it: unquoted, ASCII case folded.
@@ -153,5 +171,6 @@ pub(crate) fn canonical_trigger(sql: &str) -> String {
     }) {
         tokens.drain(at..at + 3);
     }
+    without_main(&mut tokens);
     canonical(&tokens)
 }
