@@ -235,6 +235,14 @@ const KINDS: &[Kind] = &[
         expected: "table t: foreign key (a) initially deferred left behind by 2_change.down.sql",
     },
     Kind {
+        name: "a view's column named by its expression",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIEW v AS SELECT id+1 FROM t;",
+        up: Some("DROP VIEW v; CREATE VIEW v AS SELECT id+1 AS next FROM t;"),
+        wrong: "DROP VIEW v; CREATE VIEW v AS SELECT id + 1 FROM t;",
+        right: "DROP VIEW v; CREATE VIEW v AS\n  select ID+1 FROM \"t\";",
+        expected: "view v is defined differently after 2_change.down.sql: create view v as select id + 1 from t (columns id + 1), was create view v as select id + 1 from t (columns id+1)",
+    },
+    Kind {
         name: "user_version",
         base: "CREATE TABLE t (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;",
         up: Some("PRAGMA user_version = 2;"),

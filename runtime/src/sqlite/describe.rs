@@ -103,9 +103,11 @@ pub(super) fn snapshot(conn: &Connection, cache: &mut Cache) -> Result<String> {
                 if (row.kind != "table" || is_virtual(row.sql))
                     && !cache.statements.contains_key(row.sql) =>
             {
-                cache
-                    .statements
-                    .insert(row.sql.to_owned(), statement_of(row.kind, row.sql));
+                let mut object = statement_of(row.kind, row.sql);
+                if row.kind == "view" {
+                    object.definition = with_columns(conn, row.name, object.definition)?;
+                }
+                cache.statements.insert(row.sql.to_owned(), object);
             }
             "table"
                 if !is_virtual(row.sql) && cached_table(cache, row.sql, &table_sql).is_none() =>
@@ -210,6 +212,19 @@ pub(super) fn expand(text: &str, cache: &Cache) -> Schema {
         }
     }
     schema
+}
+
+/// A view's canonical SQL with the names of its columns as SQLite gives
+/// them (ASCII case folded, as SQLite compares names): a column without an
+/// alias is named by its expression as written, which the canonical form
+/// does not keep (`SELECT id+1` names a column `id+1`, `SELECT id + 1`
+/// one `id + 1`).
+fn with_columns(conn: &Connection, view: &str, definition: String) -> Result<String> {
+    let columns: Option<String> = conn
+        .prepare_cached("SELECT group_concat(name, ', ') FROM pragma_table_xinfo(?1)")?
+        .query_row([view], |r| r.get(0))?;
+    let columns = columns.unwrap_or_default().to_ascii_lowercase();
+    Ok(format!("{definition} (columns {columns})"))
 }
 
 fn is_virtual(sql: &str) -> bool {
