@@ -687,3 +687,49 @@ fn verify_agrees_with_up() {
         "{text}"
     );
 }
+
+/// A verify that started from another database holds the lock on its
+/// scratch database's name there, before that database exists: a verify
+/// from here leaves it alone (it used to drop it, with FORCE, between its
+/// creation and the lock taken inside it).
+#[test]
+fn a_scratch_database_another_verify_is_making_is_left_alone() {
+    let (Some(db), Some(other)) = (TestDb::new("verify_making"), TestDb::new("verify_making_b"))
+    else {
+        return;
+    };
+    let _serial = one_at_a_time();
+    let name = format!("strata_verify_{}_1", std::process::id());
+    let mut admin = db.client();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin.batch_execute(&sql).unwrap();
+    }
+    // The other verify's lock, as strata keys it, in the other database.
+    let mut holder = other.client();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock(('x' || left(encode(sha256('strata_verify'::bytea || '\\x00'::bytea
+                 || convert_to($1, 'UTF8') || '\\x00'::bytea), 'hex'), 16))::bit(64)::bigint)",
+            &[&name],
+        )
+        .unwrap();
+    let migrations = Migrations::from_dir(
+        folder(&[
+            ("1_t.up.sql", "CREATE TABLE t (id int);"),
+            ("1_t.down.sql", "DROP TABLE t;"),
+        ])
+        .path(),
+    )
+    .unwrap();
+    let config: Config = db.url.parse().unwrap();
+    let report = migrations.verify_postgres_scratch(&config, NoTls).unwrap();
+    assert_eq!(report.in_use, std::slice::from_ref(&name), "{report:?}");
+    assert!(scratch_databases(&mut admin).contains(&name));
+    drop(holder);
+    // Once that verify is gone, the next one drops what it left.
+    let report = migrations.verify_postgres_scratch(&config, NoTls).unwrap();
+    assert!(report.dropped.contains(&name), "{report:?}");
+}

@@ -94,6 +94,27 @@ pub(super) fn drop_leftovers(
     let mut leftovers = Leftovers::default();
     for name in names {
         let key = scratch_key(&name);
+        // A verify that runs holds the lock in the database it started
+        // from before its scratch database exists, in whatever database
+        // that is, and inside it: `pg_locks` shows every database's. One
+        // from this database is not named.
+        let held: Option<bool> = client
+            .query_one(
+                "SELECT bool_or(l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()))
+                 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+                     AND l.classid = (($1::bigint >> 32) & 4294967295)::text::oid
+                     AND l.objid = ($1::bigint & 4294967295)::text::oid AND l.objsubid = 1",
+                &[&key],
+            )?
+            .get(0);
+        match held {
+            Some(true) => continue,
+            Some(false) => {
+                leftovers.in_use.push(name);
+                continue;
+            }
+            None => {}
+        }
         let free: bool = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
             .get(0);
