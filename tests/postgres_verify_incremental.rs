@@ -515,3 +515,46 @@ fn a_change_that_takes_no_lock_is_seen() {
         }
     }
 }
+
+/// A down that writes a catalog's rows, or turns the counts off, inside
+/// the transaction verify rolls back: what it changed is read again after
+/// the rollback, and a later migration that touches the same table is
+/// compared with the table as it was.
+#[test]
+fn what_a_rollback_undoes_is_read_again() {
+    let Some(db) = TestDb::new("incremental_rollback") else {
+        return;
+    };
+    let first = "CREATE TABLE public.customers (name text);
+CREATE INDEX customers_prefix ON public.customers (name text_pattern_ops);";
+    for wrong_down in [
+        "DROP TABLE public.x1;
+UPDATE pg_catalog.pg_attribute SET attnotnull = true
+WHERE attrelid = 'public.customers'::regclass AND attname = 'name';",
+        "SET track_counts = off;
+DROP TABLE public.x1;
+ALTER OPERATOR CLASS pg_catalog.text_pattern_ops USING btree RENAME TO tp_ops;",
+    ] {
+        let files = [
+            ("1_first.up.sql", first),
+            ("1_first.down.sql", "-- strata:irreversible"),
+            ("2_change.up.sql", "CREATE TABLE public.x1 (id int);"),
+            ("2_change.down.sql", wrong_down),
+            (
+                "3_later.up.sql",
+                "ALTER TABLE public.customers ADD COLUMN z int;",
+            ),
+            (
+                "3_later.down.sql",
+                "ALTER TABLE public.customers DROP COLUMN z;",
+            ),
+        ];
+        match both_ways(&db, &files) {
+            Err(problems) => assert!(
+                problems.iter().all(|p| p.contains("2_change.down.sql")),
+                "{wrong_down}\n{problems:#?}"
+            ),
+            other => panic!("{wrong_down}\n{other:?}"),
+        }
+    }
+}

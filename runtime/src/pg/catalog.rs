@@ -77,8 +77,7 @@ pub(super) fn describe_relations(
 ) -> std::result::Result<HashMap<u32, Owned>, postgres::Error> {
     let (prepared, bare) = cache.prepare(client)?;
     let bare: &(dyn ToSql + Sync) = bare;
-    let oids = only.map(<[u32]>::to_vec);
-    let (statements, params): (&[Statement], Vec<&(dyn ToSql + Sync)>) = match &oids {
+    let (statements, params): (&[Statement], Vec<&(dyn ToSql + Sync)>) = match &only {
         None => (&prepared.every, vec![bare]),
         Some(oids) => (&prepared.only, vec![bare, oids]),
     };
@@ -233,31 +232,29 @@ impl Prepared {
         &mut self,
         client: &mut Client,
     ) -> std::result::Result<Statements, postgres::Error> {
+        let row = client.query_one(
+            "SELECT current_setting('server_version_num')::int, coalesce(current_schema()::text, '')",
+            &[],
+        )?;
+        let version: i32 = row.get(0);
+        self.bare = row.get(1);
+        let mut every = Vec::new();
+        let mut only = Vec::new();
+        let filter = " AND c.oid = ANY ($2::oid[])";
+        for (all, some) in relation_queries(version, "")
+            .into_iter()
+            .zip(relation_queries(version, filter))
         {
-            let row = client.query_one(
-                "SELECT current_setting('server_version_num')::int, coalesce(current_schema()::text, '')",
-                &[],
-            )?;
-            let version: i32 = row.get(0);
-            self.bare = row.get(1);
-            let mut every = Vec::new();
-            let mut only = Vec::new();
-            let filter = " AND c.oid = ANY ($2::oid[])";
-            for (all, some) in relation_queries(version, "")
-                .into_iter()
-                .zip(relation_queries(version, filter))
-            {
-                every.push(client.prepare(&all)?);
-                only.push(client.prepare(&some)?);
-            }
-            Ok(Statements {
-                every,
-                only,
-                global: client.prepare(&objects::global_objects_sql(version))?,
-                fingerprint: client.prepare(changes::FINGERPRINT)?,
-                touched: client.prepare(changes::TOUCHED)?,
-            })
+            every.push(client.prepare(&all)?);
+            only.push(client.prepare(&some)?);
         }
+        Ok(Statements {
+            every,
+            only,
+            global: client.prepare(&objects::global_objects_sql(version))?,
+            fingerprint: client.prepare(changes::FINGERPRINT)?,
+            touched: client.prepare(changes::TOUCHED)?,
+        })
     }
 }
 

@@ -73,10 +73,15 @@ pub(crate) struct Pg<'a> {
     /// verify's description of its scratch database, kept between
     /// snapshots (outside verify's one transaction; see `catalog`).
     described: Option<catalog::Described>,
-    /// A file ran, or the history table was created, in the open
-    /// transaction: what it touched must be noted before it ends (strata's
-    /// own reads and writes of rows touch no description).
+    /// A file ran (in the open transaction, or outside any), or the
+    /// history table was created in the open transaction: what it touched
+    /// must be noted before the transaction ends (strata's own reads and
+    /// writes of rows touch no description).
     changed_in_transaction: bool,
+    /// A file made a function, procedure or rule that may write the
+    /// catalog's rows: verify reads everything at every snapshot (carried
+    /// to the connection of a rebuilt scratch database).
+    pub(super) catalog_function: bool,
     /// The session's settings before the first file (see `session`).
     session: Option<session::Settings>,
     /// The last file may have changed settings by its own text: compare
@@ -110,6 +115,7 @@ impl<'a> Pg<'a> {
             describe_statements: catalog::Prepared::default(),
             described: None,
             changed_in_transaction: false,
+            catalog_function: false,
             session: None,
             may_set: false,
             quick_now: None,
@@ -662,8 +668,9 @@ impl Backend for Pg<'_> {
 
     fn create_table(&mut self) -> Result<()> {
         // In a transaction, verify notes what this touched before its end.
-        // Outside one, during verify, the table is there already (verify
-        // checks that first), and this changes nothing.
+        // Outside one, during verify, this runs before the first snapshot
+        // (which reads everything), or after verify found the table there
+        // (when it changes nothing).
         if self.in_transaction {
             self.changed_in_transaction = true;
         }
@@ -732,15 +739,21 @@ impl Backend for Pg<'_> {
         }
         self.changed_in_transaction = true;
         let text = m.sql(direction);
+        // No lock outlives a statement outside a transaction, nor says what
+        // a write to a catalog's rows changed; a function that may write
+        // them may be called by any later file; counts turned off and on
+        // again within a file miss what it did meanwhile.
+        let writes = catalog::writes_catalog(text);
+        self.catalog_function |= writes == catalog::Writes::Function;
         if let Some(described) = &mut self.described {
-            // No lock outlives a statement outside a transaction, nor says
-            // what a write to a catalog's rows changed; a function that
-            // may write them may be called by any later file.
-            match catalog::writes_catalog(text) {
-                catalog::Writes::Function => described.note_always(),
-                catalog::Writes::Rows => described.note_everything(),
-                catalog::Writes::No if !in_transaction => described.note_everything(),
-                catalog::Writes::No => {}
+            if self.catalog_function {
+                described.note_always();
+            }
+            if writes != catalog::Writes::No
+                || !in_transaction
+                || sql::holds_words(text, &[b"track_counts"]) != 0
+            {
+                described.note_everything();
             }
         }
         self.may_set = sql::holds_words(text, &[b"set"]) != 0;
@@ -806,9 +819,12 @@ impl Backend for Pg<'_> {
         let local = held.as_deref().map(|ms| ("lock_timeout", ms));
         for name in session::restore(self.client, saved, local, self.in_transaction)? {
             log::debug!("put back setting {name}, which a migration changed");
-            // A setting may have hidden what the file changed from verify
-            // (`track_counts`): read everything at the next snapshot.
-            if let Some(described) = &mut self.described {
+            // Without counts, verify's description could not see what the
+            // file changed: read everything at the next snapshot.
+            if let (true, Some(described)) = (
+                name.eq_ignore_ascii_case("track_counts"),
+                &mut self.described,
+            ) {
                 described.note_everything();
             }
         }
@@ -959,6 +975,8 @@ impl Backend for Pg<'_> {
         &mut self,
         snapshot: &'s crate::verify::Snapshot,
     ) -> Result<std::borrow::Cow<'s, crate::verify::Schema>> {
+        // A text comes only from this connection's description.
+        debug_assert!(snapshot.text.is_none() || self.described.is_some());
         Ok(match (&snapshot.text, &self.described) {
             (Some(text), Some(described)) => std::borrow::Cow::Owned(described.expand(text)),
             _ => std::borrow::Cow::Borrowed(&snapshot.schema),
@@ -986,7 +1004,13 @@ impl Pg<'_> {
         let client = &mut *self.client;
         let mut described = match self.nested {
             Some(_) => None,
-            None => Some(self.described.get_or_insert_with(Default::default)),
+            None => Some(self.described.get_or_insert_with(|| {
+                let mut described = catalog::Described::default();
+                if self.catalog_function {
+                    described.note_always();
+                }
+                described
+            })),
         };
         // Inside a transaction, behind a savepoint: a failed statement
         // would end its use.

@@ -151,6 +151,7 @@ impl Runner<'_> {
             client: None,
             connect: &mut connect,
             table: &self.table,
+            catalog_function: false,
         };
         let result = crate::verify::verify(self.migrations, &mut scratch);
         drop(scratch.client.take());
@@ -231,6 +232,9 @@ struct InScratch<'a> {
     client: Option<Client>,
     connect: &'a mut dyn FnMut(&str) -> std::result::Result<Client, postgres::Error>,
     table: &'a str,
+    /// See `Pg::catalog_function`: kept from one scratch database to the
+    /// next.
+    catalog_function: bool,
 }
 
 impl Scratch for InScratch<'_> {
@@ -240,7 +244,9 @@ impl Scratch for InScratch<'_> {
             None => self.create()?,
         };
         let mut db = Pg::new(&mut client, self.table, DEFAULT_LOCK_TIMEOUT, None);
+        db.catalog_function = self.catalog_function;
         let next = check(&mut db);
+        self.catalog_function = db.catalog_function;
         drop(db);
         self.client = Some(client);
         next

@@ -48,6 +48,7 @@
 //! foreign keys, views, defaults, checks, triggers and columns name).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt::Write;
 
 use postgres::Client;
 use postgres::error::SqlState;
@@ -136,12 +137,13 @@ SELECT 0::oid WHERE EXISTS (
 /// the database's settings, roles (a policy names them), and the schemas
 /// names are looked up in and the user, which decide how names are
 /// written. Rows of the system (oid below 16384) change here only when
-/// updated, which [`TOUCHED`] sees. Which objects an extension holds
-/// (`ALTER EXTENSION ... ADD FUNCTION` changes only `pg_depend`). The
-/// second column: the session looks names up in more than one schema, or
-/// has temporary objects (whose schema comes first), where a new relation
-/// can hide another of its name (`public.t` is then written with its
-/// schema): everything is read at every snapshot.
+/// updated, which [`TOUCHED`] sees. Also the rows that say which objects
+/// an extension holds (`ALTER EXTENSION ... ADD FUNCTION` changes only
+/// `pg_depend`). The second column: the session looks names up in more
+/// than one schema, or has made temporary objects (whose schema then comes
+/// first for the rest of the session), where a new relation can hide
+/// another of its name (`public.t` is then written with its schema):
+/// everything is read at every snapshot.
 pub(super) const FINGERPRINT: &str = "
 SELECT md5(concat_ws('|', current_schemas(true)::text, current_user,
     (SELECT string_agg(x.oid || ':' || x.xmin, ',' ORDER BY x.oid) FROM pg_namespace x),
@@ -214,6 +216,10 @@ pub(in crate::pg) struct Described {
     everything: bool,
     /// Read everything at every snapshot from now on.
     always: bool,
+    /// Everything was read inside the open transaction for a reason that
+    /// locks do not show (a catalog written, counts off): read everything
+    /// again after it, whose end may undo what was read.
+    everything_after_transaction: bool,
 }
 
 impl Described {
@@ -223,6 +229,9 @@ impl Described {
     /// snapshot. Behind a savepoint: an error here must not end the
     /// transaction's use, whose commit would then roll the migration back.
     pub(in crate::pg) fn note_touched(&mut self, client: &mut Client, cache: &mut Prepared) {
+        if std::mem::take(&mut self.everything_after_transaction) {
+            self.everything = true;
+        }
         if self.everything || self.fingerprint.is_none() {
             return;
         }
@@ -295,7 +304,7 @@ impl Described {
         }
         let mut text = self.globals.len().saturating_sub(1).to_string();
         for (oid, version) in &self.relations {
-            text.push_str(&format!(" {oid}:{version}"));
+            let _ = write!(text, " {oid}:{version}");
         }
         Ok(text)
     }
@@ -327,11 +336,11 @@ impl Described {
         let row = client.query_one(&statements.fingerprint, &[&self.composite_types])?;
         let fingerprint: String = row.try_get(0)?;
         let several_schemas: bool = row.try_get(1)?;
-        let (oids, fresh) = if self.everything
-            || self.always
-            || several_schemas
-            || self.fingerprint.as_ref() != Some(&fingerprint)
-        {
+        let unseen = self.everything || self.always || several_schemas;
+        if unseen && in_transaction {
+            self.everything_after_transaction = true;
+        }
+        let (oids, fresh) = if unseen || self.fingerprint.as_ref() != Some(&fingerprint) {
             self.fingerprint = None;
             let global = describe_global(client, cache)?;
             if self.globals.last() != Some(&global) {
@@ -349,9 +358,10 @@ impl Described {
         } else if self.changed.is_empty() {
             return Ok(());
         } else {
-            let oids: Vec<u32> = self.changed.iter().copied().collect();
+            let changed = std::mem::take(&mut self.changed);
+            let oids: Vec<u32> = changed.iter().copied().collect();
             let fresh = describe_relations(client, cache, Some(&oids))?;
-            (self.changed.clone(), fresh)
+            (changed, fresh)
         };
         let mut fresh = fresh;
         for oid in oids {
@@ -386,8 +396,8 @@ pub(in crate::pg) enum Writes {
     No,
     /// Rows, now.
     Rows,
-    /// Rows, now or in a function or procedure it makes, which a later
-    /// file may call.
+    /// Rows, now or in a function, procedure or rule it makes, which a
+    /// later file may call or fire.
     Function,
 }
 
@@ -427,7 +437,7 @@ pub(in crate::pg) fn writes_catalog(text: &str) -> Writes {
     if !relation {
         return Writes::No;
     }
-    if holds_words(text, &[b"function", b"procedure"]) != 0 {
+    if holds_words(text, &[b"function", b"procedure", b"rule"]) != 0 {
         Writes::Function
     } else {
         Writes::Rows
