@@ -243,6 +243,14 @@ const KINDS: &[Kind] = &[
         expected: "view v is defined differently after 2_change.down.sql: create view v as select id + 1 from t (columns id + 1), was create view v as select id + 1 from t (columns id+1)",
     },
     Kind {
+        name: "a view whose table is gone",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+        up: Some("CREATE TABLE u (id INT); CREATE VIEW w AS SELECT id FROM u;"),
+        wrong: "DROP TABLE u;",
+        right: "DROP VIEW w; DROP TABLE u;",
+        expected: "view w left behind by 2_change.down.sql",
+    },
+    Kind {
         name: "user_version",
         base: "CREATE TABLE t (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;",
         up: Some("PRAGMA user_version = 2;"),

@@ -219,12 +219,20 @@ pub(super) fn expand(text: &str, cache: &Cache) -> Schema {
 /// alias is named by its expression as written, which the canonical form
 /// does not keep (`SELECT id+1` names a column `id+1`, `SELECT id + 1`
 /// one `id + 1`).
+/// A view that SQLite cannot read (its table is gone, which SQLite allows)
+/// has no columns to name: it is described by its SQL, with a word saying
+/// so.
 fn with_columns(conn: &Connection, view: &str, definition: String) -> Result<String> {
-    let columns: Option<String> = conn
-        .prepare_cached("SELECT group_concat(name, ', ') FROM pragma_table_xinfo(?1)")?
-        .query_row([view], |r| r.get(0))?;
-    let columns = columns.unwrap_or_default().to_ascii_lowercase();
-    Ok(format!("{definition} (columns {columns})"))
+    let columns: rusqlite::Result<Option<String>> = conn
+        .prepare_cached("SELECT group_concat(name, ', ') FROM pragma_table_xinfo(?1, 'main')")?
+        .query_row([view], |r| r.get(0));
+    Ok(match columns {
+        Ok(columns) => format!(
+            "{definition} (columns {})",
+            columns.unwrap_or_default().to_ascii_lowercase()
+        ),
+        Err(_) => format!("{definition} (columns unreadable)"),
+    })
 }
 
 fn is_virtual(sql: &str) -> bool {

@@ -150,15 +150,15 @@ fn number(canonical: &str) -> Option<String> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
+    // A negated value beyond 64 bits (`-0x8000000000000000`, which SQLite
+    // refuses anyway) is not read as a number.
     let integer = |value: i64| {
-        Some(
-            if negative {
-                value.wrapping_neg()
-            } else {
-                value
-            }
-            .to_string(),
-        )
+        if negative {
+            value.checked_neg()
+        } else {
+            Some(value)
+        }
+        .map(|v| v.to_string())
     };
     match digits {
         "true" => return integer(1),
@@ -179,10 +179,14 @@ fn number(canonical: &str) -> Option<String> {
     {
         return None;
     }
-    if digits.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(value) = digits.parse::<i64>()
-    {
-        return integer(value);
+    if digits.bytes().all(|b| b.is_ascii_digit()) {
+        // SQLite reads -9223372036854775808 as the smallest integer.
+        if negative && digits.trim_start_matches('0') == "9223372036854775808" {
+            return Some(i64::MIN.to_string());
+        }
+        if let Ok(value) = digits.parse::<i64>() {
+            return integer(value);
+        }
     }
     // A real, or an integer too large for 64 bits, which SQLite reads as
     // a real.
@@ -428,6 +432,9 @@ mod tests {
             "9.223372036854775808e18",
             "0xffffffffffffffff",
             "-9223372036854775808",
+            "-9.223372036854775808e18",
+            "9.223372036854775808e18",
+            "0x8000000000000000",
             "1e400",
             "NULL",
             "null",
