@@ -60,7 +60,8 @@ for n in 50 200 1000; do
     verify=() up=()
     for ((r = 1; r <= runs; r++)); do
         verify+=("$(timed "$strata" --dir "$work/m$n" --database "$verify_url" verify)")
-        psql -q "$url" -c "DROP DATABASE IF EXISTS strata_bench_up" -c "CREATE DATABASE strata_bench_up" 2>/dev/null
+        PGOPTIONS='-c client_min_messages=warning' psql -q "$url" \
+            -c "DROP DATABASE IF EXISTS strata_bench_up" -c "CREATE DATABASE strata_bench_up"
         up+=("$(timed "$strata" --dir "$work/m$n" --database "$(database strata_bench_up)" up)")
     done
     median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
@@ -68,4 +69,4 @@ for n in 50 200 1000; do
     echo "N = $n: verify ${verify[*]} | up ${up[*]}"
     printf 'N = %s: verify %.2f s, up %.2f s, ratio %.2fx\n' "$n" "$mv" "$mu" "$(echo "$mv / $mu" | bc -l)"
 done
-psql -q "$url" -c "DROP DATABASE IF EXISTS strata_bench_up"
+PGOPTIONS='-c client_min_messages=warning' psql -q "$url" -c "DROP DATABASE IF EXISTS strata_bench_up"
