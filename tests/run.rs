@@ -1063,3 +1063,16 @@ fn a_migration_that_drops_the_history_table_is_named() {
     assert_eq!(tables(&conn), ["a", "schema_migrations"]);
     assert_eq!(history(&conn).len(), 1);
 }
+
+/// `Duration::MAX` as the lock timeout is the longest SQLite counts
+/// (`MAX_LOCK_TIMEOUT`); it used to panic inside rusqlite.
+#[test]
+fn the_longest_lock_timeout_is_taken() {
+    let (_dir, path) = database();
+    let migrations = load(&tables_folder([1, 2]));
+    let runner = migrations.runner().lock_timeout(Duration::MAX);
+    let mut conn = open(&path);
+    runner.run(&mut conn).unwrap();
+    assert_eq!(history(&conn).len(), 2);
+    assert_eq!(strata::MAX_LOCK_TIMEOUT.as_millis(), 2_147_483_647);
+}

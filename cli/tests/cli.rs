@@ -777,3 +777,14 @@ fn verify_says_where_it_runs_and_never_falls_back() {
         assert!(!text(&out.stdout).contains("verified"), "{url}");
     }
 }
+
+/// A lock timeout beyond what the databases count (2^31 - 1 ms) waits that
+/// long; it used to panic inside rusqlite.
+#[test]
+fn a_lock_timeout_too_long_to_count_is_the_longest() {
+    let shell = three();
+    for seconds in ["2147484", "18446744073709551615"] {
+        shell.ok(&["--lock-timeout", seconds, "up"]);
+        shell.ok(&["--lock-timeout", seconds, "down", "--all"]);
+    }
+}

@@ -30,7 +30,8 @@ pub use report::{
     VerifyFailure, VerifyFailures, VerifyReport,
 };
 pub use runner::{
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, Runner,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, MAX_LOCK_TIMEOUT,
+    Runner,
 };
 pub use source::Direction;
 pub use source::sql::Refusal;

@@ -127,21 +127,28 @@ impl Runner<'_> {
     /// fails and rolls back: an `ALTER TABLE` that queues behind a long
     /// query would otherwise queue all of the application's queries behind
     /// itself. Ten seconds by default; `None` waits as long as it takes.
-    /// SQLite has no such lock; there it changes nothing.
+    /// SQLite has no such lock; there it changes nothing. At most
+    /// [`MAX_LOCK_TIMEOUT`]: a longer one is taken as that.
     pub fn table_lock_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.table_lock_timeout = timeout;
+        self.table_lock_timeout = timeout.map(|t| t.min(MAX_LOCK_TIMEOUT));
         self
     }
 
     /// How long to wait for another connection's write lock (another process
     /// migrating the same database, say) before giving up with
     /// [`Error::Locked`](crate::Error::Locked). A longer busy timeout already
-    /// set on the connection is kept.
+    /// set on the connection is kept. At most [`MAX_LOCK_TIMEOUT`]: a longer
+    /// one (`Duration::MAX`) is taken as that.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout;
+        self.lock_timeout = timeout.min(MAX_LOCK_TIMEOUT);
         self
     }
 }
+
+/// The longest lock timeout the databases take, 2^31 - 1 milliseconds
+/// (about 24.8 days): SQLite's busy timeout and PostgreSQL's `lock_timeout`
+/// are 32-bit counts of milliseconds.
+pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 
 /// A duration as people read it in a migration log.
 pub(crate) struct Millis(pub Duration);
