@@ -47,6 +47,36 @@ fn both_ways_with(config: &Config, files: &[(&str, &str)]) -> Findings {
     incremental
 }
 
+/// What verify found, as a right down (`wrong` false) or a wrong one
+/// should: the migrations `checked`; or problems about `down_file`, one of
+/// which holds `named` (with `None`, each names the file).
+fn expect(
+    found: Findings,
+    wrong: bool,
+    checked: &[u64],
+    down_file: &str,
+    named: Option<&str>,
+    case: &str,
+) {
+    match found {
+        Ok(got) if !wrong => assert_eq!(got, checked, "{case}"),
+        Err(problems) if wrong => match named {
+            Some(named) => {
+                let text = problems.join("\n");
+                assert!(
+                    text.contains(named) && text.contains(down_file),
+                    "{case}\nexpected {named:?} in:\n{text}"
+                );
+            }
+            None => assert!(
+                problems.iter().all(|p| p.contains(down_file)),
+                "{case}\n{problems:#?}"
+            ),
+        },
+        other => panic!("{case}\n{other:?}"),
+    }
+}
+
 /// Migrations after the one under test: the first changes a table the
 /// base made, the second makes a new one, so that the description read
 /// after the round trip of the one under test is compared again.
@@ -96,17 +126,16 @@ fn every_kind_of_object_is_seen_where_it_changed() {
                 ("5_case.down.sql", down),
             ];
             files.extend(LATER);
-            match both_ways(&db, &files) {
-                Ok(checked) if !wrong => assert_eq!(checked, [1, 5, 8, 9]),
-                Err(problems) if wrong => {
-                    let text = problems.join("\n");
-                    assert!(
-                        text.contains(named) && text.contains("5_case.down.sql"),
-                        "{up}\nexpected {named:?} in:\n{text}"
-                    );
-                }
-                other => panic!("{up}\n{down}\n{other:?}"),
-            }
+            let found = both_ways(&db, &files);
+            let case = format!("{up}\n{down}");
+            expect(
+                found,
+                wrong,
+                &[1, 5, 8, 9],
+                "5_case.down.sql",
+                Some(named),
+                &case,
+            );
         }
     }
 }
@@ -301,14 +330,16 @@ fn a_change_that_reaches_other_objects_is_seen_there() {
             ];
             // After a change that stays: tables of their own.
             files.extend(LATER_OWN);
-            match both_ways(&db, &files) {
-                Ok(checked) if !wrong => assert_eq!(checked, [1, 2, 5, 8, 9]),
-                Err(problems) if wrong => assert!(
-                    problems.iter().all(|p| p.contains("5_change.down.sql")),
-                    "{up}\n{problems:#?}"
-                ),
-                other => panic!("{up}\n{down}\n{other:?}"),
-            }
+            let found = both_ways(&db, &files);
+            let case = format!("{up}\n{down}");
+            expect(
+                found,
+                wrong,
+                &[1, 2, 5, 8, 9],
+                "5_change.down.sql",
+                None,
+                &case,
+            );
         }
     }
 }
@@ -325,14 +356,8 @@ fn right_and_wrong(config: &Config, before: (&str, &str), up: &str, down: &str) 
             ("3_later.up.sql", "CREATE TABLE public.later (id int);"),
             ("3_later.down.sql", "DROP TABLE public.later;"),
         ];
-        match both_ways_with(config, &files) {
-            Ok(checked) if !wrong => assert_eq!(checked, [1, 2, 3]),
-            Err(problems) if wrong => assert!(
-                problems.iter().all(|p| p.contains("2_change.down.sql")),
-                "{up}\n{problems:#?}"
-            ),
-            other => panic!("{up}\n{other:?}"),
-        }
+        let found = both_ways_with(config, &files);
+        expect(found, wrong, &[1, 2, 3], "2_change.down.sql", None, up);
     }
 }
 
@@ -501,17 +526,8 @@ fn a_change_that_takes_no_lock_is_seen() {
                 ("3_later.up.sql", "CREATE TABLE public.later (id int);"),
                 ("3_later.down.sql", "DROP TABLE public.later;"),
             ];
-            match both_ways(&db, &files) {
-                Ok(checked) if !wrong => assert_eq!(checked, [2, 3], "{up}"),
-                Err(problems) if wrong => {
-                    let text = problems.join("\n");
-                    assert!(
-                        text.contains(named) && text.contains("2_change.down.sql"),
-                        "{up}\nexpected {named:?} in:\n{text}"
-                    );
-                }
-                other => panic!("{up}\n{other:?}"),
-            }
+            let found = both_ways(&db, &files);
+            expect(found, wrong, &[2, 3], "2_change.down.sql", Some(named), up);
         }
     }
 }
