@@ -6,7 +6,10 @@
 //! row lock on the history row); the parent sees it stopped, kills it, and
 //! checks that the version is dirty, that the next run refuses with the
 //! exact `force` to run, and that following that advice leads to a
-//! complete, clean history. Up and down.
+//! complete, clean history. Up and down. Before the kill, while the child
+//! is stopped in the file, the version is in progress, not dirty: a run or
+//! a `force` waits for the child, and a run that does not wait (its folder
+//! has no no-transaction migration) is told to wait.
 
 mod common;
 
@@ -18,7 +21,7 @@ use common::reliability::spawn_child;
 use common::write_files;
 use strata::rusqlite::Connection;
 use strata::rusqlite::functions::FunctionFlags;
-use strata::{Error, Migrations};
+use strata::{Error, MigrationState, Migrations};
 
 const CHILD_DATABASE: &str = "STRATA_OUTSIDE_DATABASE";
 const CHILD_FOLDER: &str = "STRATA_OUTSIDE_FOLDER";
@@ -129,6 +132,53 @@ fn folder(stop: &str, stop_at_end: bool, stop_down: Option<&str>) -> tempfile::T
     dir
 }
 
+/// While a child is stopped inside version 2's file: `status` says it is
+/// in progress; `run` and `force` of the folder wait for the child (here
+/// for 100 ms, then fail as locked, having changed nothing). A run of an
+/// older folder, with version 1 only: on PostgreSQL every run holds the
+/// advisory lock, so it waits too; on SQLite only runs of folders with
+/// no-transaction migrations take the lock file, so it does not wait and
+/// fails with `InProgress`.
+fn assert_in_progress(conn: &mut dyn strata::Database, folder: &Path, older_waits: bool) {
+    let migrations = Migrations::from_dir(folder).unwrap();
+    let status = migrations.runner().status(conn).unwrap();
+    let states: Vec<_> = status.entries.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        [
+            MigrationState::Applied,
+            MigrationState::InProgress,
+            MigrationState::Pending
+        ]
+    );
+    let short = migrations
+        .runner()
+        .lock_timeout(std::time::Duration::from_millis(100));
+    let err = short.run(conn).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    let err = short.force(conn, Some(1)).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    let older = tempfile::tempdir().unwrap();
+    for file in ["1_base.up.sql", "1_base.down.sql"] {
+        std::fs::copy(folder.join(file), older.path().join(file)).unwrap();
+    }
+    let older = Migrations::from_dir(older.path()).unwrap();
+    let err = older
+        .runner()
+        .lock_timeout(std::time::Duration::from_millis(100))
+        .run(conn)
+        .unwrap_err();
+    if older_waits {
+        assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    } else {
+        assert!(
+            matches!(err, Error::InProgress { version: 2, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("wait for it to finish"), "{err}");
+    }
+}
+
 /// The next run refuses, naming version 2 as dirty and both ways out.
 fn assert_refused(err: &Error) {
     assert!(
@@ -179,6 +229,7 @@ mod sqlite {
             .map_while(Result::ok)
             .any(|l| l == "paused");
         assert!(paused, "the child did not reach pause()");
+        assert_in_progress(&mut open(path), folder, false);
         kill(child);
         let integrity: String = open(path)
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -320,6 +371,7 @@ mod postgres {
             .unwrap();
         let child = spawn(&db.url, folder, direction);
         wait_for_lock(&mut holder, "advisory");
+        assert_in_progress(&mut db.client(), folder, true);
         kill_and_end_session(child, &mut holder);
     }
 

@@ -129,12 +129,12 @@ enum Command {
         #[command(flatten)]
         change: Change,
     },
-    /// Show every version and its state: applied, pending, modified, missing, dirty
+    /// Show every version and its state: applied, pending, modified, missing, dirty, in progress
     Status {
         /// Print JSON for scripts
         #[arg(long)]
         json: bool,
-        /// Exit with status 1 when anything is pending, modified, missing or dirty
+        /// Exit with status 1 when anything is pending, modified, missing, dirty or in progress
         #[arg(long)]
         check: bool,
     },
@@ -434,13 +434,16 @@ fn on_database(
         }
         Command::Version => {
             let status = runner.status(open(Access::Read)?.conn())?;
-            let dirty = status
-                .entries
-                .iter()
-                .any(|e| e.state == strata::MigrationState::Dirty);
+            let unfinished = status.entries.iter().find_map(|e| match e.state {
+                strata::MigrationState::Dirty => Some("dirty"),
+                strata::MigrationState::InProgress => Some("in progress"),
+                _ => None,
+            });
             out.data(match status.version() {
-                Some(version) if dirty => format!("{version} (dirty)"),
-                Some(version) => version.to_string(),
+                Some(version) => match unfinished {
+                    Some(state) => format!("{version} ({state})"),
+                    None => version.to_string(),
+                },
                 None => "none".to_owned(),
             });
         }

@@ -354,6 +354,27 @@ fn recovering_a_dirty_database_from_the_shell() {
     assert!(err.contains(advice), "{err}");
     assert_eq!(shell.ok(&["version"]), "4 (dirty)\n");
     assert!(shell.ok(&["status"]).contains("      4  index  dirty "));
+
+    // While a process holds the lock file that a run of this folder holds
+    // (as one running version 4 would), the version is in progress: no
+    // command tells anyone to force it, and `up` and `force` wait.
+    let lock = std::fs::File::create(shell.path("app.db-strata-lock")).unwrap();
+    lock.lock().unwrap();
+    assert_eq!(shell.ok(&["version"]), "4 (in progress)\n");
+    assert!(
+        shell
+            .ok(&["status"])
+            .contains("      4  index  in progress ")
+    );
+    for args in [
+        &["--lock-timeout", "0", "up"][..],
+        &["--lock-timeout", "0", "force", "3"],
+    ] {
+        let err = shell.fails(1, args);
+        assert!(err.contains("stayed locked"), "{err}");
+    }
+    drop(lock);
+
     let err = shell.fails(1, &["up"]);
     assert!(err.contains("migration 4 (index) is marked dirty"), "{err}");
     assert!(err.contains(advice), "{err}");

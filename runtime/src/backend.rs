@@ -109,6 +109,11 @@ pub trait Backend {
     /// what `enter` did, on every path.
     fn enter(&mut self) -> Result<()>;
     fn leave(&mut self) -> Result<()>;
+    /// Whether another process holds the lock that strata holds while it
+    /// changes this database (not this connection, between `enter` and
+    /// `leave`): a dirty row is then a no-transaction migration in
+    /// progress, not one that died. Errors read as `false`.
+    fn run_in_progress(&mut self) -> bool;
     /// A transaction that holds the write lock until it ends.
     fn begin(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;

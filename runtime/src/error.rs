@@ -216,6 +216,35 @@ pub enum Error {
         previous: Option<u64>,
     },
 
+    /// A no-transaction migration is marked dirty because another process
+    /// is running it right now (it holds strata's lock: the advisory lock
+    /// on PostgreSQL, the lock file beside a SQLite database). Unlike
+    /// [`Error::Dirty`], nothing needs repair: wait for that process.
+    #[error(
+        "migration {version} ({name}) is being applied outside a transaction by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)"
+    )]
+    InProgress {
+        /// The version.
+        version: u64,
+        /// Its name, as recorded.
+        name: String,
+    },
+
+    /// The lock file that strata holds beside a SQLite database while a
+    /// run whose folder has no-transaction migrations changes it (so that
+    /// other processes wait instead of finding the migration dirty) could
+    /// not be opened or locked.
+    #[error(
+        "cannot use the lock file {path} that strata holds while it changes the database (folders with no-transaction migrations need it): {cause} (make the database's folder writable)"
+    )]
+    LockFile {
+        /// The lock file: the database's path followed by `-strata-lock`.
+        path: String,
+        /// Why.
+        #[source]
+        cause: std::io::Error,
+    },
+
     /// A statement of a migration failed. Inside a transaction the
     /// migration was rolled back; outside one (`-- strata:no-transaction`)
     /// the statements before it stay applied.

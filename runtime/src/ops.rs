@@ -145,13 +145,41 @@ impl<'a> Ops<'a> {
         };
         let applied = match plan::applied_by_head(self.migrations(), head.as_ref()) {
             Some(applied) => Applied::Prefix(applied),
-            None => plan::check_history(
-                self.migrations(),
-                &self.db.read_all()?,
-                self.runner.allow_out_of_order,
-            )?,
+            None => {
+                let (rows, running) = self.rows_and_running()?;
+                check_history(self.migrations(), &rows, running, self.runner)?
+            }
         };
         Ok((applied, head.map(|h| h.version)))
+    }
+
+    /// Every history row and, when one is dirty, whether another process
+    /// is running its migration now (it holds strata's lock). A dirty row
+    /// read just before such a process cleaned it and let its lock go is
+    /// read again, so that a migration that finished is never taken for
+    /// one that died.
+    fn rows_and_running(&mut self) -> Result<(Vec<AppliedMigration>, bool)> {
+        let dirty = |rows: &[AppliedMigration]| -> Vec<u64> {
+            rows.iter().filter(|r| r.dirty).map(|r| r.version).collect()
+        };
+        let mut rows = self.db.read_all()?;
+        // Each round sees another run come and go; a few are plenty.
+        for _ in 0..8 {
+            if dirty(&rows).is_empty() {
+                return Ok((rows, false));
+            }
+            if self.db.run_in_progress() {
+                return Ok((rows, true));
+            }
+            // No process holds the lock now: the rows read after this
+            // moment are final for every migration that was running then.
+            let again = self.db.read_all()?;
+            if dirty(&again) == dirty(&rows) {
+                return Ok((again, false));
+            }
+            rows = again;
+        }
+        Ok((rows, false))
     }
 
     fn version_of(&self, applied: &Applied) -> Option<u64> {
@@ -651,9 +679,9 @@ impl<'a> Ops<'a> {
 
     /// Every version the files or the database know, with its state.
     pub fn status(&mut self) -> Result<Status> {
-        let rows = match self.db.read_head()? {
-            TableState::Missing => Vec::new(),
-            TableState::Strata(_) => self.db.read_all()?,
+        let (rows, running) = match self.db.read_head()? {
+            TableState::Missing => (Vec::new(), false),
+            TableState::Strata(_) => self.rows_and_running()?,
         };
         let list = self.list();
         let mut entries = Vec::with_capacity(list.len().max(rows.len()));
@@ -663,7 +691,9 @@ impl<'a> Ops<'a> {
                 (Some(file), Some(row)) if file.version() == row.version => {
                     f += 1;
                     r += 1;
-                    let state = if row.dirty {
+                    let state = if row.dirty && running {
+                        MigrationState::InProgress
+                    } else if row.dirty {
                         MigrationState::Dirty
                     } else if row.checksum != file.checksum() {
                         MigrationState::Modified {
@@ -696,9 +726,8 @@ impl<'a> Ops<'a> {
     /// history row whose checksum was changed in the database itself.
     pub fn validate(&mut self) -> Result<Vec<u64>> {
         let end = self.end()?;
-        let rows = self.db.read_all()?;
-        let applied =
-            plan::check_history(self.migrations(), &rows, self.runner.allow_out_of_order)?;
+        let (rows, running) = self.rows_and_running()?;
+        let applied = check_history(self.migrations(), &rows, running, self.runner)?;
         let pending = applied.pending(end);
         // What the backend would refuse before running a pending file, by
         // its own dialect (the folder rules judged what both dialects see).
@@ -954,4 +983,19 @@ fn entry(
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// [`plan::check_history`], where a dirty row whose migration another
+/// process is running now (`running`) is [`Error::InProgress`], not
+/// [`Error::Dirty`].
+fn check_history(
+    migrations: &Migrations,
+    rows: &[AppliedMigration],
+    running: bool,
+    runner: &Runner<'_>,
+) -> Result<Applied> {
+    plan::check_history(migrations, rows, runner.allow_out_of_order).map_err(|e| match e {
+        Error::Dirty { version, name, .. } if running => Error::InProgress { version, name },
+        e => e,
+    })
 }

@@ -138,6 +138,9 @@ pub enum MigrationState {
     Missing,
     /// A no-transaction migration that began and did not finish.
     Dirty,
+    /// A no-transaction migration that another process is running now
+    /// (it holds strata's lock): not dirty, only not finished yet.
+    InProgress,
 }
 
 impl fmt::Display for MigrationState {
@@ -148,6 +151,7 @@ impl fmt::Display for MigrationState {
             MigrationState::Modified { .. } => "modified",
             MigrationState::Missing => "missing",
             MigrationState::Dirty => "dirty",
+            MigrationState::InProgress => "in progress",
         })
     }
 }

@@ -572,6 +572,26 @@ impl Backend for Pg<'_> {
         }
     }
 
+    fn run_in_progress(&mut self) -> bool {
+        if self.locked.is_some() {
+            return false;
+        }
+        let Ok(key) = self.lock_key() else {
+            return false;
+        };
+        // A bigint key is held as two oids: its high and its low half.
+        self.client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                      AND classid = (($1::bigint >> 32) & 4294967295)::oid
+                      AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)",
+                &[&key],
+            )
+            .is_ok_and(|row| row.get(0))
+    }
+
     /// Puts back the settings a file changed (after a failure too), then
     /// releases the lock.
     fn leave(&mut self) -> Result<()> {

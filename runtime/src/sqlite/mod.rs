@@ -33,13 +33,19 @@ const VIOLATIONS_SHOWN: usize = 5;
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 mod describe;
+mod run_lock;
 mod schema_sql;
 mod session;
 mod verify;
 
 impl Connect for Connection {
     fn backend<'a>(&'a mut self, runner: &'a Runner<'_>) -> Box<dyn Backend + 'a> {
-        Box::new(Sqlite::new(self, &runner.table, runner.lock_timeout))
+        let mut db = Sqlite::new(self, &runner.table, runner.lock_timeout);
+        db.run_lock = runner
+            .migrations
+            .iter()
+            .any(|m| m.no_transaction(Direction::Up) || m.no_transaction(Direction::Down));
+        Box::new(db)
     }
 }
 
@@ -50,6 +56,15 @@ struct Sqlite<'a> {
     /// The same, quoted for SQL and qualified with `main`.
     table: String,
     lock_timeout: Duration,
+    /// The connection's busy timeout before this operation, in
+    /// milliseconds, put back when it ends: for the operation, the busy
+    /// timeout is the runner's lock wait (reads included).
+    busy_timeout_ms: Option<i64>,
+    /// The folder has no-transaction migrations: a run that changes the
+    /// database holds its lock file (see `run_lock`).
+    run_lock: bool,
+    /// That lock, while held (between `enter` and `leave`).
+    held: Option<std::fs::File>,
     /// Settings to restore, between `enter` and `leave`.
     saved: Option<Saved>,
     /// The connection pragmas every migration starts from, read before the
@@ -96,9 +111,15 @@ impl DerefMut for Prepared<'_> {
 
 impl Drop for Sqlite<'_> {
     /// The connection goes back to the application without strata's
-    /// authorizer, even when an operation ended early.
+    /// authorizer and with its own busy timeout, even when an operation
+    /// ended early.
     fn drop(&mut self) {
         let _ = self.unwatch();
+        if let Some(ms) = self.busy_timeout_ms {
+            let _ = self
+                .conn
+                .busy_timeout(Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
+        }
     }
 }
 
@@ -108,7 +129,6 @@ fn lock(watch: &Mutex<Watch>) -> std::sync::MutexGuard<'_, Watch> {
 
 /// Connection settings that a change alters and `leave` restores.
 struct Saved {
-    busy_timeout_ms: i64,
     foreign_keys: bool,
 }
 
@@ -171,15 +191,14 @@ impl Backend for Sqlite<'_> {
         Ok(self.conn.is_readonly(rusqlite::MAIN_DB)?)
     }
 
-    /// Raises the busy timeout to the lock wait and switches foreign-key
-    /// enforcement off (it cannot change inside a transaction).
+    /// Takes the lock file when the folder needs it (before SQLite's own
+    /// lock, always in that order), and switches foreign-key enforcement
+    /// off (it cannot change inside a transaction).
     fn enter(&mut self) -> Result<()> {
-        let busy_timeout_ms: i64 = self
-            .conn
-            .pragma_query_value(None, "busy_timeout", |r| r.get(0))?;
-        let wanted = i64::try_from(self.lock_timeout.as_millis()).unwrap_or(i64::MAX);
-        if wanted > busy_timeout_ms {
-            self.conn.busy_timeout(self.lock_timeout)?;
+        if self.run_lock
+            && let Some(path) = run_lock::path(self.conn)
+        {
+            self.held = Some(run_lock::acquire(path, self.lock_timeout)?);
         }
         let foreign_keys: bool = self
             .conn
@@ -187,32 +206,22 @@ impl Backend for Sqlite<'_> {
         if foreign_keys {
             self.conn.pragma_update(None, "foreign_keys", false)?;
         }
-        self.saved = Some(Saved {
-            busy_timeout_ms,
-            foreign_keys,
-        });
+        self.saved = Some(Saved { foreign_keys });
         Ok(())
     }
 
     /// Puts back what `enter` changed, and what a file changed: the
     /// connection goes back to the application as it came, foreign-key
-    /// enforcement included, on or off.
+    /// enforcement included, on or off. Then releases the lock file.
     fn leave(&mut self) -> Result<()> {
         self.rollback();
-        self.unwatch()?;
-        self.pragma_assigned = true;
-        let restored = self.restore();
-        self.pragmas = None;
-        let Some(saved) = self.saved.take() else {
-            return restored;
-        };
-        self.conn.busy_timeout(Duration::from_millis(
-            u64::try_from(saved.busy_timeout_ms).unwrap_or(0),
-        ))?;
-        if saved.foreign_keys {
-            self.conn.pragma_update(None, "foreign_keys", true)?;
-        }
-        restored
+        let result = self.put_back();
+        self.held = None;
+        result
+    }
+
+    fn run_in_progress(&mut self) -> bool {
+        self.held.is_none() && run_lock::path(self.conn).is_some_and(run_lock::held_elsewhere)
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -430,7 +439,30 @@ impl Backend for Sqlite<'_> {
 }
 
 impl<'a> Sqlite<'a> {
+    /// `leave`'s work before the lock file is released: the authorizer
+    /// removed, the settings a file changed and foreign-key enforcement
+    /// put back.
+    fn put_back(&mut self) -> Result<()> {
+        self.unwatch()?;
+        self.pragma_assigned = true;
+        let restored = self.restore();
+        self.pragmas = None;
+        let Some(saved) = self.saved.take() else {
+            return restored;
+        };
+        if saved.foreign_keys {
+            self.conn.pragma_update(None, "foreign_keys", true)?;
+        }
+        restored
+    }
+
+    /// The backend for one operation on `conn`, whose busy timeout is
+    /// `lock_timeout` until it ends.
     fn new(conn: &'a mut Connection, table: &'a str, lock_timeout: Duration) -> Self {
+        let busy_timeout_ms = conn
+            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+            .ok()
+            .filter(|_| conn.busy_timeout(lock_timeout).is_ok());
         Sqlite {
             conn,
             name: table,
@@ -438,6 +470,9 @@ impl<'a> Sqlite<'a> {
             // migration may create, would otherwise take its place.
             table: format!("main.{}", quote_identifier(table)),
             lock_timeout,
+            busy_timeout_ms,
+            run_lock: false,
+            held: None,
             saved: None,
             pragmas: None,
             pragma_assigned: false,
