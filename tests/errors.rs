@@ -41,7 +41,7 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::Locked { waited: Duration::from_secs(60) },
-            "the database stayed locked by another connection for 60s (another process may be migrating it or holding a long write; try again, or raise the runner's lock_timeout)".into(),
+            "the database stayed locked by another connection for 60.0s (another process may be migrating it or holding a long write; try again, or raise the runner's lock_timeout)".into(),
         ),
         (
             Error::InTransaction,

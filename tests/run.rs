@@ -676,47 +676,60 @@ fn a_lock_held_past_the_wait_is_a_typed_error() {
     assert_eq!(migrations.run(&mut open(&path)).unwrap().applied.len(), 1);
 }
 
-/// The lock wait is the runner's from an operation's first read on, also
-/// for the commands that only read (before, the first read waited for
-/// rusqlite's default busy timeout, 5 s, and the error then named the
-/// runner's wait), and the connection gets its own busy timeout back.
+/// Reads wait for the runner's lock wait too, the commands that only read
+/// included, and the error says how long they really waited. The first
+/// read runs under the connection's own busy timeout (so that the startup
+/// check stays one statement), then waits for what is left of the runner's
+/// wait; before, a read waited for the connection's timeout alone and the
+/// error named the runner's. The connection gets its own timeout back.
 #[test]
-fn every_read_waits_for_the_runners_lock_wait() {
+fn reads_wait_for_the_runners_lock_wait_and_say_how_long() {
     let (_dir, path) = database();
     let migrations = load(&tables_folder([1]));
     migrations.run(&mut open(&path)).unwrap();
     let holder = open(&path);
     // A rollback journal: an exclusive lock keeps readers out too.
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let wait = Duration::from_millis(200);
+    let wait = Duration::from_millis(300);
     let runner = migrations.runner().lock_timeout(wait);
-    let mut conn = open(&path);
     type Operation<'a> = &'a dyn Fn(&mut Connection) -> Error;
     let operations: [(&str, Operation); 3] = [
         ("run", &|conn| runner.run(conn).unwrap_err()),
         ("status", &|conn| runner.status(conn).unwrap_err()),
         ("validate", &|conn| runner.validate(conn).unwrap_err()),
     ];
-    for (name, operation) in operations {
-        let started = std::time::Instant::now();
-        let err = operation(&mut conn);
-        let took = started.elapsed();
-        assert!(
-            matches!(err, Error::Locked { waited } if waited >= wait),
-            "{name}: {err:?}"
-        );
-        // Well under rusqlite's default of 5 s, which it waited before.
-        assert!(
-            took >= wait && took < Duration::from_secs(3),
-            "{name}: {took:?}"
-        );
-        let busy: i64 = conn
-            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(busy, 5000, "{name}: the connection's own busy timeout");
+    // (the connection's own busy timeout, the least wait expected)
+    for (own, least) in [(0, wait), (100, wait), (1000, Duration::from_millis(1000))] {
+        let mut conn = open(&path);
+        conn.busy_timeout(Duration::from_millis(own)).unwrap();
+        for (name, operation) in operations {
+            let started = std::time::Instant::now();
+            let err = operation(&mut conn);
+            let took = started.elapsed();
+            let Error::Locked { waited } = err else {
+                panic!("{name}, own {own} ms: {err:?}");
+            };
+            // SQLite's busy handler sleeps in steps: within a tenth.
+            let about = least * 9 / 10;
+            assert!(
+                took >= about && took < least + Duration::from_secs(2),
+                "{name}, own {own} ms: took {took:?}"
+            );
+            assert!(
+                waited >= about && waited <= took + Duration::from_millis(50),
+                "{name}, own {own} ms: said {waited:?}, took {took:?}"
+            );
+            let busy: i64 = conn
+                .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(
+                busy, own as i64,
+                "{name}: the connection's own busy timeout"
+            );
+        }
     }
     holder.execute_batch("COMMIT").unwrap();
-    assert_eq!(runner.status(&mut conn).unwrap().entries.len(), 1);
+    assert_eq!(runner.status(&mut open(&path)).unwrap().entries.len(), 1);
 }
 
 /// Counts commits on a connection.

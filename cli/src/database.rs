@@ -1,6 +1,7 @@
 //! Database URLs, and opening them for reading, writing or a dry run.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use strata::Database;
@@ -101,8 +102,9 @@ impl Target {
         }
     }
 
-    /// Opens the database for `access`.
-    pub fn open(&self, access: Access) -> Result<Db, Failure> {
+    /// Opens the database for `access`. A SQLite connection waits for
+    /// locks for `wait` (the lock wait) from its first statement on.
+    pub fn open(&self, access: Access, wait: Duration) -> Result<Db, Failure> {
         let path = match self {
             Target::Sqlite(path) => path,
             Target::Postgres(url) => {
@@ -111,8 +113,11 @@ impl Target {
         };
         let shown = self.shown();
         let open = |conn: Result<Connection, rusqlite::Error>| {
-            conn.map(Db::Sqlite)
-                .map_err(|e| Failure::Other(format!("cannot open database {shown}: {e}")))
+            conn.and_then(|conn| {
+                conn.busy_timeout(wait.min(strata::MAX_LOCK_TIMEOUT))?;
+                Ok(Db::Sqlite(conn))
+            })
+            .map_err(|e| Failure::Other(format!("cannot open database {shown}: {e}")))
         };
         match access {
             Access::Read => {

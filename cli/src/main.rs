@@ -340,11 +340,12 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         command => {
             let migrations = load(cli)?;
             let target = Target::parse(cli.database.as_deref())?;
+            let wait = Duration::from_secs(cli.lock_timeout);
             let runner = migrations
                 .runner()
                 .table(cli.table.clone())
-                .lock_timeout(Duration::from_secs(cli.lock_timeout));
-            on_database(out, command, &target, runner)
+                .lock_timeout(wait);
+            on_database(out, command, &target, runner, wait)
         }
     }
 }
@@ -359,9 +360,10 @@ fn on_database(
     command: &Command,
     target: &Target,
     runner: Runner<'_>,
+    wait: Duration,
 ) -> Result<(), Failure> {
     let runner = runner.dry_run(command.dry_run());
-    let open = |access: Access| target.open(access);
+    let open = |access: Access| target.open(access, wait);
     let change = |c: &Change| {
         if c.dry_run {
             Access::DryRun

@@ -809,3 +809,31 @@ fn a_lock_timeout_too_long_to_count_is_the_longest() {
         shell.ok(&["--lock-timeout", seconds, "down", "--all"]);
     }
 }
+
+/// `--lock-timeout` is the wait of every command, those that only read
+/// included (they waited rusqlite's default of 5 s before), and the error
+/// says how long that was.
+#[test]
+fn every_command_waits_for_the_lock_timeout_it_was_given() {
+    let shell = three();
+    shell.ok(&["up"]);
+    let holder = rusqlite::Connection::open(shell.path("app.db")).unwrap();
+    // A rollback journal: an exclusive lock keeps readers out too.
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    for command in ["status", "version", "validate", "down"] {
+        let started = std::time::Instant::now();
+        let err = shell.fails(1, &["--lock-timeout", "1", command]);
+        let took = started.elapsed();
+        assert!(
+            err.contains("stayed locked by another connection for 1.0s"),
+            "{command}: {err}"
+        );
+        assert!(
+            took >= std::time::Duration::from_millis(900)
+                && took < std::time::Duration::from_secs(4),
+            "{command}: {took:?}"
+        );
+    }
+    holder.execute_batch("COMMIT").unwrap();
+    shell.ok(&["--lock-timeout", "1", "status"]);
+}

@@ -50,7 +50,7 @@ pub enum Error {
 
     /// Another connection held the write lock for longer than the runner waits.
     #[error(
-        "the database stayed locked by another connection for {waited:?} (another process may be migrating it or holding a long write; try again, or raise the runner's lock_timeout)"
+        "the database stayed locked by another connection for {waited:.1?} (another process may be migrating it or holding a long write; try again, or raise the runner's lock_timeout)"
     )]
     Locked {
         /// How long strata waited.

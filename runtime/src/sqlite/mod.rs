@@ -56,9 +56,9 @@ struct Sqlite<'a> {
     /// The same, quoted for SQL and qualified with `main`.
     table: String,
     lock_timeout: Duration,
-    /// The connection's busy timeout before this operation, in
-    /// milliseconds, put back when it ends: for the operation, the busy
-    /// timeout is the runner's lock wait (reads included).
+    /// The connection's busy timeout before strata set the runner's lock
+    /// wait as its own, in milliseconds, put back when the operation ends
+    /// (`None`: the connection's own is in force). See `read_head`.
     busy_timeout_ms: Option<i64>,
     /// The folder has no-transaction migrations: a run that changes the
     /// database holds its lock file (see `run_lock`).
@@ -177,14 +177,14 @@ impl Backend for Sqlite<'_> {
     }
 
     fn read_head(&mut self) -> Result<TableState> {
-        self.head()
+        self.waiting(|db| db.head())
     }
 
     fn read_all(&mut self) -> Result<Vec<AppliedMigration>> {
-        match self.head()? {
+        self.waiting(|db| match db.head()? {
             TableState::Missing => Ok(Vec::new()),
-            TableState::Strata(_) => self.rows(),
-        }
+            TableState::Strata(_) => db.rows(),
+        })
     }
 
     fn read_only(&mut self) -> Result<bool> {
@@ -195,6 +195,7 @@ impl Backend for Sqlite<'_> {
     /// lock, always in that order), and switches foreign-key enforcement
     /// off (it cannot change inside a transaction).
     fn enter(&mut self) -> Result<()> {
+        self.own_wait(self.lock_timeout)?;
         if self.run_lock
             && let Some(path) = run_lock::path(self.conn)
         {
@@ -439,6 +440,48 @@ impl Backend for Sqlite<'_> {
 }
 
 impl<'a> Sqlite<'a> {
+    /// A read before any change: under the connection's own busy timeout,
+    /// so that the startup check stays one statement. Should it find the
+    /// database locked for all of that, it is tried again under the
+    /// runner's lock wait for what is left of it, which every statement
+    /// waits for from then on (and every one of a change, from `enter`).
+    /// The error says how long it really waited.
+    fn waiting<T>(&mut self, read: impl Fn(&mut Self) -> Result<T>) -> Result<T> {
+        if self.busy_timeout_ms.is_some() {
+            return read(self);
+        }
+        let started = Instant::now();
+        match read(self) {
+            Err(Error::Locked { .. }) => {}
+            other => return other,
+        }
+        let rest = self.lock_timeout.saturating_sub(started.elapsed());
+        if !rest.is_zero() {
+            self.own_wait(rest)?;
+            let again = read(self);
+            self.own_wait(self.lock_timeout)?;
+            if !matches!(again, Err(Error::Locked { .. })) {
+                return again;
+            }
+        }
+        Err(Error::Locked {
+            waited: started.elapsed(),
+        })
+    }
+
+    /// Sets the connection's busy timeout to `wait`, first keeping the
+    /// connection's own to put back when the operation ends.
+    fn own_wait(&mut self, wait: Duration) -> Result<()> {
+        if self.busy_timeout_ms.is_none() {
+            let own: i64 = self
+                .conn
+                .pragma_query_value(None, "busy_timeout", |r| r.get(0))?;
+            self.busy_timeout_ms = Some(own);
+        }
+        self.conn.busy_timeout(wait)?;
+        Ok(())
+    }
+
     /// `leave`'s work before the lock file is released: the authorizer
     /// removed, the settings a file changed and foreign-key enforcement
     /// put back.
@@ -456,13 +499,8 @@ impl<'a> Sqlite<'a> {
         restored
     }
 
-    /// The backend for one operation on `conn`, whose busy timeout is
-    /// `lock_timeout` until it ends.
+    /// The backend for one operation on `conn`.
     fn new(conn: &'a mut Connection, table: &'a str, lock_timeout: Duration) -> Self {
-        let busy_timeout_ms = conn
-            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
-            .ok()
-            .filter(|_| conn.busy_timeout(lock_timeout).is_ok());
         Sqlite {
             conn,
             name: table,
@@ -470,7 +508,7 @@ impl<'a> Sqlite<'a> {
             // migration may create, would otherwise take its place.
             table: format!("main.{}", quote_identifier(table)),
             lock_timeout,
-            busy_timeout_ms,
+            busy_timeout_ms: None,
             run_lock: false,
             held: None,
             saved: None,
@@ -990,11 +1028,19 @@ impl<'a> Sqlite<'a> {
             .ok_or_else(|| self.corrupt(version as i64, column, ValueRef::Text(text.as_bytes())))
     }
 
-    /// The wait that a busy error means was exceeded.
+    /// The wait that a busy error means was exceeded: the runner's, or
+    /// where the connection's own busy timeout is in force, that one.
     fn locked(&self) -> Error {
-        Error::Locked {
-            waited: self.lock_timeout,
-        }
+        let waited = match self.busy_timeout_ms {
+            Some(_) => self.lock_timeout,
+            None => self
+                .conn
+                .pragma_query_value(None, "busy_timeout", |r| r.get::<_, i64>(0))
+                .map_or(self.lock_timeout, |ms| {
+                    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+                }),
+        };
+        Error::Locked { waited }
     }
 
     /// Maps a rusqlite error, giving lock time-outs and non-databases
