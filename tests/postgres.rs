@@ -423,6 +423,117 @@ fn a_migration_waiting_for_a_table_lock_fails_fast() {
     assert_eq!(versions(&migrations.run(&mut client).unwrap().applied), [2]);
 }
 
+/// The same outside a transaction: the table lock wait holds for the
+/// file's statements too (set for the session around the file), and the
+/// session's own `lock_timeout` is back after it. Before, the file waited
+/// for the lock without end, and every reader of the table queued behind
+/// it; the client's `statement_timeout` here ends that wait with another
+/// error.
+#[test]
+fn a_no_transaction_migration_waiting_for_a_table_lock_fails_fast() {
+    let Some(db) = TestDb::new("lock_timeout_outside") else {
+        return;
+    };
+    let mut client = db.client();
+    client
+        .batch_execute("SET statement_timeout = '20s'; SET lock_timeout = '7s'")
+        .unwrap();
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        (
+            "2_b.up.sql",
+            "-- strata:no-transaction\nCREATE TABLE c (id int);\nALTER TABLE a ADD COLUMN b int;",
+        ),
+        ("2_b.down.sql", "ALTER TABLE a DROP COLUMN b;"),
+    ]);
+    let migrations = load(&dir);
+    migrations.runner().target(1).run(&mut client).unwrap();
+    let mut app = db.client();
+    app.batch_execute("BEGIN; LOCK TABLE a IN ACCESS SHARE MODE")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = migrations
+        .runner()
+        .table_lock_timeout(Some(Duration::from_millis(200)))
+        .run(&mut client)
+        .unwrap_err();
+    let Error::LeftDirty {
+        version: 2, cause, ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(
+        matches!(**cause, Error::Statement { line: Some(3), .. }),
+        "{cause:?}"
+    );
+    assert!(err.to_string().contains("lock timeout"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
+    let setting: String = client.query_one("SHOW lock_timeout", &[]).unwrap().get(0);
+    assert_eq!(setting, "7s");
+    app.batch_execute("COMMIT").unwrap();
+}
+
+/// A client handed over inside a transaction of the caller's: a run that
+/// would change anything returns `InTransaction` and leaves that
+/// transaction as it was (before, the first read of a missing history
+/// table failed inside it and aborted it); reading an up-to-date history
+/// there is harmless and succeeds.
+#[test]
+fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
+    let Some(db) = TestDb::new("caller_transaction") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        ("2_b.up.sql", "CREATE TABLE b (id int);"),
+        ("2_b.down.sql", "DROP TABLE b;"),
+    ]);
+    let migrations = load(&dir);
+    let runner = migrations.runner();
+    let step = |client: &mut strata::postgres::Client, target: u64, history: bool| {
+        client
+            .batch_execute("BEGIN; CREATE TABLE app (id int); INSERT INTO app VALUES (1)")
+            .unwrap();
+        let err = runner.clone().target(target).run(client).unwrap_err();
+        assert!(matches!(err, Error::InTransaction), "{err:?}");
+        // Reads that find nothing to do, and status, change nothing either.
+        if history {
+            assert_eq!(
+                runner
+                    .clone()
+                    .target(target - 1)
+                    .run(client)
+                    .unwrap()
+                    .applied
+                    .len(),
+                0
+            );
+        }
+        runner.status(client).unwrap();
+        let rows: i64 = client
+            .query_one("SELECT count(*) FROM app", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(rows, 1, "the caller's transaction goes on");
+        client.batch_execute("ROLLBACK").unwrap();
+    };
+    // No history table yet.
+    step(&mut client, 1, false);
+    assert_eq!(tables(&mut client), Vec::<String>::new());
+    // A history with a pending migration.
+    runner.clone().target(1).run(&mut client).unwrap();
+    step(&mut client, 2, true);
+    assert_eq!(history(&mut client).len(), 1);
+}
+
 #[test]
 fn a_hundred_migrations_with_functions_triggers_and_do_blocks() {
     let Some(db) = TestDb::new("hundred") else {

@@ -65,6 +65,9 @@ pub(crate) struct Pg<'a> {
     /// The advisory lock's key, while it is held.
     locked: Option<i64>,
     in_transaction: bool,
+    /// Whether the client was idle (not in a transaction of the caller's)
+    /// when the history was first read; `None` before.
+    caller_idle: Option<bool>,
     /// Inside verify's outer transaction, which is always rolled back:
     /// strata's transactions are savepoints in it, and this many are open.
     nested: Option<usize>,
@@ -111,6 +114,7 @@ impl<'a> Pg<'a> {
             table_lock_timeout,
             locked: None,
             in_transaction: false,
+            caller_idle: None,
             nested: None,
             describe_statements: catalog::Prepared::default(),
             described: None,
@@ -474,7 +478,12 @@ impl Backend for Pg<'_> {
     }
 
     fn read_head(&mut self) -> Result<TableState> {
-        if !self.in_transaction {
+        // A statement that fails inside the caller's transaction (a client
+        // handed over in one) would abort it: ask once whether it is idle.
+        if self.caller_idle.is_none() && !self.in_transaction {
+            self.caller_idle = Some(self.check_idle().is_ok());
+        }
+        if !self.in_transaction && self.caller_idle == Some(true) {
             // The startup path: one statement. An error ends nothing here.
             match self.select_head() {
                 Ok(row) => return self.head(row),
@@ -487,7 +496,8 @@ impl Backend for Pg<'_> {
                 Err(_) => {}
             }
         }
-        // Inside a transaction a failed statement would abort it: look first.
+        // Inside a transaction (strata's or the caller's) a failed
+        // statement would abort it: look first.
         let columns = self.columns()?;
         if columns.is_empty() {
             return Ok(TableState::Missing);
@@ -792,6 +802,14 @@ impl Backend for Pg<'_> {
             refuse_in_transaction(m, file, &lexed.statements)?;
             self.execute_file(m, file, text, strings, &lexed)?;
         } else {
+            // No `SET LOCAL` holds outside a transaction: the table lock
+            // wait is set for the session, and `restore` puts the session's
+            // own back after the file (a file that sets its own wins).
+            if let Some(timeout) = self.table_lock_timeout {
+                let sql = format!("SET lock_timeout = '{}ms'", timeout.as_millis().max(1));
+                self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+                self.may_set = true;
+            }
             // Each statement is read under the setting the ones before
             // left: with a backslash in the file, ask the server after each.
             let mut statements = Splitter::new(text, Dialect::Postgres, strings);
