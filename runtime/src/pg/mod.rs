@@ -325,99 +325,88 @@ impl<'a> Pg<'a> {
         })
     }
 
-    /// Runs a whole file inside the open transaction, in one round trip,
-    /// read by the server under `strings`.
+    /// Runs a file inside the open transaction, behind a savepoint whose
+    /// release afterwards checks, on the server, that strata's transaction
+    /// is still open.
     fn execute_file(
         &mut self,
         m: &Migration,
         file: &str,
         text: &str,
         strings: PgStrings,
-        lexed: &sql::Lexed<'_>,
     ) -> Result<()> {
-        let result = self.client.batch_execute(&format!("{SAVEPOINT}{text}"));
-        let e = match result {
-            // The release fails if the file ended strata's transaction,
-            // which the check before it would have refused.
-            // The release carries the cheap comparison of settings: no
-            // round trip of its own.
-            Ok(()) => match self.client.simple_query(&format!(
-                "RELEASE SAVEPOINT strata_file; {}",
-                self.quick_select
-            )) {
-                Ok(messages) => {
-                    self.quick_now = session::quick_of(&messages);
-                    return Ok(());
-                }
-                Err(e) if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) => {
-                    return Err(Error::TransactionControl {
-                        version: m.version(),
-                        file: file.to_owned(),
-                        line: None,
-                    });
-                }
-                Err(e) => return Err(self.db(e)),
-            },
-            Err(e) => e,
-        };
-        let prefix = SAVEPOINT.chars().count();
-        if let Some(ErrorPosition::Original(at)) = e.as_db_error().and_then(|d| d.position()) {
-            let byte = byte_of_position(text, *at, prefix);
-            let index = lexed.statements.partition_point(|s| s.start <= byte);
-            let statement = index.checked_sub(1).map(|i| &lexed.statements[i]);
-            return Err(Error::Statement {
-                version: m.version(),
-                file: file.to_owned(),
-                line: Some(sql::line_of(text, byte)),
-                statement: statement.map(|s| s.shortened(STATEMENT_SHOWN)),
-                in_transaction: true,
-                cause: DatabaseError::Postgres(e),
-            });
+        self.client
+            .batch_execute("SAVEPOINT strata_file")
+            .map_err(|e| self.db(e))?;
+        self.run_statements(m, file, text, strings, true)?;
+        // The release carries the cheap comparison of settings: no round
+        // trip of its own.
+        match self.client.simple_query(&format!(
+            "RELEASE SAVEPOINT strata_file; {}",
+            self.quick_select
+        )) {
+            Ok(messages) => {
+                self.quick_now = session::quick_of(&messages);
+                Ok(())
+            }
+            // The file ended strata's transaction (and perhaps began
+            // another), which the check before it would have refused.
+            Err(e)
+                if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION)
+                    || e.code() == Some(&SqlState::S_E_INVALID_SPECIFICATION) =>
+            {
+                Err(Error::TransactionControl {
+                    version: m.version(),
+                    file: file.to_owned(),
+                    line: None,
+                })
+            }
+            Err(e) => Err(self.db(e)),
         }
-        // An error while statements ran (a constraint, a lock time-out)
-        // does not say which one: undo the file and run it again statement
-        // by statement to find out; everything is rolled back after. Each
-        // statement is sent only while the session reads strings as the
-        // file was read: a SET in it would make the next statements read
-        // otherwise, and not as the statements that were checked.
-        // A file of one statement needs no search.
-        if let [statement] = lexed.statements.as_slice() {
-            return Err(statement_error(m, file, statement, true, e));
-        }
-        // Not for a wait that ran out, a deadlock or a conflict: running
-        // again would wait again, and need not fail the same way. The
-        // statement is named only when it fails as the file did.
-        let transient = matches!(
-            e.code().map(SqlState::code),
-            Some("55P03" | "57014" | "40P01" | "40001")
-        );
-        let replayable = |pg: &mut Self| !text.contains('\\') || pg.strings().ok() == Some(strings);
-        if !transient
-            && self
-                .client
-                .batch_execute("ROLLBACK TO SAVEPOINT strata_file")
-                .is_ok()
-        {
-            for statement in &lexed.statements {
-                if !replayable(self) {
-                    break;
-                }
-                if let Err(again) = self.client.batch_execute(statement.text) {
-                    if again.code() == e.code() {
-                        return Err(statement_error(m, file, statement, true, again));
+    }
+
+    /// Sends the statements of a file one by one, each in a message of its
+    /// own in the extended protocol, where the server parses exactly one
+    /// statement or refuses the message. A statement strata split wrongly
+    /// (were its lexer ever to disagree with the server's) therefore fails
+    /// instead of carrying a second one, a `COMMIT` say, past the check of
+    /// transaction control, which (in strata's transaction) each statement
+    /// passes again as it is sent. Each statement is read under the setting
+    /// the ones before left: with a backslash in the file, ask the server
+    /// after each. An error names its statement and line.
+    fn run_statements(
+        &mut self,
+        m: &Migration,
+        file: &str,
+        text: &str,
+        strings: PgStrings,
+        in_transaction: bool,
+    ) -> Result<()> {
+        let backslash = text.contains('\\');
+        let mut statements = Splitter::new(text, Dialect::Postgres, strings);
+        while let Some(statement) = statements.next() {
+            // Checked again as split now: a `SET standard_conforming_strings`
+            // earlier in the file may have made it read otherwise than the
+            // check of the whole file before it ran.
+            if in_transaction {
+                refuse_in_transaction(m, file, std::slice::from_ref(&statement))?;
+            }
+            let no_parameters = std::iter::empty::<(&str, Type)>();
+            self.client
+                .query_typed_raw(statement.text, no_parameters)
+                .and_then(|mut rows| {
+                    // Rows a statement returns are read and dropped.
+                    while postgres::fallible_iterator::FallibleIterator::next(&mut rows)?.is_some()
+                    {
                     }
-                    break;
-                }
+                    Ok(())
+                })
+                .map_err(|e| statement_error(m, file, &statement, in_transaction, e))?;
+            if backslash {
+                statements.set_strings(self.strings()?);
             }
         }
-        Err(Error::Statement {
-            version: m.version(),
-            file: file.to_owned(),
-            line: None,
-            statement: None,
-            in_transaction: true,
-            cause: DatabaseError::Postgres(e),
-        })
+        Ok(())
     }
 
     /// Releases the advisory lock: both holds (see `enter`).
@@ -800,7 +789,7 @@ impl Backend for Pg<'_> {
         if in_transaction {
             let lexed = sql::lex_with(text, Dialect::Postgres, strings);
             refuse_in_transaction(m, file, &lexed.statements)?;
-            self.execute_file(m, file, text, strings, &lexed)?;
+            self.execute_file(m, file, text, strings)?;
         } else {
             // No `SET LOCAL` holds outside a transaction: the table lock
             // wait is set for the session, and `restore` puts the session's
@@ -810,17 +799,7 @@ impl Backend for Pg<'_> {
                 self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
                 self.may_set = true;
             }
-            // Each statement is read under the setting the ones before
-            // left: with a backslash in the file, ask the server after each.
-            let mut statements = Splitter::new(text, Dialect::Postgres, strings);
-            while let Some(statement) = statements.next() {
-                self.client
-                    .batch_execute(statement.text)
-                    .map_err(|e| statement_error(m, file, &statement, false, e))?;
-                if backslash {
-                    statements.set_strings(self.strings()?);
-                }
-            }
+            self.run_statements(m, file, text, strings, false)?;
         }
         Ok(started.elapsed())
     }
@@ -1090,14 +1069,11 @@ impl Pg<'_> {
     }
 }
 
-/// What goes before a file run in one round trip.
-const SAVEPOINT: &str = "SAVEPOINT strata_file; ";
-
 /// The byte of `text` at the server's error position `at`: a 1-based
-/// character position in what was sent, which held `prefix` characters
-/// before `text`. Past the end ("at end of input"), the end.
-fn byte_of_position(text: &str, at: u32, prefix: usize) -> usize {
-    let chars = (at as usize).saturating_sub(prefix + 1);
+/// character position in what was sent. Past the end ("at end of input"),
+/// the end.
+fn byte_of_position(text: &str, at: u32) -> usize {
+    let chars = (at as usize).saturating_sub(1);
     text.char_indices()
         .nth(chars)
         .map_or(text.len(), |(byte, _)| byte)
@@ -1114,8 +1090,7 @@ fn statement_error(
 ) -> Error {
     let line = match e.as_db_error().and_then(|d| d.position()) {
         Some(ErrorPosition::Original(at)) => {
-            statement.line + sql::line_of(statement.text, byte_of_position(statement.text, *at, 0))
-                - 1
+            statement.line + sql::line_of(statement.text, byte_of_position(statement.text, *at)) - 1
         }
         _ => statement.line,
     };
