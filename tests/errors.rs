@@ -32,6 +32,26 @@ fn every_error_says_what_happened_and_what_to_do() {
             "2 problems in migrations folder migrations:\n  migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)\n  migrations/a.up.sql has no version in front (names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)".into(),
         ),
         (
+            Error::InProgress { version: 4, name: "index".into() },
+            "migration 4 (index) is being applied outside a transaction by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)".into(),
+        ),
+        (
+            Error::LockFile {
+                path: "app.db-strata-lock".into(),
+                cause: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            },
+            "cannot use the lock file app.db-strata-lock that strata holds while it changes the database (folders with no-transaction migrations need it): permission denied (make the database's folder writable)".into(),
+        ),
+        (
+            Error::SplitDisagrees {
+                version: 3,
+                file: "migrations/3_a.up.sql".into(),
+                server: 4,
+                strata: 3,
+            },
+            "migrations/3_a.up.sql: PostgreSQL ran 4 statements where strata read 3, so strata rolled the migration back (strata reads this SQL otherwise than the server: please report the file to strata)".into(),
+        ),
+        (
             Error::NotADatabase { path: "app.db".into() },
             "app.db is not a SQLite database (check the path: it names a file of another kind, or an encrypted one)".into(),
         ),

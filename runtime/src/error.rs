@@ -269,6 +269,24 @@ pub enum Error {
         cause: DatabaseError,
     },
 
+    /// PostgreSQL ran a different number of statements from a file sent
+    /// whole than strata's split of it holds: strata's lexer read the file
+    /// otherwise than the server. The migration was rolled back (nothing in
+    /// such a file can end strata's transaction).
+    #[error(
+        "{file}: PostgreSQL ran {server} statements where strata read {strata}, so strata rolled the migration back (strata reads this SQL otherwise than the server: please report the file to strata)"
+    )]
+    SplitDisagrees {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
+        /// How many statements the server ran.
+        server: usize,
+        /// How many statements strata read.
+        strata: usize,
+    },
+
     /// A migration tried to begin, commit or roll back a transaction.
     #[error(
         "{file}{}: the statement begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file)",

@@ -23,6 +23,22 @@ proptest! {
         prop_assert_eq!(sql::holds_words(&text, &words), expected);
     }
 
+    /// The keyword test never misses a word that the PostgreSQL lexer
+    /// reads as a token of its own, wherever it stands (it is also true
+    /// inside comments and strings, where the lexer reads none).
+    #[test]
+    fn holds_keywords_sees_every_word_the_lexer_reads(
+        text in r#"([eEnNdDcCoOmMiItT_$1 ;'"\-/*\n\u{e9}xX]|end|END|commit|\$\$|/\*|\*/|--|E'){0,30}"#
+    ) {
+        let words: [&[u8]; 2] = [b"commit", b"end"];
+        let lexed = sql::tokens(&text, sql::Dialect::Postgres)
+            .iter()
+            .any(|t| words.iter().any(|w| t.as_bytes().eq_ignore_ascii_case(w)));
+        if lexed {
+            prop_assert!(sql::holds_keywords(&text, &words), "{:?}", text);
+        }
+    }
+
     #[test]
     fn the_name_parser_never_panics(name in any::<String>()) {
         let _ = parse_file_name(&name, &name);

@@ -223,6 +223,36 @@ pub fn holds_words(text: &str, words: &[&[u8]]) -> u32 {
     found
 }
 
+/// Whether `text` holds one of `words` (lower case ASCII) where
+/// PostgreSQL could read it as a keyword, in any case, anywhere, comments
+/// and strings included: not after a letter, `_` or a non-ASCII byte, nor
+/// before a letter, digit, `_`, `$` or a non-ASCII byte, which would make
+/// it part of a longer name. Read without the lexer, so that no mistake of
+/// the lexer's can hide a word: a file without them cannot hold such a
+/// statement however it is split. One pass, no allocation.
+pub fn holds_keywords(text: &str, words: &[&[u8]]) -> bool {
+    let bytes = text.as_bytes();
+    let continues_before = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80;
+    let continues_after = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+    let mut starts = [false; 256];
+    for word in words {
+        starts[usize::from(word[0])] = true;
+        starts[usize::from(word[0].to_ascii_uppercase())] = true;
+    }
+    bytes.iter().enumerate().any(|(at, &byte)| {
+        starts[usize::from(byte)]
+            && (at == 0 || !continues_before(bytes[at - 1]))
+            && words.iter().any(|word| {
+                bytes
+                    .get(at..at + word.len())
+                    .is_some_and(|candidate| candidate.eq_ignore_ascii_case(word))
+                    && bytes
+                        .get(at + word.len())
+                        .is_none_or(|&b| !continues_after(b))
+            })
+    })
+}
+
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     line_of_bytes(text.as_bytes(), offset)
