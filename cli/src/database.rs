@@ -124,9 +124,21 @@ impl Target {
                 if !path.exists() {
                     return Err(missing(&shown));
                 }
+                // A process that died in a transaction leaves its rollback
+                // journal, which the next connection that reads must roll
+                // back, and only one that can write may: open read-write
+                // then (never creating anything), still only to read.
+                let mut journal = path.clone().into_os_string();
+                journal.push("-journal");
+                let hot = std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
+                let access = if hot {
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                } else {
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                };
                 open(Connection::open_with_flags(
                     path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    access | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 ))
             }
             Access::Write => {

@@ -837,3 +837,62 @@ fn every_command_waits_for_the_lock_timeout_it_was_given() {
     holder.execute_batch("COMMIT").unwrap();
     shell.ok(&["--lock-timeout", "1", "status"]);
 }
+
+/// A process killed in the middle of a transactional migration leaves the
+/// rollback journal of its transaction (hot). The commands that only read
+/// roll it back, as any SQLite reader must before reading, and show the
+/// database as it was before that migration; before, they opened the file
+/// read-only and failed with "attempt to write a readonly database". The
+/// library, on a connection opened read-only, says what happened.
+#[test]
+fn read_only_commands_after_a_crash_in_a_transaction() {
+    let shell = three();
+    shell.ok(&["up"]);
+    // Enough rows that SQLite writes pages to the file before the commit,
+    // then a statement that runs until the kill.
+    shell.migration(
+        "000004_big",
+        "CREATE TABLE big AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) SELECT i, 'row ' || i || ' padding padding' AS s FROM n;\n\
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT count(*) FROM n;\n",
+        "DROP TABLE big;\n",
+    );
+    let before = shell.database().len() as u64;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(with_db(&["up"]))
+        .current_dir(shell.path(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The migration has written into the file once it grew.
+    let started = std::time::Instant::now();
+    while std::fs::metadata(shell.path("app.db")).unwrap().len() <= before {
+        assert!(child.try_wait().unwrap().is_none(), "the migration ended");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journal = shell.path("app.db-journal");
+    assert!(std::fs::metadata(&journal).unwrap().len() > 0);
+
+    let read_only = rusqlite::Connection::open_with_flags(
+        shell.path("app.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let migrations = strata::Migrations::from_dir(shell.path("migrations")).unwrap();
+    let err = migrations.runner().status(&mut { read_only }).unwrap_err();
+    assert!(matches!(err, strata::Error::HotJournal { .. }), "{err:?}");
+    assert!(err.to_string().contains("rollback journal"), "{err}");
+
+    assert_eq!(shell.ok(&["version"]), "3\n");
+    assert!(shell.ok(&["status"]).contains("      4  big    pending"));
+    assert!(shell.ok(&["validate"]).contains("1 pending: 4"));
+    assert!(!journal.exists() || std::fs::metadata(&journal).unwrap().len() == 0);
+    let conn = rusqlite::Connection::open(shell.path("app.db")).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+}

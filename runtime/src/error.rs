@@ -39,6 +39,17 @@ pub enum Error {
         path: String,
     },
 
+    /// A transaction on the database was cut off by a crash and its
+    /// rollback journal is still there (hot); a connection opened read-only
+    /// cannot roll it back, so it cannot read the database.
+    #[error(
+        "database {path} was left in the middle of a transaction by a process that died, and its rollback journal ({path}-journal) must be rolled back before it can be read, which a read-only connection cannot do (open it read-write once, as `strata up` or any SQLite client does, or as a user that may write the file and its folder; do not delete the journal)"
+    )]
+    HotJournal {
+        /// The database file.
+        path: String,
+    },
+
     /// Migrations are pending but the database cannot be written.
     #[error("database {path} is read-only, and {} would change it (open it read-write, or check the file's permissions)", count(*pending, "migration"))]
     ReadOnly {

@@ -123,6 +123,13 @@ impl Drop for Sqlite<'_> {
     }
 }
 
+/// A read-only connection found the rollback journal of a transaction
+/// that a crash cut off, which only a connection that can write rolls back.
+fn hot_journal(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK)
+}
+
 fn lock(watch: &Mutex<Watch>) -> std::sync::MutexGuard<'_, Watch> {
     watch.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -896,7 +903,8 @@ impl<'a> Sqlite<'a> {
                             | ErrorCode::DatabaseBusy
                             | ErrorCode::DatabaseLocked
                     )
-                ) {
+                ) || hot_journal(&e)
+                {
                     return Err(self.db(e));
                 }
                 // No such table, or no such column: look at what is there.
@@ -1049,6 +1057,7 @@ impl<'a> Sqlite<'a> {
         match e.sqlite_error_code() {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => self.locked(),
             Some(ErrorCode::NotADatabase) => Error::NotADatabase { path: self.path() },
+            _ if hot_journal(&e) => Error::HotJournal { path: self.path() },
             _ => Error::from(e),
         }
     }
