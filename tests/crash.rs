@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::reliability::{Random, count, spawn_child};
-use strata::{Error, Migrations};
 use strata::rusqlite::Connection;
+use strata::{Error, Migrations};
 
 const VERSIONS: u64 = 100;
 const ROWS: i64 = 8_000;

@@ -93,6 +93,17 @@ impl Target {
         Ok(Target::Sqlite(PathBuf::from(path)))
     }
 
+    /// Fails, as `status` does, when the SQLite file is missing: for the
+    /// commands that change a database they expect to exist, where a
+    /// mistyped path would otherwise create an empty one (all but `up` and
+    /// `baseline`, which may start a database).
+    pub fn must_exist(&self) -> Result<(), Failure> {
+        match self {
+            Target::Sqlite(path) if !path.exists() => Err(missing(&self.shown())),
+            _ => Ok(()),
+        }
+    }
+
     /// The database as messages name it.
     pub fn shown(&self) -> String {
         match self {

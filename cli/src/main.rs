@@ -399,6 +399,7 @@ fn on_database(
             report(c, runner.run(conn)?.to_string());
         }
         Command::Down { n, all, change: c } => {
+            target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
             let done = if *all {
@@ -413,12 +414,14 @@ fn on_database(
             allow_out_of_order,
             change: c,
         } => {
+            target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
             let runner = runner.allow_out_of_order(*allow_out_of_order);
             report(c, runner.goto(conn, *version)?.to_string());
         }
         Command::Redo { change: c } => {
+            target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
             report(c, runner.redo(conn)?.to_string());
@@ -466,16 +469,19 @@ fn on_database(
             report(c, runner.baseline(conn, *version)?.to_string());
         }
         Command::Force { version, change: c } => {
+            target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
             report(c, runner.force(conn, version.0)?.to_string());
         }
         Command::Repair { change: c } => {
+            target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
             report(c, runner.repair(conn)?.to_string());
         }
         Command::Adopt { change: c } => {
+            target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
             report(c, runner.adopt(conn)?.to_string());

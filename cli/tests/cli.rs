@@ -557,6 +557,29 @@ fn bad_folders_and_missing_databases_exit_1_with_the_macro_messages() {
         !shell.path("app.db").exists(),
         "a read-only command creates no file"
     );
+    // Nor does a command that changes a database it expects to exist: a
+    // mistyped path is an error, not a new empty database (before, most of
+    // these created one and reported success). `up` and `baseline` may
+    // start a database.
+    for args in [
+        &["down"][..],
+        &["down", "--all"],
+        &["goto", "1"],
+        &["redo"],
+        &["force", "1"],
+        &["repair"],
+        &["adopt"],
+        &["down", "--dry-run"],
+    ] {
+        let err = shell.fails(1, args);
+        assert!(
+            err.starts_with("error: database app.db does not exist"),
+            "{args:?}: {err}"
+        );
+        assert!(!shell.path("app.db").exists(), "{args:?} created the file");
+    }
+    shell.ok(&["baseline", "1"]);
+    assert!(shell.path("app.db").exists());
     let output = shell.run(&["--database", "sqlite:no/such/dir/app.db", "up"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
