@@ -919,3 +919,59 @@ fn read_only_commands_after_a_crash_in_a_transaction() {
         .unwrap();
     assert_eq!(integrity, "ok");
 }
+
+/// strata reads only regular files, up to a size limit: a FIFO named like
+/// a migration used to hang every command, and a link to `/dev/zero` to
+/// grow memory until the process was killed.
+#[cfg(unix)]
+#[test]
+fn special_files_are_refused_and_the_size_limit_holds() {
+    let shell = three();
+    let fifo = shell.path("migrations/000004_pipe.up.sql");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    shell.write("migrations/000004_pipe.down.sql", "SELECT 1;\n");
+    std::os::unix::fs::symlink("/dev/zero", shell.path("migrations/000005_zero.up.sql")).unwrap();
+    shell.write("migrations/000005_zero.down.sql", "SELECT 1;\n");
+    let output = shell.run(&["validate"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = text(&output.stderr);
+    for file in ["000004_pipe.up.sql", "000005_zero.up.sql"] {
+        assert!(
+            err.contains(&format!("migrations/{file} is not a regular file")),
+            "{err}"
+        );
+    }
+    std::fs::remove_file(&fifo).unwrap();
+    std::fs::remove_file(shell.path("migrations/000004_pipe.down.sql")).unwrap();
+    std::fs::remove_file(shell.path("migrations/000005_zero.up.sql")).unwrap();
+    std::fs::remove_file(shell.path("migrations/000005_zero.down.sql")).unwrap();
+
+    // The limit: STRATA_MAX_FILE_SIZE bytes (the files here are 40 to 60).
+    let limited = |limit: &str| {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("validate")
+            .current_dir(shell.path(""))
+            .env_remove("DATABASE_URL")
+            .env("STRATA_MAX_FILE_SIZE", limit)
+            .output()
+            .unwrap()
+    };
+    let output = limited("30");
+    assert_eq!(output.status.code(), Some(1));
+    let err = text(&output.stderr);
+    assert!(
+        err.contains(
+            "migrations/000001_users.up.sql is larger than 30 bytes, the most strata reads"
+        ),
+        "{err}"
+    );
+    assert_eq!(limited("1000").status.code(), Some(0));
+    let output = limited("30 MiB");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("STRATA_MAX_FILE_SIZE is \"30 MiB\", not a number of bytes"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -81,6 +81,21 @@ pub enum Problem {
         /// The version's digits as written.
         digits: String,
     },
+    /// A name of a migration file names something else: a FIFO, a device
+    /// or a socket (also through a symbolic link), which strata does not
+    /// read.
+    NotAFile {
+        /// The file.
+        file: String,
+    },
+    /// A migration file larger than the limit (`STRATA_MAX_FILE_SIZE`, by
+    /// default 256 MiB).
+    TooLarge {
+        /// The file.
+        file: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The file's content is not valid UTF-8.
     NotUtf8 {
         /// The file.
@@ -236,6 +251,14 @@ impl fmt::Display for Problem {
                 f,
                 "{file}: version {digits} is larger than {}, the largest version a database column holds (use a smaller number, such as a 14-digit timestamp)",
                 i64::MAX
+            ),
+            Problem::NotAFile { file } => write!(
+                f,
+                "{file} is not a regular file (a pipe, device or socket, or a link to one), which strata does not read (put the SQL in a file of that name)"
+            ),
+            Problem::TooLarge { file, limit } => write!(
+                f,
+                "{file} is larger than {limit} bytes, the most strata reads (split the migration, or raise the limit with STRATA_MAX_FILE_SIZE=BYTES)"
             ),
             Problem::NotUtf8 { file, line } => write!(
                 f,
