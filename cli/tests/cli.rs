@@ -975,3 +975,26 @@ fn special_files_are_refused_and_the_size_limit_holds() {
         text(&output.stderr)
     );
 }
+
+/// A control character in a migration's file name is refused, and the
+/// message shows it escaped: before, the scanner accepted such names and
+/// every message printed them raw (an ESC sequence rewrote the terminal).
+#[test]
+fn control_characters_in_file_names_are_refused_and_shown_escaped() {
+    let shell = three();
+    shell.migration("000004_a\u{1b}[2Jb", "SELECT 1;\n", "SELECT 1;\n");
+    shell.migration("000005_line\nbreak", "SELECT 1;\n", "SELECT 1;\n");
+    let output = shell.run(&["validate"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = text(&output.stderr);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(
+        err.contains("migrations/000004_a\\u{1b}[2Jb.up.sql has a control character in its name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("migrations/000005_line\\nbreak.down.sql has a control character in its name"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 5, "{err}");
+}

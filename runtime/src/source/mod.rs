@@ -139,6 +139,17 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
             }
             continue;
         };
+        // A control character (a line break, ESC) in a name would be
+        // printed raw in every message, where it can rewrite the terminal.
+        if file_name.chars().any(char::is_control)
+            && file_name.to_ascii_lowercase().ends_with(".sql")
+            && !file_name.starts_with('.')
+        {
+            problems.push(Problem::ControlCharacter {
+                file: format!("{shown}/{}", file_name.escape_debug()),
+            });
+            continue;
+        }
         let file = format!("{shown}/{file_name}");
         match name::parse(file_name, &file) {
             Ok(Some(parsed)) => {

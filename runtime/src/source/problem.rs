@@ -81,6 +81,12 @@ pub enum Problem {
         /// The version's digits as written.
         digits: String,
     },
+    /// A `.sql` file name holds a control character (a line break, ESC),
+    /// which would be printed raw.
+    ControlCharacter {
+        /// The file, its control characters escaped (`\n`, `\u{1b}`).
+        file: String,
+    },
     /// A name of a migration file names something else: a FIFO, a device
     /// or a socket (also through a symbolic link), which strata does not
     /// read.
@@ -251,6 +257,10 @@ impl fmt::Display for Problem {
                 f,
                 "{file}: version {digits} is larger than {}, the largest version a database column holds (use a smaller number, such as a 14-digit timestamp)",
                 i64::MAX
+            ),
+            Problem::ControlCharacter { file } => write!(
+                f,
+                "{file} has a control character in its name (shown escaped here), which strata does not accept (rename the file: names are VERSION_NAME.up.sql and VERSION_NAME.down.sql)"
             ),
             Problem::NotAFile { file } => write!(
                 f,
