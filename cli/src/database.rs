@@ -82,12 +82,14 @@ impl Target {
             url
         } else {
             return Err(Failure::Usage(format!(
-                "cannot read the database URL {url:?} (use {FORMS})"
+                "cannot read the database URL {:?} (use {FORMS})",
+                redacted(url)
             )));
         };
         if path.is_empty() || path.contains('?') || path == ":memory:" {
             return Err(Failure::Usage(format!(
-                "the database URL {url:?} names no file (use {FORMS}; query parameters and :memory: are not supported)"
+                "the database URL {:?} names no file (use {FORMS}; query parameters and :memory: are not supported)",
+                redacted(url)
             )));
         }
         Ok(Target::Sqlite(PathBuf::from(path)))
@@ -177,7 +179,7 @@ fn missing(shown: &str) -> Failure {
 
 /// The server's own message where there is one (the driver's `Display`
 /// says only "db error"), else the driver's error and its causes.
-fn postgres_message(e: &strata::postgres::Error) -> String {
+pub fn postgres_message(e: &strata::postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         return db.message().to_owned();
     }
@@ -188,6 +190,25 @@ fn postgres_message(e: &strata::postgres::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// `url` as messages show it: a password in its user-info replaced by
+/// `***` (`postgres://app:***@db/app`). A URL that cannot be read may still
+/// hold one: whatever sits between `://` and the last `@` before the next
+/// `/` is user-info.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let user = match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => rest[..at].to_owned(),
+    };
+    format!("{scheme}://{user}{}", &rest[at..])
 }
 
 #[cfg(test)]
@@ -225,6 +246,37 @@ mod tests {
             Target::Postgres("postgres://u:secret@db/app".into()).shown(),
             "the PostgreSQL database"
         );
+    }
+
+    #[test]
+    fn passwords_are_never_shown() {
+        for (url, shown) in [
+            (
+                "postgress://user:secret@localhost/x",
+                "postgress://user:***@localhost/x",
+            ),
+            (
+                "postgres://u:p@ss:w@rd@h:5/x?sslmode=disable",
+                "postgres://u:***@h:5/x?sslmode=disable",
+            ),
+            (
+                "sqlite://user:secret@host/x?y",
+                "sqlite://user:***@host/x?y",
+            ),
+            ("postgres://user@host/x", "postgres://user@host/x"),
+            ("postgres://host/x@y", "postgres://host/x@y"),
+            ("app.db", "app.db"),
+        ] {
+            assert_eq!(redacted(url), shown);
+        }
+        for url in [
+            "postgress://user:secret@localhost/x",
+            "sqlite://user:secret@host/x?y",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert!(!err.contains("secret"), "{err}");
+            assert!(err.contains("user:***@"), "{err}");
+        }
     }
 
     #[test]

@@ -280,7 +280,11 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
             let report = match target {
                 Some(Target::Postgres(url)) => {
                     let config: strata::postgres::Config = url.trim().parse().map_err(|e| {
-                        Failure::Usage(format!("cannot read the database URL: {e}"))
+                        Failure::Usage(format!(
+                            "cannot read the database URL {:?}: {}",
+                            database::redacted(url.trim()),
+                            database::postgres_message(&e)
+                        ))
                     })?;
                     out.say("verifying on PostgreSQL");
                     let mut client = database::connect_postgres(&url)?;
