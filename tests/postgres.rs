@@ -534,6 +534,61 @@ fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
     assert_eq!(history(&mut client).len(), 1);
 }
 
+/// A dry run cannot roll back `nextval`: its report names each sequence
+/// that moved while it ran, with the values, and says so; a sequence the
+/// dry run made itself is rolled back with it and not named.
+#[test]
+fn a_dry_run_names_the_sequences_it_moved() {
+    let Some(db) = TestDb::new("dry_run_sequences") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = folder(&[
+        (
+            "1_users.up.sql",
+            "CREATE TABLE users (id serial PRIMARY KEY, name text);\nINSERT INTO users (name) VALUES ('a');",
+        ),
+        ("1_users.down.sql", "DROP TABLE users;"),
+        (
+            "2_more.up.sql",
+            "INSERT INTO users (name) VALUES ('b'), ('c'), ('d');\nCREATE SEQUENCE made;\nSELECT nextval('made');",
+        ),
+        (
+            "2_more.down.sql",
+            "DELETE FROM users WHERE name <> 'a';\nDROP SEQUENCE made;",
+        ),
+    ]);
+    let migrations = load(&dir);
+    migrations.runner().target(1).run(&mut client).unwrap();
+    let report = migrations.runner().dry_run(true).run(&mut client).unwrap();
+    assert_eq!(versions(&report.applied), [2]);
+    let moved: Vec<(String, Option<i64>, i64)> = report
+        .sequences_advanced
+        .iter()
+        .map(|s| (s.name.clone(), s.before, s.after))
+        .collect();
+    assert_eq!(moved, [("public.users_id_seq".to_owned(), Some(1), 4)]);
+    assert!(
+        report.to_string().contains(
+            "sequences moved while the dry run ran, which its rollback does not undo (values used up, not reused): public.users_id_seq 1 -> 4"
+        ),
+        "{report}"
+    );
+    // The rows are not there; the sequence's values are spent.
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM users", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1);
+    // A dry run that moves none says nothing of sequences.
+    let report = migrations
+        .runner()
+        .dry_run(true)
+        .down(&mut client, 1)
+        .unwrap();
+    assert!(report.sequences_advanced.is_empty(), "{report:?}");
+}
+
 #[test]
 fn a_hundred_migrations_with_functions_triggers_and_do_blocks() {
     let Some(db) = TestDb::new("hundred") else {

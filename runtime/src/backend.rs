@@ -168,6 +168,12 @@ pub trait Backend {
     ) -> Result<std::borrow::Cow<'s, crate::verify::Schema>> {
         Ok(std::borrow::Cow::Borrowed(&snapshot.schema))
     }
+    /// Every sequence's last value (`None`: never used), by `schema.name`,
+    /// for what a dry run cannot roll back. SQLite has none outside
+    /// transactions (its `sqlite_sequence` is a table).
+    fn sequence_values(&mut self) -> Result<Vec<(String, Option<i64>)>> {
+        Ok(Vec::new())
+    }
     /// Inside a transaction that verify will roll back: what its commit
     /// would check (PostgreSQL's deferred constraints). SQLite checks
     /// foreign keys after each file already.

@@ -26,8 +26,8 @@ pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result}
 pub use migration::{Migration, Migrations};
 pub use plan::AppliedMigration;
 pub use report::{
-    AppliedStep, Change, HistoryChanges, MigrationState, Report, RowChange, Status, StatusEntry,
-    VerifyFailure, VerifyFailures, VerifyReport,
+    AppliedStep, Change, HistoryChanges, MigrationState, Report, RowChange, SequenceAdvanced,
+    Status, StatusEntry, VerifyFailure, VerifyFailures, VerifyReport,
 };
 pub use runner::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, MAX_LOCK_TIMEOUT,

@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::backend::{Backend, ForeignKind, NewRow, TableState, refuse_in_transaction};
 use crate::plan::{self, Applied, AppliedMigration};
 use crate::report::{
-    AppliedStep, Change, HistoryChanges, MigrationState, Report, Status, StatusEntry,
+    AppliedStep, Change, HistoryChanges, MigrationState, Report, SequenceAdvanced, Status,
+    StatusEntry,
 };
 use crate::runner::Millis;
 use crate::source::sql;
@@ -33,6 +34,10 @@ pub(crate) struct Ops<'a> {
     /// In a dry run, whether the one transaction that holds everything is
     /// open.
     dry_open: bool,
+    /// In a dry run, every sequence's value before it began.
+    sequences_before: Option<Vec<(String, Option<i64>)>>,
+    /// After a dry run, the sequences that moved while it ran.
+    pub(crate) sequences_advanced: Vec<SequenceAdvanced>,
 }
 
 /// What one step of `up` did inside its transaction.
@@ -66,6 +71,8 @@ impl<'a> Ops<'a> {
             db,
             depth: 0,
             dry_open: false,
+            sequences_before: None,
+            sequences_advanced: Vec::new(),
         }
     }
 
@@ -80,6 +87,7 @@ impl<'a> Ops<'a> {
             return self.db.begin();
         }
         if !self.dry_open {
+            self.sequences_before = Some(self.db.sequence_values()?);
             self.db.begin()?;
             self.dry_open = true;
         }
@@ -202,6 +210,16 @@ impl<'a> Ops<'a> {
         if self.dry_open {
             self.db.rollback();
             self.dry_open = false;
+            if let Some(before) = self.sequences_before.take() {
+                // Read after the rollback, which does not undo them.
+                self.sequences_advanced = match self.db.sequence_values() {
+                    Ok(after) => advanced(&before, after),
+                    Err(e) => {
+                        let _ = self.db.leave();
+                        return Err(e);
+                    }
+                };
+            }
         }
         let left = self.db.leave();
         let value = result?;
@@ -998,4 +1016,24 @@ fn check_history(
         Error::Dirty { version, name, .. } if running => Error::InProgress { version, name },
         e => e,
     })
+}
+
+/// The sequences that existed before a dry run and whose value differs
+/// after it (those it made were rolled back with it).
+fn advanced(
+    before: &[(String, Option<i64>)],
+    after: Vec<(String, Option<i64>)>,
+) -> Vec<SequenceAdvanced> {
+    after
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let after = value?;
+            let before = before.iter().find(|(n, _)| *n == name)?.1;
+            (before != Some(after)).then_some(SequenceAdvanced {
+                name,
+                before,
+                after,
+            })
+        })
+        .collect()
 }

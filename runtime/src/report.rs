@@ -33,6 +33,23 @@ pub struct Report {
     /// In a dry run, the versions not tried because they (or one before
     /// them) run outside a transaction, which cannot be rolled back.
     pub untried: Vec<u64>,
+    /// In a dry run on PostgreSQL, the sequences whose value moved while it
+    /// ran: a rollback does not undo `nextval`, so the dry run (or another
+    /// session meanwhile) used up these values for good.
+    pub sequences_advanced: Vec<SequenceAdvanced>,
+}
+
+/// A sequence whose value moved during a dry run (see
+/// [`Report::sequences_advanced`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SequenceAdvanced {
+    /// The sequence, as `schema.name`.
+    pub name: String,
+    /// Its last value before the dry run (`None`: never used).
+    pub before: Option<i64>,
+    /// Its last value after it.
+    pub after: i64,
 }
 
 impl Report {
@@ -113,6 +130,21 @@ impl fmt::Display for Report {
                 f,
                 "\nnot tried, as a dry run cannot roll back what runs outside a transaction: {}",
                 versions.join(", ")
+            )?;
+        }
+        if !self.sequences_advanced.is_empty() {
+            let moved: Vec<String> = self
+                .sequences_advanced
+                .iter()
+                .map(|s| match s.before {
+                    Some(before) => format!("{} {before} -> {}", s.name, s.after),
+                    None => format!("{} unused -> {}", s.name, s.after),
+                })
+                .collect();
+            write!(
+                f,
+                "\nsequences moved while the dry run ran, which its rollback does not undo (values used up, not reused): {}",
+                moved.join(", ")
             )?;
         }
         Ok(())

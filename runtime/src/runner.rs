@@ -172,6 +172,19 @@ impl Runner<'_> {
         Ops::new(self, conn.backend(self))
     }
 
+    /// An operation that moves between versions, with what a dry run of it
+    /// could not roll back.
+    fn moving(
+        &self,
+        conn: &mut (impl Database + ?Sized),
+        operation: impl FnOnce(&mut Ops<'_>) -> Result<Report>,
+    ) -> Result<Report> {
+        let mut ops = self.ops(conn);
+        let mut report = operation(&mut ops)?;
+        report.sequences_advanced = std::mem::take(&mut ops.sequences_advanced);
+        Ok(report)
+    }
+
     /// Applies every pending migration (up to the [target](Runner::target)).
     ///
     /// Before anything changes, the applied migrations are checked against
@@ -190,7 +203,7 @@ impl Runner<'_> {
     /// `foreign_keys` and `busy_timeout` settings are restored afterwards;
     /// an authorizer set on the connection is removed.
     pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.ops(conn).up()
+        self.moving(conn, |ops| ops.up())
     }
 
     /// Reverts the newest `steps` applied migrations, newest first, each
@@ -200,29 +213,29 @@ impl Runner<'_> {
     /// migration marked `-- strata:irreversible` on the way stops the move
     /// before anything changes.
     pub fn down(&self, conn: &mut (impl Database + ?Sized), steps: usize) -> Result<Report> {
-        self.ops(conn).down(Down::Steps(steps))
+        self.moving(conn, |ops| ops.down(Down::Steps(steps)))
     }
 
     /// Reverts every applied migration above `version`, which stays applied.
     pub fn down_to(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.ops(conn).down(Down::To(version))
+        self.moving(conn, |ops| ops.down(Down::To(version)))
     }
 
     /// Reverts every applied migration. (Version 0 is a real version, so
     /// "down to nothing" is its own call.)
     pub fn down_all(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.ops(conn).down(Down::All)
+        self.moving(conn, |ops| ops.down(Down::All))
     }
 
     /// Reverts the newest applied migration and applies it again.
     pub fn redo(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.ops(conn).redo()
+        self.moving(conn, |ops| ops.redo())
     }
 
     /// Moves to `version`: reverts what is above it, applies what is
     /// pending up to it.
     pub fn goto(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.ops(conn).goto(version)
+        self.moving(conn, |ops| ops.goto(version))
     }
 
     /// Every version the files or the database know, with its state. Never

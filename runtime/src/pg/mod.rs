@@ -676,6 +676,20 @@ impl Backend for Pg<'_> {
         }
     }
 
+    fn sequence_values(&mut self) -> Result<Vec<(String, Option<i64>)>> {
+        // `last_value` is read outside transactions, as it moves; NULL
+        // for a sequence never used, or that this role may not read.
+        let rows = self
+            .client
+            .query(
+                "SELECT format('%s.%s', quote_ident(schemaname), quote_ident(sequencename)), last_value
+                 FROM pg_sequences ORDER BY 1",
+                &[],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     fn run_in_progress(&mut self) -> bool {
         if self.locked.is_some() {
             return false;
