@@ -7,8 +7,8 @@ pub use strata_runtime::{
     AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE,
     DEFAULT_TABLE_LOCK_TIMEOUT, Database, DatabaseError, Direction, Error, ForeignKeyViolation,
     ForeignTable, HistoryChanges, MAX_LOCK_TIMEOUT, Migration, MigrationState, Migrations, Refusal,
-    Report, Result, RowChange, Runner, SequenceAdvanced, Status, StatusEntry, VerifyFailure,
-    VerifyFailures, VerifyReport, source,
+    Report, Result, RowChange, Runner, SequenceAdvanced, Status, StatusEntry, StorageFault,
+    VerifyFailure, VerifyFailures, VerifyReport, source,
 };
 
 #[cfg(feature = "postgres")]

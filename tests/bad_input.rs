@@ -397,8 +397,15 @@ fn a_full_disk_fails_the_migration_and_keeps_the_database() {
     .unwrap();
     let err = migrations.run(&mut conn).unwrap_err();
     assert!(
-        matches!(&err, strata::Error::Statement { version: 2, .. })
-            && err.to_string().contains("full"),
+        matches!(
+            &err,
+            strata::Error::Storage {
+                fault: strata::StorageFault::DiskFull,
+                version: Some(2),
+                file: Some(file),
+                ..
+            } if file.ends_with("000002_big.up.sql")
+        ) && err.to_string().contains("could not grow: the disk is full"),
         "{err:?}"
     );
     drop(conn);

@@ -32,6 +32,56 @@ fn every_error_says_what_happened_and_what_to_do() {
             "2 problems in migrations folder migrations:\n  migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)\n  migrations/a.up.sql has no version in front (names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)".into(),
         ),
         (
+            Error::Storage {
+                path: "app.db".into(),
+                fault: strata::StorageFault::ReadOnly,
+                version: None,
+                file: None,
+                cause: None,
+            },
+            "database app.db is read-only, so strata cannot change it (open it read-write, or check the file's permissions)".into(),
+        ),
+        (
+            Error::Storage {
+                path: "app.db".into(),
+                fault: strata::StorageFault::FolderNotWritable,
+                version: Some(3),
+                file: Some("migrations/3_a.up.sql".into()),
+                cause: None,
+            },
+            "migrations/3_a.up.sql: database app.db cannot be written because its folder is not writable, and SQLite creates its journal beside the file (make the folder writable for this user)".into(),
+        ),
+        (
+            Error::Storage {
+                path: "the PostgreSQL database".into(),
+                fault: strata::StorageFault::ReadOnly,
+                version: None,
+                file: None,
+                cause: None,
+            },
+            "the PostgreSQL database is read-only, so strata cannot change it (open it read-write, or check the file's permissions)".into(),
+        ),
+        (
+            Error::Storage {
+                path: "app.db".into(),
+                fault: strata::StorageFault::DiskFull,
+                version: Some(3),
+                file: Some("migrations/3_a.up.sql".into()),
+                cause: None,
+            },
+            "migrations/3_a.up.sql: database app.db could not grow: the disk is full, or the database reached its max_page_count (free space, then run again; what failed was rolled back)".into(),
+        ),
+        (
+            Error::Storage {
+                path: "app.db".into(),
+                fault: strata::StorageFault::Io,
+                version: None,
+                file: None,
+                cause: None,
+            },
+            "database app.db could not be read or written: the operating system reported an I/O error (check the disk)".into(),
+        ),
+        (
             Error::InProgress { version: 4, name: "index".into() },
             "migration 4 (index) is being applied outside a transaction by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)".into(),
         ),

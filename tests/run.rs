@@ -1132,3 +1132,42 @@ fn the_longest_lock_timeout_is_taken() {
     assert_eq!(history(&conn).len(), 2);
     assert_eq!(strata::MAX_LOCK_TIMEOUT.as_millis(), 2_147_483_647);
 }
+
+/// A read-only connection is its own typed error for every command that
+/// changes the history (force, repair, baseline and adopt gave an untyped
+/// "attempt to write a readonly database"; up and down say `ReadOnly` with
+/// what is pending). A full disk: `tests/bad_input.rs`; a folder that
+/// cannot be written: `cli/tests/cli.rs`.
+#[test]
+fn a_read_only_database_is_a_typed_error_for_every_change() {
+    let (_dir, path) = database();
+    let migrations = load(&tables_folder([1, 2]));
+    migrations.runner().target(1).run(&mut open(&path)).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let mut read_only =
+        Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let runner = migrations.runner();
+    type Operation<'a> = &'a dyn Fn(&mut Connection) -> Error;
+    let operations: [(&str, Operation); 4] = [
+        ("force", &|c| runner.force(c, Some(2)).unwrap_err()),
+        ("repair", &|c| runner.repair(c).unwrap_err()),
+        ("baseline", &|c| runner.baseline(c, 1).unwrap_err()),
+        ("adopt", &|c| runner.adopt(c).unwrap_err()),
+    ];
+    for (name, operation) in operations {
+        let err = operation(&mut read_only);
+        assert!(
+            matches!(
+                err,
+                Error::Storage {
+                    fault: strata::StorageFault::ReadOnly,
+                    version: None,
+                    ..
+                }
+            ),
+            "{name}: {err:?}"
+        );
+        assert!(err.to_string().contains("is read-only"), "{name}: {err}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

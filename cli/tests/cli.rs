@@ -998,3 +998,56 @@ fn control_characters_in_file_names_are_refused_and_shown_escaped() {
     );
     assert_eq!(err.lines().count(), 5, "{err}");
 }
+
+/// A database whose folder this user may not write: SQLite cannot create
+/// the journal beside it, which was reported as an error in the migration's
+/// SQL at line 1. It is now its own error, naming the migration and the
+/// cause; `force` says the same. Root may write anywhere, so as root the
+/// commands run as `nobody`.
+#[cfg(unix)]
+#[test]
+fn a_folder_that_cannot_be_written_is_named_as_the_cause() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let shell = three();
+    shell.ok(&["up", "2"]);
+    let folder = shell.path("");
+    let as_root = std::fs::metadata(shell.path("app.db")).unwrap().uid() == 0;
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    // The user that runs the commands may write the file but not the folder.
+    mode(&shell.path("app.db"), 0o666);
+    mode(&folder, 0o555);
+    let run = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+        command
+            .args(with_db(args))
+            .current_dir(&folder)
+            .env_remove("DATABASE_URL");
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        command.output().unwrap()
+    };
+    let up = run(&["up"]);
+    let force = run(&["force", "3"]);
+    mode(&folder, 0o755);
+    assert_eq!(up.status.code(), Some(1), "{}", text(&up.stderr));
+    let err = text(&up.stderr);
+    assert!(
+        err.contains("migrations/000003_posts.up.sql: database "),
+        "{err}"
+    );
+    assert!(
+        err.contains("app.db cannot be written because its folder is not writable"),
+        "{err}"
+    );
+    assert_eq!(force.status.code(), Some(1));
+    assert!(
+        text(&force.stderr).contains("app.db cannot be written because its folder is not writable"),
+        "{}",
+        text(&force.stderr)
+    );
+    assert_eq!(shell.ok(&["version"]), "2\n");
+}

@@ -39,6 +39,31 @@ pub enum Error {
         path: String,
     },
 
+    /// The database could not be written: what kept it from being written
+    /// is `fault`. Where it happened while a migration ran, `version` and
+    /// `file` name it; its transaction was rolled back (a no-transaction
+    /// migration's comes inside [`Error::LeftDirty`]).
+    #[error(
+        "{}{} {}",
+        file.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
+        database(path),
+        fault.says(cause)
+    )]
+    Storage {
+        /// The database file (on PostgreSQL, "the PostgreSQL database").
+        path: String,
+        /// What kept it from being written.
+        fault: StorageFault,
+        /// The migration that was running, if one was.
+        version: Option<u64>,
+        /// Its file.
+        file: Option<String>,
+        /// The database's own error (`None`: strata saw that the
+        /// connection is read-only before it tried).
+        #[source]
+        cause: Option<DatabaseError>,
+    },
+
     /// A transaction on the database was cut off by a crash and its
     /// rollback journal is still there (hot); a connection opened read-only
     /// cannot roll it back, so it cannot read the database.
@@ -611,6 +636,35 @@ impl fmt::Display for ForeignKeyViolation {
     }
 }
 
+/// What kept a database from being written ([`Error::Storage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageFault {
+    /// The file, or the connection, is read-only.
+    ReadOnly,
+    /// The database's folder is not writable: SQLite creates its journal
+    /// (`-journal`, or `-wal` and `-shm`) beside the file.
+    FolderNotWritable,
+    /// The disk is full, or the database reached its `max_page_count`.
+    DiskFull,
+    /// The operating system failed a read or a write.
+    Io,
+}
+
+impl StorageFault {
+    fn says(self, cause: &Option<DatabaseError>) -> String {
+        match self {
+            StorageFault::ReadOnly => "is read-only, so strata cannot change it (open it read-write, or check the file's permissions)".to_owned(),
+            StorageFault::FolderNotWritable => "cannot be written because its folder is not writable, and SQLite creates its journal beside the file (make the folder writable for this user)".to_owned(),
+            StorageFault::DiskFull => "could not grow: the disk is full, or the database reached its max_page_count (free space, then run again; what failed was rolled back)".to_owned(),
+            StorageFault::Io => match cause {
+                Some(cause) => format!("could not be read or written: the operating system reported an I/O error ({cause}; check the disk)"),
+                None => "could not be read or written: the operating system reported an I/O error (check the disk)".to_owned(),
+            },
+        }
+    }
+}
+
 /// An error from the database driver.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -698,8 +752,31 @@ impl Error {
                 in_transaction: true,
                 cause,
             },
+            Error::Storage {
+                path,
+                fault,
+                version: None,
+                cause,
+                ..
+            } => Error::Storage {
+                path,
+                fault,
+                version: Some(version),
+                file: Some(file),
+                cause,
+            },
             other => other,
         }
+    }
+}
+
+/// A database as a message's subject: `database app.db`, or the
+/// backend's own words (`the PostgreSQL database`).
+fn database(path: &str) -> String {
+    if path.starts_with("the ") {
+        path.to_owned()
+    } else {
+        format!("database {path}")
     }
 }
 

@@ -22,7 +22,7 @@ mod sqlite;
 mod verify;
 
 pub use checksum::Checksum;
-pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result};
+pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result, StorageFault};
 pub use migration::{Migration, Migrations};
 pub use plan::AppliedMigration;
 pub use report::{

@@ -12,7 +12,7 @@ use crate::report::{
 };
 use crate::runner::Millis;
 use crate::source::sql;
-use crate::{Checksum, Direction, Error, Migration, Migrations, Result, Runner};
+use crate::{Checksum, Direction, Error, Migration, Migrations, Result, Runner, StorageFault};
 
 /// Which migrations a down reverts.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +34,8 @@ pub(crate) struct Ops<'a> {
     /// In a dry run, whether the one transaction that holds everything is
     /// open.
     dry_open: bool,
+    /// `up` found the connection writable just before it changes things.
+    writable: bool,
     /// In a dry run, every sequence's value before it began.
     sequences_before: Option<Vec<(String, Option<i64>)>>,
     /// After a dry run, the sequences that moved while it ran.
@@ -71,6 +73,7 @@ impl<'a> Ops<'a> {
             db,
             depth: 0,
             dry_open: false,
+            writable: false,
             sequences_before: None,
             sequences_advanced: Vec::new(),
         }
@@ -199,6 +202,18 @@ impl<'a> Ops<'a> {
     fn changing<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.depth == 0 {
             self.db.check_idle()?;
+            // Before anything is tried: a read-only database fails at its
+            // first write, inside whatever strata was doing. (`up` has
+            // looked already, to count what it cannot apply.)
+            if !std::mem::take(&mut self.writable) && self.db.read_only()? {
+                return Err(Error::Storage {
+                    path: self.db.location(),
+                    fault: StorageFault::ReadOnly,
+                    version: None,
+                    file: None,
+                    cause: None,
+                });
+            }
             self.db.enter()?;
         }
         self.depth += 1;
@@ -350,6 +365,7 @@ impl<'a> Ops<'a> {
             }
             return Ok(self.report(version));
         }
+        self.writable = true;
         self.changing(|ops| ops.up_loop(end, missing))
     }
 

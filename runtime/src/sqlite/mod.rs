@@ -24,7 +24,9 @@ use crate::backend::{
 use crate::plan::{AppliedMigration, Head};
 use crate::source::Direction;
 use crate::source::sql::{self, Dialect};
-use crate::{Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result, Runner};
+use crate::{
+    Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result, Runner, StorageFault,
+};
 
 /// How many rows per table a foreign-key error names.
 const VIOLATIONS_SHOWN: usize = 5;
@@ -120,6 +122,24 @@ impl Drop for Sqlite<'_> {
                 .conn
                 .busy_timeout(Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
         }
+    }
+}
+
+/// What kept SQLite from writing, when that is what `e` says.
+fn storage_fault(e: &rusqlite::Error) -> Option<StorageFault> {
+    let rusqlite::Error::SqliteFailure(f, _) = e else {
+        return None;
+    };
+    match f.code {
+        ErrorCode::ReadOnly if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK => None,
+        ErrorCode::ReadOnly if f.extended_code == rusqlite::ffi::SQLITE_READONLY_DIRECTORY => {
+            Some(StorageFault::FolderNotWritable)
+        }
+        ErrorCode::ReadOnly => Some(StorageFault::ReadOnly),
+        ErrorCode::CannotOpen => Some(StorageFault::FolderNotWritable),
+        ErrorCode::DiskFull => Some(StorageFault::DiskFull),
+        ErrorCode::SystemIoFailure => Some(StorageFault::Io),
+        _ => None,
     }
 }
 
@@ -788,6 +808,15 @@ impl<'a> Sqlite<'a> {
             }
             _ => statement.map(|s| s.line),
         };
+        if let Some(fault) = storage_fault(&cause) {
+            return Error::Storage {
+                path: self.path(),
+                fault,
+                version: Some(m.version()),
+                file: Some(file.to_owned()),
+                cause: Some(cause.into()),
+            };
+        }
         Error::Statement {
             version: m.version(),
             file: file.to_owned(),
@@ -1058,7 +1087,16 @@ impl<'a> Sqlite<'a> {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => self.locked(),
             Some(ErrorCode::NotADatabase) => Error::NotADatabase { path: self.path() },
             _ if hot_journal(&e) => Error::HotJournal { path: self.path() },
-            _ => Error::from(e),
+            _ => match storage_fault(&e) {
+                Some(fault) => Error::Storage {
+                    path: self.path(),
+                    fault,
+                    version: None,
+                    file: None,
+                    cause: Some(e.into()),
+                },
+                None => Error::from(e),
+            },
         }
     }
 
