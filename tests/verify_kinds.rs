@@ -221,7 +221,8 @@ const KINDS: &[Kind] = &[
         base: "CREATE TABLE t (x INT); CREATE VIEW v AS SELECT x'41' FROM t;",
         up: Some("DROP VIEW v; CREATE VIEW v AS SELECT 1 FROM t;"),
         wrong: "DROP VIEW v; CREATE VIEW v AS SELECT x '41' FROM t;",
-        right: "DROP VIEW v; CREATE VIEW v AS SELECT X'41' FROM t;",
+        // (`X'41'` would name the view's column `X'41'`, another name.)
+        right: "DROP VIEW v; CREATE VIEW v AS SELECT x'41' FROM \"t\";",
         expected: "view v is defined differently after 2_change.down.sql",
     },
     Kind {
@@ -239,7 +240,7 @@ const KINDS: &[Kind] = &[
         base: "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIEW v AS SELECT id+1 FROM t;",
         up: Some("DROP VIEW v; CREATE VIEW v AS SELECT id+1 AS next FROM t;"),
         wrong: "DROP VIEW v; CREATE VIEW v AS SELECT id + 1 FROM t;",
-        right: "DROP VIEW v; CREATE VIEW v AS\n  select ID+1 FROM \"t\";",
+        right: "DROP VIEW v; CREATE VIEW v AS\n  select id+1 FROM [t];",
         expected: "view v is defined differently after 2_change.down.sql: create view v as select id + 1 from t (columns id + 1), was create view v as select id + 1 from t (columns id+1)",
     },
     Kind {
@@ -274,18 +275,39 @@ const KINDS: &[Kind] = &[
         right: "DROP TABLE t; CREATE TABLE t (a TEXT DEFAULT 'X');",
         expected: "t.a: default 'X' -> 'x' after",
     },
+    Kind {
+        name: "parentheses that group against precedence",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, CHECK ((a + b) * 2 > 0));",
+        up: None,
+        wrong: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, CHECK (a + b * 2 > 0));",
+        right: "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, CHECK (((a + b) * 2 > 0)));",
+        expected: "table t: check ((a + b) * 2 > 0) missing after",
+    },
 ];
 
 /// Downs that rebuild the table in other words, which SQLite reads the
 /// same: no difference.
 const SAME: &[(&str, &str)] = &[
+    // Parentheses around a whole expression, which SQLite's parser drops
+    // (found by a new user's trial: each was a false alarm).
+    (
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, d INT, a INT CHECK (a >= 0), g INT AS (a + 1), n INT DEFAULT (1 + 1));
+         CREATE UNIQUE INDEX o ON t (s) WHERE d IS NULL;
+         CREATE VIEW v AS SELECT a FROM t WHERE a > 0;",
+        "DROP VIEW v; DROP TABLE t;
+         CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, d INT, a INT CHECK ((a >= 0)), g INT AS ((a + 1)), n INT DEFAULT ((1 + 1)));
+         CREATE UNIQUE INDEX o ON t (s) WHERE (d IS NULL);
+         CREATE VIEW v AS SELECT a FROM t WHERE (a > 0);",
+    ),
     (
         "CREATE TABLE t (a DECIMAL(10,2));",
         "DROP TABLE t; CREATE TABLE t (a decimal( 10, 2 ));",
     ),
+    // The case of a table's or an index's name (a column's is how a query
+    // names its result column: see `a_column_name_in_another_case_is_named`).
     (
         "CREATE TABLE T (id INTEGER PRIMARY KEY); CREATE INDEX I ON T (id);",
-        "DROP TABLE t; CREATE TABLE t (ID INTEGER PRIMARY KEY); CREATE INDEX i ON t (ID);",
+        "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE INDEX i ON t (ID);",
     ),
     (
         "CREATE TABLE t (a TEXT DEFAULT NULL, b INT DEFAULT +1, c TEXT DEFAULT \"abc\");",
@@ -333,6 +355,38 @@ const SAME: &[(&str, &str)] = &[
         "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT); CREATE TRIGGER stamp AFTER INSERT ON t BEGIN UPDATE t SET at = 'x' WHERE id = new.id; END;",
     ),
 ];
+
+/// A column declared in another case is another name to a query's result
+/// (`SELECT *` names its columns as declared, and an application that maps
+/// rows by name reads that), though not to SQLite's own name look-ups:
+/// named, for a table's column and a view's (found by a new user's trial,
+/// where both passed).
+#[test]
+fn a_column_name_in_another_case_is_named() {
+    let table = Kind {
+        name: "column name case",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, userName TEXT);",
+        up: None,
+        wrong: "CREATE TABLE t2 (id INTEGER PRIMARY KEY, username TEXT); INSERT INTO t2 SELECT id, userName FROM t; DROP TABLE t; ALTER TABLE t2 RENAME TO t;",
+        right: "ALTER TABLE t DROP COLUMN extra;",
+        expected: "t.username: written as userName -> username after 2_change.down.sql",
+    };
+    let view = Kind {
+        name: "view column name case",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); CREATE VIEW v AS SELECT id, name AS userName FROM t;",
+        up: Some("DROP VIEW v; CREATE VIEW v AS SELECT id FROM t;"),
+        wrong: "DROP VIEW v; CREATE VIEW v AS SELECT id, name AS USERNAME FROM t;",
+        right: "DROP VIEW v; CREATE VIEW v AS\n  select ID, name as userName from T;",
+        expected: "(columns id, USERNAME), was",
+    };
+    for kind in [table, view] {
+        let err = load(&folder_for(&kind, kind.wrong)).verify().unwrap_err();
+        let text = failures(err).to_string();
+        assert!(text.contains(kind.expected), "{}: {text}", kind.name);
+        let result = load(&folder_for(&kind, kind.right)).verify();
+        assert!(result.is_ok(), "{}: {result:?}", kind.name);
+    }
+}
 
 /// A foreign key that names no parent columns names the parent's primary
 /// key: when an up changes that key, the child is described again.

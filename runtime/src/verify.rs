@@ -55,8 +55,11 @@ impl fmt::Display for Column {
         let words: Vec<String> = self
             .properties
             .iter()
-            // The default, which SQLite's columns name.
-            .filter(|(property, value)| (*property, value.as_str()) != ("collation", "BINARY"))
+            // The default, which SQLite's columns name; the name as
+            // declared, which the message names the column by already.
+            .filter(|(property, value)| {
+                (*property, value.as_str()) != ("collation", "BINARY") && *property != "written as"
+            })
             .map(|(property, value)| match *property {
                 "type" => value.clone(),
                 "not null" if value == "yes" => "NOT NULL".to_owned(),

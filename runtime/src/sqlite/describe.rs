@@ -215,10 +215,11 @@ pub(super) fn expand(text: &str, cache: &Cache) -> Schema {
 }
 
 /// A view's canonical SQL with the names of its columns as SQLite gives
-/// them (ASCII case folded, as SQLite compares names): a column without an
-/// alias is named by its expression as written, which the canonical form
-/// does not keep (`SELECT id+1` names a column `id+1`, `SELECT id + 1`
-/// one `id + 1`).
+/// them, case kept: a column without an alias is named by its expression
+/// as written, which the canonical form does not keep (`SELECT id+1` names
+/// a column `id+1`, `SELECT id + 1` one `id + 1`), and a query's result
+/// names its columns so (`AS userName`), which an application that maps
+/// rows by name reads with their case.
 /// A view that SQLite cannot read (its table is gone, which SQLite allows)
 /// has no columns to name: it is described by its SQL, with a word saying
 /// so.
@@ -227,10 +228,7 @@ fn with_columns(conn: &Connection, view: &str, definition: String) -> Result<Str
         .prepare_cached("SELECT group_concat(name, ', ') FROM pragma_table_xinfo(?1, 'main')")?
         .query_row([view], |r| r.get(0));
     Ok(match columns {
-        Ok(columns) => format!(
-            "{definition} (columns {})",
-            columns.unwrap_or_default().to_ascii_lowercase()
-        ),
+        Ok(columns) => format!("{definition} (columns {})", columns.unwrap_or_default()),
         Err(_) => format!("{definition} (columns unreadable)"),
     })
 }

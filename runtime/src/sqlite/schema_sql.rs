@@ -173,9 +173,14 @@ fn check(constraint: Option<String>, expression: &[&str]) -> String {
     } else {
         expression.len()
     };
+    // Within its own parentheses, which are the syntax's.
+    let expression = match &expression[..end] {
+        ["(", inside @ .., ")"] => format!("({})", canonical(inside)),
+        other => canonical(other),
+    };
     match constraint {
-        Some(constraint) => format!("check {constraint} {}", canonical(&expression[..end])),
-        None => format!("check {}", canonical(&expression[..end])),
+        Some(constraint) => format!("check {constraint} {expression}"),
+        None => format!("check {expression}"),
     }
 }
 
@@ -372,7 +377,11 @@ fn parse_column(item: &[&str], checks: &mut Vec<String>, keys: &mut Vec<String>)
                 } else {
                     "VIRTUAL"
                 };
-                column.generated = Some(format!("{} {kind}", canonical(&item[i..end])));
+                let expression = match item.get(i..end).unwrap_or_default() {
+                    ["(", inside @ .., ")"] => format!("({})", canonical(inside)),
+                    other => canonical(other),
+                };
+                column.generated = Some(format!("{expression} {kind}"));
                 i = end;
                 if matches!(word(i).as_str(), "stored" | "virtual") {
                     i += 1;

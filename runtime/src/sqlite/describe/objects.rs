@@ -85,6 +85,10 @@ pub(super) fn describe_table(
                 properties.push(("generated", generated.clone()));
             }
         }
+        // The name as declared: SQLite compares names without their case,
+        // but names a query's result columns (`SELECT *`) as declared,
+        // which an application that maps rows by name reads with it.
+        properties.push(("written as", column.clone()));
         // 1: hidden in a virtual table; 2 and 3 are generated columns,
         // which the SQL describes.
         if hidden == 1 {

@@ -81,9 +81,111 @@ fn adjacent(previous: &str, next: &str) -> bool {
 /// back without a space between them.
 const PAIRS: [&str; 9] = [">=", "<=", "<>", "!=", "==", "||", "<<", ">>", "->"];
 
+/// Words after which a parenthesised expression stands on its own: it is
+/// the whole of a clause's expression when its `)` ends the clause.
+const CLAUSES: [&str; 5] = ["where", "when", "having", "then", "else"];
+
+/// Words (or the end, or `)`) that end such a clause.
+const CLAUSE_ENDS: [&str; 14] = [
+    ")",
+    ";",
+    "group",
+    "order",
+    "limit",
+    "window",
+    "union",
+    "intersect",
+    "except",
+    "begin",
+    "then",
+    "else",
+    "end",
+    "when",
+];
+
+/// The index of the `)` that closes the `(` at `open`.
+fn closing(tokens: &[&str], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        match *token {
+            "(" => depth += 1,
+            ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the tokens between a `(` and its `)` are one expression that
+/// the parentheses only group: not empty, no top-level comma (a row value
+/// or a list), not a subquery.
+fn grouped(inside: &[&str]) -> bool {
+    let Some(first) = inside.first() else {
+        return false;
+    };
+    if ["select", "with", "values"].contains(&first.to_ascii_lowercase().as_str()) {
+        return false;
+    }
+    let mut depth = 0usize;
+    inside.iter().all(|token| {
+        match *token {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," if depth == 0 => return false,
+            _ => {}
+        }
+        true
+    })
+}
+
+/// `tokens` without the parentheses that change nothing, which SQLite's
+/// parser drops: a pair directly inside another that holds nothing else
+/// (`CHECK ((a >= 0))`), a pair around the whole of what is given (an
+/// index's `WHERE` clause), and a pair around the whole expression of a
+/// `WHERE`, `WHEN`, `HAVING`, `THEN` or `ELSE`. Others may group against
+/// the operators' precedence, and stay.
+fn without_grouping<'a>(tokens: &[&'a str]) -> Vec<&'a str> {
+    let mut tokens = tokens.to_vec();
+    let mut open = 0;
+    while open < tokens.len() {
+        if tokens[open] != "(" {
+            open += 1;
+            continue;
+        }
+        let Some(close) = closing(&tokens, open) else {
+            break;
+        };
+        let before = open.checked_sub(1).map(|i| tokens[i].to_ascii_lowercase());
+        let after = tokens.get(close + 1).map(|t| t.to_ascii_lowercase());
+        let doubled = before.as_deref() == Some("(") && after.as_deref() == Some(")") && {
+            closing(&tokens, open - 1) == Some(close + 1)
+        };
+        let whole = open == 0 && close + 1 == tokens.len();
+        let clause = before.as_deref().is_some_and(|b| CLAUSES.contains(&b))
+            && after.as_deref().is_none_or(|a| CLAUSE_ENDS.contains(&a));
+        if (doubled || whole || clause) && grouped(&tokens[open + 1..close]) {
+            tokens.remove(close);
+            tokens.remove(open);
+            // What is now at `open` may open a pair of its own, and the
+            // pair around it may have become a doubled one.
+            open = open.saturating_sub(1);
+        } else {
+            open += 1;
+        }
+    }
+    tokens
+}
+
 /// `tokens` in canonical form, joined with single spaces where SQL needs
-/// or usually has them.
+/// or usually has them; parentheses that only group a whole expression are
+/// dropped (see [`without_grouping`]).
 pub(crate) fn canonical(tokens: &[&str]) -> String {
+    let tokens = without_grouping(tokens);
     let mut out = String::new();
     let mut previous = String::new();
     // A sign that starts an expression or follows `(` or `,`: unary.
