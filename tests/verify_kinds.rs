@@ -388,6 +388,27 @@ fn a_column_name_in_another_case_is_named() {
     }
 }
 
+/// A virtual table is one object: an FTS5 table left behind by a down is
+/// named once, not with the five tables it keeps its index in (found by a
+/// new user's trial: six differences for one).
+#[test]
+fn a_virtual_table_is_one_object() {
+    let kind = Kind {
+        name: "fts5",
+        base: "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT);",
+        up: Some("CREATE VIRTUAL TABLE f USING fts5(body);"),
+        wrong: "SELECT 1;",
+        right: "DROP TABLE f;",
+        expected: "",
+    };
+    let err = load(&folder_for(&kind, kind.wrong)).verify().unwrap_err();
+    let text = failures(err).to_string();
+    let differences: Vec<&str> = text.lines().filter(|l| l.contains("left behind")).collect();
+    assert_eq!(differences.len(), 1, "{text}");
+    assert!(differences[0].contains("virtual table f "), "{text}");
+    load(&folder_for(&kind, kind.right)).verify().unwrap();
+}
+
 /// A foreign key that names no parent columns names the parent's primary
 /// key: when an up changes that key, the child is described again.
 #[test]

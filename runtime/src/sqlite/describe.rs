@@ -40,8 +40,10 @@ struct Row<'a> {
     sql: &'a str,
 }
 
-/// The snapshot text: every row of `main.sqlite_schema` but SQLite's own,
-/// and the two numbers an application keeps in the database's header
+/// The snapshot text: every row of `main.sqlite_schema` but SQLite's own
+/// and a virtual table's shadow tables (`f_data`, `f_idx`... of an FTS5
+/// table `f`: its implementation, which the virtual table stands for, as
+/// an extension does for its functions), and the two numbers an application keeps in the database's header
 /// (`PRAGMA user_version`, often its own schema version, and `PRAGMA
 /// application_id`) as rows of the kind `pragma`, each field as its length
 /// in bytes, `:`, and its bytes, so that no text in a name or a statement
@@ -55,6 +57,9 @@ const SNAPSHOT: &str = "SELECT coalesce(group_concat(
         || length(CAST(coalesce(sql, '') AS BLOB)) || ':' || coalesce(sql, ''), ''), '')
      FROM (SELECT type, name, tbl_name, sql FROM main.sqlite_schema
            WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             AND (NOT EXISTS (SELECT 1 FROM main.sqlite_schema WHERE upper(substr(sql, 1, 14)) = 'CREATE VIRTUAL')
+                  OR tbl_name NOT IN (SELECT name FROM pragma_table_list
+                                      WHERE schema = 'main' AND type = 'shadow'))
            UNION ALL
            SELECT 'pragma', 'user_version', '', CAST(user_version AS TEXT) FROM pragma_user_version
            UNION ALL
