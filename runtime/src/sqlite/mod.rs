@@ -24,9 +24,7 @@ use crate::backend::{
 use crate::plan::{AppliedMigration, Head};
 use crate::source::Direction;
 use crate::source::sql::{self, Dialect};
-use crate::{
-    Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result, Runner, StorageFault,
-};
+use crate::{Checksum, Error, ForeignKeyViolation, ForeignTable, Migration, Result, Runner};
 
 /// How many rows per table a foreign-key error names.
 const VIOLATIONS_SHOWN: usize = 5;
@@ -35,10 +33,13 @@ const VIOLATIONS_SHOWN: usize = 5;
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 mod describe;
+mod faults;
 mod run_lock;
 mod schema_sql;
 mod session;
 mod verify;
+
+use faults::{hot_journal, storage_fault};
 
 impl Connect for Connection {
     fn backend<'a>(&'a mut self, runner: &'a Runner<'_>) -> Box<dyn Backend + 'a> {
@@ -123,31 +124,6 @@ impl Drop for Sqlite<'_> {
                 .busy_timeout(Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
         }
     }
-}
-
-/// What kept SQLite from writing, when that is what `e` says.
-fn storage_fault(e: &rusqlite::Error) -> Option<StorageFault> {
-    let rusqlite::Error::SqliteFailure(f, _) = e else {
-        return None;
-    };
-    match f.code {
-        ErrorCode::ReadOnly if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK => None,
-        ErrorCode::ReadOnly if f.extended_code == rusqlite::ffi::SQLITE_READONLY_DIRECTORY => {
-            Some(StorageFault::FolderNotWritable)
-        }
-        ErrorCode::ReadOnly => Some(StorageFault::ReadOnly),
-        ErrorCode::CannotOpen => Some(StorageFault::FolderNotWritable),
-        ErrorCode::DiskFull => Some(StorageFault::DiskFull),
-        ErrorCode::SystemIoFailure => Some(StorageFault::Io),
-        _ => None,
-    }
-}
-
-/// A read-only connection found the rollback journal of a transaction
-/// that a crash cut off, which only a connection that can write rolls back.
-fn hot_journal(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK)
 }
 
 fn lock(watch: &Mutex<Watch>) -> std::sync::MutexGuard<'_, Watch> {
@@ -467,48 +443,6 @@ impl Backend for Sqlite<'_> {
 }
 
 impl<'a> Sqlite<'a> {
-    /// A read before any change: under the connection's own busy timeout,
-    /// so that the startup check stays one statement. Should it find the
-    /// database locked for all of that, it is tried again under the
-    /// runner's lock wait for what is left of it, which every statement
-    /// waits for from then on (and every one of a change, from `enter`).
-    /// The error says how long it really waited.
-    fn waiting<T>(&mut self, read: impl Fn(&mut Self) -> Result<T>) -> Result<T> {
-        if self.busy_timeout_ms.is_some() {
-            return read(self);
-        }
-        let started = Instant::now();
-        match read(self) {
-            Err(Error::Locked { .. }) => {}
-            other => return other,
-        }
-        let rest = self.lock_timeout.saturating_sub(started.elapsed());
-        if !rest.is_zero() {
-            self.own_wait(rest)?;
-            let again = read(self);
-            self.own_wait(self.lock_timeout)?;
-            if !matches!(again, Err(Error::Locked { .. })) {
-                return again;
-            }
-        }
-        Err(Error::Locked {
-            waited: started.elapsed(),
-        })
-    }
-
-    /// Sets the connection's busy timeout to `wait`, first keeping the
-    /// connection's own to put back when the operation ends.
-    fn own_wait(&mut self, wait: Duration) -> Result<()> {
-        if self.busy_timeout_ms.is_none() {
-            let own: i64 = self
-                .conn
-                .pragma_query_value(None, "busy_timeout", |r| r.get(0))?;
-            self.busy_timeout_ms = Some(own);
-        }
-        self.conn.busy_timeout(wait)?;
-        Ok(())
-    }
-
     /// `leave`'s work before the lock file is released: the authorizer
     /// removed, the settings a file changed and foreign-key enforcement
     /// put back.
@@ -1063,41 +997,6 @@ impl<'a> Sqlite<'a> {
         let text = self.text(row, index, column, version)?;
         Checksum::from_hex(text)
             .ok_or_else(|| self.corrupt(version as i64, column, ValueRef::Text(text.as_bytes())))
-    }
-
-    /// The wait that a busy error means was exceeded: the runner's, or
-    /// where the connection's own busy timeout is in force, that one.
-    fn locked(&self) -> Error {
-        let waited = match self.busy_timeout_ms {
-            Some(_) => self.lock_timeout,
-            None => self
-                .conn
-                .pragma_query_value(None, "busy_timeout", |r| r.get::<_, i64>(0))
-                .map_or(self.lock_timeout, |ms| {
-                    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-                }),
-        };
-        Error::Locked { waited }
-    }
-
-    /// Maps a rusqlite error, giving lock time-outs and non-databases
-    /// their own errors.
-    fn db(&self, e: rusqlite::Error) -> Error {
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => self.locked(),
-            Some(ErrorCode::NotADatabase) => Error::NotADatabase { path: self.path() },
-            _ if hot_journal(&e) => Error::HotJournal { path: self.path() },
-            _ => match storage_fault(&e) {
-                Some(fault) => Error::Storage {
-                    path: self.path(),
-                    fault,
-                    version: None,
-                    file: None,
-                    cause: Some(e.into()),
-                },
-                None => Error::from(e),
-            },
-        }
     }
 
     fn path(&self) -> String {
