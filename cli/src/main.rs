@@ -3,6 +3,7 @@
 
 mod create;
 mod database;
+mod interrupt;
 mod output;
 
 use std::fmt;
@@ -244,7 +245,11 @@ fn main() -> ExitCode {
             log::set_max_level(log::LevelFilter::Info);
         }
     }
-    match run(&cli, &out) {
+    let result = run(&cli, &out);
+    // An interrupted verify's failure is the interruption's: its handler
+    // ends the process once the scratch database is dropped.
+    interrupt::wait_if_interrupted();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Silent) => ExitCode::from(1),
         Err(failure) => {
@@ -288,6 +293,7 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                     })?;
                     out.say("verifying on PostgreSQL");
                     let mut client = database::connect_postgres(&url)?;
+                    interrupt::drop_scratch_on_interrupt(url.clone());
                     // In a scratch database, where each migration commits
                     // as in `up`; without the right to create one, inside
                     // one transaction of the database, rolled back.

@@ -264,3 +264,62 @@ fn sqlite_verify_killed_leaves_the_file_as_it_was() {
         "verify, SQLite: {killed} kills within a full run of {full:?}, the database file byte-identical after each"
     );
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM while verify works in its scratch database:
+/// it drops that database, says so and exits with 130 (before, the
+/// database stayed until the next verify).
+#[test]
+fn postgres_verify_interrupted_drops_its_scratch_database() {
+    let Some(db) = pg::TestDb::new("verify_interrupted") else {
+        return;
+    };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("1_slow.up.sql"),
+        "CREATE TABLE a (id int);\nSELECT pg_sleep(60);\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("1_slow.down.sql"), "DROP TABLE a;\n").unwrap();
+    let mut watcher = db.client();
+    for signal in ["INT", "TERM"] {
+        let child = verify(dir.path(), &db.url).spawn().unwrap();
+        let own = format!("strata_verify_{}_", child.id());
+        // Until the scratch database is there and the slow statement runs.
+        let started = Instant::now();
+        loop {
+            let running: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE $1 || '%' AND query LIKE '%pg_sleep%'",
+                    &[&own],
+                )
+                .unwrap()
+                .get(0);
+            if running > 0 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "verify never reached pg_sleep"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains("interrupted: dropped the scratch database of this verify"),
+            "SIG{signal}: {stderr}"
+        );
+        let left: Vec<String> = pg::scratch_databases(&mut watcher)
+            .into_iter()
+            .filter(|d| d.starts_with(&own))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "SIG{signal}");
+    }
+}
