@@ -134,12 +134,13 @@ fn folder(stop: &str, stop_at_end: bool, stop_down: Option<&str>) -> tempfile::T
 
 /// While a child is stopped inside version 2's file: `status` says it is
 /// in progress; `run` and `force` of the folder wait for the child (here
-/// for 100 ms, then fail as locked, having changed nothing). A run of an
-/// older folder, with version 1 only: on PostgreSQL every run holds the
-/// advisory lock, so it waits too; on SQLite only runs of folders with
-/// no-transaction migrations take the lock file, so it does not wait and
-/// fails with `InProgress`.
-fn assert_in_progress(conn: &mut dyn strata::Database, folder: &Path, older_waits: bool) {
+/// for 100 ms, then fail as locked, having changed nothing). So do a run,
+/// a `force` and a `down` of an older folder, with version 1 only, which
+/// has no no-transaction migration (before, on SQLite, its `force` removed
+/// the running migration's row, which then ran again); its `validate`,
+/// which waits for nothing, says the migration is in progress, and its
+/// `status` shows it so.
+fn assert_in_progress(conn: &mut dyn strata::Database, folder: &Path) {
     let migrations = Migrations::from_dir(folder).unwrap();
     let status = migrations.runner().status(conn).unwrap();
     let states: Vec<_> = status.entries.iter().map(|e| e.state).collect();
@@ -163,20 +164,34 @@ fn assert_in_progress(conn: &mut dyn strata::Database, folder: &Path, older_wait
         std::fs::copy(folder.join(file), older.path().join(file)).unwrap();
     }
     let older = Migrations::from_dir(older.path()).unwrap();
-    let err = older
+    let short = older
         .runner()
-        .lock_timeout(std::time::Duration::from_millis(100))
-        .run(conn)
-        .unwrap_err();
-    if older_waits {
-        assert!(matches!(err, Error::Locked { .. }), "{err:?}");
-    } else {
-        assert!(
-            matches!(err, Error::InProgress { version: 2, .. }),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("wait for it to finish"), "{err}");
+        .lock_timeout(std::time::Duration::from_millis(100));
+    for (name, err) in [
+        ("run", short.run(conn).unwrap_err()),
+        ("force", short.force(conn, Some(1)).unwrap_err()),
+        ("down", short.down(conn, 1).unwrap_err()),
+    ] {
+        assert!(matches!(err, Error::Locked { .. }), "older {name}: {err:?}");
     }
+    let err = older.runner().validate(conn).unwrap_err();
+    assert!(
+        matches!(err, Error::InProgress { version: 2, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("wait for it to finish"), "{err}");
+    let states: Vec<_> = older
+        .runner()
+        .status(conn)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.state)
+        .collect();
+    assert_eq!(
+        states,
+        [MigrationState::Applied, MigrationState::InProgress]
+    );
 }
 
 /// The next run refuses, naming version 2 as dirty and both ways out.
@@ -229,7 +244,7 @@ mod sqlite {
             .map_while(Result::ok)
             .any(|l| l == "paused");
         assert!(paused, "the child did not reach pause()");
-        assert_in_progress(&mut open(path), folder, false);
+        assert_in_progress(&mut open(path), folder);
         kill(child);
         let integrity: String = open(path)
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -371,7 +386,7 @@ mod postgres {
             .unwrap();
         let child = spawn(&db.url, folder, direction);
         wait_for_lock(&mut holder, "advisory");
-        assert_in_progress(&mut db.client(), folder, true);
+        assert_in_progress(&mut db.client(), folder);
         kill_and_end_session(child, &mut holder);
     }
 

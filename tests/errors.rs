@@ -83,7 +83,7 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::InProgress { version: 4, name: "index".into() },
-            "migration 4 (index) is being applied outside a transaction by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)".into(),
+            "migration 4 (index) is being run outside a transaction (applied or reverted) by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)".into(),
         ),
         (
             Error::LockFile {

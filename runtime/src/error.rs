@@ -257,7 +257,7 @@ pub enum Error {
     /// on PostgreSQL, the lock file beside a SQLite database). Unlike
     /// [`Error::Dirty`], nothing needs repair: wait for that process.
     #[error(
-        "migration {version} ({name}) is being applied outside a transaction by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)"
+        "migration {version} ({name}) is being run outside a transaction (applied or reverted) by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)"
     )]
     InProgress {
         /// The version.
@@ -267,9 +267,10 @@ pub enum Error {
     },
 
     /// The lock file that strata holds beside a SQLite database while a
-    /// run whose folder has no-transaction migrations changes it (so that
-    /// other processes wait instead of finding the migration dirty) could
-    /// not be opened or locked.
+    /// run changes it (so that other processes wait instead of finding a
+    /// no-transaction migration dirty) could not be opened or locked, or is
+    /// not a regular file; runs whose folder has no-transaction migrations
+    /// need it.
     #[error(
         "cannot use the lock file {path} that strata holds while it changes the database (folders with no-transaction migrations need it): {cause} (make the database's folder writable)"
     )]

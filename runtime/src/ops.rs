@@ -579,7 +579,14 @@ impl<'a> Ops<'a> {
     /// Reverts applied migrations, newest first, each with the removal of
     /// its row in one transaction.
     pub fn down(&mut self, how: Down) -> Result<Report> {
-        let (applied, version) = self.state()?;
+        let (applied, version) = match self.state() {
+            // Another process runs a migration outside a transaction: wait
+            // for it under strata's lock (as `up` does), then look again.
+            Err(Error::InProgress { .. }) if self.depth == 0 => {
+                return self.changing(|ops| ops.down(how));
+            }
+            state => state?,
+        };
         let newest_first: Vec<usize> = applied.indexes().into_iter().rev().collect();
         let targets: Vec<usize> = match how {
             Down::Steps(n) => newest_first.into_iter().take(n).collect(),
@@ -745,7 +752,14 @@ impl<'a> Ops<'a> {
                 }
                 (_, Some(row)) => {
                     r += 1;
-                    entry(row.version, &row.name, MigrationState::Missing, Some(row))
+                    // Unfinished says more than missing: it needs a person
+                    // (or a wait) before anything else.
+                    let state = match (row.dirty, running) {
+                        (true, true) => MigrationState::InProgress,
+                        (true, false) => MigrationState::Dirty,
+                        (false, _) => MigrationState::Missing,
+                    };
+                    entry(row.version, &row.name, state, Some(row))
                 }
                 (Some(_), None) | (None, None) => break,
             };

@@ -64,8 +64,11 @@ struct Sqlite<'a> {
     /// (`None`: the connection's own is in force). See `read_head`.
     busy_timeout_ms: Option<i64>,
     /// The folder has no-transaction migrations: a run that changes the
-    /// database holds its lock file (see `run_lock`).
+    /// database must hold its lock file (see `run_lock`); other runs take
+    /// it where they can.
     run_lock: bool,
+    /// When the operation began: the lock wait counts from here.
+    started: std::time::Instant,
     /// That lock, while held (between `enter` and `leave`).
     held: Option<std::fs::File>,
     /// Settings to restore, between `enter` and `leave`.
@@ -194,15 +197,27 @@ impl Backend for Sqlite<'_> {
         Ok(self.conn.is_readonly(rusqlite::MAIN_DB)?)
     }
 
-    /// Takes the lock file when the folder needs it (before SQLite's own
-    /// lock, always in that order), and switches foreign-key enforcement
-    /// off (it cannot change inside a transaction).
+    /// Takes the lock file (before SQLite's own lock, always in that
+    /// order), waiting for what is left of the lock wait, and switches
+    /// foreign-key enforcement off (it cannot change inside a transaction).
+    ///
+    /// Every run that changes a database file takes it, so that none
+    /// (a `force`, a `down` of an older folder) changes the history while
+    /// another process runs a no-transaction migration. A run whose folder
+    /// has no such migration goes on without it where the file cannot be
+    /// made (a folder it may not write); one whose folder has one may not.
     fn enter(&mut self) -> Result<()> {
         self.own_wait(self.lock_timeout)?;
-        if self.run_lock
-            && let Some(path) = run_lock::path(self.conn)
-        {
-            self.held = Some(run_lock::acquire(path, self.lock_timeout)?);
+        if let Some(path) = run_lock::path(self.conn) {
+            let waited = self.started.elapsed();
+            let rest = self.lock_timeout.saturating_sub(waited);
+            match run_lock::acquire(&path, rest, waited) {
+                Ok(file) => self.held = Some(file),
+                Err(Error::LockFile { path, cause }) if !self.run_lock => {
+                    log::warn!("no lock file {path} ({cause}): going on without it");
+                }
+                Err(e) => return Err(e),
+            }
         }
         let foreign_keys: bool = self
             .conn
@@ -225,7 +240,8 @@ impl Backend for Sqlite<'_> {
     }
 
     fn run_in_progress(&mut self) -> bool {
-        self.held.is_none() && run_lock::path(self.conn).is_some_and(run_lock::held_elsewhere)
+        self.held.is_none()
+            && run_lock::path(self.conn).is_some_and(|path| run_lock::held_elsewhere(&path))
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -471,6 +487,7 @@ impl<'a> Sqlite<'a> {
             lock_timeout,
             busy_timeout_ms: None,
             run_lock: false,
+            started: std::time::Instant::now(),
             held: None,
             saved: None,
             pragmas: None,
