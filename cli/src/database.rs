@@ -121,7 +121,15 @@ impl Target {
         let path = match self {
             Target::Sqlite(path) => path,
             Target::Postgres(url) => {
-                return connect_postgres(url).map(|client| Db::Postgres(Box::new(client)));
+                // Every statement strata runs outside its transactions
+                // (the history's reads) waits for locks as long as the lock
+                // wait, no longer (0 would be no limit).
+                let mut client = connect_postgres(url)?;
+                let ms = wait.as_millis().clamp(1, i32::MAX as u128);
+                client
+                    .batch_execute(&format!("SET lock_timeout = '{ms}ms'"))
+                    .map_err(|e| Failure::Other(postgres_message(&e)))?;
+                return Ok(Db::Postgres(Box::new(client)));
             }
         };
         let shown = self.shown();

@@ -1072,3 +1072,57 @@ fn a_folder_that_cannot_be_written_is_named_as_the_cause() {
     );
     assert_eq!(shell.ok(&["version"]), "2\n");
 }
+
+/// On PostgreSQL too, `--lock-timeout` bounds every wait for a lock on the
+/// history table, reads included (status waited without end while another
+/// session locked it), and a wait that ran out is `Locked`, not a database
+/// error blamed on a migration.
+#[test]
+fn postgres_history_locks_are_waited_for_within_the_lock_timeout() {
+    let Some(db) = pg::TestDb::new("cli_history_lock") else {
+        return;
+    };
+    let shell = three();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database", db.url.as_str(), "--lock-timeout", "1"];
+        all.extend_from_slice(args);
+        let started = std::time::Instant::now();
+        let output = shell.run(&all);
+        (
+            output.status.code(),
+            text(&output.stderr),
+            started.elapsed(),
+        )
+    };
+    let (code, err, _) = run(&["up", "2"]);
+    assert_eq!(code, Some(0), "{err}");
+    let mut holder = db.client();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    for command in [&["status"][..], &["version"], &["validate"]] {
+        let (code, err, took) = run(command);
+        assert_eq!(code, Some(1), "{command:?}: {err}");
+        assert!(
+            err.contains("stayed locked by another connection"),
+            "{command:?}: {err}"
+        );
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{command:?}: {took:?}"
+        );
+    }
+    // Inside strata's transaction the history is written under the table
+    // lock wait (10 s unless the library's runner says otherwise): typed,
+    // not blamed on a migration.
+    let (code, err, took) = run(&["force", "1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("stayed locked by another connection for 10.0s"),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+    holder.batch_execute("ROLLBACK").unwrap();
+    let (code, err, _) = run(&["status"]);
+    assert_eq!(code, Some(0), "{err}");
+}

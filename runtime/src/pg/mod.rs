@@ -151,7 +151,18 @@ impl<'a> Pg<'a> {
         }
     }
 
+    /// strata's own statement failed: a lock it waited for past the lock
+    /// wait in force (strata's `SET LOCAL lock_timeout` inside its
+    /// transaction, the session's outside) is `Locked`.
     fn db(&self, e: postgres::Error) -> Error {
+        if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+            return Error::Locked {
+                waited: match self.table_lock_timeout {
+                    Some(timeout) if self.in_transaction => timeout,
+                    _ => self.lock_timeout,
+                },
+            };
+        }
         Error::Database(DatabaseError::Postgres(e))
     }
 
