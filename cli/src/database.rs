@@ -109,7 +109,8 @@ impl Target {
     /// The database as messages name it.
     pub fn shown(&self) -> String {
         match self {
-            Target::Sqlite(path) => path.display().to_string(),
+            // A path may be a URL typed wrong, with a password in it.
+            Target::Sqlite(path) => redacted(&path.display().to_string()),
             // Not the URL: it may hold a password.
             Target::Postgres(_) => "the PostgreSQL database".to_owned(),
         }
@@ -200,23 +201,68 @@ pub fn postgres_message(e: &strata::postgres::Error) -> String {
     text
 }
 
-/// `url` as messages show it: a password in its user-info replaced by
-/// `***` (`postgres://app:***@db/app`). A URL that cannot be read may still
-/// hold one: whatever sits between `://` and the last `@` before the next
-/// `/` is user-info.
-pub fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    let user = match rest[..at].split_once(':') {
-        Some((user, _)) => format!("{user}:***"),
-        None => rest[..at].to_owned(),
-    };
-    format!("{scheme}://{user}{}", &rest[at..])
+/// `text` (a database URL, a connection string, a path) as messages show
+/// it: every password replaced by `***`, wherever it may sit, also in what
+/// could not be read as a URL: a `password=` value (connection strings,
+/// URL parameters), the part after the first `:` of the user-info before an
+/// `@` (`postgres://app:***@db/app`, `postgres:/app:***@db`), and after a
+/// URL's `user:` when no host follows (`postgres://app:***`).
+pub fn redacted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    // Each run between `/` and white space: its last `@` ends user-info.
+    let mut run_start = 0;
+    let bytes = text.as_bytes();
+    for i in 0..=bytes.len() {
+        let boundary = i == bytes.len() || bytes[i] == b'/' || bytes[i].is_ascii_whitespace();
+        if !boundary {
+            continue;
+        }
+        let run = &text[run_start..i];
+        match run.rfind('@') {
+            Some(at) if run[..at].contains(':') => {
+                let colon = run.find(':').unwrap_or(at);
+                out.push_str(&run[..=colon]);
+                out.push_str("***");
+                out.push_str(&run[at..]);
+            }
+            _ => out.push_str(run),
+        }
+        if i < bytes.len() {
+            out.push(bytes[i] as char);
+        }
+        run_start = i + 1;
+    }
+    // A URL whose user-info has no host after it: `scheme://user:secret`.
+    if let Some((scheme, rest)) = out.split_once("://") {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        if !authority.contains('@')
+            && let Some((user, after)) = authority.split_once(':')
+            && !after.is_empty()
+            && !after.bytes().all(|b| b.is_ascii_digit())
+            && after != "***"
+        {
+            out = format!("{scheme}://{user}:***{}", &rest[end..]);
+        }
+    }
+    // `password=...` in a connection string or a URL's parameters.
+    let mut result = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(at) = rest.to_ascii_lowercase().find("password=") {
+        let value = at + "password=".len();
+        result.push_str(&rest[..value]);
+        result.push_str("***");
+        let tail = &rest[value..];
+        let end = if let Some(quoted) = tail.strip_prefix('\'') {
+            quoted.find('\'').map_or(tail.len(), |e| e + 2)
+        } else {
+            tail.find(|c: char| c.is_whitespace() || c == '&')
+                .unwrap_or(tail.len())
+        };
+        rest = &tail[end..];
+    }
+    result.push_str(rest);
+    result
 }
 
 #[cfg(test)]
@@ -274,6 +320,28 @@ mod tests {
             ("postgres://user@host/x", "postgres://user@host/x"),
             ("postgres://host/x@y", "postgres://host/x@y"),
             ("app.db", "app.db"),
+            // From an attack: forms that are not URLs still hold passwords.
+            (
+                "postgres:/postgres:S3cr3tPW@127.0.0.1:5432/test",
+                "postgres:/postgres:***@127.0.0.1:5432/test",
+            ),
+            ("postgres//u:pw@h/x", "postgres//u:***@h/x"),
+            ("postgres:u:pw@h/x", "postgres:***@h/x"),
+            ("postgres://postgres:S3cr3tPW", "postgres://postgres:***"),
+            ("postgres://h:5432/x", "postgres://h:5432/x"),
+            (
+                "postgres://postgres@127.0.0.1:5432/test?password=S3cr3tPW&sslmode=bogus",
+                "postgres://postgres@127.0.0.1:5432/test?password=***&sslmode=bogus",
+            ),
+            (
+                "host=127.0.0.1 port=5999 user=postgres password=S3cr3tPW dbname=test",
+                "host=127.0.0.1 port=5999 user=postgres password=*** dbname=test",
+            ),
+            (
+                "user=u PASSWORD='a b' dbname=x",
+                "user=u PASSWORD=*** dbname=x",
+            ),
+            ("postgres:S3cr3tPW@host/x.db", "postgres:***@host/x.db"),
         ] {
             assert_eq!(redacted(url), shown);
         }

@@ -322,7 +322,7 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                 Some(Target::Sqlite(path)) => {
                     out.say(format!(
                         "verifying on a new in-memory SQLite database ({} is not opened: verify needs no database)",
-                        path.display()
+                        database::redacted(&path.display().to_string())
                     ));
                     runner.verify()?
                 }
