@@ -571,6 +571,13 @@ mod postgres {
                     let psql = pg.psql(&sql);
                     let ours = pg.strata_outside(&sql);
                     same("psql", &psql, &ours, &sql);
+                    // A file that changes how its strings read runs in
+                    // strata's transaction as psql reads it, statement by
+                    // statement (when psql runs it to its end).
+                    if with_set && psql.is_ok() {
+                        let ours = pg.strata_in_transaction(&sql);
+                        same("psql", &psql, &ours, &sql);
+                    }
                 }
                 if !with_set {
                     let server = pg.server(&sql);

@@ -20,7 +20,8 @@ impl Pg<'_> {
     ///
     /// A file that holds none of the words that end a transaction
     /// ([`ENDS_TRANSACTION`], looked for in its raw text, so that no
-    /// mistake of the lexer's can hide one) goes whole, in one round trip:
+    /// mistake of the lexer's can hide one), nor a backslash with a change
+    /// of `standard_conforming_strings`, goes whole, in one round trip:
     /// however the server splits it, nothing in it can commit part of it,
     /// and the server's count of the statements it ran must be strata's,
     /// or the migration is rolled back. Any other file goes statement by
@@ -34,7 +35,14 @@ impl Pg<'_> {
         strings: PgStrings,
         lexed: &sql::Lexed<'_>,
     ) -> Result<()> {
-        if sql::holds_keywords(text, &ENDS_TRANSACTION) {
+        // Sent whole, the file is read under the setting it arrived with;
+        // statement by statement, each under the one the statements before
+        // it left, as psql sends it: so a file whose strings could read
+        // otherwise after its own `SET standard_conforming_strings` goes
+        // statement by statement too.
+        let strings_may_change =
+            text.contains('\\') && sql::holds_words(text, &[b"standard_conforming_strings"]) != 0;
+        if strings_may_change || sql::holds_keywords(text, &ENDS_TRANSACTION) {
             self.client
                 .batch_execute("SAVEPOINT strata_file")
                 .map_err(|e| self.db(e))?;
