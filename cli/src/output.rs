@@ -40,6 +40,14 @@ impl Output {
 
     pub fn error(&self, text: impl std::fmt::Display) {
         let label = paint(self.colour_err, "1;31", "error:");
+        // A database's message may quote what a file held: nothing in it
+        // acts on the terminal (its line breaks stay).
+        let text: String = text
+            .to_string()
+            .split('\n')
+            .map(|line| strata::source::sql::shown(line).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
         let _ = writeln!(std::io::stderr().lock(), "{label} {text}");
     }
 

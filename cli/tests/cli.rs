@@ -1014,7 +1014,9 @@ fn control_characters_in_file_names_are_refused_and_shown_escaped() {
         "{err}"
     );
     assert!(
-        err.contains("migrations/000005_line\\nbreak.down.sql has a control character in its name"),
+        err.contains(
+            "migrations/000005_line\\u{a}break.down.sql has a control character in its name"
+        ),
         "{err}"
     );
     assert_eq!(err.lines().count(), 5, "{err}");
@@ -1125,4 +1127,56 @@ fn postgres_history_locks_are_waited_for_within_the_lock_timeout() {
     holder.batch_execute("ROLLBACK").unwrap();
     let (code, err, _) = run(&["status"]);
     assert_eq!(code, Some(0), "{err}");
+}
+
+/// Nothing a file name, a file's content or a history row holds can act on
+/// the terminal: invisible and direction-changing characters in names are
+/// refused like control characters, a name that is not UTF-8 is shown
+/// escaped, and statements and history names in messages are escaped.
+#[test]
+fn nothing_from_files_or_history_reaches_the_terminal_raw() {
+    let shell = three();
+    shell.migration("000004_a\u{202e}b", "SELECT 1;\n", "SELECT 1;\n");
+    shell.migration("000005_zero\u{200b}width", "SELECT 1;\n", "SELECT 1;\n");
+    let output = shell.run(&["validate"]);
+    let err = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("000004_a\\u{202e}b.up.sql has a control character"),
+        "{err}"
+    );
+    assert!(
+        err.contains("000005_zero\\u{200b}width.up.sql has a control character"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{202e}') && !err.contains('\u{200b}'),
+        "{err:?}"
+    );
+    for stem in ["000004_a\u{202e}b", "000005_zero\u{200b}width"] {
+        for direction in ["up", "down"] {
+            std::fs::remove_file(shell.path(&format!("migrations/{stem}.{direction}.sql")))
+                .unwrap();
+        }
+    }
+    // A statement that fails, holding an escape sequence.
+    shell.migration(
+        "000004_evil",
+        "CREATE TABLE \"\u{1b}]0;pwned\u{7}\u{1b}[2J\" (x;\n",
+        "SELECT 1;\n",
+    );
+    let err = shell.fails(1, &["up"]);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("\\u{1b}]0;pwned\\u{7}"), "{err}");
+    std::fs::remove_file(shell.path("migrations/000004_evil.up.sql")).unwrap();
+    std::fs::remove_file(shell.path("migrations/000004_evil.down.sql")).unwrap();
+    // A history row's name, written by someone else.
+    let conn = rusqlite::Connection::open(shell.path("app.db")).unwrap();
+    conn.execute_batch(
+        "UPDATE schema_migrations SET name = 'x' || char(27) || '[31mEVIL' WHERE version = 1",
+    )
+    .unwrap();
+    drop(conn);
+    let out = shell.ok(&["status"]);
+    assert!(!out.contains('\u{1b}'), "{out:?}");
 }

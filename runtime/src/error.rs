@@ -193,7 +193,8 @@ pub enum Error {
 
     /// The database has applied a version that the migrations lack.
     #[error(
-        "version {version} ({name}) is applied in the database but has no files in {folder} (the database is ahead of this build: deploy the build that has it, or restore its files)"
+        "version {version} ({}) is applied in the database but has no files in {folder} (the database is ahead of this build: deploy the build that has it, or restore its files)",
+        crate::source::sql::shown(name)
     )]
     MissingMigration {
         /// The version.
@@ -238,7 +239,8 @@ pub enum Error {
     /// (it failed, or its process died): strata refuses to run until a
     /// person has repaired the database and recorded its state with force.
     #[error(
-        "migration {version} ({name}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: {}; the same after a down that failed)",
+        "migration {version} ({}) is marked dirty: it runs outside a transaction and began but did not finish, so the database may hold part of it (repair the database by hand, then record where it is: {}; the same after a down that failed)",
+        crate::source::sql::shown(name),
         force_choices(*version, *previous, Direction::Up)
     )]
     Dirty {
@@ -257,7 +259,8 @@ pub enum Error {
     /// on PostgreSQL, the lock file beside a SQLite database). Unlike
     /// [`Error::Dirty`], nothing needs repair: wait for that process.
     #[error(
-        "migration {version} ({name}) is being run outside a transaction (applied or reverted) by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)"
+        "migration {version} ({}) is being run outside a transaction (applied or reverted) by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)",
+        crate::source::sql::shown(name)
     )]
     InProgress {
         /// The version.

@@ -1,5 +1,6 @@
 //! What the operations return: reports that print as people read them.
 
+use crate::source::sql::shown;
 use core::fmt;
 use std::time::Duration;
 
@@ -244,7 +245,8 @@ impl fmt::Display for Status {
                 .max(title.len())
         };
         let version_width = width(&|e| e.version.to_string().len(), "version");
-        let name_width = width(&|e| e.name.chars().count(), "name");
+        // A name recorded in the history may hold anything: shown escaped.
+        let name_width = width(&|e| shown(&e.name).chars().count(), "name");
         let state_width = width(&|e| e.state.to_string().len(), "state");
         let at_width = width(
             &|e| e.applied_at.as_deref().map_or(1, str::len),
@@ -264,7 +266,7 @@ impl fmt::Display for Status {
                 f,
                 "\n{:>version_width$}  {:<name_width$}  {:<state_width$}  {:<at_width$}  {duration}",
                 e.version,
-                e.name,
+                shown(&e.name),
                 e.state,
                 e.applied_at.as_deref().unwrap_or("-"),
             )?;

@@ -137,19 +137,22 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
             let lossy = os_name.to_string_lossy();
             if lossy.to_ascii_lowercase().ends_with(".sql") && !lossy.starts_with('.') {
                 problems.push(Problem::NameNotUtf8 {
-                    file: format!("{shown}/{lossy}"),
+                    file: format!("{shown}/{}", sql::shown(&lossy)),
                 });
             }
             continue;
         };
         // A control character (a line break, ESC) in a name would be
         // printed raw in every message, where it can rewrite the terminal.
-        if file_name.chars().any(char::is_control)
+        // (A byte order mark in front has its own rule: "no version".)
+        if file_name
+            .chars()
+            .any(|c| sql::is_hidden(c) && c != '\u{feff}')
             && file_name.to_ascii_lowercase().ends_with(".sql")
             && !file_name.starts_with('.')
         {
             problems.push(Problem::ControlCharacter {
-                file: format!("{shown}/{}", file_name.escape_debug()),
+                file: format!("{shown}/{}", sql::shown(file_name)),
             });
             continue;
         }

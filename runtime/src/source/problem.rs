@@ -317,7 +317,8 @@ impl fmt::Display for Problem {
                 directive,
             } => write!(
                 f,
-                "{file}:{line}: unknown directive `-- strata:{directive}` (the directives are `-- strata:no-transaction` and `-- strata:irreversible`)"
+                "{file}:{line}: unknown directive `-- strata:{}` (the directives are `-- strata:no-transaction` and `-- strata:irreversible`)",
+                super::sql::shown(directive)
             ),
             Problem::DirectiveAfterSql {
                 file,
@@ -325,7 +326,8 @@ impl fmt::Display for Problem {
                 directive,
             } => write!(
                 f,
-                "{file}:{line}: `-- strata:{directive}` comes after SQL (move it to the top of the file, above the first statement)"
+                "{file}:{line}: `-- strata:{}` comes after SQL (move it to the top of the file, above the first statement)",
+                super::sql::shown(directive)
             ),
             Problem::RefusedInTransaction {
                 file,

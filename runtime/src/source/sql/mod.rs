@@ -104,8 +104,51 @@ impl<'a> Statement<'a> {
     }
 }
 
-/// `text` with white space folded, cut to about `max` characters with `…`.
+/// Whether `c` would act on a terminal rather than show: a control
+/// character (line breaks, ESC, DEL), or one that is invisible or turns
+/// text around (zero-width, bidirectional overrides, a byte order mark, a
+/// soft hyphen, a no-break space).
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00a0}'
+                | '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
+}
+
+/// `text` as a message shows it: each character that [`is_hidden`] as
+/// `\u{...}`, so that no name or statement can move the cursor, clear the
+/// screen or reorder what follows it.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `text` with white space folded, cut to about `max` characters with `…`,
+/// what would act on a terminal escaped ([`shown`]).
 pub fn shorten(text: &str, max: usize) -> String {
+    shown(&shorten_plain(text, max)).into_owned()
+}
+
+fn shorten_plain(text: &str, max: usize) -> String {
     let mut out = String::new();
     for word in text.split_whitespace() {
         if out.chars().count() + word.chars().count() > max {
