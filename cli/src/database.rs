@@ -134,12 +134,26 @@ impl Target {
             }
         };
         let shown = self.shown();
+        if path.is_dir() {
+            return Err(Failure::Other(format!(
+                "database {shown} is a folder, not a SQLite file (check --database or DATABASE_URL)"
+            )));
+        }
+        let existed = path.exists();
         let open = |conn: Result<Connection, rusqlite::Error>| {
             conn.and_then(|conn| {
                 conn.busy_timeout(wait.min(strata::MAX_LOCK_TIMEOUT))?;
                 Ok(Db::Sqlite(conn))
             })
-            .map_err(|e| Failure::Other(format!("cannot open database {shown}: {e}")))
+            .map_err(|e| {
+                Failure::Other(match e.sqlite_error_code() {
+                    // A new file in a folder this user may not write.
+                    Some(rusqlite::ErrorCode::CannotOpen) if !existed => format!(
+                        "cannot create database {shown}: its folder is not writable (make it writable for this user, or fix the path)"
+                    ),
+                    _ => format!("cannot open database {shown}: {e}"),
+                })
+            })
         };
         match access {
             Access::Read => {

@@ -995,6 +995,11 @@ fn special_files_are_refused_and_the_size_limit_holds() {
         "{}",
         text(&output.stderr)
     );
+    // Said once, not once per file.
+    assert_eq!(
+        text(&output.stderr).matches("STRATA_MAX_FILE_SIZE").count(),
+        1
+    );
 }
 
 /// A control character in a migration's file name is refused, and the
@@ -1073,6 +1078,37 @@ fn a_folder_that_cannot_be_written_is_named_as_the_cause() {
         text(&force.stderr)
     );
     assert_eq!(shell.ok(&["version"]), "2\n");
+
+    // A new database in such a folder, and a folder where a file should be.
+    let sub = shell.path("closed");
+    std::fs::create_dir(&sub).unwrap();
+    mode(&sub, 0o555);
+    let new = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+        command
+            .args(["--database", "sqlite:closed/new.db", "up"])
+            .current_dir(&folder)
+            .env_remove("DATABASE_URL");
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        command.output().unwrap()
+    };
+    assert_eq!(new.status.code(), Some(1));
+    assert!(
+        text(&new.stderr)
+            .contains("cannot create database closed/new.db: its folder is not writable"),
+        "{}",
+        text(&new.stderr)
+    );
+    std::fs::create_dir(shell.path("dir.db")).unwrap();
+    let output = shell.run(&["--database", "sqlite:dir.db", "status"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = text(&output.stderr);
+    assert!(
+        err.contains("database dir.db is a folder, not a SQLite file"),
+        "{err}"
+    );
 }
 
 /// On PostgreSQL too, `--lock-timeout` bounds every wait for a lock on the

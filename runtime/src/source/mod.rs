@@ -105,6 +105,12 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
         }
     };
 
+    // A limit that cannot be read stops the scan, said once.
+    if let Err(e) = read::max_file_size() {
+        return Err(vec![Problem::Setting {
+            reason: e.to_string(),
+        }]);
+    }
     let mut problems = Vec::new();
     let mut names = Vec::new();
     for entry in entries {

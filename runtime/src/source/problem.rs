@@ -81,6 +81,12 @@ pub enum Problem {
         /// The version's digits as written.
         digits: String,
     },
+    /// A setting of strata's in the environment cannot be read
+    /// (`STRATA_MAX_FILE_SIZE` that is not a number of bytes).
+    Setting {
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// A `.sql` file name holds a control character (a line break, ESC),
     /// which would be printed raw.
     ControlCharacter {
@@ -258,6 +264,7 @@ impl fmt::Display for Problem {
                 "{file}: version {digits} is larger than {}, the largest version a database column holds (use a smaller number, such as a 14-digit timestamp)",
                 i64::MAX
             ),
+            Problem::Setting { reason } => f.write_str(reason),
             Problem::ControlCharacter { file } => write!(
                 f,
                 "{file} has a control character in its name (shown escaped here), which strata does not accept (rename the file: names are VERSION_NAME.up.sql and VERSION_NAME.down.sql)"

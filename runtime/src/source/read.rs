@@ -24,7 +24,7 @@ pub(super) enum Unread {
 
 /// The limit in force: `STRATA_MAX_FILE_SIZE`, or the default. A value
 /// that is not a number of bytes is an error, not the default.
-fn max_file_size() -> Result<u64, std::io::Error> {
+pub(super) fn max_file_size() -> Result<u64, std::io::Error> {
     match std::env::var("STRATA_MAX_FILE_SIZE") {
         Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_FILE_SIZE),
         Ok(value) => value.trim().parse().map_err(|_| {
