@@ -82,6 +82,13 @@ fn every_error_says_what_happened_and_what_to_do() {
             "database app.db could not be read or written: the operating system reported an I/O error (check the disk)".into(),
         ),
         (
+            Error::DryRunFailed {
+                cause: Box::new(Error::InTransaction),
+                sequences_advanced: Vec::new(),
+            },
+            format!("{}\n(dry run: its rollback does not undo sequences, and these moved while it ran: )", Error::InTransaction),
+        ),
+        (
             Error::InProgress { version: 4, name: "index".into() },
             "migration 4 (index) is being run outside a transaction (applied or reverted) by another process that is still running; wait for it to finish, then run again (do not force it: that process is still changing the database)".into(),
         ),

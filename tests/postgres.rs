@@ -587,6 +587,43 @@ fn a_dry_run_names_the_sequences_it_moved() {
         .down(&mut client, 1)
         .unwrap();
     assert!(report.sequences_advanced.is_empty(), "{report:?}");
+
+    // One that fails says it in its error, around the failure a run meets.
+    let failing = folder(&[
+        (
+            "1_users.up.sql",
+            "CREATE TABLE users (id serial PRIMARY KEY, name text);\nINSERT INTO users (name) VALUES ('a');",
+        ),
+        ("1_users.down.sql", "DROP TABLE users;"),
+        (
+            "2_fail.up.sql",
+            "INSERT INTO users (name) VALUES ('e');\nSELECT 1 / 0;",
+        ),
+        ("2_fail.down.sql", "SELECT 1;"),
+    ]);
+    let err = load(&failing)
+        .runner()
+        .dry_run(true)
+        .run(&mut client)
+        .unwrap_err();
+    match &err {
+        Error::DryRunFailed {
+            cause,
+            sequences_advanced,
+        } => {
+            assert!(
+                matches!(**cause, Error::Statement { version: 2, .. }),
+                "{cause:?}"
+            );
+            assert_eq!(sequences_advanced[0].name, "public.users_id_seq");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("division by zero"), "{err}");
+    assert!(
+        err.to_string().contains("public.users_id_seq 4 -> "),
+        "{err}"
+    );
 }
 
 #[test]

@@ -39,6 +39,20 @@ pub enum Error {
         path: String,
     },
 
+    /// A dry run on PostgreSQL failed, and sequences moved while it ran
+    /// (a rollback does not undo `nextval`): `cause` is the failure, as a
+    /// run would meet it.
+    #[error(
+        "{cause}\n(dry run: its rollback does not undo sequences, and these moved while it ran: {})",
+        moved(sequences_advanced)
+    )]
+    DryRunFailed {
+        /// The failure.
+        cause: Box<Error>,
+        /// The sequences that moved.
+        sequences_advanced: Vec<crate::SequenceAdvanced>,
+    },
+
     /// The database could not be written: what kept it from being written
     /// is `fault`. Where it happened while a migration ran, `version` and
     /// `file` name it; its transaction was rolled back (a no-transaction
@@ -772,6 +786,11 @@ impl Error {
             other => other,
         }
     }
+}
+
+/// Sequences as `name before -> after`, for messages.
+fn moved(sequences: &[crate::SequenceAdvanced]) -> String {
+    crate::report::moved(sequences)
 }
 
 /// A database as a message's subject: `database app.db`, or the

@@ -229,6 +229,7 @@ impl<'a> Ops<'a> {
                 // Read after the rollback, which does not undo them.
                 self.sequences_advanced = match self.db.sequence_values() {
                     Ok(after) => advanced(&before, after),
+                    Err(_) if result.is_err() => Vec::new(),
                     Err(e) => {
                         let _ = self.db.leave();
                         return Err(e);
@@ -237,7 +238,17 @@ impl<'a> Ops<'a> {
             }
         }
         let left = self.db.leave();
-        let value = result?;
+        let value = match result {
+            // A dry run that failed has no report to name the sequences
+            // it moved in: its error does.
+            Err(cause) if !self.sequences_advanced.is_empty() => {
+                return Err(Error::DryRunFailed {
+                    cause: Box::new(cause),
+                    sequences_advanced: std::mem::take(&mut self.sequences_advanced),
+                });
+            }
+            result => result?,
+        };
         left?;
         Ok(value)
     }

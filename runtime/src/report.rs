@@ -40,6 +40,18 @@ pub struct Report {
     pub sequences_advanced: Vec<SequenceAdvanced>,
 }
 
+/// Sequences as `name before -> after`, joined, for messages.
+pub(crate) fn moved(sequences: &[SequenceAdvanced]) -> String {
+    let moved: Vec<String> = sequences
+        .iter()
+        .map(|s| match s.before {
+            Some(before) => format!("{} {before} -> {}", s.name, s.after),
+            None => format!("{} unused -> {}", s.name, s.after),
+        })
+        .collect();
+    moved.join(", ")
+}
+
 /// A sequence whose value moved during a dry run (see
 /// [`Report::sequences_advanced`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,18 +146,10 @@ impl fmt::Display for Report {
             )?;
         }
         if !self.sequences_advanced.is_empty() {
-            let moved: Vec<String> = self
-                .sequences_advanced
-                .iter()
-                .map(|s| match s.before {
-                    Some(before) => format!("{} {before} -> {}", s.name, s.after),
-                    None => format!("{} unused -> {}", s.name, s.after),
-                })
-                .collect();
             write!(
                 f,
                 "\nsequences moved while the dry run ran, which its rollback does not undo (values used up, not reused): {}",
-                moved.join(", ")
+                moved(&self.sequences_advanced)
             )?;
         }
         Ok(())
