@@ -930,6 +930,38 @@ fn read_only_commands_after_a_crash_in_a_transaction() {
     assert!(matches!(err, strata::Error::HotJournal { .. }), "{err:?}");
     assert!(err.to_string().contains("rollback journal"), "{err}");
 
+    // A user who may write the file and the journal but not the folder
+    // cannot remove the journal after rolling it back: the folder is named
+    // (it was "disk I/O error"). As root, that user is `nobody`.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::process::CommandExt;
+        let set = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        let as_root = std::fs::metadata(shell.path("app.db")).unwrap().uid() == 0;
+        set(&shell.path("app.db"), 0o666);
+        set(&journal, 0o666);
+        set(&shell.path(""), 0o555);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+        command
+            .args(with_db(&["status"]))
+            .current_dir(shell.path(""))
+            .env_remove("DATABASE_URL");
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        let output = command.output().unwrap();
+        set(&shell.path(""), 0o755);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            text(&output.stderr).contains("cannot be written because its folder is not writable"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+
     assert_eq!(shell.ok(&["version"]), "3\n");
     assert!(shell.ok(&["status"]).contains("      4  big    pending"));
     assert!(shell.ok(&["validate"]).contains("1 pending: 4"));

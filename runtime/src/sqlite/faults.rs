@@ -101,6 +101,11 @@ pub(super) fn storage_fault(e: &rusqlite::Error) -> Option<StorageFault> {
         ErrorCode::ReadOnly => Some(StorageFault::ReadOnly),
         ErrorCode::CannotOpen => Some(StorageFault::FolderNotWritable),
         ErrorCode::DiskFull => Some(StorageFault::DiskFull),
+        // The journal could not be removed after a rollback (a hot one,
+        // left by a crash): the folder, not the disk.
+        ErrorCode::SystemIoFailure if f.extended_code == rusqlite::ffi::SQLITE_IOERR_DELETE => {
+            Some(StorageFault::FolderNotWritable)
+        }
         ErrorCode::SystemIoFailure => Some(StorageFault::Io),
         _ => None,
     }
