@@ -97,7 +97,7 @@ fn every_error_says_what_happened_and_what_to_do() {
                 path: "app.db-strata-lock".into(),
                 cause: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
             },
-            "cannot use the lock file app.db-strata-lock that strata holds while it changes the database (folders with no-transaction migrations need it): permission denied (make the database's folder writable)".into(),
+            "cannot use the lock file app.db-strata-lock that strata holds while it changes the database (folders with no-transaction migrations need it): permission denied (make the database's folder writable, or remove what is at that path)".into(),
         ),
         (
             Error::SplitDisagrees {

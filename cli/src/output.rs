@@ -129,7 +129,7 @@ impl log::Log for Logger {
                 std::io::stderr().lock(),
                 "{}: {}",
                 record.level().as_str().to_lowercase(),
-                record.args()
+                strata::source::sql::shown(&record.args().to_string())
             );
         }
     }

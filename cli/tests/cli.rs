@@ -388,6 +388,20 @@ fn recovering_a_dirty_database_from_the_shell() {
         assert_eq!(shell.ok(&["version"]), "4 (dirty)\n");
         let err = shell.fails(1, &["up"]);
         assert!(err.contains("it is not a regular file"), "{err}");
+        // Also from a folder without no-transaction migrations, which goes
+        // on without a lock file only where one cannot be made.
+        for file in std::fs::read_dir(shell.path("migrations")).unwrap() {
+            let file = file.unwrap();
+            let name = file.file_name().into_string().unwrap();
+            if !name.starts_with("000004") {
+                shell.write(
+                    &format!("older/{name}"),
+                    &std::fs::read_to_string(file.path()).unwrap(),
+                );
+            }
+        }
+        let err = shell.fails(1, &["--dir", "older", "force", "3"]);
+        assert!(err.contains("it is not a regular file"), "{err}");
         std::fs::remove_file(shell.path("app.db-strata-lock")).unwrap();
     }
 
@@ -1047,12 +1061,14 @@ fn control_characters_in_file_names_are_refused_and_shown_escaped() {
     let err = text(&output.stderr);
     assert!(!err.contains('\u{1b}'), "{err:?}");
     assert!(
-        err.contains("migrations/000004_a\\u{1b}[2Jb.up.sql has a control character in its name"),
+        err.contains(
+            "migrations/000004_a\\u{1b}[2Jb.up.sql has a control or invisible character in its name"
+        ),
         "{err}"
     );
     assert!(
         err.contains(
-            "migrations/000005_line\\u{a}break.down.sql has a control character in its name"
+            "migrations/000005_line\\u{a}break.down.sql has a control or invisible character in its name"
         ),
         "{err}"
     );
@@ -1210,11 +1226,11 @@ fn nothing_from_files_or_history_reaches_the_terminal_raw() {
     let err = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("000004_a\\u{202e}b.up.sql has a control character"),
+        err.contains("000004_a\\u{202e}b.up.sql has a control or invisible character"),
         "{err}"
     );
     assert!(
-        err.contains("000005_zero\\u{200b}width.up.sql has a control character"),
+        err.contains("000005_zero\\u{200b}width.up.sql has a control or invisible character"),
         "{err}"
     );
     assert!(
@@ -1247,4 +1263,8 @@ fn nothing_from_files_or_history_reaches_the_terminal_raw() {
     drop(conn);
     let out = shell.ok(&["status"]);
     assert!(!out.contains('\u{1b}'), "{out:?}");
+    // Nor in what repair (and force) say they changed.
+    let out = shell.ok(&["repair"]);
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("x\\u{1b}[31mEVIL"), "{out}");
 }

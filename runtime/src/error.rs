@@ -289,7 +289,7 @@ pub enum Error {
     /// not a regular file; runs whose folder has no-transaction migrations
     /// need it.
     #[error(
-        "cannot use the lock file {path} that strata holds while it changes the database (folders with no-transaction migrations need it): {cause} (make the database's folder writable)"
+        "cannot use the lock file {path} that strata holds while it changes the database (folders with no-transaction migrations need it): {cause} (make the database's folder writable, or remove what is at that path)"
     )]
     LockFile {
         /// The lock file: the database's path followed by `-strata-lock`.

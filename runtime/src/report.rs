@@ -374,13 +374,15 @@ impl fmt::Display for HistoryChanges {
             plural(self.changes.len(), "history row")
         )?;
         for c in &self.changes {
-            write!(f, "\n  {} {}: ", c.version, c.name)?;
+            write!(f, "\n  {} {}: ", c.version, shown(&c.name))?;
             match &c.change {
                 Change::Recorded => write!(f, "recorded as applied (not run)")?,
                 Change::Removed => write!(f, "row removed")?,
                 Change::Cleaned => write!(f, "dirty flag cleared")?,
                 Change::ChecksumUpdated { from, to } => write!(f, "checksum {from} -> {to}")?,
-                Change::Renamed { from } => write!(f, "name {from} -> {}", c.name)?,
+                Change::Renamed { from } => {
+                    write!(f, "name {} -> {}", shown(from), shown(&c.name))?
+                }
                 Change::Adopted => write!(f, "adopted")?,
             }
         }

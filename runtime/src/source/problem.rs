@@ -267,7 +267,7 @@ impl fmt::Display for Problem {
             Problem::Setting { reason } => f.write_str(reason),
             Problem::ControlCharacter { file } => write!(
                 f,
-                "{file} has a control character in its name (shown escaped here), which strata does not accept (rename the file: names are VERSION_NAME.up.sql and VERSION_NAME.down.sql)"
+                "{file} has a control or invisible character in its name (shown escaped here), which strata does not accept (rename the file: names are VERSION_NAME.up.sql and VERSION_NAME.down.sql)"
             ),
             Problem::NotAFile { file } => write!(
                 f,

@@ -213,7 +213,16 @@ impl Backend for Sqlite<'_> {
             let rest = self.lock_timeout.saturating_sub(waited);
             match run_lock::acquire(&path, rest, waited) {
                 Ok(file) => self.held = Some(file),
-                Err(Error::LockFile { path, cause }) if !self.run_lock => {
+                // Only where the file cannot be made here: anything else
+                // at its path (a FIFO) stops every run.
+                Err(Error::LockFile { path, cause })
+                    if !self.run_lock
+                        && matches!(
+                            cause.kind(),
+                            std::io::ErrorKind::PermissionDenied
+                                | std::io::ErrorKind::ReadOnlyFilesystem
+                        ) =>
+                {
                     log::warn!("no lock file {path} ({cause}): going on without it");
                 }
                 Err(e) => return Err(e),

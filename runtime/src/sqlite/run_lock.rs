@@ -77,6 +77,18 @@ pub(super) fn acquire(path: &Path, wait: Duration, waited_before: Duration) -> R
         cause,
     };
     let file = open(path).map_err(failed)?;
+    // One left unreadable to others (by hand, or an older strata) is made
+    // readable where this user owns it, so that their `status` sees it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file
+            .metadata()
+            .is_ok_and(|m| m.permissions().mode() & 0o044 != 0o044)
+        {
+            let _ = file.set_permissions(std::fs::Permissions::from_mode(0o644));
+        }
+    }
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
@@ -99,16 +111,15 @@ pub(super) fn acquire(path: &Path, wait: Duration, waited_before: Duration) -> R
 }
 
 /// Whether another process (or connection) holds the lock now. A missing
-/// lock file, or anything there but a regular file, means no run holds it;
-/// one this user may not read is taken as held (a run of another user may
-/// be running: saying "dirty" could lead to a `force` in its middle).
+/// lock file, anything there but a regular file, or one this user may not
+/// read (strata makes it readable by all) means no run holds it.
 pub(super) fn held_elsewhere(path: &Path) -> bool {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_file() => {}
         _ => return false,
     }
-    match File::open(path) {
-        Ok(file) => matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock)),
-        Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
-    }
+    // One this user may not read (made by hand, or by an older strata)
+    // cannot say: read as not held, as without the file.
+    File::open(path)
+        .is_ok_and(|file| matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock)))
 }
