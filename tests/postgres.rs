@@ -534,6 +534,15 @@ fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
     assert_eq!(history(&mut client).len(), 1);
 }
 
+/// Migration 1 of the dry-run folders: a table with a serial key.
+const USERS: [(&str, &str); 2] = [
+    (
+        "1_users.up.sql",
+        "CREATE TABLE users (id serial PRIMARY KEY, name text);\nINSERT INTO users (name) VALUES ('a');",
+    ),
+    ("1_users.down.sql", "DROP TABLE users;"),
+];
+
 /// A dry run cannot roll back `nextval`: its report names each sequence
 /// that moved while it ran, with the values, and says so; a sequence the
 /// dry run made itself is rolled back with it and not named.
@@ -544,11 +553,8 @@ fn a_dry_run_names_the_sequences_it_moved() {
     };
     let mut client = db.client();
     let dir = folder(&[
-        (
-            "1_users.up.sql",
-            "CREATE TABLE users (id serial PRIMARY KEY, name text);\nINSERT INTO users (name) VALUES ('a');",
-        ),
-        ("1_users.down.sql", "DROP TABLE users;"),
+        USERS[0],
+        USERS[1],
         (
             "2_more.up.sql",
             "INSERT INTO users (name) VALUES ('b'), ('c'), ('d');\nCREATE SEQUENCE made;\nSELECT nextval('made');",
@@ -590,11 +596,8 @@ fn a_dry_run_names_the_sequences_it_moved() {
 
     // One that fails says it in its error, around the failure a run meets.
     let failing = folder(&[
-        (
-            "1_users.up.sql",
-            "CREATE TABLE users (id serial PRIMARY KEY, name text);\nINSERT INTO users (name) VALUES ('a');",
-        ),
-        ("1_users.down.sql", "DROP TABLE users;"),
+        USERS[0],
+        USERS[1],
         (
             "2_fail.up.sql",
             "INSERT INTO users (name) VALUES ('e');\nSELECT 1 / 0;",
