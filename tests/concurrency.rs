@@ -168,13 +168,7 @@ fn race(processes: usize, database: &str, folder: &Path) -> usize {
 /// A new SQLite database in `journal_mode`.
 fn sqlite_database(journal_mode: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, path) = common::database();
-    let conn = Connection::open(&path).unwrap();
-    let mode: String = conn
-        .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(mode, journal_mode);
+    common::set_journal_mode(&path, journal_mode);
     (dir, path)
 }
 

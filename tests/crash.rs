@@ -324,13 +324,7 @@ fn sqlite_crashes(journal_mode: &str) {
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
-        let conn = Connection::open(&path).unwrap();
-        let mode: String = conn
-            .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(mode, journal_mode);
+        common::set_journal_mode(&path, journal_mode);
     };
     reset();
     let kills = count(8, 100);

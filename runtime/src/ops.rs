@@ -34,7 +34,8 @@ pub(crate) struct Ops<'a> {
     /// In a dry run, whether the one transaction that holds everything is
     /// open.
     dry_open: bool,
-    /// `up` found the connection writable just before it changes things.
+    /// `up` or `down` found the connection writable just before it
+    /// changes things (`changing` need not ask again).
     writable: bool,
     /// In a dry run, every sequence's value before it began.
     sequences_before: Option<Vec<(String, Option<i64>)>>,
@@ -624,6 +625,7 @@ impl<'a> Ops<'a> {
                 pending: targets.len(),
             });
         }
+        self.writable = true;
         self.changing(|ops| {
             let mut report = ops.report(None);
             for (n, &index) in targets.iter().enumerate() {

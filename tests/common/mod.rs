@@ -122,3 +122,15 @@ pub fn commit_inside() -> Migrations {
     });
     Migrations::__embedded("hand_made", list)
 }
+
+/// Sets a SQLite database's journal mode (`delete`, `wal`), and checks
+/// that it took.
+pub fn set_journal_mode(path: &Path, journal_mode: &str) {
+    let conn = Connection::open(path).unwrap();
+    let mode: String = conn
+        .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(mode, journal_mode);
+}
