@@ -104,7 +104,7 @@ proptest! {
         text.push_str("-- a comment\n");
         let mut problems = Vec::new();
         let found = check_sql(&text, "f.down.sql", Direction::Down, "f.up.sql", &mut problems);
-        prop_assert_eq!(found, Directives { no_transaction, irreversible });
+        prop_assert_eq!(found, Directives { no_transaction, irreversible, no_op: false });
         prop_assert_eq!(problems.is_empty(), irreversible);
     }
 }

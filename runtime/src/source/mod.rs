@@ -180,64 +180,60 @@ pub fn scan(base: &Path, dir: &str, relative_to: &str) -> Result<Folder, Vec<Pro
     let mut chain = Checksum::ZERO;
     for (version, [ups, downs]) in groups {
         let shown_of = |file: &str| format!("{shown}/{file}");
+        let before = problems.len();
+        // The pairing first; then every file of the version is read and
+        // checked all the same, so that one run names every problem.
         if ups.len() > 1 || downs.len() > 1 {
             let mut files: Vec<String> = ups.iter().map(|f| shown_of(&f.file)).collect();
             if ups.len() <= 1 {
                 files = downs.iter().map(|f| shown_of(&f.file)).collect();
             }
             problems.push(Problem::DuplicateVersion { version, files });
-            continue;
         }
-        let (up, down) = match (ups.first(), downs.first()) {
-            (Some(up), Some(down)) if up.name != down.name => {
-                problems.push(Problem::NameMismatch {
-                    up: shown_of(&up.file),
-                    down: shown_of(&down.file),
-                });
-                continue;
-            }
-            (Some(up), Some(down)) => (up, down),
-            (Some(up), None) => {
-                problems.push(Problem::MissingDown {
-                    file: shown_of(&format!("{}.down.sql", up.stem)),
-                    up: up.file.clone(),
-                });
-                continue;
-            }
-            (None, Some(down)) => {
-                problems.push(Problem::MissingUp {
-                    file: shown_of(&down.file),
-                    up: shown_of(&format!("{}.up.sql", down.stem)),
-                });
-                continue;
-            }
-            (None, None) => continue,
+        match (ups.as_slice(), downs.as_slice()) {
+            ([up], [down]) if up.name != down.name => problems.push(Problem::NameMismatch {
+                up: shown_of(&up.file),
+                down: shown_of(&down.file),
+            }),
+            ([up], []) => problems.push(Problem::MissingDown {
+                file: shown_of(&format!("{}.down.sql", up.stem)),
+                up: up.file.clone(),
+            }),
+            ([], [down]) => problems.push(Problem::MissingUp {
+                file: shown_of(&down.file),
+                up: shown_of(&format!("{}.up.sql", down.stem)),
+            }),
+            _ => {}
+        }
+        let mut read = |named: &Named, direction: Direction| {
+            let up_name = match direction {
+                Direction::Up => named.file.clone(),
+                Direction::Down => format!("{}.up.sql", named.stem),
+            };
+            read_file(
+                &path,
+                &shown,
+                &named.file,
+                direction,
+                &up_name,
+                &mut problems,
+            )
         };
-        let before = problems.len();
-        let up_file = read_file(
-            &path,
-            &shown,
-            &up.file,
-            Direction::Up,
-            &up.file,
-            &mut problems,
-        );
-        let down_file = read_file(
-            &path,
-            &shown,
-            &down.file,
-            Direction::Down,
-            &up.file,
-            &mut problems,
-        );
-        if let (Some((up_file, _)), Some((down_file, irreversible))) = (up_file, down_file)
-            && problems.len() == before
+        let mut up_files: Vec<_> = ups.iter().map(|up| read(up, Direction::Up)).collect();
+        let mut down_files: Vec<_> = downs
+            .iter()
+            .map(|down| read(down, Direction::Down))
+            .collect();
+        if problems.len() == before
+            && let ([_], [_]) = (up_files.as_slice(), down_files.as_slice())
+            && let (Some(Some((up_file, _))), Some(Some((down_file, irreversible)))) =
+                (up_files.pop(), down_files.pop())
         {
             let checksum = Checksum::of_sql(&up_file.sql);
             chain = chain.chain(version, &checksum);
             migrations.push(FolderMigration {
                 version,
-                stem: up.stem.clone(),
+                stem: ups[0].stem.clone(),
                 up: up_file,
                 down: down_file,
                 irreversible,
@@ -327,13 +323,16 @@ pub struct Directives {
     pub no_transaction: bool,
     /// `-- strata:irreversible`.
     pub irreversible: bool,
+    /// `-- strata:no-op`: the file is meant to hold no SQL.
+    pub no_op: bool,
 }
 
 /// Checks the content of one file, named `file` in messages.
 ///
-/// Directives are `--` comments above the first statement. An up file needs
-/// SQL; so does a down file unless it is marked irreversible, and then it may
-/// hold nothing else. A file that strata runs inside its own transaction must
+/// Directives are `--` comments above the first statement. A file needs
+/// SQL, unless it is marked `-- strata:no-op` (meant to do nothing, as
+/// golang-migrate runs an empty file) or, a down file, irreversible; such a
+/// file may hold nothing else. A file that strata runs inside its own transaction must
 /// not begin, commit or roll back one itself.
 pub fn check_sql(
     sql: &str,
@@ -355,6 +354,7 @@ pub fn check_sql(
         .unwrap_or(usize::MAX);
     let mut found = Directives::default();
     let mut irreversible_line = None;
+    let mut no_op_line = None;
     let [sqlite, postgres] = &lexes;
     let comments = in_both(&sqlite.line_comments, &postgres.line_comments, |c| c.start);
     for (comment, _) in comments {
@@ -376,6 +376,10 @@ pub fn check_sql(
             "irreversible" => {
                 found.irreversible = true;
                 irreversible_line = Some(line);
+            }
+            "no-op" => {
+                found.no_op = true;
+                no_op_line = Some(line);
             }
             _ => problems.push(Problem::UnknownDirective {
                 file: file.to_owned(),
@@ -399,6 +403,20 @@ pub fn check_sql(
             file: file.clone(),
             line: irreversible_line.unwrap_or(1),
         }),
+        Direction::Down if found.irreversible && found.no_op => {
+            problems.push(Problem::NoOpIrreversible {
+                file: file.clone(),
+                line: irreversible_line.max(no_op_line).unwrap_or(1),
+            });
+        }
+        _ if found.no_op => {
+            if let Some(first) = first {
+                problems.push(Problem::NoOpWithSql {
+                    file: file.clone(),
+                    line: first.line,
+                });
+            }
+        }
         Direction::Up if empty => problems.push(Problem::EmptyUp { file: file.clone() }),
         Direction::Down if found.irreversible => {
             if let Some(first) = first {

@@ -43,12 +43,23 @@ pub const MAX_VERSION: u64 = i64::MAX as u64;
 /// a name that does not end in `.sql` in any case (`README.md`, an editor's
 /// `000001_init.up.sql~` or `.bak`), and hidden files (`.gitkeep`, macOS's
 /// `._000001_init.up.sql`). Every other `.sql` name must follow the form:
-/// silence would drop a migration that its author meant to run.
+/// silence would drop a migration that its author meant to run. So must a
+/// name that golang-migrate runs with another extension (`1_init.up.txt`,
+/// `1_init.down`): golang-migrate takes any, strata only `.sql`.
 /// `shown` is the file as the messages should name it.
 pub fn parse<'a>(file_name: &'a str, shown: &str) -> Result<Option<FileName<'a>>, Problem> {
     let file = || shown.to_owned();
-    if file_name.starts_with('.') || !ends_with_ignore_case(file_name, ".sql") {
+    if file_name.starts_with('.') {
         return Ok(None);
+    }
+    if !ends_with_ignore_case(file_name, ".sql") {
+        return match other_extension(file_name) {
+            Some((stem, direction)) => Err(Problem::WrongExtension {
+                file: file(),
+                fixed: format!("{stem}{}", direction.suffix()),
+            }),
+            None => Ok(None),
+        };
     }
     let base = &file_name[..file_name.len() - 4];
     let direction = [Direction::Up, Direction::Down]
@@ -102,6 +113,34 @@ pub fn parse<'a>(file_name: &'a str, shown: &str) -> Result<Option<FileName<'a>>
     }))
 }
 
+/// For a name that golang-migrate reads as a migration (`VERSION_` then
+/// anything, then `.up` or `.down` at the end or before a last extension)
+/// but with an extension other than `.sql`: its stem and direction. Not for
+/// a copy of a `.sql` file (`.up.sql.bak`, `.up.sql~`, `.up.sql.orig`).
+fn other_extension(file_name: &str) -> Option<(&str, Direction)> {
+    let digits = file_name.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || file_name.as_bytes().get(digits) != Some(&b'_') {
+        return None;
+    }
+    let lower = file_name.to_ascii_lowercase();
+    [Direction::Up, Direction::Down]
+        .into_iter()
+        .filter_map(|direction| {
+            let word = &direction.suffix()[..direction.suffix().len() - 4];
+            // The last `.up.` (or a trailing `.up`), as golang-migrate's
+            // pattern `^([0-9]+)_(.*)\.(down|up)\.(.*)$` finds it.
+            let at = if lower.ends_with(word) {
+                lower.len() - word.len()
+            } else {
+                lower.rfind(&format!("{word}."))?
+            };
+            let rest = &lower[at + word.len()..];
+            (at > digits + 1 && !rest.starts_with(".sql")).then_some((at, direction))
+        })
+        .max_by_key(|&(at, _)| at)
+        .map(|(at, direction)| (&file_name[..at], direction))
+}
+
 fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
     text.len() >= suffix.len()
         && text.is_char_boundary(text.len() - suffix.len())
@@ -153,8 +192,36 @@ mod tests {
             ".gitkeep",
             "._000001_init.up.sql",
             "notes.txt",
+            "000001_init.up.sql.orig",
+            "000001_init.down.SQL.bak",
+            "2024_notes.txt",
+            "1_upgrade-notes.md",
+            "1_x.upper",
+            "001_.up.txt",
         ] {
             assert_eq!(ok(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn golang_migrate_names_with_another_extension_are_refused() {
+        for (name, fixed) in [
+            ("1_x.up.txt", "1_x.up.sql"),
+            ("1_x.down.txt", "1_x.down.sql"),
+            ("1_x.up", "1_x.up.sql"),
+            ("000002_add_users.DOWN", "000002_add_users.down.sql"),
+            ("3_setup.up.psql", "3_setup.up.sql"),
+            ("4_a.down.b.up.cql", "4_a.down.b.up.sql"),
+            ("5_markup.down.txt", "5_markup.down.sql"),
+        ] {
+            assert_eq!(
+                err(name),
+                Problem::WrongExtension {
+                    file: format!("migrations/{name}"),
+                    fixed: fixed.into()
+                },
+                "{name}"
+            );
         }
     }
 

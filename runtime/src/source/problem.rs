@@ -44,6 +44,15 @@ pub enum Problem {
         /// The name without `.sql`, for the suggested names.
         stem: String,
     },
+    /// `1_init.up.txt`, `1_init.down`: a name that golang-migrate runs as a
+    /// migration (it takes any extension), with an extension other than
+    /// `.sql`.
+    WrongExtension {
+        /// The file.
+        file: String,
+        /// The name it should have.
+        fixed: String,
+    },
     /// `0001-init.up.sql`: a dash between version and name.
     DashSeparator {
         /// The file.
@@ -177,6 +186,21 @@ pub enum Problem {
         /// 1-based line of the first statement.
         line: usize,
     },
+    /// A file marked `-- strata:no-op` that holds SQL.
+    NoOpWithSql {
+        /// The file.
+        file: String,
+        /// 1-based line of the first statement.
+        line: usize,
+    },
+    /// A down file marked both `-- strata:no-op` and
+    /// `-- strata:irreversible`, which contradict each other.
+    NoOpIrreversible {
+        /// The file.
+        file: String,
+        /// 1-based line of the second of the two directives.
+        line: usize,
+    },
     /// A `-- strata:` comment that names no known directive.
     UnknownDirective {
         /// The file.
@@ -242,6 +266,10 @@ impl fmt::Display for Problem {
                 f,
                 "{file} is neither an up nor a down file (rename it to {stem}.up.sql and add {stem}.down.sql with the SQL that reverts it)"
             ),
+            Problem::WrongExtension { file, fixed } => write!(
+                f,
+                "{file}: golang-migrate runs a migration file with any extension, strata only .sql ones, so this file would be skipped (rename it to {fixed})"
+            ),
             Problem::DashSeparator { file, fixed } => write!(
                 f,
                 "{file}: the version must be followed by an underscore, not a dash (rename it to {fixed})"
@@ -304,11 +332,11 @@ impl fmt::Display for Problem {
             ),
             Problem::EmptyUp { file } => write!(
                 f,
-                "{file} has no SQL, only blanks and comments (write the migration, or delete the pair of files)"
+                "{file} has no SQL, only blanks and comments (write the migration; if it is meant to do nothing, as golang-migrate runs an empty file, put `-- strata:no-op` in it)"
             ),
             Problem::EmptyDown { file, up } => write!(
                 f,
-                "{file} has no SQL, only blanks and comments (write the SQL that reverts {up}, or put `-- strata:irreversible` in it)"
+                "{file} has no SQL, only blanks and comments (write the SQL that reverts {up}; put `-- strata:irreversible` in it if {up} cannot be reverted, or `-- strata:no-op` if reverting it needs no SQL)"
             ),
             Problem::IrreversibleUp { file, line } => write!(
                 f,
@@ -318,13 +346,21 @@ impl fmt::Display for Problem {
                 f,
                 "{file}:{line}: a down file marked `-- strata:irreversible` must hold no SQL (remove the SQL, or remove the directive)"
             ),
+            Problem::NoOpWithSql { file, line } => write!(
+                f,
+                "{file}:{line}: a file marked `-- strata:no-op` must hold no SQL (remove the SQL, or remove the directive)"
+            ),
+            Problem::NoOpIrreversible { file, line } => write!(
+                f,
+                "{file}:{line}: `-- strata:no-op` (reverting needs no SQL) and `-- strata:irreversible` (it cannot be reverted) contradict each other (keep the one that is true)"
+            ),
             Problem::UnknownDirective {
                 file,
                 line,
                 directive,
             } => write!(
                 f,
-                "{file}:{line}: unknown directive `-- strata:{}` (the directives are `-- strata:no-transaction` and `-- strata:irreversible`)",
+                "{file}:{line}: unknown directive `-- strata:{}` (the directives are `-- strata:no-transaction`, `-- strata:irreversible` and `-- strata:no-op`)",
                 super::sql::shown(directive)
             ),
             Problem::DirectiveAfterSql {

@@ -1,0 +1,2 @@
+-- strata:no-op
+DROP TABLE tags;

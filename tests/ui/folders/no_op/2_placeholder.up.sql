@@ -1,0 +1,2 @@
+-- strata:no-op
+-- was an empty file in golang-migrate
