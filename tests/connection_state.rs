@@ -236,7 +236,7 @@ INSERT INTO big SELECT 'orig' FROM n;
     conn.pragma_update(None, "cache_size", 10).unwrap();
     let err = load(&folder).run(&mut conn).unwrap_err();
     assert!(
-        matches!(err, Error::Statement { version: 3, .. }),
+        matches!(err.failure(), Error::Statement { version: 3, .. }),
         "{err:?}"
     );
     let conn = open(&path);
@@ -275,7 +275,7 @@ fn settings_are_put_back_after_a_failure_too() {
     let before = pragmas(&conn);
     let err = load(&folder).run(&mut conn).unwrap_err();
     assert!(
-        matches!(err, Error::LeftDirty { version: 2, .. }),
+        matches!(err.failure(), Error::LeftDirty { version: 2, .. }),
         "{err:?}"
     );
     assert_eq!(pragmas(&conn), before);
@@ -482,11 +482,11 @@ CREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, current_set
             let err = load(&dir).run(&mut client).unwrap_err();
             if outside {
                 assert!(
-                    matches!(&err, Error::LeftDirty { version: 2, file_completed: true, cause, .. } if matches!(**cause, Error::LockReleased)),
+                    matches!(err.failure(), Error::LeftDirty { version: 2, file_completed: true, cause, .. } if matches!(**cause, Error::LockReleased)),
                     "{err:?}"
                 );
             } else {
-                assert!(matches!(err, Error::LockReleased), "{err:?}");
+                assert!(matches!(err.failure(), Error::LockReleased), "{err:?}");
                 assert_eq!(
                     crate::common::pg::history(&mut client).len(),
                     1,
@@ -579,7 +579,7 @@ CREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, current_set
         ));
         let (err, orphans, replication) = result;
         assert!(
-            matches!(err, Error::Statement { version: 3, .. }),
+            matches!(err.failure(), Error::Statement { version: 3, .. }),
             "{err:?}"
         );
         assert_eq!((orphans, replication.as_str()), (0, "origin"));
@@ -650,7 +650,7 @@ SELECT pg_advisory_lock({STOP});
             .unwrap();
         let err = run.join().unwrap().unwrap_err();
         assert!(
-            matches!(&err, Error::LeftDirty { version: 2, file_completed: true, cause, .. } if matches!(**cause, Error::LockReleased)),
+            matches!(err.failure(), Error::LeftDirty { version: 2, file_completed: true, cause, .. } if matches!(**cause, Error::LockReleased)),
             "{err:?}"
         );
         let dirty: bool = holder
@@ -686,7 +686,7 @@ SELECT pg_advisory_lock({STOP});
         let err = load(&dir).run(&mut client).unwrap_err();
         assert!(
             matches!(
-                &err,
+                err.failure(),
                 Error::LeftDirty {
                     version: 1,
                     previous: None,

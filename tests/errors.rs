@@ -19,7 +19,7 @@ fn every_error_says_what_happened_and_what_to_do() {
                 folder: "migrations".into(),
                 problems: vec![Problem::EmptyUp { file: "migrations/1_a.up.sql".into() }],
             },
-            "migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)".into(),
+            "migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration; if it is meant to do nothing, as golang-migrate runs an empty file, put `-- strata:no-op` in it)".into(),
         ),
         (
             Error::InvalidFolder {
@@ -29,7 +29,7 @@ fn every_error_says_what_happened_and_what_to_do() {
                     Problem::NoVersion { file: "migrations/a.up.sql".into() },
                 ],
             },
-            "2 problems in migrations folder migrations:\n  migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration, or delete the pair of files)\n  migrations/a.up.sql has no version in front (names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)".into(),
+            "2 problems in migrations folder migrations:\n  migrations/1_a.up.sql has no SQL, only blanks and comments (write the migration; if it is meant to do nothing, as golang-migrate runs an empty file, put `-- strata:no-op` in it)\n  migrations/a.up.sql has no version in front (names are VERSION_NAME.up.sql and VERSION_NAME.down.sql, such as 000001_init.up.sql)".into(),
         ),
         (
             Error::Storage {
@@ -159,8 +159,20 @@ fn every_error_says_what_happened_and_what_to_do() {
             format!("migration 3 (migrations/000003_role.up.sql) was changed after it was applied: the database recorded checksum {a}, the file now has {b} (undo the edit and put the change in a new migration)"),
         ),
         (
-            Error::MissingMigration { version: 4, name: "role".into(), folder: "migrations".into() },
-            "version 4 (role) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, or restore its files)".into(),
+            Error::MissingMigration { version: 4, name: Some("role".into()), folder: "migrations".into() },
+            "version 4 (role) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, restore its files, or, for a rolling deploy where a newer build migrated first, let this build run beside it with allow_newer / `--allow-newer`)".into(),
+        ),
+        (
+            Error::MissingMigration { version: 12, name: None, folder: "migrations".into() },
+            "version 12 (name unknown) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, restore its files, or, for a rolling deploy where a newer build migrated first, let this build run beside it with allow_newer / `--allow-newer`)".into(),
+        ),
+        (
+            Error::NotApplied { version: 4, file: "migrations/4_late.down.sql".into() },
+            "version 4 is not applied, so there is nothing to revert (migrations/4_late.down.sql was not run)".into(),
+        ),
+        (
+            Error::NoTransactionRevertBelow { version: 2, file: "migrations/2_index.down.sql".into(), newest_applied: 3 },
+            "migrations/2_index.down.sql runs outside a transaction (`-- strata:no-transaction`), and version 3 above it would stay applied; such a down cannot run below an applied version, because a failure would leave a dirty version below applied ones that force cannot clear (revert version 3 first, or move below 2 with `strata goto`, Runner::goto)".into(),
         ),
         (
             Error::OutOfOrder { version: 2, file: "migrations/2_b.up.sql".into(), newest_applied: 3 },
@@ -228,9 +240,22 @@ fn every_error_says_what_happened_and_what_to_do() {
             Error::ForeignKeyViolation {
                 version: 2,
                 file: "migrations/2_b.up.sql".into(),
+                rows: 1,
                 violations: vec![ForeignKeyViolation { table: "messages".into(), rowid: Some(9), parent: "sessions".into() }],
             },
             "migrations/2_b.up.sql would leave 1 row with a broken foreign key, so it was rolled back: messages row 9 -> sessions (fix the data in the migration, for example by deleting or updating those rows first)".into(),
+        ),
+        (
+            Error::ForeignKeyViolation {
+                version: 2,
+                file: "migrations/2_b.up.sql".into(),
+                rows: 950,
+                violations: vec![
+                    ForeignKeyViolation { table: "messages".into(), rowid: Some(9), parent: "sessions".into() },
+                    ForeignKeyViolation { table: "messages".into(), rowid: None, parent: "sessions".into() },
+                ],
+            },
+            "migrations/2_b.up.sql would leave 950 rows with a broken foreign key, so it was rolled back: messages row 9 -> sessions, messages (a row) -> sessions and 948 more (fix the data in the migration, for example by deleting or updating those rows first)".into(),
         ),
         (
             Error::LeftDirty {
@@ -287,8 +312,12 @@ fn every_error_says_what_happened_and_what_to_do() {
             "history table schema_migrations already records migrations, up to version 4 (baseline is for a database without history; to correct recorded state use force)".into(),
         ),
         (
-            Error::AdoptDirty { table: "schema_migrations".into(), version: 5 },
-            "schema_migrations records version 5 as dirty: a golang-migrate migration failed halfway (repair the database, clear the flag with `migrate force 5`, then adopt)".into(),
+            Error::AdoptDirty { table: "schema_migrations".into(), version: Some(5) },
+            "schema_migrations records version 5 as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
+        ),
+        (
+            Error::AdoptDirty { table: "schema_migrations".into(), version: None },
+            "schema_migrations records no version as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
         ),
         (
             Error::NothingToAdopt { table: "schema_migrations".into() },

@@ -155,7 +155,7 @@ fn checks_refusals_and_recovery() {
     );
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
-        matches!(err, Error::ChecksumMismatch { version: 1, .. }),
+        matches!(err.failure(), Error::ChecksumMismatch { version: 1, .. }),
         "{err:?}"
     );
     let changes = load(&dir).runner().repair(&mut client).unwrap();
@@ -176,7 +176,7 @@ fn checks_refusals_and_recovery() {
     let err = load(&dir).run(&mut client).unwrap_err();
     let Error::Statement {
         version: 3, line, ..
-    } = &err
+    } = err.failure()
     else {
         panic!("{err:?}")
     };
@@ -202,8 +202,7 @@ fn checks_refusals_and_recovery() {
     );
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
-        matches!(
-            &err,
+        matches!(err.failure(),
             Error::LeftDirty { version: 3, previous: Some(2), cause, .. } if matches!(**cause, Error::Statement {
                 version: 3,
                 line: Some(3),
@@ -220,7 +219,10 @@ fn checks_refusals_and_recovery() {
     );
     assert_eq!(history(&mut client)[2], (3, "c".to_owned(), true));
     let err = load(&dir).run(&mut client).unwrap_err();
-    assert!(matches!(err, Error::Dirty { version: 3, .. }), "{err:?}");
+    assert!(
+        matches!(err.failure(), Error::Dirty { version: 3, .. }),
+        "{err:?}"
+    );
     client.batch_execute("DROP TABLE c").unwrap();
     load(&dir).runner().force(&mut client, Some(2)).unwrap();
     write_files(
@@ -243,7 +245,7 @@ fn checks_refusals_and_recovery() {
     .run(&mut client)
     .unwrap_err();
     assert!(
-        matches!(err, Error::MissingMigration { version: 2, .. }),
+        matches!(err.failure(), Error::MissingMigration { version: 2, .. }),
         "{err:?}"
     );
     write_files(
@@ -256,7 +258,7 @@ fn checks_refusals_and_recovery() {
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
         matches!(
-            err,
+            err.failure(),
             Error::OutOfOrder {
                 version: 0,
                 newest_applied: 3,
@@ -272,7 +274,7 @@ fn checks_refusals_and_recovery() {
         .unwrap();
     let err = load(&dir).runner().down_all(&mut client).unwrap_err();
     assert!(
-        matches!(err, Error::Irreversible { version: 0, .. }),
+        matches!(err.failure(), Error::Irreversible { version: 0, .. }),
         "{err:?}"
     );
     assert_eq!(history(&mut client).len(), 4);
@@ -295,7 +297,7 @@ fn baseline_and_adoption_of_golang_migrate() {
     let err = CHAT.run(&mut client).unwrap_err();
     assert!(
         matches!(
-            err,
+            err.failure(),
             Error::ForeignHistoryTable {
                 kind: ForeignTable::GolangMigrate,
                 ..
@@ -305,7 +307,13 @@ fn baseline_and_adoption_of_golang_migrate() {
     );
     let err = CHAT.runner().adopt(&mut client).unwrap_err();
     assert!(
-        matches!(err, Error::AdoptDirty { version: 1, .. }),
+        matches!(
+            err.failure(),
+            Error::AdoptDirty {
+                version: Some(1),
+                ..
+            }
+        ),
         "{err:?}"
     );
     client
@@ -325,7 +333,7 @@ fn baseline_and_adoption_of_golang_migrate() {
     CHAT.runner().baseline(&mut client, 1).unwrap();
     let err = CHAT.runner().baseline(&mut client, 1).unwrap_err();
     assert!(
-        matches!(err, Error::HistoryExists { newest: 1, .. }),
+        matches!(err.failure(), Error::HistoryExists { newest: 1, .. }),
         "{err:?}"
     );
     assert_eq!(versions(&CHAT.run(&mut client).unwrap().applied), [2, 3, 4]);
@@ -340,7 +348,7 @@ fn transaction_control_is_refused_before_it_runs() {
     let err = commit_inside().run(&mut client).unwrap_err();
     assert!(
         matches!(
-            err,
+            err.failure(),
             Error::TransactionControl {
                 version: 1,
                 line: Some(2),
@@ -369,7 +377,7 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     ]);
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
-        matches!(&err, Error::LeftDirty { version: 1, previous: None, cause, .. }
+        matches!(err.failure(), Error::LeftDirty { version: 1, previous: None, cause, .. }
             if matches!(**cause, Error::TransactionLeftOpen { version: 1, .. })),
         "{err:?}"
     );
@@ -381,7 +389,10 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     assert_eq!(tables(&mut client), ["schema_migrations"]);
     assert_eq!(history(&mut client), [(1, "forgot".to_owned(), true)]);
     let err = load(&dir).run(&mut client).unwrap_err();
-    assert!(matches!(err, Error::Dirty { version: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err.failure(), Error::Dirty { version: 1, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -409,8 +420,8 @@ fn a_migration_waiting_for_a_table_lock_fails_fast() {
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Statement {
+            err.failure(),
+            Error::TableLockTimeout {
                 version: 2,
                 line: Some(1),
                 ..
@@ -460,12 +471,19 @@ fn a_no_transaction_migration_waiting_for_a_table_lock_fails_fast() {
         .unwrap_err();
     let Error::LeftDirty {
         version: 2, cause, ..
-    } = &err
+    } = err.failure()
     else {
         panic!("{err:?}");
     };
     assert!(
-        matches!(**cause, Error::Statement { line: Some(3), .. }),
+        matches!(
+            **cause,
+            Error::TableLockTimeout {
+                line: Some(3),
+                in_transaction: false,
+                ..
+            }
+        ),
         "{cause:?}"
     );
     assert!(err.to_string().contains("lock timeout"), "{err}");
@@ -503,7 +521,7 @@ fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
             .batch_execute("BEGIN; CREATE TABLE app (id int); INSERT INTO app VALUES (1)")
             .unwrap();
         let err = runner.clone().target(target).run(client).unwrap_err();
-        assert!(matches!(err, Error::InTransaction), "{err:?}");
+        assert!(matches!(err.failure(), Error::InTransaction), "{err:?}");
         // Reads that find nothing to do, and status, change nothing either.
         if history {
             assert_eq!(

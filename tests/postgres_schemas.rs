@@ -203,7 +203,7 @@ fn a_named_schema_is_created_and_named_in_errors() {
         .run(&mut client)
         .unwrap_err();
     assert!(
-        matches!(&err, Error::ForeignHistoryTable { table, .. } if table == "legacy.schema_migrations"),
+        matches!(err.failure(), Error::ForeignHistoryTable { table, .. } if table == "legacy.schema_migrations"),
         "{err:?}"
     );
 
@@ -212,7 +212,7 @@ fn a_named_schema_is_created_and_named_in_errors() {
         .unwrap();
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
-        matches!(&err, Error::NoSchema { table } if table == "schema_migrations"),
+        matches!(err.failure(), Error::NoSchema { table } if table == "schema_migrations"),
         "{err:?}"
     );
     assert!(
@@ -240,7 +240,7 @@ fn a_migration_that_drops_the_history_schema_is_named() {
     ]);
     let mut client = db.client();
     let err = load(&dir).run(&mut client).unwrap_err();
-    match &err {
+    match err.failure() {
         Error::HistoryTable {
             table,
             version: 2,
@@ -293,7 +293,7 @@ fn a_changed_search_path_does_not_start_a_second_history() {
     // A new session: the current schema is now app.
     let mut client = db.client();
     let err = migrations.run(&mut client).unwrap_err();
-    match &err {
+    match err.failure() {
         Error::HistoryTableElsewhere {
             table,
             current,

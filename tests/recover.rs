@@ -203,7 +203,13 @@ fn a_dirty_golang_migrate_table_is_not_adopted() {
     let before = std::fs::read(&path).unwrap();
     let err = migrations.runner().adopt(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(err, Error::AdoptDirty { version: 2, .. }),
+        matches!(
+            err,
+            Error::AdoptDirty {
+                version: Some(2),
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -266,7 +272,7 @@ fn adoption_refuses_versions_the_files_lack_and_says_when_there_is_nothing() {
     let before = std::fs::read(&path).unwrap();
     let err = migrations.runner().adopt(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::MissingMigration { version: 5, name, .. } if name == "gone"),
+        matches!(&err, Error::MissingMigration { version: 5, name: Some(name), .. } if name == "gone"),
         "{err:?}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);

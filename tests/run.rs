@@ -142,7 +142,7 @@ fn startup_on_an_up_to_date_database_is_one_indexed_read_and_still_sees_an_edit(
     let (result, statements) = traced_run(&edited, &mut conn);
     let err = result.unwrap_err();
     assert!(
-        matches!(err, Error::ChecksumMismatch { version: 500, .. }),
+        matches!(err.failure(), Error::ChecksumMismatch { version: 500, .. }),
         "{err}"
     );
     assert!(statements.len() > 1);
@@ -170,7 +170,7 @@ fn an_edited_migration_is_refused_with_both_checksums_and_nothing_changes() {
         file,
         applied: recorded,
         current,
-    } = &err
+    } = err.failure()
     else {
         panic!("{err:?}")
     };
@@ -217,7 +217,7 @@ fn an_applied_version_missing_from_the_files_is_refused() {
     let older = tables_folder([1, 3]);
     let err = load(&older).run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::MissingMigration { version: 2, name, .. } if name == "t2"),
+        matches!(err.failure(), Error::MissingMigration { version: 2, name: Some(name), .. } if name == "t2"),
         "{err:?}"
     );
 }
@@ -229,7 +229,7 @@ fn a_pending_version_below_the_newest_applied_is_refused() {
     let folder = tables_folder([1, 2, 3, 4]);
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::OutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_t2.up.sql")),
+        matches!(err.failure(), Error::OutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_t2.up.sql")),
         "{err:?}"
     );
     assert_eq!(tables(&open(&path)), ["schema_migrations", "t1", "t3"]);
@@ -249,7 +249,7 @@ fn a_dirty_row_stops_the_run() {
         .run(&mut open(&path))
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Dirty { version: 2, name, previous: Some(1) } if name == "t2"),
+        matches!(err.failure(), Error::Dirty { version: 2, name, previous: Some(1) } if name == "t2"),
         "{err:?}"
     );
     assert!(!tables(&open(&path)).contains(&"t3".to_owned()));
@@ -276,13 +276,13 @@ fn a_failing_statement_names_file_and_line_and_leaves_nothing_of_its_migration()
         file,
         line,
         ..
-    } = &err
+    } = err.failure()
     else {
         panic!("{err:?}")
     };
     assert_eq!((*version, *line), (2, Some(5)));
     assert!(file.ends_with("/000002_b.up.sql"));
-    let message = err.to_string();
+    let message = err.failure().to_string();
     assert!(
         message.ends_with(
             "000002_b.up.sql:5: no such table: missing_table (in `INSERT INTO missing_table VALUES (1);`)"
@@ -309,7 +309,7 @@ fn a_syntax_error_is_reported_at_its_statement() {
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
     assert!(
         matches!(
-            err,
+            err.failure(),
             Error::Statement {
                 version: 1,
                 line: Some(2),
@@ -330,7 +330,7 @@ fn transaction_control_is_refused_as_it_is_prepared() {
     let (_dir, path) = database();
     let err = migrations.run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::TransactionControl { version: 1, line: Some(2), file } if file == "hand_made/1_a.up.sql"),
+        matches!(err.failure(), Error::TransactionControl { version: 1, line: Some(2), file } if file == "hand_made/1_a.up.sql"),
         "{err:?}"
     );
     // Nothing remains, not even the history table that the same
@@ -413,7 +413,8 @@ fn a_foreign_key_violation_rolls_the_migration_back_and_names_the_rows() {
         version,
         file,
         violations,
-    } = &err
+        ..
+    } = err.failure()
     else {
         panic!("{err:?}")
     };
@@ -454,22 +455,25 @@ fn violations_after(second: &str) -> Vec<(String, Option<i64>, String)> {
     ]);
     let (_dir, path) = database();
     let mut conn = open(&path);
-    match load(&folder).run(&mut conn) {
-        Ok(_) => Vec::new(),
-        Err(Error::ForeignKeyViolation {
+    let err = match load(&folder).run(&mut conn) {
+        Ok(_) => return Vec::new(),
+        Err(err) => err,
+    };
+    match err.failure() {
+        Error::ForeignKeyViolation {
             version: 2,
             violations,
             ..
-        }) => {
+        } => {
             // Rolled back: the second migration left nothing.
             assert_eq!(history(&conn).len(), 1);
             assert_eq!(count(&conn, "SELECT count(*) FROM sessions"), 2);
             violations
-                .into_iter()
-                .map(|v| (v.table, v.rowid, v.parent))
+                .iter()
+                .map(|v| (v.table.clone(), v.rowid, v.parent.clone()))
                 .collect()
         }
-        Err(e) => panic!("{e:?}"),
+        _ => panic!("{err:?}"),
     }
 }
 
@@ -541,7 +545,7 @@ fn a_rename_that_leaves_references_behind_is_refused() {
         version: 2,
         violations,
         ..
-    } = &err
+    } = err.failure()
     else {
         panic!("{err:?}")
     };
@@ -589,7 +593,7 @@ fn a_history_table_of_another_shape_is_left_alone() {
         let err = load(&tables_folder([1])).run(&mut open(&path)).unwrap_err();
         let Error::ForeignHistoryTable {
             table, kind: found, ..
-        } = &err
+        } = err.failure()
         else {
             panic!("{err:?}")
         };
@@ -625,7 +629,7 @@ fn a_file_that_is_not_a_database_is_named() {
     std::fs::write(&path, "these are my notes, not a database\n".repeat(100)).unwrap();
     let err = load(&tables_folder([1])).run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::NotADatabase { path: p } if p.ends_with("app.db")),
+        matches!(err.failure(), Error::NotADatabase { path: p } if p.ends_with("app.db")),
         "{err:?}"
     );
 }
@@ -638,7 +642,10 @@ fn a_read_only_database_with_pending_work_is_refused() {
     let mut read_only =
         Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let err = load(&folder).run(&mut read_only).unwrap_err();
-    assert!(matches!(err, Error::ReadOnly { pending: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err.failure(), Error::ReadOnly { pending: 1, .. }),
+        "{err:?}"
+    );
     // Up to date, a read-only connection is fine.
     assert!(
         load(&tables_folder([1]))
@@ -654,7 +661,7 @@ fn a_connection_inside_a_transaction_is_refused() {
     let mut conn = open(&path);
     conn.execute_batch("BEGIN").unwrap();
     let err = load(&tables_folder([1])).run(&mut conn).unwrap_err();
-    assert!(matches!(err, Error::InTransaction), "{err:?}");
+    assert!(matches!(err.failure(), Error::InTransaction), "{err:?}");
 }
 
 #[test]
@@ -669,7 +676,7 @@ fn a_lock_held_past_the_wait_is_a_typed_error() {
         .run(&mut open(&path))
         .unwrap_err();
     assert!(
-        matches!(err, Error::Locked { waited } if waited == Duration::from_millis(50)),
+        matches!(err.failure(), Error::Locked { waited } if *waited == Duration::from_millis(50)),
         "{err:?}"
     );
     holder.execute_batch("COMMIT").unwrap();
@@ -787,7 +794,7 @@ fn single_transaction_is_all_or_nothing() {
         .unwrap_err();
     assert!(
         matches!(
-            err,
+            err.failure(),
             Error::Statement {
                 version: 3,
                 line: Some(1),
@@ -813,7 +820,7 @@ fn single_transaction_refuses_a_no_transaction_migration_up_front() {
         .unwrap_err();
     assert!(
         matches!(
-            err,
+            err.failure(),
             Error::NoTransactionInSingleTransaction { version: 10, .. }
         ),
         "{err:?}"
@@ -839,7 +846,7 @@ fn a_target_stops_early_and_never_goes_down() {
     );
     let err = migrations.runner().target(7).run(&mut conn).unwrap_err();
     assert!(
-        matches!(err, Error::UnknownVersion { version: 7, .. }),
+        matches!(err.failure(), Error::UnknownVersion { version: 7, .. }),
         "{err:?}"
     );
     assert_eq!(migrations.run(&mut conn).unwrap().version, Some(3));
@@ -865,7 +872,7 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
         previous: Some(1),
         cause,
         ..
-    } = &err
+    } = err.failure()
     else {
         panic!("{err:?}");
     };
@@ -902,7 +909,7 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
     assert!(
         matches!(
-            err,
+            err.failure(),
             Error::Dirty {
                 version: 2,
                 previous: Some(1),
@@ -951,7 +958,7 @@ fn a_no_transaction_migration_never_runs_out_of_order() {
             .unwrap_err(),
     ] {
         assert!(
-            matches!(&err, Error::NoTransactionOutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_late.up.sql")),
+            matches!(err.failure(), Error::NoTransactionOutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_late.up.sql")),
             "{err:?}"
         );
     }
@@ -1007,7 +1014,7 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     let (_dir, path) = database();
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::LeftDirty { version: 2, previous: Some(1), cause, .. }
+        matches!(err.failure(), Error::LeftDirty { version: 2, previous: Some(1), cause, .. }
             if matches!(&**cause, Error::TransactionLeftOpen { version: 2, file } if file.ends_with("000002_forgot.up.sql"))),
         "{err:?}"
     );
@@ -1021,7 +1028,10 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     assert!(!tables(&conn).contains(&"x".to_owned()));
     assert_eq!(history(&conn)[1], (2, "forgot".to_owned(), true));
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
-    assert!(matches!(err, Error::Dirty { version: 2, .. }), "{err:?}");
+    assert!(
+        matches!(err.failure(), Error::Dirty { version: 2, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -1103,7 +1113,7 @@ fn a_migration_that_drops_the_history_table_is_named() {
     ]);
     let mut conn = open(&path);
     let err = load(&dir).run(&mut conn).unwrap_err();
-    match &err {
+    match err.failure() {
         Error::HistoryTable {
             table,
             version: 2,
@@ -1158,7 +1168,7 @@ fn a_read_only_database_is_a_typed_error_for_every_change() {
         let err = operation(&mut read_only);
         assert!(
             matches!(
-                err,
+                err.failure(),
                 Error::Storage {
                     fault: strata::StorageFault::ReadOnly,
                     version: None,

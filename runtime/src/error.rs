@@ -17,9 +17,28 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// `-- strata:no-transaction` migration: what it committed before the
 /// failure stays, its version is marked dirty, and the error is
 /// [`Error::LeftDirty`], which says how to record the state after a repair.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Display` is the whole message, causes included, as the CLI prints
+/// it; [`source`](std::error::Error::source) walks the same causes as
+/// values (down to the driver's `rusqlite::Error` or `postgres::Error`),
+/// for `anyhow`, `eyre` and `tracing`. `Debug` prints the message too, so
+/// that `fn main() -> Result<(), Box<dyn Error>>` and `unwrap` show it
+/// readably; `{:#?}` adds the chain of causes.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A run that applied or reverted migrations before it failed: what
+    /// it did stays committed, and `report` lists it, with the version the
+    /// database is now at. `cause` is the failure.
+    #[error("{cause}{}", partly_done(report))]
+    Partial {
+        /// What the run committed before the failure.
+        report: Box<crate::Report>,
+        /// The failure.
+        #[source]
+        cause: Box<Error>,
+    },
+
     /// A migrations folder read at run time breaks the rules (the macro
     /// reports the same problems as compile errors).
     #[error("{}", folder_problems(folder, problems))]
@@ -48,6 +67,7 @@ pub enum Error {
     )]
     DryRunFailed {
         /// The failure.
+        #[source]
         cause: Box<Error>,
         /// The sequences that moved.
         sequences_advanced: Vec<crate::SequenceAdvanced>,
@@ -128,6 +148,7 @@ pub enum Error {
         /// The value it had before the migration.
         value: String,
         /// The server's refusal.
+        #[source]
         cause: DatabaseError,
     },
 
@@ -207,14 +228,15 @@ pub enum Error {
 
     /// The database has applied a version that the migrations lack.
     #[error(
-        "version {version} ({}) is applied in the database but has no files in {folder} (the database is ahead of this build: deploy the build that has it, or restore its files)",
-        crate::source::sql::shown(name)
+        "version {version} ({}) is applied in the database but has no files in {folder} (the database is ahead of this build: deploy the build that has it, restore its files, or, for a rolling deploy where a newer build migrated first, let this build run beside it with allow_newer / `--allow-newer`)",
+        name.as_deref().map_or(std::borrow::Cow::Borrowed("name unknown"), crate::source::sql::shown)
     )]
     MissingMigration {
         /// The version.
         version: u64,
-        /// Its name, as recorded.
-        name: String,
+        /// Its name, as recorded (`None`: the history does not record
+        /// names, as golang-migrate's does not).
+        name: Option<String>,
         /// The migrations folder.
         folder: String,
     },
@@ -247,6 +269,50 @@ pub enum Error {
         file: String,
         /// The newest applied version.
         newest_applied: u64,
+    },
+
+    /// A down would run a `-- strata:no-transaction` down file while a
+    /// higher version stays applied (`down --only`, or a history applied
+    /// out of order). It is refused: if it failed halfway, its dirty row
+    /// would sit below applied ones, where no `force` can record the
+    /// repaired state without also changing theirs.
+    #[error(
+        "{file} runs outside a transaction (`-- strata:no-transaction`), and version {newest_applied} above it would stay applied; such a down cannot run below an applied version, because a failure would leave a dirty version below applied ones that force cannot clear (revert version {newest_applied} first, or move below {version} with `strata goto`, Runner::goto)"
+    )]
+    NoTransactionRevertBelow {
+        /// The version to revert.
+        version: u64,
+        /// Its down file.
+        file: String,
+        /// The newest version that would stay applied.
+        newest_applied: u64,
+    },
+
+    /// A down named one version to revert, and it is not applied.
+    #[error("version {version} is not applied, so there is nothing to revert ({file} was not run)")]
+    NotApplied {
+        /// The version.
+        version: u64,
+        /// Its down file.
+        file: String,
+    },
+
+    /// The first migration run on a database that had no history table
+    /// failed because what it creates is already there: the database was
+    /// built without strata (by hand, or by another tool).
+    #[error(
+        "{cause}; the database had no history table {table}, yet already holds what {file} creates, so it was built without strata (by hand or by another tool): record the migrations it already has with `strata baseline VERSION` (Runner::baseline), then run up; if another tool kept a history table, point --table at it and run `strata adopt`"
+    )]
+    SchemaExists {
+        /// The history table strata looked for.
+        table: String,
+        /// The first migration's version.
+        version: u64,
+        /// Its up file.
+        file: String,
+        /// The migration's failure ([`Error::Statement`]).
+        #[source]
+        cause: Box<Error>,
     },
 
     /// A migration that runs outside a transaction began and did not finish
@@ -320,6 +386,39 @@ pub enum Error {
         /// for a `-- strata:no-transaction` file).
         in_transaction: bool,
         /// The database's error.
+        #[source]
+        cause: DatabaseError,
+    },
+
+    /// On PostgreSQL, a statement of a migration waited for a lock on a
+    /// table (held by another session: a long query, an open transaction)
+    /// for longer than the table lock timeout that strata sets for each
+    /// migration (`SET LOCAL lock_timeout`, 10 seconds by default), so that
+    /// an `ALTER TABLE` waiting for its lock does not queue every query of
+    /// the application behind it.
+    #[error(
+        "{file}{}: {cause}{}: strata sets lock_timeout to {} for each statement of a migration, so that a statement waiting for a table's lock does not queue the application's queries behind it, and {} (run it again once the session holding the lock is done, or raise the limit: `--table-lock-timeout SECONDS`, 0 to wait as long as it takes; Runner::table_lock_timeout)",
+        at_line(*line),
+        in_statement(statement.as_deref()),
+        crate::runner::Millis(*timeout),
+        if *in_transaction { "the migration was rolled back" } else { "this statement did not run" }
+    )]
+    TableLockTimeout {
+        /// The migration's version.
+        version: u64,
+        /// Its file.
+        file: String,
+        /// 1-based line of the statement, when known.
+        line: Option<usize>,
+        /// The statement, white space folded, shortened when long.
+        statement: Option<String>,
+        /// The table lock timeout in force ([`Runner::table_lock_timeout`](crate::Runner::table_lock_timeout)).
+        timeout: Duration,
+        /// Whether the migration ran inside strata's transaction (then it
+        /// was rolled back).
+        in_transaction: bool,
+        /// The server's error ("canceling statement due to lock timeout").
+        #[source]
         cause: DatabaseError,
     },
 
@@ -377,16 +476,24 @@ pub enum Error {
 
     /// A migration left rows whose foreign keys point nowhere; it was rolled back.
     #[error(
-        "{file} would leave {} with a broken foreign key, so it was rolled back: {} (fix the data in the migration, for example by deleting or updating those rows first)",
-        count(violations.len(), "row"),
-        list_inline(violations)
+        "{file} would leave {} with a broken foreign key, so it was rolled back: {}{} (fix the data in the migration, for example by deleting or updating those rows first)",
+        count(*rows, "row"),
+        list_inline(violations),
+        match rows.saturating_sub(violations.len()) {
+            0 => String::new(),
+            more => format!(" and {more} more"),
+        }
     )]
     ForeignKeyViolation {
         /// The migration's version.
         version: u64,
         /// Its file.
         file: String,
-        /// The rows found (at most a few per table).
+        /// How many broken rows there are in all (a row that breaks two
+        /// foreign keys counts twice, as SQLite's `foreign_key_check`
+        /// reports it).
+        rows: usize,
+        /// A few of them, for the message: at most five per table.
         violations: Vec<ForeignKeyViolation>,
     },
 
@@ -482,13 +589,15 @@ pub enum Error {
 
     /// `adopt` found golang-migrate's dirty flag set.
     #[error(
-        "{table} records version {version} as dirty: a golang-migrate migration failed halfway (repair the database, clear the flag with `migrate force {version}`, then adopt)"
+        "{table} records {} as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)",
+        version.map_or_else(|| "no version".to_owned(), |v| format!("version {v}"))
     )]
     AdoptDirty {
         /// The history table.
         table: String,
-        /// The dirty version.
-        version: i64,
+        /// The dirty version (`None`: golang-migrate's "no version", -1,
+        /// which it records dirty when a first migration failed).
+        version: Option<u64>,
     },
 
     /// `adopt` found no table to adopt.
@@ -528,6 +637,7 @@ pub enum Error {
         /// rolled back.
         in_transaction: bool,
         /// The database's error.
+        #[source]
         cause: Box<Error>,
     },
 
@@ -542,6 +652,7 @@ pub enum Error {
         /// The version whose round trip it was checking.
         version: u64,
         /// Why.
+        #[source]
         cause: Box<Error>,
     },
 
@@ -583,12 +694,13 @@ pub enum Error {
         /// Whether it had been created (so the failure was to drop it).
         created: bool,
         /// The server's error.
+        #[source]
         cause: DatabaseError,
     },
 
     /// Another database error.
     #[error("database error: {0}")]
-    Database(DatabaseError),
+    Database(#[source] DatabaseError),
 }
 
 /// What an existing table with the history table's name looks like.
@@ -726,7 +838,113 @@ impl fmt::Display for DatabaseError {
     }
 }
 
-impl std::error::Error for DatabaseError {}
+impl std::error::Error for DatabaseError {
+    /// The driver's own error, for downcasting (`rusqlite::Error`,
+    /// `postgres::Error`) and for chains of causes.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match *self {
+            #[cfg(feature = "sqlite")]
+            DatabaseError::Sqlite(ref e) => Some(&**e),
+            #[cfg(feature = "postgres")]
+            DatabaseError::Postgres(ref e) => Some(e),
+        }
+    }
+}
+
+/// The message, as `Display` gives it; `{:#?}` adds every cause below it
+/// (see [`Error`]).
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)?;
+        if f.alternate() {
+            let mut cause = std::error::Error::source(self);
+            while let Some(e) = cause {
+                write!(f, "\n\ncaused by: {e}")?;
+                cause = e.source();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The error that stopped the run: `self`, or the cause inside
+    /// [`Error::Partial`] and [`Error::DryRunFailed`], which add what the
+    /// run did before it. Match on this to handle a kind of failure
+    /// whatever came before it.
+    pub fn failure(&self) -> &Error {
+        match self {
+            Error::Partial { cause, .. } | Error::DryRunFailed { cause, .. } => cause.failure(),
+            other => other,
+        }
+    }
+
+    /// What a run that failed had committed before its failure: the
+    /// migrations it applied or reverted, and the version the database is
+    /// now at. `None` when it had changed nothing.
+    pub fn report(&self) -> Option<&crate::Report> {
+        match self {
+            Error::Partial { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+
+    /// `cause`, wrapped with what `report` says the run did before it,
+    /// when it did something that stays (not in a dry run). A `Partial`
+    /// cause gains the steps `report` did before the ones it lists.
+    pub(crate) fn after(cause: Error, report: &crate::Report) -> Error {
+        if report.dry_run || report.is_empty() {
+            return cause;
+        }
+        match cause {
+            Error::Partial {
+                report: mut later,
+                cause,
+            } => {
+                let mut reverted = report.reverted.clone();
+                reverted.append(&mut later.reverted);
+                later.reverted = reverted;
+                let mut applied = report.applied.clone();
+                applied.append(&mut later.applied);
+                later.applied = applied;
+                Error::Partial {
+                    report: later,
+                    cause,
+                }
+            }
+            cause => Error::Partial {
+                report: Box::new(report.clone()),
+                cause: Box::new(cause),
+            },
+        }
+    }
+}
+
+/// What a run did before it failed, for [`Error::Partial`]'s message.
+fn partly_done(report: &crate::Report) -> String {
+    let mut done = Vec::new();
+    if !report.reverted.is_empty() {
+        done.push(format!(
+            "reverted {}",
+            count(report.reverted.len(), "migration")
+        ));
+    }
+    if !report.applied.is_empty() {
+        done.push(format!(
+            "applied {}",
+            count(report.applied.len(), "migration")
+        ));
+    }
+    let at = report
+        .version
+        .map_or_else(|| "no version".to_owned(), |v| format!("version {v}"));
+    let steps = report.reverted.len() + report.applied.len();
+    format!(
+        " (before this failure the run {}; {} committed, and the database is now at {at})",
+        done.join(" and "),
+        if steps == 1 { "it stays" } else { "they stay" }
+    )
+}
 
 #[cfg(feature = "postgres")]
 impl From<postgres::Error> for DatabaseError {
@@ -835,6 +1053,39 @@ impl DatabaseError {
                 e.code().map(postgres::error::SqlState::code),
                 Some("25001" | "2D000")
             ),
+        }
+    }
+
+    /// Whether the database refused to create something because it is
+    /// there already (SQLite's "already exists" and "duplicate column";
+    /// PostgreSQL's duplicate_table, duplicate_object, duplicate_schema,
+    /// duplicate_function and duplicate_column).
+    pub(crate) fn is_already_there(&self) -> bool {
+        match *self {
+            #[cfg(feature = "sqlite")]
+            DatabaseError::Sqlite(ref e) => {
+                let text = e.to_string();
+                text.contains("already exists") || text.starts_with("duplicate column name")
+            }
+            #[cfg(feature = "postgres")]
+            DatabaseError::Postgres(ref e) => matches!(
+                e.code().map(postgres::error::SqlState::code),
+                Some("42P07" | "42710" | "42P06" | "42723" | "42701")
+            ),
+        }
+    }
+
+    /// Whether the server gave up waiting for a lock (PostgreSQL's
+    /// SQLSTATE 55P03, lock_not_available).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn is_lock_not_available(&self) -> bool {
+        match *self {
+            #[cfg(feature = "sqlite")]
+            DatabaseError::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            DatabaseError::Postgres(ref e) => {
+                e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+            }
         }
     }
 

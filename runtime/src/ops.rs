@@ -23,6 +23,8 @@ pub(crate) enum Down {
     To(u64),
     /// Every applied one.
     All,
+    /// This version alone.
+    Only(u64),
 }
 
 pub(crate) struct Ops<'a> {
@@ -41,6 +43,12 @@ pub(crate) struct Ops<'a> {
     sequences_before: Option<Vec<(String, Option<i64>)>>,
     /// After a dry run, the sequences that moved while it ran.
     pub(crate) sequences_advanced: Vec<SequenceAdvanced>,
+    /// A down is running: versions a newer build applied are refused even
+    /// with `allow_newer`.
+    reverting: bool,
+    /// With `allow_newer`, the applied versions above the newest file, as
+    /// the last full read of the history found them.
+    newer: Vec<u64>,
 }
 
 /// What one step of `up` did inside its transaction.
@@ -48,11 +56,7 @@ enum Step {
     /// Nothing is pending; the database is at this version.
     Done(Option<u64>),
     /// Applied migrations; commit them. `more`: something is still pending.
-    Applied {
-        count: usize,
-        more: bool,
-        version: u64,
-    },
+    Applied { more: bool, version: u64 },
     /// Recorded a dirty row for a no-transaction migration; commit it, then
     /// run the migration's SQL outside a transaction.
     Started {
@@ -77,6 +81,8 @@ impl<'a> Ops<'a> {
             writable: false,
             sequences_before: None,
             sequences_advanced: Vec::new(),
+            reverting: false,
+            newer: Vec::new(),
         }
     }
 
@@ -159,7 +165,16 @@ impl<'a> Ops<'a> {
             Some(applied) => Applied::Prefix(applied),
             None => {
                 let (rows, running) = self.rows_and_running()?;
-                check_history(self.migrations(), &rows, running, self.runner)?
+                let allow_newer = self.runner.allow_newer && !self.reverting;
+                // A down applies nothing: a version pending below applied
+                // ones (one it reverted alone) is not its concern.
+                let out_of_order = self.runner.allow_out_of_order || self.reverting;
+                let applied =
+                    check_history(self.migrations(), &rows, running, out_of_order, allow_newer)?;
+                if allow_newer {
+                    self.newer = plan::newer(self.migrations(), &rows);
+                }
+                applied
             }
         };
         Ok((applied, head.map(|h| h.version)))
@@ -386,10 +401,44 @@ impl<'a> Ops<'a> {
     /// must commit even when it applies nothing.
     fn up_loop(&mut self, end: usize, missing: bool) -> Result<Report> {
         let mut report = self.report(None);
+        match self.up_steps(end, missing, &mut report) {
+            Ok(()) => {
+                report.newer = self.newer.clone();
+                Ok(report)
+            }
+            Err(e) if missing && report.applied.is_empty() => Err(self.schema_exists(e)),
+            Err(e) => Err(Error::after(e, &report)),
+        }
+    }
+
+    /// A first migration that failed because what it creates exists, on a
+    /// database that had no history table: the database was built without
+    /// strata, which the error says, pointing to `baseline`.
+    fn schema_exists(&self, e: Error) -> Error {
+        match e {
+            Error::Statement {
+                version,
+                ref file,
+                ref cause,
+                ..
+            } if cause.is_already_there() => Error::SchemaExists {
+                table: self.db.history_table(),
+                version,
+                file: file.clone(),
+                cause: Box::new(e),
+            },
+            e => e,
+        }
+    }
+
+    /// The steps of [`up_loop`](Self::up_loop), each committed step added
+    /// to `report` with the version the database is then at.
+    fn up_steps(&mut self, end: usize, missing: bool, report: &mut Report) -> Result<()> {
         let mut created = false;
         loop {
             self.begin()?;
-            let (more, version) = match self.up_step(&mut created, end, &mut report) {
+            let done = report.applied.len();
+            let (more, version) = match self.up_step(&mut created, end, report) {
                 Ok(Step::Done(version)) => {
                     // An empty commit would cost an fsync for nothing.
                     if missing {
@@ -398,21 +447,17 @@ impl<'a> Ops<'a> {
                         self.rollback();
                     }
                     report.version = version;
-                    return Ok(report);
+                    return Ok(());
                 }
-                Ok(Step::Applied {
-                    count,
-                    more,
-                    version,
-                }) => {
-                    let done = report.applied.len() - count;
+                Ok(Step::Applied { more, version }) => {
                     if !self.db.in_transaction() {
                         // The backends refuse transaction control as they
                         // prepare it: a defence in depth, not a path.
-                        let step = &report.applied[done];
+                        let step = report.applied[done].version;
+                        report.applied.truncate(done);
                         return Err(Error::TransactionControl {
-                            version: step.version,
-                            file: self.file(self.index_of(step.version)?, Direction::Up),
+                            version: step,
+                            file: self.file(self.index_of(step)?, Direction::Up),
                             line: None,
                         });
                     }
@@ -438,7 +483,7 @@ impl<'a> Ops<'a> {
                     let (applied, _) = self.state()?;
                     report.version = self.version_of(&applied);
                     report.untried = versions;
-                    return Ok(report);
+                    return Ok(());
                 }
                 Ok(Step::Started {
                     index,
@@ -453,15 +498,17 @@ impl<'a> Ops<'a> {
                 }
                 Err(e) => {
                     self.rollback();
+                    // What the step ran was rolled back with it.
+                    report.applied.truncate(done);
                     return Err(e);
                 }
             };
+            report.version = Some(version);
             // The lock was held from the check to the commit, so when the
             // step says nothing more is pending, skip the transaction that
             // would only find that out.
             if !more {
-                report.version = Some(version);
-                return Ok(report);
+                return Ok(());
             }
         }
     }
@@ -525,7 +572,6 @@ impl<'a> Ops<'a> {
                 .map_err(|e| self.history_error(index, Direction::Up, true, e))?;
         }
         Ok(Step::Applied {
-            count: batch.len(),
             more: applied.first_pending(end).is_some(),
             version: self.version_of(&applied).unwrap_or(0),
         })
@@ -588,9 +634,19 @@ impl<'a> Ops<'a> {
         Ok(step(m, duration))
     }
 
-    /// Reverts applied migrations, newest first, each with the removal of
-    /// its row in one transaction.
+    /// Reverts applied migrations, the one applied last first (see
+    /// [`plan::application_order`]), each with the removal of its row in
+    /// one transaction.
     pub fn down(&mut self, how: Down) -> Result<Report> {
+        // Versions a newer build applied cannot be reverted from here, nor
+        // stepped over: `allow_newer` is for moving up.
+        let was = std::mem::replace(&mut self.reverting, true);
+        let result = self.down_reverting(how);
+        self.reverting = was;
+        result
+    }
+
+    fn down_reverting(&mut self, how: Down) -> Result<Report> {
         let (applied, version) = match self.state() {
             // Another process runs a migration outside a transaction: wait
             // for it under strata's lock (as `up` does), then look again.
@@ -599,22 +655,53 @@ impl<'a> Ops<'a> {
             }
             state => state?,
         };
-        let newest_first: Vec<usize> = applied.indexes().into_iter().rev().collect();
         let targets: Vec<usize> = match how {
-            Down::Steps(n) => newest_first.into_iter().take(n).collect(),
-            Down::All => newest_first,
-            Down::To(version) => {
-                let keep = self.index_of(version)?;
-                newest_first.into_iter().filter(|&i| i > keep).collect()
+            Down::Only(version) => {
+                let index = self.index_of(version)?;
+                if !applied.contains(index) {
+                    return Err(Error::NotApplied {
+                        version,
+                        file: self.file(index, Direction::Down),
+                    });
+                }
+                vec![index]
+            }
+            how => {
+                let rows = self.db.read_all()?;
+                let order = plan::application_order(self.migrations(), &applied, &rows);
+                match how {
+                    Down::Steps(n) => order.into_iter().take(n).collect(),
+                    Down::To(version) => {
+                        let keep = self.index_of(version)?;
+                        order.into_iter().filter(|&i| i > keep).collect()
+                    }
+                    Down::All | Down::Only(_) => order,
+                }
             }
         };
         // Before anything changes: an irreversible migration on the way
-        // stops the whole move.
+        // stops the whole move, and so does a no-transaction down file that
+        // would run below an applied version
+        // ([`Error::NoTransactionRevertBelow`]).
         if let Some(&i) = targets.iter().find(|&&i| self.list()[i].irreversible()) {
             return Err(Error::Irreversible {
                 version: self.list()[i].version(),
                 file: self.file(i, Direction::Down),
             });
+        }
+        let mut remaining = applied.indexes();
+        for &index in &targets {
+            let newest = remaining.last().copied();
+            if self.list()[index].no_transaction(Direction::Down)
+                && let Some(newest) = newest.filter(|&n| n != index)
+            {
+                return Err(Error::NoTransactionRevertBelow {
+                    version: self.list()[index].version(),
+                    file: self.file(index, Direction::Down),
+                    newest_applied: self.list()[newest].version(),
+                });
+            }
+            remaining.retain(|&i| i != index);
         }
         if targets.is_empty() {
             return Ok(self.report(version));
@@ -628,6 +715,7 @@ impl<'a> Ops<'a> {
         self.writable = true;
         self.changing(|ops| {
             let mut report = ops.report(None);
+            let mut expected = applied.indexes();
             for (n, &index) in targets.iter().enumerate() {
                 if ops.dry_run() && ops.list()[index].no_transaction(Direction::Down) {
                     report.untried = targets[n..]
@@ -636,7 +724,16 @@ impl<'a> Ops<'a> {
                         .collect();
                     break;
                 }
-                report.reverted.push(ops.revert(index)?);
+                match ops.revert(index, &expected) {
+                    Ok(step) => report.reverted.push(step),
+                    Err(e) => return Err(Error::after(e, &report)),
+                }
+                if expected.last() == Some(&index) {
+                    expected.pop();
+                } else {
+                    expected.retain(|&i| i != index);
+                }
+                report.version = expected.last().map(|&i| ops.list()[i].version());
             }
             let (applied, _) = ops.state()?;
             report.version = ops.version_of(&applied);
@@ -644,15 +741,17 @@ impl<'a> Ops<'a> {
         })
     }
 
-    fn revert(&mut self, index: usize) -> Result<AppliedStep> {
+    /// Reverts migration `index`, which must be applied, with exactly the
+    /// migrations `expected` applied (ascending), as the plan saw them.
+    fn revert(&mut self, index: usize, expected: &[usize]) -> Result<AppliedStep> {
         let m = &self.list()[index];
         let file = self.file(index, Direction::Down);
         let outside = m.no_transaction(Direction::Down);
         let mut previous = None;
         let duration = self.transaction_of(Some((m.version(), &file)), |ops| {
-            // Under the lock, the migration must still be the newest.
+            // Under the lock, the history must still be what the plan saw.
             let (applied, _) = ops.state()?;
-            if applied.newest() != Some(index) {
+            if !applied.is(expected) {
                 return Err(Error::HistoryChanged);
             }
             if outside {
@@ -665,6 +764,11 @@ impl<'a> Ops<'a> {
             ops.db
                 .delete_row(m.version())
                 .map_err(|e| ops.history_error(index, Direction::Down, true, e))?;
+            if applied.newest() != Some(index) {
+                // A row below others is gone: their chains change.
+                ops.rechain()
+                    .map_err(|e| ops.history_error(index, Direction::Down, true, e))?;
+            }
             if !ops.db.in_transaction() {
                 return Err(Error::TransactionControl {
                     version: m.version(),
@@ -687,6 +791,7 @@ impl<'a> Ops<'a> {
     fn report(&self, version: Option<u64>) -> Report {
         Report {
             version,
+            newer: self.newer.clone(),
             dry_run: self.dry_run(),
             ..Report::default()
         }
@@ -707,7 +812,7 @@ impl<'a> Ops<'a> {
                 return Ok(report);
             };
             let end = ops.index_of(reverted.version)? + 1;
-            let up = ops.up_to(end)?;
+            let up = ops.up_to(end).map_err(|e| Error::after(e, &report))?;
             report.applied = up.applied;
             report.untried.extend(up.untried);
             report.version = up.version;
@@ -723,7 +828,7 @@ impl<'a> Ops<'a> {
             if !report.untried.is_empty() {
                 return Ok(report);
             }
-            let up = ops.up_to(index + 1)?;
+            let up = ops.up_to(index + 1).map_err(|e| Error::after(e, &report))?;
             report.applied = up.applied;
             report.untried = up.untried;
             report.version = up.version.or(report.version);
@@ -788,7 +893,13 @@ impl<'a> Ops<'a> {
     pub fn validate(&mut self) -> Result<Vec<u64>> {
         let end = self.end()?;
         let (rows, running) = self.rows_and_running()?;
-        let applied = check_history(self.migrations(), &rows, running, self.runner)?;
+        let applied = check_history(
+            self.migrations(),
+            &rows,
+            running,
+            self.runner.allow_out_of_order,
+            self.runner.allow_newer,
+        )?;
         let pending = applied.pending(end);
         // What the backend would refuse before running a pending file, by
         // its own dialect (the folder rules judged what both dialects see).
@@ -920,8 +1031,13 @@ impl<'a> Ops<'a> {
     }
 
     /// Converts golang-migrate's history table, or a home-made one, into
-    /// strata's, keeping every recorded version.
-    pub fn adopt(&mut self) -> Result<HistoryChanges> {
+    /// strata's, keeping every recorded version; with `forced`, recording
+    /// the migrations up to that version instead (`Some(None)`: none),
+    /// whatever the table says, dirty or not.
+    pub fn adopt(&mut self, forced: Option<Option<u64>>) -> Result<HistoryChanges> {
+        let forced = forced
+            .map(|v| v.map(|v| self.index_of(v)).transpose())
+            .transpose()?;
         self.changing(|ops| {
             ops.transaction(|ops| {
                 let table = ops.runner.table.to_string();
@@ -931,22 +1047,29 @@ impl<'a> Ops<'a> {
                         TableState::Strata(_) => Ok(ops.history_changes()),
                     };
                 };
-                if let Some(row) = rows.iter().find(|r| r.dirty) {
+                if let Some(row) = rows.iter().find(|r| r.dirty)
+                    && forced.is_none()
+                {
                     return Err(Error::AdoptDirty {
                         table,
-                        version: row.version,
+                        version: u64::try_from(row.version).ok(),
                     });
                 }
-                // The versions that the table says are applied.
+                // The versions that the table says are applied, or that
+                // the user said are.
                 let mut versions = Vec::new();
-                for row in &rows {
-                    let known = u64::try_from(row.version)
-                        .ok()
-                        .and_then(|v| ops.migrations().index_of(v));
-                    let Some(index) = known else {
+                if let Some(forced) = forced {
+                    versions.extend(0..forced.map_or(0, |i| i + 1));
+                }
+                for row in rows.iter().filter(|_| forced.is_none()) {
+                    // golang-migrate's "no version" (-1) applies nothing.
+                    let Ok(version) = u64::try_from(row.version) else {
+                        continue;
+                    };
+                    let Some(index) = ops.migrations().index_of(version) else {
                         return Err(Error::MissingMigration {
-                            version: u64::try_from(row.version).unwrap_or(0),
-                            name: row.name.clone().unwrap_or_default(),
+                            version,
+                            name: row.name.clone(),
                             folder: ops.migrations().folder().to_owned(),
                         });
                     };
@@ -1053,9 +1176,10 @@ fn check_history(
     migrations: &Migrations,
     rows: &[AppliedMigration],
     running: bool,
-    runner: &Runner<'_>,
+    allow_out_of_order: bool,
+    allow_newer: bool,
 ) -> Result<Applied> {
-    plan::check_history(migrations, rows, runner.allow_out_of_order).map_err(|e| match e {
+    plan::check_history(migrations, rows, allow_out_of_order, allow_newer).map_err(|e| match e {
         Error::Dirty { version, name, .. } if running => Error::InProgress { version, name },
         e => e,
     })

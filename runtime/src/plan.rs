@@ -2,7 +2,7 @@
 //! here: a backend reads the rows, this module decides.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
-use crate::{Checksum, Direction, Error, Migrations, Result};
+use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
 
 /// One row of the history table: a migration the database recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,16 @@ impl Applied {
         (0..end).filter(|&i| !self.contains(i)).collect()
     }
 
+    /// Whether exactly the migrations `expected` (ascending) are applied.
+    pub fn is(&self, expected: &[usize]) -> bool {
+        match self {
+            Applied::Prefix(n) => {
+                expected.len() == *n && expected.last().is_none_or(|&last| last + 1 == *n)
+            }
+            Applied::Indexes(indexes) => indexes == expected,
+        }
+    }
+
     /// Whether applying `index` keeps the applied set a prefix, so that the
     /// chain precomputed from the files is the chain of its row.
     pub fn extends_prefix(&self, index: usize) -> bool {
@@ -114,11 +124,14 @@ pub(crate) fn applied_by_head(migrations: &Migrations, head: Option<&Head>) -> O
 /// A dirty row comes first, as it needs a person before anything else can
 /// run; after it, the problem with the lowest version: an edited migration,
 /// one the files lack, or (unless `allow_out_of_order`) a pending one below
-/// the newest applied version.
+/// the newest applied version. With `allow_newer`, rows above the newest
+/// migration of the files (applied by a newer build) are accepted and left
+/// out of the answer; rows the files lack below it are still errors.
 pub(crate) fn check_history(
     migrations: &Migrations,
     rows: &[AppliedMigration],
     allow_out_of_order: bool,
+    allow_newer: bool,
 ) -> Result<Applied> {
     if let Some(at) = rows.iter().position(|r| r.dirty) {
         return Err(Error::Dirty {
@@ -129,6 +142,10 @@ pub(crate) fn check_history(
     }
     let newest = rows.last().map(|r| r.version);
     let files = migrations.as_slice();
+    let rows = match files.last() {
+        Some(last) if allow_newer => &rows[..rows.partition_point(|r| r.version <= last.version())],
+        _ => rows,
+    };
     let mut applied = Vec::with_capacity(rows.len());
     let (mut f, mut r) = (0, 0);
     loop {
@@ -160,7 +177,7 @@ pub(crate) fn check_history(
             (_, Some(row)) => {
                 return Err(Error::MissingMigration {
                     version: row.version,
-                    name: row.name.clone(),
+                    name: Some(row.name.clone()),
                     folder: migrations.folder().to_owned(),
                 });
             }
@@ -170,6 +187,7 @@ pub(crate) fn check_history(
     if applied.iter().enumerate().all(|(i, &index)| i == index) {
         if rows
             .iter()
+            .take(applied.len())
             .zip(files)
             .any(|(row, file)| row.chain != file.chain())
         {
@@ -182,6 +200,37 @@ pub(crate) fn check_history(
     } else {
         Ok(Applied::Indexes(applied))
     }
+}
+
+/// The versions of `rows` above the newest migration of the files: what a
+/// newer build applied, which [`check_history`] accepts with `allow_newer`.
+pub(crate) fn newer(migrations: &Migrations, rows: &[AppliedMigration]) -> Vec<u64> {
+    let last = migrations.as_slice().last().map(Migration::version);
+    rows.iter()
+        .map(|r| r.version)
+        .filter(|&v| last.is_none_or(|last| v > last))
+        .collect()
+}
+
+/// The applied migrations (indexes), the one applied last first: the
+/// order `down` reverts them in. The order of application is the order of
+/// `applied_at` (milliseconds); rows applied in the same millisecond (one
+/// run, or one transaction) were applied in ascending order of version.
+/// Without migrations applied out of order, this is descending version.
+pub(crate) fn application_order(
+    migrations: &Migrations,
+    applied: &Applied,
+    rows: &[AppliedMigration],
+) -> Vec<usize> {
+    let list = migrations.as_slice();
+    let mut order = applied.indexes();
+    let stamp = |index: usize| {
+        rows.binary_search_by_key(&list[index].version(), |r| r.version)
+            .ok()
+            .map(|at| rows[at].applied_at.as_str())
+    };
+    order.sort_by(|&a, &b| stamp(b).cmp(&stamp(a)).then(b.cmp(&a)));
+    order
 }
 
 /// The chain of each row when the rows are, in ascending order, `rows`.

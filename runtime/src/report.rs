@@ -29,6 +29,10 @@ pub struct Report {
     pub applied: Vec<AppliedStep>,
     /// The newest applied version afterwards, if any.
     pub version: Option<u64>,
+    /// With [`allow_newer`](crate::Runner::allow_newer), the applied
+    /// versions above this build's newest migration, which a newer build
+    /// applied and this one left as they are.
+    pub newer: Vec<u64>,
     /// Whether this was a dry run, rolled back: nothing was changed.
     pub dry_run: bool,
     /// In a dry run, the versions not tried because they (or one before
@@ -89,8 +93,9 @@ impl fmt::Display for Report {
         if self.dry_run {
             write!(f, "dry run, rolled back, nothing changed: ")?;
         }
+        let newer = newer_note(&self.newer);
         if self.is_empty() && self.untried.is_empty() {
-            return write!(f, "nothing to do: the database is at {at}");
+            return write!(f, "nothing to do: the database is at {at}{newer}");
         }
         let mut done = Vec::new();
         if !self.reverted.is_empty() {
@@ -119,7 +124,11 @@ impl fmt::Display for Report {
             done.push("nothing tried".to_owned());
         }
         let now = if self.dry_run { "would be" } else { "is now" };
-        write!(f, "{}, the database {now} at {at}", done.join(" and "))?;
+        write!(
+            f,
+            "{}, the database {now} at {at}{newer}",
+            done.join(" and ")
+        )?;
         let width = self
             .reverted
             .iter()
@@ -154,6 +163,28 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// What [`Report::newer`] says, after the version.
+fn newer_note(newer: &[u64]) -> String {
+    if newer.is_empty() {
+        return String::new();
+    }
+    let versions: Vec<String> = newer.iter().map(u64::to_string).collect();
+    format!(
+        " ({} {} applied by a newer build, without files here: left as {})",
+        if newer.len() == 1 {
+            "version"
+        } else {
+            "versions"
+        },
+        versions.join(", "),
+        if newer.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        }
+    )
 }
 
 /// The state of one version in [`Status`].

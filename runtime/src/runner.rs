@@ -43,6 +43,7 @@ pub struct Runner<'m> {
     pub(crate) lock_timeout: Duration,
     pub(crate) target: Option<u64>,
     pub(crate) allow_out_of_order: bool,
+    pub(crate) allow_newer: bool,
     pub(crate) dry_run: bool,
     pub(crate) table_lock_timeout: Option<Duration>,
 }
@@ -66,6 +67,7 @@ impl Migrations {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             target: None,
             allow_out_of_order: false,
+            allow_newer: false,
             dry_run: false,
             table_lock_timeout: Some(DEFAULT_TABLE_LOCK_TIMEOUT),
         }
@@ -109,6 +111,24 @@ impl Runner<'_> {
     /// changed, so applying it out of order deserves a decision.
     pub fn allow_out_of_order(mut self, yes: bool) -> Self {
         self.allow_out_of_order = yes;
+        self
+    }
+
+    /// Accept applied versions above the newest migration of this build,
+    /// instead of refusing with
+    /// [`Error::MissingMigration`](crate::Error::MissingMigration): a
+    /// newer build of the application migrated the database first, as in a
+    /// rolling deploy where old and new replicas run side by side. This
+    /// build's own migrations are still checked as always (checksums, the
+    /// chain, dirty rows), [`Report::newer`](crate::Report::newer) lists
+    /// the newer versions, and they are left as they are. Off by default.
+    ///
+    /// It holds only while every newer migration is one the old build can
+    /// run beside: additive changes (expand), with removals (contract) in a
+    /// later release, once no old replica runs. A down never steps over
+    /// newer versions: it is refused, as without this option.
+    pub fn allow_newer(mut self, yes: bool) -> Self {
+        self.allow_newer = yes;
         self
     }
 
@@ -206,8 +226,15 @@ impl Runner<'_> {
         self.moving(conn, |ops| ops.up())
     }
 
-    /// Reverts the newest `steps` applied migrations, newest first, each
-    /// with the removal of its history row in one transaction.
+    /// Reverts the `steps` migrations applied last, the last one first,
+    /// each with the removal of its history row in one transaction.
+    ///
+    /// Down follows the order of application, read from the history's
+    /// `applied_at` (migrations applied in the same millisecond, as one run
+    /// applies them, in ascending order of version). Without migrations
+    /// applied out of order, that is the newest version first; after `run`
+    /// with [`allow_out_of_order`](Runner::allow_out_of_order), the late
+    /// migration is reverted first, as it was applied last.
     ///
     /// The history is checked first, as for [`run`](Runner::run), and a
     /// migration marked `-- strata:irreversible` on the way stops the move
@@ -219,6 +246,16 @@ impl Runner<'_> {
     /// Reverts every applied migration above `version`, which stays applied.
     pub fn down_to(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::To(version)))
+    }
+
+    /// Reverts migration `version` alone, whatever was applied after it:
+    /// a migration applied out of order (late) that must go, for example.
+    /// Refused when it is not applied, when it is marked
+    /// `-- strata:irreversible`, and when its down file runs outside a
+    /// transaction below an applied version. The migrations above it stay
+    /// applied: reverting one that they build on is the caller's decision.
+    pub fn down_only(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
+        self.moving(conn, |ops| ops.down(Down::Only(version)))
     }
 
     /// Reverts every applied migration. (Version 0 is a real version, so
@@ -290,7 +327,21 @@ impl Runner<'_> {
     /// from the current files. Refused while golang-migrate's dirty flag is
     /// set.
     pub fn adopt(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
-        self.ops(conn).adopt()
+        self.ops(conn).adopt(None)
+    }
+
+    /// [`adopt`](Runner::adopt), recording the migrations up to and
+    /// including `version` as applied (`None`: none) instead of what the
+    /// table says: for a golang-migrate table left dirty by a migration
+    /// that failed halfway, once a person has repaired the database and
+    /// knows which version it is at (as `migrate force V` would record).
+    /// Accepted whether the table is dirty or not.
+    pub fn adopt_forced(
+        &self,
+        conn: &mut (impl Database + ?Sized),
+        version: Option<u64>,
+    ) -> Result<HistoryChanges> {
+        self.ops(conn).adopt(Some(version))
     }
 }
 

@@ -166,6 +166,39 @@ impl<'a> Pg<'a> {
         Error::Database(DatabaseError::Postgres(e))
     }
 
+    /// A migration's statement that waited for a table lock past the
+    /// `lock_timeout` strata set is [`Error::TableLockTimeout`], which
+    /// names the setting; not when the file sets `lock_timeout` itself, or
+    /// asks for `NOWAIT`, where the limit was the file's own.
+    fn table_lock_error(&self, e: Error, text: &str) -> Error {
+        match (e, self.table_lock_timeout) {
+            (
+                Error::Statement {
+                    version,
+                    file,
+                    line,
+                    statement,
+                    in_transaction,
+                    cause,
+                },
+                Some(timeout),
+            ) if cause.is_lock_not_available()
+                && sql::holds_words(text, &[b"lock_timeout", b"nowait"]) == 0 =>
+            {
+                Error::TableLockTimeout {
+                    version,
+                    file,
+                    line,
+                    statement,
+                    timeout,
+                    in_transaction,
+                    cause,
+                }
+            }
+            (e, _) => e,
+        }
+    }
+
     fn execute_sql(
         &mut self,
         sql: &str,
@@ -730,7 +763,8 @@ impl Backend for Pg<'_> {
         if in_transaction {
             let lexed = sql::lex_with(text, Dialect::Postgres, strings);
             refuse_in_transaction(m, file, &lexed.statements)?;
-            self.execute_file(m, file, text, strings, &lexed)?;
+            self.execute_file(m, file, text, strings, &lexed)
+                .map_err(|e| self.table_lock_error(e, text))?;
         } else {
             // No `SET LOCAL` holds outside a transaction: the table lock
             // wait is set for the session, and `restore` puts the session's
@@ -740,7 +774,8 @@ impl Backend for Pg<'_> {
                 self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
                 self.may_set = true;
             }
-            self.run_statements(m, file, text, strings, false)?;
+            self.run_statements(m, file, text, strings, false)
+                .map_err(|e| self.table_lock_error(e, text))?;
         }
         Ok(started.elapsed())
     }

@@ -586,11 +586,12 @@ impl<'a> Sqlite<'a> {
         self.pragma_assigned |= seen.pragma_assigned;
         result?;
         if foreign_keys {
-            let violations = self.foreign_key_check(seen, before.as_ref())?;
-            if !violations.is_empty() {
+            let (violations, rows) = self.foreign_key_check(seen, before.as_ref())?;
+            if rows > 0 {
                 return Err(Error::ForeignKeyViolation {
                     version: m.version(),
                     file: file.to_owned(),
+                    rows,
                     violations,
                 });
             }
@@ -799,11 +800,14 @@ impl<'a> Sqlite<'a> {
     /// when `before` holds the table list from before the file), and on
     /// every table whose foreign keys point at a table that lost or changed
     /// rows: what the migration touched, not what the database holds.
+    /// Returns a few broken rows of each table, and how many there are in
+    /// all (each row counted once per foreign key it breaks, as the pragma
+    /// reports them).
     fn foreign_key_check(
         &self,
         seen: Watch,
         before: Option<&BTreeSet<String>>,
-    ) -> Result<Vec<ForeignKeyViolation>> {
+    ) -> Result<(Vec<ForeignKeyViolation>, usize)> {
         let mut targets = seen.tables;
         // Rows that existed before can only lose their parent when a table
         // that existed before lost or changed rows.
@@ -836,6 +840,7 @@ impl<'a> Sqlite<'a> {
         // checked. `table_exists` looks the name up in the parsed schema
         // (views do not count), without a statement.
         let mut violations = Vec::new();
+        let mut total = 0;
         for table in &targets {
             if is_internal(table) || !self.conn.table_exists(Some("main"), table)? {
                 continue;
@@ -853,11 +858,15 @@ impl<'a> Sqlite<'a> {
                     parent: r.get(2)?,
                 })
             })?;
-            for row in rows.take(VIOLATIONS_SHOWN) {
-                violations.push(row?);
+            for (n, row) in rows.enumerate() {
+                let row = row?;
+                if n < VIOLATIONS_SHOWN {
+                    violations.push(row);
+                }
+                total += 1;
             }
         }
-        Ok(violations)
+        Ok((violations, total))
     }
 
     fn columns(&self) -> Result<Vec<String>> {
