@@ -152,6 +152,40 @@ fn civil_from_days(days: i64) -> (i64, u64, u64) {
     (year, month, day)
 }
 
+/// The error for a folder that holds no migrations: `--dir` likely names
+/// the wrong folder, so it names the subfolders that hold migrations.
+pub fn no_migrations(dir: &Path) -> String {
+    let holds_migrations = |path: &Path| {
+        std::fs::read_dir(path).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|name| name.ends_with(".up.sql"))
+            })
+        })
+    };
+    let mut inside: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir() && holds_migrations(&e.path()))
+        .map(|e| e.path().display().to_string())
+        .collect();
+    inside.sort();
+    let hint = match inside.as_slice() {
+        [] => String::new(),
+        [one] => format!(", but {one} does: point --dir at it"),
+        many => format!(
+            ", but these subfolders do: {} (point --dir at one)",
+            many.join(", ")
+        ),
+    };
+    format!(
+        "no migrations in {}: it holds no VERSION_NAME.up.sql files{hint} (check --dir, which is `migrations` unless given; `strata create NAME` writes a first migration; if the folder is meant to be empty, pass --allow-empty)",
+        dir.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

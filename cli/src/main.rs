@@ -61,6 +61,17 @@ struct Cli {
     #[arg(long, global = true, default_value_t = 60, value_name = "SECONDS")]
     lock_timeout: u64,
 
+    /// PostgreSQL: seconds each statement of a migration may wait for a
+    /// table's lock before the migration fails and rolls back (0: as long
+    /// as it takes)
+    #[arg(long, global = true, default_value_t = 10, value_name = "SECONDS")]
+    table_lock_timeout: u64,
+
+    /// Accept a migrations folder that holds no migrations (by default an
+    /// error: --dir likely names the wrong folder)
+    #[arg(long, global = true)]
+    allow_empty: bool,
+
     /// Print only errors
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     quiet: bool,
@@ -101,17 +112,24 @@ enum Command {
         /// Apply pending migrations below the newest applied version
         #[arg(long)]
         allow_out_of_order: bool,
+        /// Accept versions above this folder's newest that a newer build
+        /// applied (rolling deploys), and leave them as they are
+        #[arg(long)]
+        allow_newer: bool,
         #[command(flatten)]
         change: Change,
     },
-    /// Revert applied migrations: the newest one, the newest N, or all
+    /// Revert applied migrations, the one applied last first: one, N, all, or one named version
     Down {
         /// How many to revert (default 1)
-        #[arg(conflicts_with = "all", value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(conflicts_with_all = ["all", "only"], value_parser = clap::value_parser!(u64).range(1..))]
         n: Option<u64>,
         /// Revert every applied migration
-        #[arg(long)]
+        #[arg(long, conflicts_with = "only")]
         all: bool,
+        /// Revert version V alone, whatever was applied after it
+        #[arg(long, value_name = "V")]
+        only: Option<u64>,
         #[command(flatten)]
         change: Change,
     },
@@ -142,7 +160,11 @@ enum Command {
     /// Print the current version, or "none"
     Version,
     /// Check the folder as the build does and, with --database, the history as `up` would, changing nothing
-    Validate,
+    Validate {
+        /// Accept versions above this folder's newest that a newer build applied, as `up --allow-newer` does
+        #[arg(long)]
+        allow_newer: bool,
+    },
     /// Check on a scratch database that every down file reverts its up file
     /// (on PostgreSQL, one created on the server of --database, or without
     /// CREATEDB a transaction in that database, rolled back)
@@ -169,6 +191,9 @@ enum Command {
     },
     /// Convert a golang-migrate or home-made history table into strata's
     Adopt {
+        /// Record versions up to V (or "none") as applied, whatever the table says: for a dirty golang-migrate table, once the database is repaired
+        #[arg(long, value_name = "V", value_parser = parse_force_version)]
+        force_version: Option<ForceVersion>,
         #[command(flatten)]
         change: Change,
     },
@@ -185,11 +210,11 @@ impl Command {
             | Command::Baseline { change, .. }
             | Command::Force { change, .. }
             | Command::Repair { change }
-            | Command::Adopt { change } => change.dry_run,
+            | Command::Adopt { change, .. } => change.dry_run,
             Command::Create { .. }
             | Command::Status { .. }
             | Command::Version
-            | Command::Validate
+            | Command::Validate { .. }
             | Command::Verify => false,
         }
     }
@@ -252,6 +277,19 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Silent) => ExitCode::from(1),
+        // What the run committed before it failed, as a run that succeeds
+        // prints it; then the failure; then where the database is now.
+        Err(Failure::Strata(strata::Error::Partial { report, cause })) => {
+            out.say(output::partial_steps(&report));
+            out.error(&cause);
+            out.note(format!(
+                "the database is now at {}",
+                report
+                    .version
+                    .map_or_else(|| "no version".to_owned(), |v| format!("version {v}"))
+            ));
+            ExitCode::from(1)
+        }
         Err(failure) => {
             out.error(&failure);
             ExitCode::from(if matches!(failure, Failure::Usage(_)) {
@@ -336,7 +374,7 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         }
         // Without a database, the folder alone: every rule the macro checks
         // at build time, so CI can check a folder before a database exists.
-        Command::Validate if cli.database.as_deref().is_none_or(|d| d.trim().is_empty()) => {
+        Command::Validate { .. } if cli.database.as_deref().is_none_or(|d| d.trim().is_empty()) => {
             let migrations = load(cli)?;
             out.say(format!(
                 "ok: the folder follows the rules ({}); no database was given, so no history was checked",
@@ -354,14 +392,47 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
             let runner = migrations
                 .runner()
                 .table(cli.table.clone())
-                .lock_timeout(wait);
+                .lock_timeout(wait)
+                .table_lock_timeout(
+                    Some(Duration::from_secs(cli.table_lock_timeout)).filter(|t| !t.is_zero()),
+                );
             on_database(out, command, &target, runner, wait)
         }
     }
 }
 
 fn load(cli: &Cli) -> Result<Migrations, Failure> {
-    Ok(Migrations::from_dir(&cli.dir)?)
+    let migrations = Migrations::from_dir(&cli.dir)?;
+    if migrations.is_empty() && !cli.allow_empty {
+        return Err(Failure::Other(create::no_migrations(&cli.dir)));
+    }
+    Ok(migrations)
+}
+
+/// `validate --allow-newer`: the applied versions above the folder's
+/// newest, as a note after the verdict.
+fn newer_versions(status: &strata::Status) -> String {
+    let newest_file = status
+        .entries
+        .iter()
+        .filter(|e| e.state != strata::MigrationState::Missing)
+        .map(|e| e.version)
+        .max();
+    let newer: Vec<String> = status
+        .entries
+        .iter()
+        .filter(|e| e.state == strata::MigrationState::Missing)
+        .filter(|e| newest_file.is_none_or(|n| e.version > n))
+        .map(|e| e.version.to_string())
+        .collect();
+    if newer.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; applied by a newer build, without files here: {}",
+            newer.join(", ")
+        )
+    }
 }
 
 /// The commands that need the database.
@@ -388,11 +459,13 @@ fn on_database(
             n,
             single_transaction,
             allow_out_of_order,
+            allow_newer,
             change: c,
         } => {
             let runner = runner
                 .single_transaction(*single_transaction)
-                .allow_out_of_order(*allow_out_of_order);
+                .allow_out_of_order(*allow_out_of_order)
+                .allow_newer(*allow_newer);
             let mut db = open(change(c))?;
             let conn = db.conn();
             let runner = match n {
@@ -408,12 +481,19 @@ fn on_database(
             };
             report(c, runner.run(conn)?.to_string());
         }
-        Command::Down { n, all, change: c } => {
+        Command::Down {
+            n,
+            all,
+            only,
+            change: c,
+        } => {
             target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
             let done = if *all {
                 runner.down_all(conn)?
+            } else if let Some(version) = only {
+                runner.down_only(conn, *version)?
             } else {
                 runner.down(conn, usize::try_from(n.unwrap_or(1)).unwrap_or(usize::MAX))?
             };
@@ -462,13 +542,24 @@ fn on_database(
                 None => "none".to_owned(),
             });
         }
-        Command::Validate => {
-            let pending = runner.validate(open(Access::Read)?.conn())?;
+        Command::Validate { allow_newer } => {
+            let mut db = open(Access::Read)?;
+            let pending = runner
+                .clone()
+                .allow_newer(*allow_newer)
+                .validate(db.conn())?;
             let versions: Vec<String> = pending.iter().map(u64::to_string).collect();
+            let newer = if *allow_newer {
+                newer_versions(&runner.status(db.conn())?)
+            } else {
+                String::new()
+            };
             out.say(match pending.len() {
-                0 => "ok: the folder follows the rules and the database is up to date".to_owned(),
+                0 => format!(
+                    "ok: the folder follows the rules and the database is up to date{newer}"
+                ),
                 n => format!(
-                    "ok: the folder follows the rules and the history matches it; {n} pending: {}",
+                    "ok: the folder follows the rules and the history matches it; {n} pending: {}{newer}",
                     versions.join(", ")
                 ),
             });
@@ -490,11 +581,18 @@ fn on_database(
             let conn = db.conn();
             report(c, runner.repair(conn)?.to_string());
         }
-        Command::Adopt { change: c } => {
+        Command::Adopt {
+            force_version,
+            change: c,
+        } => {
             target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
-            report(c, runner.adopt(conn)?.to_string());
+            let changes = match force_version {
+                Some(version) => runner.adopt_forced(conn, version.0)?,
+                None => runner.adopt(conn)?,
+            };
+            report(c, changes.to_string());
         }
         // Handled by `run`: they need no database.
         Command::Create { .. } | Command::Verify => {}

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use serde_json::{Value, json};
-use strata::{MigrationState, Status};
+use strata::{MigrationState, Report, Status};
 
 /// How much to print, and whether in colour.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +36,15 @@ impl Output {
     /// Data a script asked for: printed even with `--quiet`.
     pub fn data(&self, text: impl std::fmt::Display) {
         let _ = writeln!(std::io::stdout().lock(), "{text}");
+    }
+
+    /// A line that belongs to an error, after it, without the label.
+    pub fn note(&self, text: impl std::fmt::Display) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            strata::source::sql::shown(&text.to_string())
+        );
     }
 
     pub fn error(&self, text: impl std::fmt::Display) {
@@ -85,6 +94,28 @@ fn paint(on: bool, code: &str, text: &str) -> String {
     } else {
         text.to_owned()
     }
+}
+
+/// The steps a run committed before it failed, under a line that counts
+/// them: the step lines of the report, as a run that succeeds prints them.
+pub fn partial_steps(report: &Report) -> String {
+    let count = |n: usize, what: &str| match n {
+        1 => format!("1 {what} migration"),
+        n => format!("{n} {what} migrations"),
+    };
+    let mut done = Vec::new();
+    if !report.reverted.is_empty() {
+        done.push(count(report.reverted.len(), "reverted"));
+    }
+    if !report.applied.is_empty() {
+        done.push(count(report.applied.len(), "applied"));
+    }
+    let text = report.to_string();
+    let steps = text.split_once('\n').map_or("", |(_, steps)| steps);
+    format!(
+        "before the failure, this run committed {}:\n{steps}",
+        done.join(" and ")
+    )
 }
 
 /// `status --json`.

@@ -6,104 +6,12 @@
 #[allow(dead_code)]
 mod pg;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use tempfile::TempDir;
+use std::path::Path;
+use std::process::Command;
 
-/// A working folder with a `migrations` folder and a database `app.db`.
-struct Shell {
-    dir: TempDir,
-}
-
-impl Shell {
-    fn new() -> Self {
-        Shell {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("NO_COLOR")
-            .output()
-            .unwrap()
-    }
-
-    /// Runs with `--database sqlite:app.db` and expects success.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(&with_db(args));
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            text(&output.stdout),
-            text(&output.stderr)
-        );
-        text(&output.stdout)
-    }
-
-    /// Runs with `--database sqlite:app.db`, expects exit status `code`,
-    /// and returns standard error.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let output = self.run(&with_db(args));
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            text(&output.stdout),
-            text(&output.stderr)
-        );
-        assert!(
-            !text(&output.stderr).contains("panicked"),
-            "{}",
-            text(&output.stderr)
-        );
-        text(&output.stderr)
-    }
-
-    fn write(&self, name: &str, content: &str) {
-        let path = self.path(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-
-    /// Writes the up and down files of a migration.
-    fn migration(&self, stem: &str, up: &str, down: &str) {
-        self.write(&format!("migrations/{stem}.up.sql"), up);
-        self.write(&format!("migrations/{stem}.down.sql"), down);
-    }
-
-    fn database(&self) -> Vec<u8> {
-        std::fs::read(self.path("app.db")).unwrap()
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.path("migrations"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-fn with_db<'a>(args: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["--database", "sqlite:app.db"];
-    all.extend_from_slice(args);
-    all
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{Shell, text, with_db};
 
 /// A shell with three applied-ready migrations.
 fn three() -> Shell {
