@@ -159,12 +159,12 @@ fn every_error_says_what_happened_and_what_to_do() {
             format!("migration 3 (migrations/000003_role.up.sql) was changed after it was applied: the database recorded checksum {a}, the file now has {b} (undo the edit and put the change in a new migration)"),
         ),
         (
-            Error::MissingMigration { version: 4, name: Some("role".into()), folder: "migrations".into() },
-            "version 4 (role) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, restore its files, or, for a rolling deploy where a newer build migrated first, let this build run beside it with allow_newer / `--allow-newer`)".into(),
+            Error::MissingMigration { version: 4, name: Some("role".into()), folder: "migrations".into(), allow_newer_helps: true },
+            "version 4 (role) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, or restore its files; in a rolling deploy, where a newer build migrated first, this build may run beside it: `strata up --allow-newer`, Runner::allow_newer)".into(),
         ),
         (
-            Error::MissingMigration { version: 12, name: None, folder: "migrations".into() },
-            "version 12 (name unknown) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, restore its files, or, for a rolling deploy where a newer build migrated first, let this build run beside it with allow_newer / `--allow-newer`)".into(),
+            Error::MissingMigration { version: 12, name: None, folder: "migrations".into(), allow_newer_helps: false },
+            "version 12 (name unknown) is applied in the database but has no files in migrations (the database is ahead of this build: deploy the build that has it, or restore its files)".into(),
         ),
         (
             Error::NotApplied { version: 4, file: "migrations/4_late.down.sql".into() },
@@ -172,11 +172,11 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::NoTransactionRevertBelow { version: 2, file: "migrations/2_index.down.sql".into(), newest_applied: 3 },
-            "migrations/2_index.down.sql runs outside a transaction (`-- strata:no-transaction`), and version 3 above it would stay applied; such a down cannot run below an applied version, because a failure would leave a dirty version below applied ones that force cannot clear (revert version 3 first, or move below 2 with `strata goto`, Runner::goto)".into(),
+            "migrations/2_index.down.sql runs outside a transaction (`-- strata:no-transaction`), and version 3 above it would stay applied; such a down cannot run below an applied version, because a failure would leave a dirty version below applied ones that force cannot clear (first revert what is applied above it, up to version 3; or move below 2 with `strata goto`, Runner::goto)".into(),
         ),
         (
             Error::OutOfOrder { version: 2, file: "migrations/2_b.up.sql".into(), newest_applied: 3 },
-            "migration 2 (migrations/2_b.up.sql) is pending but version 3 is already applied (give it a version above 3; running it now would apply migrations out of order)".into(),
+            "migration 2 (migrations/2_b.up.sql) is pending but version 3 is already applied (a new migration: give it a version above 3; one that must run below it, as after a late merge or `down --only`, once you have checked that it does not depend on what came later: allow_out_of_order, `--allow-out-of-order`)".into(),
         ),
         (
             Error::Dirty { version: 5, name: "index".into(), previous: Some(4) },
@@ -297,7 +297,7 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::NoTransactionInSingleTransaction { version: 4, file: "migrations/4_vacuum.up.sql".into() },
-            "migrations/4_vacuum.up.sql runs outside a transaction (`-- strata:no-transaction`), so the pending migrations cannot all run in one transaction (turn single_transaction off)".into(),
+            "migrations/4_vacuum.up.sql runs outside a transaction (`-- strata:no-transaction`), so the pending migrations cannot all run in one transaction (run without single_transaction, `--single-transaction`)".into(),
         ),
         (
             Error::UnknownVersion { version: 9, folder: "migrations".into() },
@@ -305,7 +305,7 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::Irreversible { version: 3, file: "migrations/3_drop.down.sql".into() },
-            "migrations/3_drop.down.sql is marked `-- strata:irreversible`, so version 3 cannot be reverted (nothing was reverted; choose a target at or above version 3)".into(),
+            "migrations/3_drop.down.sql is marked `-- strata:irreversible`, so version 3 cannot be reverted (nothing was reverted; a down must stop above version 3)".into(),
         ),
         (
             Error::HistoryExists { table: "schema_migrations".into(), newest: 4 },
@@ -317,7 +317,7 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::AdoptDirty { table: "schema_migrations".into(), version: None },
-            "schema_migrations records no version as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
+            "schema_migrations records golang-migrate's \"no version\" (-1, before its first migration) as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
         ),
         (
             Error::NothingToAdopt { table: "schema_migrations".into() },

@@ -320,7 +320,9 @@ fn a_dirty_golang_migrate_table_is_adopted_at_the_version_the_user_states() {
         "{err:?}"
     );
     assert!(
-        err.to_string().contains("records no version as dirty"),
+        err.to_string().contains(
+            "records golang-migrate's \"no version\" (-1, before its first migration) as dirty"
+        ),
         "{err}"
     );
     assert!(
@@ -334,14 +336,29 @@ fn a_dirty_golang_migrate_table_is_adopted_at_the_version_the_user_states() {
     assert_eq!(migrations.run(&mut conn).unwrap().applied.len(), 3);
 }
 
+/// A run of versions 1 and 2 on a new database that holds `table`.
+fn run_where_exists(table: &str) -> (Error, tempfile::TempDir, strata::rusqlite::Connection) {
+    let migrations = load(&tables_folder([1, 2]));
+    let (dir, path) = database();
+    let mut conn = open(&path);
+    conn.execute_batch(&format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY);"))
+        .unwrap();
+    (migrations.run(&mut conn).unwrap_err(), dir, conn)
+}
+
 #[test]
 fn a_database_built_without_strata_is_pointed_to_baseline() {
+    // Whichever migration meets an object that is there.
+    let (err, _dir, _conn) = run_where_exists("t2");
+    assert_eq!(err.report().map(|r| r.applied.len()), Some(1));
+    assert!(
+        matches!(err.failure(), Error::SchemaExists { version: 2, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("name it with --table"), "{err}");
+
     let migrations = load(&tables_folder([1, 2]));
-    let (_dir, path) = database();
-    let mut conn = open(&path);
-    conn.execute_batch("CREATE TABLE t1 (id INTEGER PRIMARY KEY);")
-        .unwrap();
-    let err = migrations.run(&mut conn).unwrap_err();
+    let (err, _dir, mut conn) = run_where_exists("t1");
     assert!(
         matches!(&err, Error::SchemaExists { version: 1, .. }),
         "{err:?}"
@@ -444,6 +461,18 @@ fn an_older_build_runs_beside_a_database_a_newer_build_migrated() {
     assert_eq!(history(&conn).len(), 4);
 }
 
+/// Applies version 3 below 4, and dates the history as if 3 came weeks
+/// after 1, 2 and 4.
+fn apply_late(migrations: &strata::Migrations, conn: &mut strata::rusqlite::Connection) {
+    let report = migrations
+        .runner()
+        .allow_out_of_order(true)
+        .run(conn)
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    applied_at(conn, &[1, 2, 4, 3]);
+}
+
 /// Sets when each version was applied, in whole seconds after a fixed
 /// day: the history as weeks of deploys would leave it.
 fn applied_at(conn: &strata::rusqlite::Connection, order: &[i64]) {
@@ -464,13 +493,7 @@ fn down_follows_the_order_of_application_and_can_revert_one_version() {
     let mut conn = open(&path);
     // 1, 2 and 4 first; 3, merged late, weeks after.
     load(&tables_folder([1, 2, 4])).run(&mut conn).unwrap();
-    let late = migrations
-        .runner()
-        .allow_out_of_order(true)
-        .run(&mut conn)
-        .unwrap();
-    assert_eq!(late.applied.len(), 1);
-    applied_at(&conn, &[1, 2, 4, 3]);
+    apply_late(&migrations, &mut conn);
 
     let report = migrations.runner().down(&mut conn, 1).unwrap();
     let reverted: Vec<u64> = report.reverted.iter().map(|s| s.version).collect();
@@ -479,12 +502,7 @@ fn down_follows_the_order_of_application_and_can_revert_one_version() {
     assert_eq!(tables(&conn), ["schema_migrations", "t1", "t2", "t4"]);
 
     // Applied late again; down --all reverts 3, then 4, 2, 1.
-    migrations
-        .runner()
-        .allow_out_of_order(true)
-        .run(&mut conn)
-        .unwrap();
-    applied_at(&conn, &[1, 2, 4, 3]);
+    apply_late(&migrations, &mut conn);
     let dry = migrations
         .runner()
         .dry_run(true)
@@ -794,4 +812,96 @@ mod postgres {
             Some(&strata::postgres::error::SqlState::LOCK_NOT_AVAILABLE)
         );
     }
+}
+
+#[test]
+fn redo_of_a_late_migration_applies_it_again_and_a_gap_stops_it_first() {
+    let migrations = load(&tables_folder([1, 2, 3, 4]));
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    load(&tables_folder([1, 2, 4])).run(&mut conn).unwrap();
+    apply_late(&migrations, &mut conn);
+    let report = migrations.runner().redo(&mut conn).unwrap();
+    let reverted: Vec<u64> = report.reverted.iter().map(|s| s.version).collect();
+    let applied: Vec<u64> = report.applied.iter().map(|s| s.version).collect();
+    assert_eq!((reverted, applied), (vec![3], vec![3]));
+    assert_eq!(report.version, Some(4));
+    assert_eq!(history(&conn).len(), 4);
+
+    // A gap below the newest: redo would apply it too, so it is refused
+    // before anything is reverted.
+    migrations.runner().down_only(&mut conn, 2).unwrap();
+    let err = migrations.runner().redo(&mut conn).unwrap_err();
+    assert!(
+        matches!(err, Error::OutOfOrder { version: 2, .. }),
+        "{err:?}"
+    );
+    let versions: Vec<i64> = history(&conn).iter().map(|r| r.0).collect();
+    assert_eq!(versions, [1, 3, 4]);
+}
+
+#[test]
+fn where_a_failed_run_left_the_database_is_true_for_every_kind_of_failure() {
+    // A no-transaction migration fails after three committed: its row is
+    // recorded, dirty.
+    let dir = tables_folder([1, 2, 3]);
+    common::write_files(
+        dir.path(),
+        &[
+            (
+                "000004_outside.up.sql",
+                "-- strata:no-transaction\nCREATE TABLE t4 (id INTEGER);\nINSERT INTO missing VALUES (1);\n",
+            ),
+            ("000004_outside.down.sql", "DROP TABLE t4;\n"),
+        ],
+    );
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let err = load(&dir).run(&mut conn).unwrap_err();
+    let report = err.report().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(report.applied.len(), 3);
+    assert_eq!(report.version, Some(4));
+    assert!(
+        matches!(err.failure(), Error::LeftDirty { version: 4, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("the database is now at version 4, marked dirty)"),
+        "{err}"
+    );
+    assert_eq!(
+        history(&conn).last(),
+        Some(&(4, "outside".to_owned(), true))
+    );
+
+    // Newer versions stay the newest when this build applies one late.
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    load(&tables_folder([1, 3, 4, 5])).run(&mut conn).unwrap();
+    let report = load(&tables_folder([1, 2, 3]))
+        .runner()
+        .allow_newer(true)
+        .allow_out_of_order(true)
+        .run(&mut conn)
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(report.newer, [4, 5]);
+    assert_eq!(report.version, Some(5));
+}
+
+#[test]
+fn adopt_told_a_version_on_strata_s_own_history_is_an_error() {
+    let migrations = load(&tables_folder([1, 2]));
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    migrations.run(&mut conn).unwrap();
+    assert!(migrations.runner().adopt(&mut conn).unwrap().is_empty());
+    let err = migrations
+        .runner()
+        .adopt_forced(&mut conn, Some(1))
+        .unwrap_err();
+    assert!(matches!(err, Error::AdoptedAlready { .. }), "{err:?}");
+    assert!(err.to_string().contains("`strata force V`"), "{err}");
+    assert_eq!(history(&conn).len(), 2);
 }

@@ -271,6 +271,7 @@ fn main() -> ExitCode {
         }
     }
     let result = run(&cli, &out);
+    let dry_run = cli.command.dry_run();
     // An interrupted verify's failure is the interruption's: its handler
     // ends the process once the scratch database is dropped.
     interrupt::wait_if_interrupted();
@@ -282,16 +283,14 @@ fn main() -> ExitCode {
         Err(Failure::Strata(strata::Error::Partial { report, cause })) => {
             out.say(output::partial_steps(&report));
             out.error(&cause);
-            out.note(format!(
-                "the database is now at {}",
-                report
-                    .version
-                    .map_or_else(|| "no version".to_owned(), |v| format!("version {v}"))
-            ));
+            out.note(output::now_at(&report, &cause));
             ExitCode::from(1)
         }
         Err(failure) => {
             out.error(&failure);
+            if dry_run && matches!(failure, Failure::Strata(_)) {
+                out.note("dry run, rolled back: nothing changed");
+            }
             ExitCode::from(if matches!(failure, Failure::Usage(_)) {
                 2
             } else {
@@ -409,32 +408,6 @@ fn load(cli: &Cli) -> Result<Migrations, Failure> {
     Ok(migrations)
 }
 
-/// `validate --allow-newer`: the applied versions above the folder's
-/// newest, as a note after the verdict.
-fn newer_versions(status: &strata::Status) -> String {
-    let newest_file = status
-        .entries
-        .iter()
-        .filter(|e| e.state != strata::MigrationState::Missing)
-        .map(|e| e.version)
-        .max();
-    let newer: Vec<String> = status
-        .entries
-        .iter()
-        .filter(|e| e.state == strata::MigrationState::Missing)
-        .filter(|e| newest_file.is_none_or(|n| e.version > n))
-        .map(|e| e.version.to_string())
-        .collect();
-    if newer.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; applied by a newer build, without files here: {}",
-            newer.join(", ")
-        )
-    }
-}
-
 /// The commands that need the database.
 fn on_database(
     out: &Output,
@@ -550,7 +523,7 @@ fn on_database(
                 .validate(db.conn())?;
             let versions: Vec<String> = pending.iter().map(u64::to_string).collect();
             let newer = if *allow_newer {
-                newer_versions(&runner.status(db.conn())?)
+                output::newer_versions(&runner.status(db.conn())?)
             } else {
                 String::new()
             };

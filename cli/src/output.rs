@@ -99,23 +99,64 @@ fn paint(on: bool, code: &str, text: &str) -> String {
 /// The steps a run committed before it failed, under a line that counts
 /// them: the step lines of the report, as a run that succeeds prints them.
 pub fn partial_steps(report: &Report) -> String {
-    let count = |n: usize, what: &str| match n {
-        1 => format!("1 {what} migration"),
-        n => format!("{n} {what} migrations"),
+    let count = |n: usize| match n {
+        1 => "1 migration".to_owned(),
+        n => format!("{n} migrations"),
     };
     let mut done = Vec::new();
     if !report.reverted.is_empty() {
-        done.push(count(report.reverted.len(), "reverted"));
+        done.push(format!("reverted {}", count(report.reverted.len())));
     }
     if !report.applied.is_empty() {
-        done.push(count(report.applied.len(), "applied"));
+        done.push(format!("applied {}", count(report.applied.len())));
     }
     let text = report.to_string();
     let steps = text.split_once('\n').map_or("", |(_, steps)| steps);
     format!(
-        "before the failure, this run committed {}:\n{steps}",
-        done.join(" and ")
+        "before the failure below, this run {}, which {} committed:\n{steps}",
+        done.join(" and "),
+        if report.reverted.len() + report.applied.len() == 1 {
+            "stays"
+        } else {
+            "stay"
+        }
     )
+}
+
+/// The last line after a run that failed partway: where the database is.
+pub fn now_at(report: &Report, cause: &strata::Error) -> String {
+    let dirty = matches!(cause.failure(), strata::Error::LeftDirty { version, .. } if Some(*version) == report.version);
+    match report.version {
+        Some(v) if dirty => format!("the database is now at version {v}, marked dirty"),
+        Some(v) => format!("the database is now at version {v}"),
+        None => "the database now has no migration applied".to_owned(),
+    }
+}
+
+/// `validate --allow-newer`: the applied versions above the folder's
+/// newest, as a note after the verdict.
+pub fn newer_versions(status: &strata::Status) -> String {
+    let newest_file = status
+        .entries
+        .iter()
+        .filter(|e| e.state != strata::MigrationState::Missing)
+        .map(|e| e.version)
+        .max();
+    let newer: Vec<String> = status
+        .entries
+        .iter()
+        .filter(|e| e.state == strata::MigrationState::Missing)
+        .filter(|e| newest_file.is_none_or(|n| e.version > n))
+        .map(|e| e.version.to_string())
+        .collect();
+    if newer.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; applied by a newer build, without files here: {}",
+            newer.join(", ")
+        )
+    }
 }
 
 /// `status --json`.

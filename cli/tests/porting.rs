@@ -37,7 +37,7 @@ fn a_run_that_fails_partway_prints_its_steps_the_error_and_where_the_database_is
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "before the failure, this run committed 3 applied migrations:"
+        "before the failure below, this run applied 3 migrations, which stay committed:"
     );
     assert!(lines[1].starts_with("  up   000001_users"), "{stdout}");
     assert!(lines[3].starts_with("  up   000003_tags"), "{stdout}");
@@ -65,7 +65,7 @@ fn a_run_that_fails_partway_prints_its_steps_the_error_and_where_the_database_is
     let stdout = text(&output.stdout);
     assert!(
         stdout.starts_with(
-            "before the failure, this run committed 2 reverted migrations:\n  down 000004_bad"
+            "before the failure below, this run reverted 2 migrations, which stay committed:\n  down 000004_bad"
         ),
         "{stdout}"
     );
@@ -341,4 +341,45 @@ fn postgres_table_lock_timeout_is_an_option_and_its_error_names_it() {
     );
     app.batch_execute("ROLLBACK").unwrap();
     assert_eq!(run(&["up"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_failed_no_transaction_migration_and_a_failed_dry_run_say_where_things_are() {
+    let shell = three_good_then_a_bad_one();
+    shell.write(
+        "migrations/000004_bad.up.sql",
+        "-- strata:no-transaction\nCREATE TABLE bad (id INTEGER);\nINSERT INTO missing VALUES (1);\n",
+    );
+    let output = shell.run(&with_db(&["up", "--dry-run"]));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    shell.write(
+        "migrations/000003_tags.up.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);\nSELECT * FROM nowhere;\n",
+    );
+    let output = shell.run(&with_db(&["up", "--dry-run"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).ends_with("\ndry run, rolled back: nothing changed\n"),
+        "{}",
+        text(&output.stderr)
+    );
+    shell.write(
+        "migrations/000003_tags.up.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n",
+    );
+    let output = shell.run(&with_db(&["up"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).starts_with(
+            "before the failure below, this run applied 3 migrations, which stay committed:\n"
+        ),
+        "{}",
+        text(&output.stdout)
+    );
+    assert!(
+        text(&output.stderr).ends_with("\nthe database is now at version 4, marked dirty\n"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(shell.ok(&["version"]).trim(), "4 (dirty)");
 }

@@ -30,7 +30,7 @@ pub enum Error {
     /// A run that applied or reverted migrations before it failed: what
     /// it did stays committed, and `report` lists it, with the version the
     /// database is now at. `cause` is the failure.
-    #[error("{cause}{}", partly_done(report))]
+    #[error("{cause}{}", partly_done(report, cause))]
     Partial {
         /// What the run committed before the failure.
         report: Box<crate::Report>,
@@ -228,8 +228,13 @@ pub enum Error {
 
     /// The database has applied a version that the migrations lack.
     #[error(
-        "version {version} ({}) is applied in the database but has no files in {folder} (the database is ahead of this build: deploy the build that has it, restore its files, or, for a rolling deploy where a newer build migrated first, let this build run beside it with allow_newer / `--allow-newer`)",
-        name.as_deref().map_or(std::borrow::Cow::Borrowed("name unknown"), crate::source::sql::shown)
+        "version {version} ({}) is applied in the database but has no files in {folder} (the database is ahead of this build: deploy the build that has it, or restore its files{})",
+        name.as_deref().map_or(std::borrow::Cow::Borrowed("name unknown"), crate::source::sql::shown),
+        if *allow_newer_helps {
+            "; in a rolling deploy, where a newer build migrated first, this build may run beside it: `strata up --allow-newer`, Runner::allow_newer"
+        } else {
+            ""
+        }
     )]
     MissingMigration {
         /// The version.
@@ -237,13 +242,17 @@ pub enum Error {
         /// Its name, as recorded (`None`: the history does not record
         /// names, as golang-migrate's does not).
         name: Option<String>,
+        /// Whether [`Runner::allow_newer`](crate::Runner::allow_newer)
+        /// would accept it: it is above the newest migration of the files,
+        /// the operation moves up, and the option was not given.
+        allow_newer_helps: bool,
         /// The migrations folder.
         folder: String,
     },
 
     /// A pending migration's version is below the newest applied one.
     #[error(
-        "migration {version} ({file}) is pending but version {newest_applied} is already applied (give it a version above {newest_applied}; running it now would apply migrations out of order)"
+        "migration {version} ({file}) is pending but version {newest_applied} is already applied (a new migration: give it a version above {newest_applied}; one that must run below it, as after a late merge or `down --only`, once you have checked that it does not depend on what came later: allow_out_of_order, `--allow-out-of-order`)"
     )]
     OutOfOrder {
         /// The pending version.
@@ -277,7 +286,7 @@ pub enum Error {
     /// would sit below applied ones, where no `force` can record the
     /// repaired state without also changing theirs.
     #[error(
-        "{file} runs outside a transaction (`-- strata:no-transaction`), and version {newest_applied} above it would stay applied; such a down cannot run below an applied version, because a failure would leave a dirty version below applied ones that force cannot clear (revert version {newest_applied} first, or move below {version} with `strata goto`, Runner::goto)"
+        "{file} runs outside a transaction (`-- strata:no-transaction`), and version {newest_applied} above it would stay applied; such a down cannot run below an applied version, because a failure would leave a dirty version below applied ones that force cannot clear (first revert what is applied above it, up to version {newest_applied}; or move below {version} with `strata goto`, Runner::goto)"
     )]
     NoTransactionRevertBelow {
         /// The version to revert.
@@ -301,7 +310,7 @@ pub enum Error {
     /// failed because what it creates is already there: the database was
     /// built without strata (by hand, or by another tool).
     #[error(
-        "{cause}; the database had no history table {table}, yet already holds what {file} creates, so it was built without strata (by hand or by another tool): record the migrations it already has with `strata baseline VERSION` (Runner::baseline), then run up; if another tool kept a history table, point --table at it and run `strata adopt`"
+        "{cause}; the database had no history table {table}, yet already holds what {file} creates, so it was built without strata (by hand or by another tool): record the migrations it already has with `strata baseline VERSION` (Runner::baseline), then run up; if strata's history or another tool's is under another table name, name it with --table (Runner::table), and for another tool's run `strata adopt`"
     )]
     SchemaExists {
         /// The history table strata looked for.
@@ -545,7 +554,7 @@ pub enum Error {
     /// A migration that must run outside a transaction was asked to run in
     /// the all-in-one transaction.
     #[error(
-        "{file} runs outside a transaction (`-- strata:no-transaction`), so the pending migrations cannot all run in one transaction (turn single_transaction off)"
+        "{file} runs outside a transaction (`-- strata:no-transaction`), so the pending migrations cannot all run in one transaction (run without single_transaction, `--single-transaction`)"
     )]
     NoTransactionInSingleTransaction {
         /// The migration's version.
@@ -567,7 +576,7 @@ pub enum Error {
 
     /// A down would cross a migration that cannot be reverted.
     #[error(
-        "{file} is marked `-- strata:irreversible`, so version {version} cannot be reverted (nothing was reverted; choose a target at or above version {version})"
+        "{file} is marked `-- strata:irreversible`, so version {version} cannot be reverted (nothing was reverted; a down must stop above version {version})"
     )]
     Irreversible {
         /// The migration's version.
@@ -590,7 +599,7 @@ pub enum Error {
     /// `adopt` found golang-migrate's dirty flag set.
     #[error(
         "{table} records {} as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)",
-        version.map_or_else(|| "no version".to_owned(), |v| format!("version {v}"))
+        version.map_or_else(|| "golang-migrate's \"no version\" (-1, before its first migration)".to_owned(), |v| format!("version {v}"))
     )]
     AdoptDirty {
         /// The history table.
@@ -598,6 +607,16 @@ pub enum Error {
         /// The dirty version (`None`: golang-migrate's "no version", -1,
         /// which it records dirty when a first migration failed).
         version: Option<u64>,
+    },
+
+    /// `adopt` was told a version to record, and the history table is
+    /// strata's already: there is nothing to convert.
+    #[error(
+        "the history table {table} is strata's already, so adopt has nothing to convert and records nothing (to record that the database is at a version after repairing it, use `strata force V`, Runner::force)"
+    )]
+    AdoptedAlready {
+        /// The history table.
+        table: String,
     },
 
     /// `adopt` found no table to adopt.
@@ -921,7 +940,7 @@ impl Error {
 }
 
 /// What a run did before it failed, for [`Error::Partial`]'s message.
-fn partly_done(report: &crate::Report) -> String {
+fn partly_done(report: &crate::Report, cause: &Error) -> String {
     let mut done = Vec::new();
     if !report.reverted.is_empty() {
         done.push(format!(
@@ -935,15 +954,26 @@ fn partly_done(report: &crate::Report) -> String {
             count(report.applied.len(), "migration")
         ));
     }
-    let at = report
-        .version
-        .map_or_else(|| "no version".to_owned(), |v| format!("version {v}"));
     let steps = report.reverted.len() + report.applied.len();
     format!(
-        " (before this failure the run {}; {} committed, and the database is now at {at})",
+        " (before this failure the run {}; {} committed, and the database {})",
         done.join(" and "),
-        if steps == 1 { "it stays" } else { "they stay" }
+        if steps == 1 { "it stays" } else { "they stay" },
+        now_at(report.version, cause)
     )
+}
+
+/// Where a run that failed left the database, after "the database": `is
+/// now at version 4`, `is now at version 4, marked dirty`, `now has no
+/// migration applied`.
+fn now_at(version: Option<u64>, cause: &Error) -> String {
+    let dirty =
+        matches!(cause.failure(), Error::LeftDirty { version: v, .. } if Some(*v) == version);
+    match version {
+        Some(v) if dirty => format!("is now at version {v}, marked dirty"),
+        Some(v) => format!("is now at version {v}"),
+        None => "now has no migration applied".to_owned(),
+    }
 }
 
 #[cfg(feature = "postgres")]

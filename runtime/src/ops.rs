@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::backend::{Backend, ForeignKind, NewRow, TableState, refuse_in_transaction};
+pub(crate) use crate::plan::Down;
 use crate::plan::{self, Applied, AppliedMigration};
 use crate::report::{
     AppliedStep, Change, HistoryChanges, MigrationState, Report, SequenceAdvanced, Status,
@@ -13,19 +14,6 @@ use crate::report::{
 use crate::runner::Millis;
 use crate::source::sql;
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result, Runner, StorageFault};
-
-/// Which migrations a down reverts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Down {
-    /// The newest n applied.
-    Steps(usize),
-    /// Every applied one above this version.
-    To(u64),
-    /// Every applied one.
-    All,
-    /// This version alone.
-    Only(u64),
-}
 
 pub(crate) struct Ops<'a> {
     runner: &'a Runner<'a>,
@@ -49,6 +37,9 @@ pub(crate) struct Ops<'a> {
     /// With `allow_newer`, the applied versions above the newest file, as
     /// the last full read of the history found them.
     newer: Vec<u64>,
+    /// `redo` applies again the migration it reverted, which may have been
+    /// applied out of order.
+    redoing: bool,
 }
 
 /// What one step of `up` did inside its transaction.
@@ -83,6 +74,7 @@ impl<'a> Ops<'a> {
             sequences_advanced: Vec::new(),
             reverting: false,
             newer: Vec::new(),
+            redoing: false,
         }
     }
 
@@ -168,9 +160,15 @@ impl<'a> Ops<'a> {
                 let allow_newer = self.runner.allow_newer && !self.reverting;
                 // A down applies nothing: a version pending below applied
                 // ones (one it reverted alone) is not its concern.
-                let out_of_order = self.runner.allow_out_of_order || self.reverting;
-                let applied =
-                    check_history(self.migrations(), &rows, running, out_of_order, allow_newer)?;
+                let out_of_order = self.runner.allow_out_of_order || self.reverting || self.redoing;
+                let applied = check_history(
+                    self.migrations(),
+                    &rows,
+                    running,
+                    out_of_order,
+                    allow_newer,
+                    !self.reverting,
+                )?;
                 if allow_newer {
                     self.newer = plan::newer(self.migrations(), &rows);
                 }
@@ -406,7 +404,9 @@ impl<'a> Ops<'a> {
                 report.newer = self.newer.clone();
                 Ok(report)
             }
-            Err(e) if missing && report.applied.is_empty() => Err(self.schema_exists(e)),
+            // A database without history where a migration's objects are
+            // there already was built without strata.
+            Err(e) if missing => Err(Error::after(self.schema_exists(e), &report)),
             Err(e) => Err(Error::after(e, &report)),
         }
     }
@@ -492,6 +492,8 @@ impl<'a> Ops<'a> {
                     previous,
                 }) => {
                     self.commit()?;
+                    // Recorded, dirty until the file has run.
+                    report.version = Some(version);
                     let step = self.finish_outside_transaction(index, Direction::Up, previous)?;
                     report.applied.push(step);
                     (more, version)
@@ -503,7 +505,8 @@ impl<'a> Ops<'a> {
                     return Err(e);
                 }
             };
-            report.version = Some(version);
+            // Versions a newer build applied stay the newest (allow_newer).
+            report.version = Some(version).max(self.newer.last().copied());
             // The lock was held from the check to the commit, so when the
             // step says nothing more is pending, skip the transaction that
             // would only find that out.
@@ -655,54 +658,11 @@ impl<'a> Ops<'a> {
             }
             state => state?,
         };
-        let targets: Vec<usize> = match how {
-            Down::Only(version) => {
-                let index = self.index_of(version)?;
-                if !applied.contains(index) {
-                    return Err(Error::NotApplied {
-                        version,
-                        file: self.file(index, Direction::Down),
-                    });
-                }
-                vec![index]
-            }
-            how => {
-                let rows = self.db.read_all()?;
-                let order = plan::application_order(self.migrations(), &applied, &rows);
-                match how {
-                    Down::Steps(n) => order.into_iter().take(n).collect(),
-                    Down::To(version) => {
-                        let keep = self.index_of(version)?;
-                        order.into_iter().filter(|&i| i > keep).collect()
-                    }
-                    Down::All | Down::Only(_) => order,
-                }
-            }
+        let rows = match how {
+            Down::Only(_) => Vec::new(),
+            _ => self.db.read_all()?,
         };
-        // Before anything changes: an irreversible migration on the way
-        // stops the whole move, and so does a no-transaction down file that
-        // would run below an applied version
-        // ([`Error::NoTransactionRevertBelow`]).
-        if let Some(&i) = targets.iter().find(|&&i| self.list()[i].irreversible()) {
-            return Err(Error::Irreversible {
-                version: self.list()[i].version(),
-                file: self.file(i, Direction::Down),
-            });
-        }
-        let mut remaining = applied.indexes();
-        for &index in &targets {
-            let newest = remaining.last().copied();
-            if self.list()[index].no_transaction(Direction::Down)
-                && let Some(newest) = newest.filter(|&n| n != index)
-            {
-                return Err(Error::NoTransactionRevertBelow {
-                    version: self.list()[index].version(),
-                    file: self.file(index, Direction::Down),
-                    newest_applied: self.list()[newest].version(),
-                });
-            }
-            remaining.retain(|&i| i != index);
-        }
+        let targets = plan::down_targets(self.migrations(), &applied, &rows, how)?;
         if targets.is_empty() {
             return Ok(self.report(version));
         }
@@ -807,12 +767,21 @@ impl<'a> Ops<'a> {
     /// Reverts the newest migration and applies it again.
     pub fn redo(&mut self) -> Result<Report> {
         self.changing(|ops| {
+            // A migration pending below applied ones would be applied with
+            // the one redone: refused before anything is reverted, as `up`
+            // refuses it.
+            ops.state()?;
             let mut report = ops.down(Down::Steps(1))?;
             let Some(reverted) = report.reverted.first() else {
                 return Ok(report);
             };
             let end = ops.index_of(reverted.version)? + 1;
-            let up = ops.up_to(end).map_err(|e| Error::after(e, &report))?;
+            // It may have been applied out of order (late): applying it
+            // again puts the history back as it was.
+            ops.redoing = true;
+            let up = ops.up_to(end);
+            ops.redoing = false;
+            let up = up.map_err(|e| Error::after(e, &report))?;
             report.applied = up.applied;
             report.untried.extend(up.untried);
             report.version = up.version;
@@ -899,6 +868,7 @@ impl<'a> Ops<'a> {
             running,
             self.runner.allow_out_of_order,
             self.runner.allow_newer,
+            true,
         )?;
         let pending = applied.pending(end);
         // What the backend would refuse before running a pending file, by
@@ -1044,6 +1014,11 @@ impl<'a> Ops<'a> {
                 let Some((kind, rows)) = ops.db.read_foreign()? else {
                     return match ops.db.read_head()? {
                         TableState::Missing => Err(Error::NothingToAdopt { table }),
+                        // Said for a version, nothing to convert would
+                        // read as done: `force` records a version.
+                        TableState::Strata(_) if forced.is_some() => {
+                            Err(Error::AdoptedAlready { table })
+                        }
                         TableState::Strata(_) => Ok(ops.history_changes()),
                     };
                 };
@@ -1071,6 +1046,7 @@ impl<'a> Ops<'a> {
                             version,
                             name: row.name.clone(),
                             folder: ops.migrations().folder().to_owned(),
+                            allow_newer_helps: false,
                         });
                     };
                     match kind {
@@ -1178,9 +1154,22 @@ fn check_history(
     running: bool,
     allow_out_of_order: bool,
     allow_newer: bool,
+    moving_up: bool,
 ) -> Result<Applied> {
     plan::check_history(migrations, rows, allow_out_of_order, allow_newer).map_err(|e| match e {
         Error::Dirty { version, name, .. } if running => Error::InProgress { version, name },
+        // `allow_newer` is for moving up.
+        Error::MissingMigration {
+            version,
+            name,
+            folder,
+            ..
+        } if !moving_up => Error::MissingMigration {
+            version,
+            name,
+            folder,
+            allow_newer_helps: false,
+        },
         e => e,
     })
 }

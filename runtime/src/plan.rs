@@ -179,6 +179,10 @@ pub(crate) fn check_history(
                     version: row.version,
                     name: Some(row.name.clone()),
                     folder: migrations.folder().to_owned(),
+                    allow_newer_helps: !allow_newer
+                        && files
+                            .last()
+                            .is_some_and(|last| row.version > last.version()),
                 });
             }
             (Some(_), None) | (None, None) => break,
@@ -231,6 +235,94 @@ pub(crate) fn application_order(
     };
     order.sort_by(|&a, &b| stamp(b).cmp(&stamp(a)).then(b.cmp(&a)));
     order
+}
+
+/// Which migrations a down reverts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Down {
+    /// The n applied last.
+    Steps(usize),
+    /// Every applied one above this version.
+    To(u64),
+    /// Every applied one.
+    All,
+    /// This version alone.
+    Only(u64),
+}
+
+/// The migrations (indexes) a down reverts, in the order it reverts them:
+/// the one applied last first ([`application_order`] of `rows`, every
+/// history row; `Only` needs none). Refused before anything changes: a
+/// version the files lack, one that is not applied (`Only`), an
+/// irreversible migration on the way, and a no-transaction down file that
+/// would run while a higher version stays applied.
+pub(crate) fn down_targets(
+    migrations: &Migrations,
+    applied: &Applied,
+    rows: &[AppliedMigration],
+    how: Down,
+) -> Result<Vec<usize>> {
+    let list = migrations.as_slice();
+    let index_of = |version: u64| {
+        migrations
+            .index_of(version)
+            .ok_or_else(|| Error::UnknownVersion {
+                version,
+                folder: migrations.folder().to_owned(),
+            })
+    };
+    let down_file = |index: usize| migrations.file_path(&list[index], Direction::Down);
+    let targets: Vec<usize> = match how {
+        Down::Only(version) => {
+            let index = index_of(version)?;
+            if !applied.contains(index) {
+                return Err(Error::NotApplied {
+                    version,
+                    file: down_file(index),
+                });
+            }
+            vec![index]
+        }
+        Down::Steps(n) => application_order(migrations, applied, rows)
+            .into_iter()
+            .take(n)
+            .collect(),
+        Down::To(version) => {
+            let keep = index_of(version)?;
+            application_order(migrations, applied, rows)
+                .into_iter()
+                .filter(|&i| i > keep)
+                .collect()
+        }
+        Down::All => application_order(migrations, applied, rows),
+    };
+    if let Some(&i) = targets.iter().find(|&&i| list[i].irreversible()) {
+        return Err(Error::Irreversible {
+            version: list[i].version(),
+            file: down_file(i),
+        });
+    }
+    // What stays applied as the down goes: ascending, so its last is the
+    // newest; usually the target is that last one.
+    let mut remaining = applied.indexes();
+    for &index in &targets {
+        let newest = remaining.last().copied();
+        if list[index].no_transaction(Direction::Down)
+            && let Some(newest) = newest.filter(|&n| n != index)
+        {
+            return Err(Error::NoTransactionRevertBelow {
+                version: list[index].version(),
+                file: down_file(index),
+                newest_applied: list[newest].version(),
+            });
+        }
+        if newest == Some(index) {
+            remaining.pop();
+        } else {
+            remaining.retain(|&i| i != index);
+        }
+    }
+    Ok(targets)
 }
 
 /// The chain of each row when the rows are, in ascending order, `rows`.

@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::backend::Connect;
-use crate::ops::{Down, Ops};
+use crate::ops::Ops;
+use crate::plan::Down;
 use crate::{HistoryChanges, Migrations, Report, Result, Status};
 
 /// The history table's name unless [`Runner::table`] says otherwise.

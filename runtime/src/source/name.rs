@@ -113,16 +113,36 @@ pub fn parse<'a>(file_name: &'a str, shown: &str) -> Result<Option<FileName<'a>>
     }))
 }
 
+/// What editors, patch tools and people append to a file they keep aside:
+/// such a file is never a migration, whatever its name says.
+const LEFTOVERS: [&str; 11] = [
+    "~",
+    ".bak",
+    ".orig",
+    ".swp",
+    ".swo",
+    ".tmp",
+    ".old",
+    ".rej",
+    ".save",
+    ".backup",
+    ".disabled",
+];
+
 /// For a name that golang-migrate reads as a migration (`VERSION_` then
 /// anything, then `.up` or `.down` at the end or before a last extension)
-/// but with an extension other than `.sql`: its stem and direction. Not for
-/// a copy of a `.sql` file (`.up.sql.bak`, `.up.sql~`, `.up.sql.orig`).
+/// but with an extension other than `.sql` (`.txt`, `.sqlx`, `.sql.gz`): its
+/// stem and direction. Not for a file kept aside (`.up.sql.bak`,
+/// `.up.txt~`: [`LEFTOVERS`]).
 fn other_extension(file_name: &str) -> Option<(&str, Direction)> {
     let digits = file_name.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 || file_name.as_bytes().get(digits) != Some(&b'_') {
         return None;
     }
     let lower = file_name.to_ascii_lowercase();
+    if LEFTOVERS.iter().any(|end| lower.ends_with(end)) {
+        return None;
+    }
     [Direction::Up, Direction::Down]
         .into_iter()
         .filter_map(|direction| {
@@ -134,8 +154,7 @@ fn other_extension(file_name: &str) -> Option<(&str, Direction)> {
             } else {
                 lower.rfind(&format!("{word}."))?
             };
-            let rest = &lower[at + word.len()..];
-            (at > digits + 1 && !rest.starts_with(".sql")).then_some((at, direction))
+            (at > digits).then_some((at, direction))
         })
         .max_by_key(|&(at, _)| at)
         .map(|(at, direction)| (&file_name[..at], direction))
@@ -197,7 +216,9 @@ mod tests {
             "2024_notes.txt",
             "1_upgrade-notes.md",
             "1_x.upper",
-            "001_.up.txt",
+            "2_y.up.txt~",
+            "2_y.up.txt.bak",
+            "5_x.up.sql.disabled",
         ] {
             assert_eq!(ok(name), None, "{name}");
         }
@@ -213,6 +234,10 @@ mod tests {
             ("3_setup.up.psql", "3_setup.up.sql"),
             ("4_a.down.b.up.cql", "4_a.down.b.up.sql"),
             ("5_markup.down.txt", "5_markup.down.sql"),
+            ("6_y.up.sqlx", "6_y.up.sql"),
+            ("7_y.up.sql.txt", "7_y.up.sql"),
+            ("8_y.down.sql.gz", "8_y.down.sql"),
+            ("9_.up.txt", "9_.up.sql"),
         ] {
             assert_eq!(
                 err(name),
