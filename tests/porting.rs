@@ -348,14 +348,16 @@ fn run_where_exists(table: &str) -> (Error, tempfile::TempDir, strata::rusqlite:
 
 #[test]
 fn a_database_built_without_strata_is_pointed_to_baseline() {
-    // Whichever migration meets an object that is there.
+    // After a migration of the run, an object that is there may be one
+    // this run made (a folder that creates a table twice): the failure is
+    // said as it is, never "built without strata".
     let (err, _dir, _conn) = run_where_exists("t2");
     assert_eq!(err.report().map(|r| r.applied.len()), Some(1));
     assert!(
-        matches!(err.failure(), Error::SchemaExists { version: 2, .. }),
+        matches!(err.failure(), Error::Statement { version: 2, .. }),
         "{err:?}"
     );
-    assert!(err.to_string().contains("name it with --table"), "{err}");
+    assert!(!err.to_string().contains("without strata"), "{err}");
 
     let migrations = load(&tables_folder([1, 2]));
     let (err, _dir, mut conn) = run_where_exists("t1");
@@ -370,7 +372,8 @@ fn a_database_built_without_strata_is_pointed_to_baseline() {
     );
     assert!(
         text.contains("had no history table schema_migrations")
-            && text.contains("`strata baseline VERSION`"),
+            && text.contains("`strata baseline VERSION`")
+            && text.contains("name it with --table"),
         "{text}"
     );
     assert!(matches!(err.source(), Some(e) if e.to_string().contains("already exists")));
@@ -904,4 +907,103 @@ fn adopt_told_a_version_on_strata_s_own_history_is_an_error() {
     assert!(matches!(err, Error::AdoptedAlready { .. }), "{err:?}");
     assert!(err.to_string().contains("`strata force V`"), "{err}");
     assert_eq!(history(&conn).len(), 2);
+}
+
+#[test]
+fn goto_and_redo_refuse_a_gap_before_they_revert_anything() {
+    let dir = tables_folder([1, 2, 4, 5]);
+    common::write_files(
+        dir.path(),
+        &[
+            (
+                "000003_outside.up.sql",
+                "-- strata:no-transaction\nCREATE TABLE t3 (id INTEGER);\nCREATE TABLE t3x (id INTEGER);\n",
+            ),
+            ("000003_outside.down.sql", "DROP TABLE t3;\n"),
+        ],
+    );
+    let migrations = load(&dir);
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    migrations.run(&mut conn).unwrap();
+    migrations.runner().down_only(&mut conn, 2).unwrap();
+    let before = history(&conn);
+    for err in [
+        migrations.runner().goto(&mut conn, 4).unwrap_err(),
+        migrations.runner().redo(&mut conn).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, Error::OutOfOrder { version: 2, .. }),
+            "{err:?}"
+        );
+        assert_eq!(history(&conn), before);
+    }
+    // With the gap allowed, goto 4 reverts 5 and applies 2.
+    let report = migrations
+        .runner()
+        .allow_out_of_order(true)
+        .goto(&mut conn, 4)
+        .unwrap();
+    assert_eq!(report.reverted.len(), 1);
+    assert_eq!(report.applied.len(), 1);
+
+    // redo of the no-transaction 3, whose up fails the second time (its
+    // down left t3x): the report says where the database is, dirty.
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    migrations.runner().target(3).run(&mut conn).unwrap();
+    let err = migrations.runner().redo(&mut conn).unwrap_err();
+    let report = err.report().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(report.reverted.len(), 1);
+    assert_eq!(report.version, Some(3));
+    assert!(
+        err.to_string()
+            .ends_with("is now at version 3, marked dirty)"),
+        "{err}"
+    );
+    assert_eq!(
+        history(&conn).last(),
+        Some(&(3, "outside".to_owned(), true))
+    );
+}
+
+#[test]
+fn a_no_transaction_migration_never_runs_below_a_newer_build_s_versions() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    load(&tables_folder([1, 2, 5, 6])).run(&mut conn).unwrap();
+    let dir = tables_folder([1, 2, 3]);
+    common::write_files(
+        dir.path(),
+        &[
+            (
+                "000004_outside.up.sql",
+                "-- strata:no-transaction\nCREATE TABLE t4 (id INTEGER);\n",
+            ),
+            ("000004_outside.down.sql", "DROP TABLE t4;\n"),
+        ],
+    );
+    let migrations = load(&dir);
+    let older = migrations
+        .runner()
+        .allow_newer(true)
+        .allow_out_of_order(true);
+    for err in [
+        older.clone().dry_run(true).run(&mut conn).unwrap_err(),
+        older.run(&mut conn).unwrap_err(),
+        older.validate(&mut conn).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err.failure(),
+                Error::NoTransactionOutOfOrder {
+                    version: 4,
+                    newest_applied: 6,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    assert!(!tables(&conn).contains(&"t4".to_owned()));
 }

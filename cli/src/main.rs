@@ -145,6 +145,9 @@ enum Command {
     },
     /// Revert the newest migration and apply it again
     Redo {
+        /// Redo even while a migration is pending below applied ones (it is applied too)
+        #[arg(long)]
+        allow_out_of_order: bool,
         #[command(flatten)]
         change: Change,
     },
@@ -206,7 +209,7 @@ impl Command {
             Command::Up { change, .. }
             | Command::Down { change, .. }
             | Command::Goto { change, .. }
-            | Command::Redo { change }
+            | Command::Redo { change, .. }
             | Command::Baseline { change, .. }
             | Command::Force { change, .. }
             | Command::Repair { change }
@@ -288,8 +291,15 @@ fn main() -> ExitCode {
         }
         Err(failure) => {
             out.error(&failure);
-            if dry_run && matches!(failure, Failure::Strata(_)) {
-                out.note("dry run, rolled back: nothing changed");
+            match failure {
+                // It names the sequences that moved all the same.
+                Failure::Strata(strata::Error::DryRunFailed { .. }) => {
+                    out.note("dry run, rolled back: nothing else changed");
+                }
+                Failure::Strata(_) if dry_run => {
+                    out.note("dry run, rolled back: nothing changed");
+                }
+                _ => {}
             }
             ExitCode::from(if matches!(failure, Failure::Usage(_)) {
                 2
@@ -483,10 +493,14 @@ fn on_database(
             let runner = runner.allow_out_of_order(*allow_out_of_order);
             report(c, runner.goto(conn, *version)?.to_string());
         }
-        Command::Redo { change: c } => {
+        Command::Redo {
+            allow_out_of_order,
+            change: c,
+        } => {
             target.must_exist()?;
             let mut db = open(change(c))?;
             let conn = db.conn();
+            let runner = runner.allow_out_of_order(*allow_out_of_order);
             report(c, runner.redo(conn)?.to_string());
         }
         Command::Status { json, check } => {

@@ -137,7 +137,7 @@ fn porting_a_golang_migrate_folder_and_its_history() {
     shell.write("migrations/2_posts.down.txt", "DROP TABLE posts;\n");
     let stderr = shell.fails(1, &["validate"]);
     assert!(
-        stderr.contains("migrations/2_posts.up.txt: golang-migrate runs a migration file with any extension, strata only .sql ones, so this file would be skipped (rename it to 2_posts.up.sql)"),
+        stderr.contains("migrations/2_posts.up.txt: strata runs migration files named .up.sql and .down.sql only (golang-migrate takes other extensions), so this file would be skipped (rename it to 2_posts.up.sql)"),
         "{stderr}"
     );
     assert!(

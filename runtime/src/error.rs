@@ -406,7 +406,7 @@ pub enum Error {
     /// an `ALTER TABLE` waiting for its lock does not queue every query of
     /// the application behind it.
     #[error(
-        "{file}{}: {cause}{}: strata sets lock_timeout to {} for each statement of a migration, so that a statement waiting for a table's lock does not queue the application's queries behind it, and {} (run it again once the session holding the lock is done, or raise the limit: `--table-lock-timeout SECONDS`, 0 to wait as long as it takes; Runner::table_lock_timeout)",
+        "{file}{}: {cause}{}: strata sets lock_timeout to {} for each statement of a migration, so that a statement waiting for a table's lock does not queue the application's queries behind it, and {} (the lock is held by another session, such as a long query or an open transaction: let it finish, or raise the limit: `--table-lock-timeout SECONDS`, 0 to wait as long as it takes; Runner::table_lock_timeout)",
         at_line(*line),
         in_statement(statement.as_deref()),
         crate::runner::Millis(*timeout),
@@ -931,10 +931,23 @@ impl Error {
                     cause,
                 }
             }
-            cause => Error::Partial {
-                report: Box::new(report.clone()),
-                cause: Box::new(cause),
-            },
+            cause => {
+                let mut report = report.clone();
+                // A no-transaction up file that failed left its row, dirty,
+                // after what `report` counted.
+                if let Error::LeftDirty {
+                    version,
+                    direction: Direction::Up,
+                    ..
+                } = cause.failure()
+                {
+                    report.version = report.version.max(Some(*version));
+                }
+                Error::Partial {
+                    report: Box::new(report),
+                    cause: Box::new(cause),
+                }
+            }
         }
     }
 }

@@ -211,6 +211,12 @@ impl<'a> Ops<'a> {
         applied.newest().map(|i| self.list()[i].version())
     }
 
+    /// The newest applied version, a newer build's included
+    /// (`allow_newer`): where the database is.
+    fn newest_applied(&self, applied: &Applied) -> Option<u64> {
+        self.version_of(applied).max(self.newer.last().copied())
+    }
+
     /// Runs `f` between `enter` and `leave`, which always runs. In a dry
     /// run, everything `f` did is rolled back before `leave`.
     fn changing<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
@@ -404,9 +410,10 @@ impl<'a> Ops<'a> {
                 report.newer = self.newer.clone();
                 Ok(report)
             }
-            // A database without history where a migration's objects are
-            // there already was built without strata.
-            Err(e) if missing => Err(Error::after(self.schema_exists(e), &report)),
+            // A database without history where the first migration's
+            // objects are there already was built without strata. (After
+            // a migration of this run, the object may be strata's own.)
+            Err(e) if missing && report.applied.is_empty() => Err(self.schema_exists(e)),
             Err(e) => Err(Error::after(e, &report)),
         }
     }
@@ -481,7 +488,7 @@ impl<'a> Ops<'a> {
                 }
                 Ok(Step::Untried(versions)) => {
                     let (applied, _) = self.state()?;
-                    report.version = self.version_of(&applied);
+                    report.version = self.newest_applied(&applied);
                     report.untried = versions;
                     return Ok(());
                 }
@@ -493,7 +500,7 @@ impl<'a> Ops<'a> {
                 }) => {
                     self.commit()?;
                     // Recorded, dirty until the file has run.
-                    report.version = Some(version);
+                    report.version = Some(version).max(self.newer.last().copied());
                     let step = self.finish_outside_transaction(index, Direction::Up, previous)?;
                     report.applied.push(step);
                     (more, version)
@@ -542,7 +549,7 @@ impl<'a> Ops<'a> {
             }
             pending
         } else if list[first].no_transaction(Direction::Up) {
-            refuse_outside_out_of_order(self.migrations(), &applied, first)?;
+            refuse_outside_out_of_order(self.migrations(), first, self.newest_applied(&applied))?;
             if self.dry_run() {
                 let rest = applied.pending(end).into_iter().map(|i| list[i].version());
                 return Ok(Step::Untried(rest.collect()));
@@ -673,6 +680,10 @@ impl<'a> Ops<'a> {
             });
         }
         self.writable = true;
+        // The history as the down leaves it, step by step (with the
+        // chains strata writes), so that each step's check under the lock
+        // is one read of the newest row.
+        let mut rows = rows;
         self.changing(|ops| {
             let mut report = ops.report(None);
             let mut expected = applied.indexes();
@@ -684,10 +695,12 @@ impl<'a> Ops<'a> {
                         .collect();
                     break;
                 }
-                match ops.revert(index, &expected) {
+                let head = rows.last().map(|r| (r.version, r.chain));
+                match ops.revert(index, &expected, head) {
                     Ok(step) => report.reverted.push(step),
                     Err(e) => return Err(Error::after(e, &report)),
                 }
+                plan::without(&mut rows, ops.list()[index].version());
                 if expected.last() == Some(&index) {
                     expected.pop();
                 } else {
@@ -702,20 +715,38 @@ impl<'a> Ops<'a> {
     }
 
     /// Reverts migration `index`, which must be applied, with exactly the
-    /// migrations `expected` applied (ascending), as the plan saw them.
-    fn revert(&mut self, index: usize, expected: &[usize]) -> Result<AppliedStep> {
+    /// migrations `expected` applied (ascending), as the plan saw them;
+    /// `head`: the newest row's version and chain then, when known.
+    fn revert(
+        &mut self,
+        index: usize,
+        expected: &[usize],
+        head: Option<(u64, Checksum)>,
+    ) -> Result<AppliedStep> {
         let m = &self.list()[index];
         let file = self.file(index, Direction::Down);
         let outside = m.no_transaction(Direction::Down);
+        let newest = expected.last() == Some(&index);
         let mut previous = None;
         let duration = self.transaction_of(Some((m.version(), &file)), |ops| {
-            // Under the lock, the history must still be what the plan saw.
-            let (applied, _) = ops.state()?;
-            if !applied.is(expected) {
+            // Under the lock, the history must still be what the plan saw:
+            // the newest row's chain sums up every row, so when it is the
+            // one expected, one read says so; otherwise every row is read.
+            let same_head = match (head, ops.db.read_head()?) {
+                (Some((version, chain)), TableState::Strata(Some(now))) => {
+                    !now.dirty && now.version == version && now.chain == chain
+                }
+                _ => false,
+            };
+            if !same_head && !ops.state()?.0.is(expected) {
                 return Err(Error::HistoryChanged);
             }
             if outside {
-                previous = applied.newest_below(index).map(|i| ops.list()[i].version());
+                previous = expected
+                    .iter()
+                    .rev()
+                    .find(|&&i| i < index)
+                    .map(|&i| ops.list()[i].version());
                 ops.db.set_dirty(m.version(), true, None)?;
                 return Ok(None);
             }
@@ -724,7 +755,7 @@ impl<'a> Ops<'a> {
             ops.db
                 .delete_row(m.version())
                 .map_err(|e| ops.history_error(index, Direction::Down, true, e))?;
-            if applied.newest() != Some(index) {
+            if !newest {
                 // A row below others is gone: their chains change.
                 ops.rechain()
                     .map_err(|e| ops.history_error(index, Direction::Down, true, e))?;
@@ -770,7 +801,7 @@ impl<'a> Ops<'a> {
             // A migration pending below applied ones would be applied with
             // the one redone: refused before anything is reverted, as `up`
             // refuses it.
-            ops.state()?;
+            ops.state().map_err(not_moving_up)?;
             let mut report = ops.down(Down::Steps(1))?;
             let Some(reverted) = report.reverted.first() else {
                 return Ok(report);
@@ -793,6 +824,9 @@ impl<'a> Ops<'a> {
     pub fn goto(&mut self, version: u64) -> Result<Report> {
         let index = self.index_of(version)?;
         self.changing(|ops| {
+            // As for redo: a migration pending below applied ones would be
+            // applied after the down; refused before anything changes.
+            ops.state().map_err(not_moving_up)?;
             let mut report = ops.down(Down::To(version))?;
             if !report.untried.is_empty() {
                 return Ok(report);
@@ -870,13 +904,20 @@ impl<'a> Ops<'a> {
             self.runner.allow_newer,
             true,
         )?;
+        if self.runner.allow_newer {
+            self.newer = plan::newer(self.migrations(), &rows);
+        }
         let pending = applied.pending(end);
         // What the backend would refuse before running a pending file, by
         // its own dialect (the folder rules judged what both dialects see).
         for &index in &pending {
             let m = &self.list()[index];
             if m.no_transaction(Direction::Up) {
-                refuse_outside_out_of_order(self.migrations(), &applied, index)?;
+                refuse_outside_out_of_order(
+                    self.migrations(),
+                    index,
+                    self.newest_applied(&applied),
+                )?;
             } else {
                 let lexed = sql::lex(m.up_sql(), self.db.dialect());
                 refuse_in_transaction(m, &self.file(index, Direction::Up), &lexed.statements)?;
@@ -1100,20 +1141,19 @@ impl<'a> Ops<'a> {
 
 /// A no-transaction migration must not run below an applied one: see
 /// [`Error::NoTransactionOutOfOrder`].
+/// `newest_applied`: the newest applied version, a newer build's included.
 fn refuse_outside_out_of_order(
     migrations: &Migrations,
-    applied: &Applied,
     index: usize,
+    newest_applied: Option<u64>,
 ) -> Result<()> {
-    match applied.newest() {
-        Some(newest) if newest > index => {
-            let m = &migrations.as_slice()[index];
-            Err(Error::NoTransactionOutOfOrder {
-                version: m.version(),
-                file: migrations.file_path(m, Direction::Up),
-                newest_applied: migrations.as_slice()[newest].version(),
-            })
-        }
+    let m = &migrations.as_slice()[index];
+    match newest_applied {
+        Some(newest) if newest > m.version() => Err(Error::NoTransactionOutOfOrder {
+            version: m.version(),
+            file: migrations.file_path(m, Direction::Up),
+            newest_applied: newest,
+        }),
         _ => Ok(()),
     }
 }
@@ -1158,20 +1198,28 @@ fn check_history(
 ) -> Result<Applied> {
     plan::check_history(migrations, rows, allow_out_of_order, allow_newer).map_err(|e| match e {
         Error::Dirty { version, name, .. } if running => Error::InProgress { version, name },
-        // `allow_newer` is for moving up.
+        e if !moving_up => not_moving_up(e),
+        e => e,
+    })
+}
+
+/// An error of a history check for an operation that does not only move
+/// up: `allow_newer`, which is for moving up, is not offered.
+fn not_moving_up(e: Error) -> Error {
+    match e {
         Error::MissingMigration {
             version,
             name,
             folder,
             ..
-        } if !moving_up => Error::MissingMigration {
+        } => Error::MissingMigration {
             version,
             name,
             folder,
             allow_newer_helps: false,
         },
         e => e,
-    })
+    }
 }
 
 /// The sequences that existed before a dry run and whose value differs

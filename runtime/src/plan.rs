@@ -325,6 +325,20 @@ pub(crate) fn down_targets(
     Ok(targets)
 }
 
+/// Takes the row of `version` out of `rows` (ascending), as a down deletes
+/// it; a row below others changes their chains, as `rechain` writes them.
+pub(crate) fn without(rows: &mut Vec<AppliedMigration>, version: u64) {
+    if rows.last().is_some_and(|r| r.version == version) {
+        rows.pop();
+    } else if let Ok(at) = rows.binary_search_by_key(&version, |r| r.version) {
+        rows.remove(at);
+        let chains = chains(rows.iter().map(|r| (r.version, r.checksum)));
+        for (row, chain) in rows.iter_mut().zip(chains) {
+            row.chain = chain;
+        }
+    }
+}
+
 /// The chain of each row when the rows are, in ascending order, `rows`.
 pub(crate) fn chains(rows: impl IntoIterator<Item = (u64, Checksum)>) -> Vec<Checksum> {
     let mut chain = Checksum::ZERO;

@@ -268,7 +268,7 @@ impl fmt::Display for Problem {
             ),
             Problem::WrongExtension { file, fixed } => write!(
                 f,
-                "{file}: golang-migrate runs a migration file with any extension, strata only .sql ones, so this file would be skipped (rename it to {fixed})"
+                "{file}: strata runs migration files named .up.sql and .down.sql only (golang-migrate takes other extensions), so this file would be skipped (rename it to {fixed})"
             ),
             Problem::DashSeparator { file, fixed } => write!(
                 f,
