@@ -143,7 +143,7 @@ enum Command {
         #[command(flatten)]
         change: Change,
     },
-    /// Revert the newest migration and apply it again
+    /// Revert the migration applied last and apply it again
     Redo {
         /// Redo even while a migration is pending below applied ones (it is applied too)
         #[arg(long)]

@@ -795,7 +795,7 @@ impl<'a> Ops<'a> {
         }
     }
 
-    /// Reverts the newest migration and applies it again.
+    /// Reverts the migration applied last and applies it again.
     pub fn redo(&mut self) -> Result<Report> {
         self.changing(|ops| {
             // A migration pending below applied ones would be applied with

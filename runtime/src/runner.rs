@@ -265,13 +265,17 @@ impl Runner<'_> {
         self.moving(conn, |ops| ops.down(Down::All))
     }
 
-    /// Reverts the newest applied migration and applies it again.
+    /// Reverts the migration applied last and applies it again. Refused before
+    /// anything changes while a migration is pending below applied ones
+    /// (unless [`allow_out_of_order`](Runner::allow_out_of_order)), which it
+    /// would apply too.
     pub fn redo(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.moving(conn, |ops| ops.redo())
     }
 
     /// Moves to `version`: reverts what is above it, applies what is
-    /// pending up to it.
+    /// pending up to it. Refused before anything changes while a migration
+    /// is pending below applied ones, as for [`redo`](Runner::redo).
     pub fn goto(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.goto(version))
     }
