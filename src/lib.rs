@@ -48,10 +48,19 @@ pub use rusqlite;
 /// `000001_init.up.sql~` or `000001_init.up.sql.bak`), hidden files and
 /// subfolders are skipped on purpose. Any other `.sql` file must be a
 /// migration.
-pub use strata_macros::embed_migrations;
+///
+/// The expansion reaches strata however your `Cargo.toml` names it
+/// (`db = { package = "strata", ... }`, then `db::embed_migrations!`).
+#[macro_export]
+macro_rules! embed_migrations {
+    ($($folder:tt)*) => {
+        $crate::__private::embed_migrations! { $crate; $($folder)* }
+    };
+}
 
 /// What the code that `embed_migrations!` generates names. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use strata_macros::embed_migrations;
     pub use strata_runtime::{Migration, Migrations};
 }

@@ -1,7 +1,8 @@
 //! A new crate that depends on strata by path, as a user's would: it builds
 //! and migrates a file database; a migration added to its folder is picked
 //! up by the next build (the `build.rs` line); deleting a down file makes
-//! `cargo build` fail naming that file.
+//! `cargo build` fail naming that file. A second crate names strata
+//! otherwise in its `Cargo.toml`, and the macro still works.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -25,27 +26,62 @@ fn write(path: PathBuf, content: &str) {
     std::fs::write(path, content).unwrap();
 }
 
-#[test]
-fn a_downstream_crate_builds_migrates_and_fails_to_build_without_a_down_file() {
+/// A new crate `name` whose dependency on strata is `key = { package =
+/// "strata", path = ... }`, with `main` as its `src/main.rs` and migration 1
+/// (table `users`) in its folder.
+fn new_app(name: &str, key: &str, main: &str) -> tempfile::TempDir {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let app = tempfile::tempdir().unwrap();
     let root = app.path();
     write(
         root.join("Cargo.toml"),
         &format!(
-            "[package]\nname = \"downstream_app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-             [dependencies]\nstrata = {{ path = {:?} }}\n\n[workspace]\n",
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\n{key} = {{ package = \"strata\", path = {:?} }}\n\n[workspace]\n",
             repo.display().to_string()
         ),
     );
     // The same versions of the dependencies as this workspace.
     std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    write(root.join("src/main.rs"), main);
     write(
-        root.join("build.rs"),
-        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n",
+        root.join("migrations/000001_init.up.sql"),
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
     );
     write(
-        root.join("src/main.rs"),
+        root.join("migrations/000001_init.down.sql"),
+        "DROP TABLE users;\n",
+    );
+    app
+}
+
+/// `cargo run` in `app`, which must succeed; its output must begin with
+/// `expected`.
+fn runs(app: &Path, args: &[&str], expected: &str) {
+    let mut all = vec!["run", "--quiet", "--"];
+    all.extend_from_slice(args);
+    let run = cargo(app, &all);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.starts_with(expected), "{stdout}");
+}
+
+/// `cargo build` in `app`, which must fail; returns its standard error.
+fn build_fails(app: &Path) -> String {
+    let build = cargo(app, &["build", "--quiet"]);
+    assert!(!build.status.success());
+    String::from_utf8_lossy(&build.stderr).into_owned()
+}
+
+#[test]
+fn a_downstream_crate_builds_migrates_and_fails_to_build_without_a_down_file() {
+    let app = new_app(
+        "downstream_app",
+        "strata",
         r#"static MIGRATIONS: strata::Migrations = strata::embed_migrations!("migrations");
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -57,27 +93,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 "#,
     );
+    let root = app.path();
     write(
-        root.join("migrations/000001_init.up.sql"),
-        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
-    );
-    write(
-        root.join("migrations/000001_init.down.sql"),
-        "DROP TABLE users;\n",
+        root.join("build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n",
     );
     let database = root.join("app.db");
     let database = database.to_str().unwrap();
-
-    let run = cargo(root, &["run", "--quiet", "--", database]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(
-        stdout.starts_with("applied 1 migration, the database is now at version 1"),
-        "{stdout}"
+    runs(
+        root,
+        &[database],
+        "applied 1 migration, the database is now at version 1",
     );
 
     // A new file: the build script's line makes cargo rebuild and embed it.
@@ -89,24 +115,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("migrations/000002_email.down.sql"),
         "ALTER TABLE users DROP COLUMN email;\n",
     );
-    let run = cargo(root, &["run", "--quiet", "--", database]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(
-        stdout.starts_with("applied 1 migration, the database is now at version 2"),
-        "{stdout}"
+    runs(
+        root,
+        &[database],
+        "applied 1 migration, the database is now at version 2",
     );
 
     std::fs::remove_file(root.join("migrations/000002_email.down.sql")).unwrap();
-    let build = cargo(root, &["build", "--quiet"]);
-    let stderr = String::from_utf8_lossy(&build.stderr);
-    assert!(!build.status.success());
+    let stderr = build_fails(root);
     assert!(
         stderr.contains("error: missing down file migrations/000002_email.down.sql (write the SQL that reverts 000002_email.up.sql, or put `-- strata:irreversible` in it)"),
+        "{stderr}"
+    );
+}
+
+/// A crate that names strata otherwise in its `Cargo.toml` (`package =
+/// "strata"` under another key): the macro's expansion reaches strata
+/// through the name the crate gave it.
+#[test]
+fn the_macro_works_when_the_dependency_is_renamed() {
+    let app = new_app(
+        "downstream_renamed",
+        "db-migrations",
+        r#"// No crate named `strata` is in scope here.
+static MIGRATIONS: db_migrations::Migrations = db_migrations::embed_migrations!("migrations");
+
+fn main() {
+    let mut conn = db_migrations::rusqlite::Connection::open_in_memory().unwrap();
+    println!("{}", MIGRATIONS.run(&mut conn).unwrap());
+}
+"#,
+    );
+    let root = app.path();
+    runs(
+        root,
+        &[],
+        "applied 1 migration, the database is now at version 1",
+    );
+    // A folder that breaks a rule is still a build error naming the file.
+    std::fs::remove_file(root.join("migrations/000001_init.down.sql")).unwrap();
+    let stderr = build_fails(root);
+    assert!(
+        stderr.contains("missing down file migrations/000001_init.down.sql"),
         "{stderr}"
     );
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
 use strata_runtime::Migration;
 use strata_runtime::source::{self, Folder};
@@ -13,14 +13,50 @@ use syn::LitStr;
 /// own, whose `CARGO_MANIFEST_DIR` does not hold the fixture folders.
 const MANIFEST_DIR_OVERRIDE: &str = "STRATA_MANIFEST_DIR_OVERRIDE";
 
-/// What the macro expands to: tokens, or Rust source for the compiler to
-/// lex (see [`emit`]).
+/// What the macro expands to: tokens, or the migrations as Rust source for
+/// the compiler to lex (see [`emit`]) inside tokens that name the crate.
 pub enum Expansion {
     Tokens(TokenStream),
-    Source(String),
+    Source(Embedded),
 }
 
+/// The expansion of a folder that follows the rules.
+pub struct Embedded {
+    /// The path to the `strata` crate, as the caller reaches it.
+    pub krate: TokenStream,
+    /// How many migrations there are.
+    pub count: usize,
+    /// The array's elements, as Rust source.
+    pub elements: String,
+    /// The folder as written, for messages.
+    pub shown: String,
+}
+
+impl Embedded {
+    /// The whole expansion, around `elements` lexed.
+    pub fn tokens(self, elements: TokenStream) -> TokenStream {
+        let Embedded {
+            krate,
+            count,
+            shown,
+            ..
+        } = self;
+        quote! {
+            {
+                use #krate::__private::Migration as __M;
+                use ::core::include_str as __s;
+                static __STRATA_EMBEDDED: [__M; #count] = [#elements];
+                #krate::__private::Migrations::__embedded(#shown, &__STRATA_EMBEDDED)
+            }
+        }
+    }
+}
+
+/// The input, `$crate; "folder"` from the `strata::embed_migrations!`
+/// wrapper (which passes the path to strata however the caller's
+/// `Cargo.toml` names it), or `"folder"` alone (then `::strata`).
 pub fn embed_migrations(input: TokenStream) -> syn::Result<Expansion> {
+    let (krate, input) = split_crate(input);
     let literal = parse(input)?;
     let written = literal.value();
     if Path::new(&written).is_absolute() {
@@ -34,21 +70,41 @@ pub fn embed_migrations(input: TokenStream) -> syn::Result<Expansion> {
     let base = manifest_dir(&literal)?;
     let folder = match source::scan(&base, &written, "the directory of the crate's Cargo.toml") {
         Ok(folder) => folder,
-        Err(problems) => return Ok(Expansion::Tokens(report(&literal, &problems))),
+        Err(problems) => return Ok(Expansion::Tokens(report(&krate, &literal, &problems))),
     };
-    Ok(Expansion::Source(emit(&folder)))
+    Ok(Expansion::Source(Embedded {
+        krate,
+        count: folder.migrations.len(),
+        elements: emit(&folder),
+        shown: folder.shown,
+    }))
+}
+
+/// The crate path before the first top-level `;`, and the rest.
+fn split_crate(input: TokenStream) -> (TokenStream, TokenStream) {
+    let tokens: Vec<TokenTree> = input.into_iter().collect();
+    match tokens
+        .iter()
+        .position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ';'))
+    {
+        Some(at) => (
+            tokens[..at].iter().cloned().collect(),
+            tokens[at + 1..].iter().cloned().collect(),
+        ),
+        None => (quote!(::strata), tokens.into_iter().collect()),
+    }
 }
 
 /// Every problem as its own compile error, then a placeholder value so
 /// that the caller's `static` gets no second, confusing type error.
-fn report(literal: &LitStr, problems: &[source::Problem]) -> TokenStream {
+fn report(krate: &TokenStream, literal: &LitStr, problems: &[source::Problem]) -> TokenStream {
     let errors = problems
         .iter()
         .map(|problem| syn::Error::new(literal.span(), problem).into_compile_error());
     quote! {
         {
             #(#errors)*
-            ::strata::__private::Migrations::__embedded("", &[])
+            #krate::__private::Migrations::__embedded("", &[])
         }
     }
 }
@@ -73,21 +129,16 @@ fn manifest_dir(literal: &LitStr) -> syn::Result<PathBuf> {
         })
 }
 
-/// The expansion is written as Rust source, which the compiler lexes in
-/// one call: building tens of thousands of tokens one by one through the
-/// proc-macro bridge costs more than the folder scan itself. String
-/// literals come from `Debug`, which writes valid Rust.
+/// The array's elements are written as Rust source, which the compiler
+/// lexes in one call: building tens of thousands of tokens one by one
+/// through the proc-macro bridge costs more than the folder scan itself.
+/// String literals come from `Debug`, which writes valid Rust. Short local
+/// names (`__M`, `__s`, set by [`Embedded::tokens`]) keep the text, and the
+/// compiler's work, small.
 fn emit(folder: &Folder) -> String {
     use std::fmt::Write as _;
 
-    let mut text = String::with_capacity(400 * folder.migrations.len() + 256);
-    // Short local names keep the text, and the compiler's work, small.
-    let _ = write!(
-        text,
-        "{{ use ::strata::__private::Migration as __M; use ::core::include_str as __s; \
-         static __STRATA_EMBEDDED: [__M; {}] = [",
-        folder.migrations.len()
-    );
+    let mut text = String::with_capacity(400 * folder.migrations.len());
     for m in &folder.migrations {
         let _ = write!(
             text,
@@ -101,11 +152,6 @@ fn emit(folder: &Folder) -> String {
             Migration::__flags(m),
         );
     }
-    let _ = write!(
-        text,
-        "]; ::strata::__private::Migrations::__embedded({:?}, &__STRATA_EMBEDDED) }}",
-        folder.shown
-    );
     text
 }
 
