@@ -82,9 +82,17 @@ fn single_transaction_commits_nothing_so_its_failure_has_no_report() {
     assert!(tables(&conn).is_empty());
 }
 
-#[test]
-fn down_goto_and_redo_that_fail_partway_report_what_they_committed() {
-    // Version 2's down fails: it drops a table that is not there.
+/// Versions 1 to 3 (tables t1 to t3), applied to a new database, where
+/// version 2's down file is `down`: the folder, the migrations, the
+/// database's folder and a connection.
+fn applied_with_down_of_2(
+    down: &str,
+) -> (
+    tempfile::TempDir,
+    strata::Migrations,
+    tempfile::TempDir,
+    strata::rusqlite::Connection,
+) {
     let dir = tables_folder([1, 3]);
     common::write_files(
         dir.path(),
@@ -93,16 +101,21 @@ fn down_goto_and_redo_that_fail_partway_report_what_they_committed() {
                 "000002_t2.up.sql",
                 "CREATE TABLE t2 (id INTEGER PRIMARY KEY);\n",
             ),
-            (
-                "000002_t2.down.sql",
-                "DROP TABLE t2;\nDROP TABLE nowhere;\n",
-            ),
+            ("000002_t2.down.sql", down),
         ],
     );
     let migrations = load(&dir);
-    let (_dir, path) = database();
+    let (db, path) = database();
     let mut conn = open(&path);
     migrations.run(&mut conn).unwrap();
+    (dir, migrations, db, conn)
+}
+
+#[test]
+fn down_goto_and_redo_that_fail_partway_report_what_they_committed() {
+    // Version 2's down fails: it drops a table that is not there.
+    let (dir, migrations, _db, mut conn) =
+        applied_with_down_of_2("DROP TABLE t2;\nDROP TABLE nowhere;\n");
 
     type Move = fn(
         &strata::Migrations,
@@ -559,24 +572,8 @@ fn down_follows_the_order_of_application_and_can_revert_one_version() {
 
 #[test]
 fn a_no_transaction_down_never_runs_below_an_applied_version() {
-    let dir = tables_folder([1, 3]);
-    common::write_files(
-        dir.path(),
-        &[
-            (
-                "000002_t2.up.sql",
-                "CREATE TABLE t2 (id INTEGER PRIMARY KEY);\n",
-            ),
-            (
-                "000002_t2.down.sql",
-                "-- strata:no-transaction\nDROP TABLE t2;\n",
-            ),
-        ],
-    );
-    let migrations = load(&dir);
-    let (_dir, path) = database();
-    let mut conn = open(&path);
-    migrations.run(&mut conn).unwrap();
+    let (_dir, migrations, _db, mut conn) =
+        applied_with_down_of_2("-- strata:no-transaction\nDROP TABLE t2;\n");
     let err = migrations.runner().down_only(&mut conn, 2).unwrap_err();
     assert!(
         matches!(
