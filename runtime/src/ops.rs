@@ -701,11 +701,7 @@ impl<'a> Ops<'a> {
                     Err(e) => return Err(Error::after(e, &report)),
                 }
                 plan::without(&mut rows, ops.list()[index].version());
-                if expected.last() == Some(&index) {
-                    expected.pop();
-                } else {
-                    expected.retain(|&i| i != index);
-                }
+                plan::take_out(&mut expected, index);
                 report.version = expected.last().map(|&i| ops.list()[i].version());
             }
             let (applied, _) = ops.state()?;

@@ -316,13 +316,19 @@ pub(crate) fn down_targets(
                 newest_applied: list[newest].version(),
             });
         }
-        if newest == Some(index) {
-            remaining.pop();
-        } else {
-            remaining.retain(|&i| i != index);
-        }
+        take_out(&mut remaining, index);
     }
     Ok(targets)
+}
+
+/// Takes `index` out of `applied` (ascending), as a down reverts it: the
+/// last one, usually, in constant time.
+pub(crate) fn take_out(applied: &mut Vec<usize>, index: usize) {
+    if applied.last() == Some(&index) {
+        applied.pop();
+    } else {
+        applied.retain(|&i| i != index);
+    }
 }
 
 /// Takes the row of `version` out of `rows` (ascending), as a down deletes
