@@ -6,9 +6,9 @@
 pub use strata_runtime::{
     AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE,
     DEFAULT_TABLE_LOCK_TIMEOUT, Database, DatabaseError, Direction, Error, ForeignKeyViolation,
-    ForeignTable, HistoryChanges, MAX_LOCK_TIMEOUT, Migration, MigrationState, Migrations, Refusal,
-    Report, Result, RowChange, Runner, SequenceAdvanced, Status, StatusEntry, StorageFault,
-    VerifyFailure, VerifyFailures, VerifyReport, source,
+    ForeignTable, HistoryChanges, MAX_LOCK_TIMEOUT, Migration, MigrationState, Migrations, Problem,
+    Refusal, Report, Result, RowChange, Runner, SequenceAdvanced, Status, StatusEntry,
+    StorageFault, VerifyFailure, VerifyFailures, VerifyReport,
 };
 
 #[cfg(feature = "postgres")]

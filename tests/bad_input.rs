@@ -11,7 +11,7 @@ use std::path::Path;
 
 use common::*;
 use strata::Migrations;
-use strata::source::Problem;
+use strata::Problem;
 
 const UP: &str = "CREATE TABLE t (id INTEGER);\n";
 const DOWN: &str = "DROP TABLE t;\n";

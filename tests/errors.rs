@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use strata::source::Problem;
+use strata::Problem;
 use strata::{Checksum, Direction, Error, ForeignKeyViolation, ForeignTable, Refusal};
 
 fn checksum(text: &str) -> Checksum {

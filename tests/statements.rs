@@ -24,8 +24,8 @@ use std::process::Command;
 use proptest::prelude::*;
 use strata::rusqlite::Connection;
 use strata::rusqlite::fallible_iterator::FallibleIterator;
-use strata::source::sql::{self, Dialect};
 use strata::{Error, Migrations};
+use strata_source::sql::{self, Dialect};
 
 use common::{folder, write_files};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use strata::Direction;
-use strata::source::parse_file_name;
+use strata_source::parse_file_name;
 
 use crate::Failure;
 

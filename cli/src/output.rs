@@ -43,7 +43,7 @@ impl Output {
         let _ = writeln!(
             std::io::stderr().lock(),
             "{}",
-            strata::source::sql::shown(&text.to_string())
+            strata_source::sql::shown(&text.to_string())
         );
     }
 
@@ -54,7 +54,7 @@ impl Output {
         let text: String = text
             .to_string()
             .split('\n')
-            .map(|line| strata::source::sql::shown(line).into_owned())
+            .map(|line| strata_source::sql::shown(line).into_owned())
             .collect::<Vec<_>>()
             .join("\n");
         let _ = writeln!(std::io::stderr().lock(), "{label} {text}");
@@ -201,7 +201,7 @@ impl log::Log for Logger {
                 std::io::stderr().lock(),
                 "{}: {}",
                 record.level().as_str().to_lowercase(),
-                strata::source::sql::shown(&record.args().to_string())
+                strata_source::sql::shown(&record.args().to_string())
             );
         }
     }

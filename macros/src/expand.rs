@@ -1,12 +1,11 @@
-//! Parse the argument, check the folder with the runtime's scanner, and
+//! Parse the argument, check the folder with strata-source's scanner, and
 //! emit a static array of `Migration`s: data, not code.
 
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
-use strata_runtime::Migration;
-use strata_runtime::source::{self, Folder};
+use strata_source::{self as source, Folder};
 use syn::LitStr;
 
 /// Set by strata's own UI tests: trybuild compiles them in a crate of its
@@ -149,7 +148,7 @@ fn emit(folder: &Folder) -> String {
             m.down.path.to_string_lossy(),
             escaped(m.checksum.as_bytes()),
             escaped(m.chain.as_bytes()),
-            Migration::__flags(m),
+            m.flags(),
         );
     }
     text

@@ -1,13 +1,12 @@
 //! The runtime of [strata](https://docs.rs/strata): folder rules, checksums,
 //! planning, and the database backends.
 //!
-//! Applications depend on the `strata` crate, which re-exports everything
-//! here together with the `embed_migrations!` macro; this crate is its own
-//! package so that the macro can use the folder rules (the [`source`]
-//! module) without compiling a database driver.
+//! Applications depend on the `strata` crate, which re-exports what they
+//! name here together with the `embed_migrations!` macro. The folder rules,
+//! the SQL lexer and the checksums are the crate `strata-source`, which the
+//! macro depends on alone, so building it compiles no database driver.
 
 mod backend;
-mod checksum;
 mod error;
 mod migration;
 mod ops;
@@ -16,12 +15,10 @@ mod pg;
 mod plan;
 mod report;
 mod runner;
-pub mod source;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod verify;
 
-pub use checksum::Checksum;
 pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result, StorageFault};
 pub use migration::{Migration, Migrations};
 pub use plan::AppliedMigration;
@@ -33,8 +30,11 @@ pub use runner::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, MAX_LOCK_TIMEOUT,
     Runner,
 };
-pub use source::Direction;
-pub use source::sql::Refusal;
+pub use strata_source::sql::Refusal;
+pub use strata_source::{Checksum, Direction, Problem};
+
+/// The build-time crate, under the name the runtime's modules use.
+use strata_source as source;
 
 #[cfg(feature = "postgres")]
 pub use postgres;

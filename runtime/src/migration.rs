@@ -24,9 +24,7 @@ pub struct Migration {
     flags: u8,
 }
 
-const UP_NO_TRANSACTION: u8 = 1;
-const DOWN_NO_TRANSACTION: u8 = 2;
-const IRREVERSIBLE: u8 = 4;
+use crate::source::flags::{DOWN_NO_TRANSACTION, IRREVERSIBLE, UP_NO_TRANSACTION};
 
 impl Migration {
     /// Used by the code that `embed_migrations!` generates; not a stable API.
@@ -51,24 +49,8 @@ impl Migration {
         }
     }
 
-    /// The flags byte that `__embedded` takes, from the checked files.
-    #[doc(hidden)]
-    pub fn __flags(folder_migration: &source::FolderMigration) -> u8 {
-        let mut flags = 0;
-        if folder_migration.up.no_transaction {
-            flags |= UP_NO_TRANSACTION;
-        }
-        if folder_migration.down.no_transaction {
-            flags |= DOWN_NO_TRANSACTION;
-        }
-        if folder_migration.irreversible {
-            flags |= IRREVERSIBLE;
-        }
-        flags
-    }
-
     fn from_folder(m: source::FolderMigration) -> Self {
-        let flags = Migration::__flags(&m);
+        let flags = m.flags();
         Migration {
             version: m.version,
             stem: Cow::Owned(m.stem),

@@ -387,7 +387,7 @@ impl std::error::Error for Problem {}
 /// What a refused statement means for a migration run inside a transaction,
 /// and what to do: the text after the statement, shared by the build-time
 /// problem and the run-time error.
-pub(crate) fn refusal_hint(refusal: Refusal) -> &'static str {
+pub fn refusal_hint(refusal: Refusal) -> &'static str {
     match refusal {
         Refusal::TransactionControl => {
             "begins, ends or nests a transaction, but strata runs this migration inside its own (remove it, or put `-- strata:no-transaction` at the top of the file to run the file without one)"

@@ -2,8 +2,7 @@
 //! input makes them panic, and every accepted name means what it says.
 
 use proptest::prelude::*;
-use strata_runtime::Direction;
-use strata_runtime::source::{Directives, check_sql, parse_file_name, sql};
+use strata_source::{Direction, Directives, check_sql, parse_file_name, sql};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
