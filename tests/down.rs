@@ -130,7 +130,7 @@ fn an_irreversible_migration_stops_the_down_before_anything_changes() {
     let before = std::fs::read(&path).unwrap();
     let err = TESTS.runner().down_all(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(&err, Error::Irreversible { version: 10, file } if file == "tests/migrations/000010_compact.down.sql"),
+        matches!(&err, Error::Irreversible { version: 10, file, .. } if file == "tests/migrations/000010_compact.down.sql"),
         "{err:?}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -221,7 +221,7 @@ fn a_no_transaction_down_removes_its_row_or_leaves_it_dirty() {
     assert!(
         matches!(
             &err,
-            Error::LeftDirty { version: 2, previous: Some(1), file, cause, direction: strata::Direction::Down, file_completed: false }
+            Error::LeftDirty { version: 2, previous: Some(1), file, cause, direction: strata::Direction::Down, file_completed: false, .. }
                 if file.ends_with("000002_idx.down.sql") && matches!(**cause, Error::Statement {
                 version: 2,
                 line: Some(2),

@@ -62,7 +62,10 @@ fn embedded_values_are_what_the_rules_say() {
 #[test]
 fn from_dir_reports_every_problem_with_the_same_messages() {
     let err = Migrations::from_dir("tests/ui/folders/three_problems").unwrap_err();
-    let strata::Error::InvalidFolder { folder, problems } = &err else {
+    let strata::Error::InvalidFolder {
+        folder, problems, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(folder, "tests/ui/folders/three_problems");

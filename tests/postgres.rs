@@ -110,6 +110,7 @@ fn every_operation_on_the_chat_schema() {
             version: 4,
             file,
             new_enum_value: false,
+            ..
         } => {
             assert!(file.ends_with("000004_content_search.up.sql"), "{file}");
         }
@@ -631,6 +632,7 @@ fn a_dry_run_names_the_sequences_it_moved() {
         Error::DryRunFailed {
             cause,
             sequences_advanced,
+            ..
         } => {
             assert!(
                 matches!(**cause, Error::Statement { version: 2, .. }),

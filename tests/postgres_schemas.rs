@@ -212,7 +212,7 @@ fn a_named_schema_is_created_and_named_in_errors() {
         .unwrap();
     let err = load(&dir).run(&mut client).unwrap_err();
     assert!(
-        matches!(err.failure(), Error::NoSchema { table } if table == "schema_migrations"),
+        matches!(err.failure(), Error::NoSchema { table, .. } if table == "schema_migrations"),
         "{err:?}"
     );
     assert!(
@@ -298,6 +298,7 @@ fn a_changed_search_path_does_not_start_a_second_history() {
             table,
             current,
             found,
+            ..
         } => {
             assert_eq!(
                 (table.as_str(), current.as_str(), found.as_str()),

@@ -254,6 +254,7 @@ fn verify_checks_at_each_migration_what_its_commit_would() {
             version: 3,
             file,
             new_enum_value: true,
+            ..
         } => assert!(file.ends_with("3_use.up.sql"), "{file}"),
         other => panic!("{other}"),
     }
@@ -300,6 +301,7 @@ fn a_no_transaction_folder_is_verified_in_a_scratch_database() {
             version: 2,
             file,
             new_enum_value: false,
+            ..
         } => {
             assert!(file.ends_with("2_b.up.sql"), "{file}");
         }

@@ -170,6 +170,7 @@ fn an_edited_migration_is_refused_with_both_checksums_and_nothing_changes() {
         file,
         applied: recorded,
         current,
+        ..
     } = err.failure()
     else {
         panic!("{err:?}")
@@ -229,7 +230,7 @@ fn a_pending_version_below_the_newest_applied_is_refused() {
     let folder = tables_folder([1, 2, 3, 4]);
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(err.failure(), Error::OutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_t2.up.sql")),
+        matches!(err.failure(), Error::OutOfOrder { version: 2, newest_applied: 3, file, .. } if file.ends_with("000002_t2.up.sql")),
         "{err:?}"
     );
     assert_eq!(tables(&open(&path)), ["schema_migrations", "t1", "t3"]);
@@ -249,7 +250,7 @@ fn a_dirty_row_stops_the_run() {
         .run(&mut open(&path))
         .unwrap_err();
     assert!(
-        matches!(err.failure(), Error::Dirty { version: 2, name, previous: Some(1) } if name == "t2"),
+        matches!(err.failure(), Error::Dirty { version: 2, name, previous: Some(1), .. } if name == "t2"),
         "{err:?}"
     );
     assert!(!tables(&open(&path)).contains(&"t3".to_owned()));
@@ -330,7 +331,7 @@ fn transaction_control_is_refused_as_it_is_prepared() {
     let (_dir, path) = database();
     let err = migrations.run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(err.failure(), Error::TransactionControl { version: 1, line: Some(2), file } if file == "hand_made/1_a.up.sql"),
+        matches!(err.failure(), Error::TransactionControl { version: 1, line: Some(2), file, .. } if file == "hand_made/1_a.up.sql"),
         "{err:?}"
     );
     // Nothing remains, not even the history table that the same
@@ -629,7 +630,7 @@ fn a_file_that_is_not_a_database_is_named() {
     std::fs::write(&path, "these are my notes, not a database\n".repeat(100)).unwrap();
     let err = load(&tables_folder([1])).run(&mut open(&path)).unwrap_err();
     assert!(
-        matches!(err.failure(), Error::NotADatabase { path: p } if p.ends_with("app.db")),
+        matches!(err.failure(), Error::NotADatabase { path: p, .. } if p.ends_with("app.db")),
         "{err:?}"
     );
 }
@@ -676,7 +677,7 @@ fn a_lock_held_past_the_wait_is_a_typed_error() {
         .run(&mut open(&path))
         .unwrap_err();
     assert!(
-        matches!(err.failure(), Error::Locked { waited } if *waited == Duration::from_millis(50)),
+        matches!(err.failure(), Error::Locked { waited, .. } if *waited == Duration::from_millis(50)),
         "{err:?}"
     );
     holder.execute_batch("COMMIT").unwrap();
@@ -713,7 +714,7 @@ fn reads_wait_for_the_runners_lock_wait_and_say_how_long() {
             let started = std::time::Instant::now();
             let err = operation(&mut conn);
             let took = started.elapsed();
-            let Error::Locked { waited } = err else {
+            let Error::Locked { waited, .. } = err else {
                 panic!("{name}, own {own} ms: {err:?}");
             };
             // SQLite's busy handler sleeps in steps: within a tenth.
@@ -958,7 +959,7 @@ fn a_no_transaction_migration_never_runs_out_of_order() {
             .unwrap_err(),
     ] {
         assert!(
-            matches!(err.failure(), Error::NoTransactionOutOfOrder { version: 2, newest_applied: 3, file } if file.ends_with("000002_late.up.sql")),
+            matches!(err.failure(), Error::NoTransactionOutOfOrder { version: 2, newest_applied: 3, file, .. } if file.ends_with("000002_late.up.sql")),
             "{err:?}"
         );
     }
@@ -1015,7 +1016,7 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     let err = load(&folder).run(&mut open(&path)).unwrap_err();
     assert!(
         matches!(err.failure(), Error::LeftDirty { version: 2, previous: Some(1), cause, .. }
-            if matches!(&**cause, Error::TransactionLeftOpen { version: 2, file } if file.ends_with("000002_forgot.up.sql"))),
+            if matches!(&**cause, Error::TransactionLeftOpen { version: 2, file, .. } if file.ends_with("000002_forgot.up.sql"))),
         "{err:?}"
     );
     assert!(err.to_string().contains("add the missing COMMIT"), "{err}");

@@ -283,7 +283,7 @@ fn main() -> ExitCode {
         Err(Failure::Silent) => ExitCode::from(1),
         // What the run committed before it failed, as a run that succeeds
         // prints it; then the failure; then where the database is now.
-        Err(Failure::Strata(strata::Error::Partial { report, cause })) => {
+        Err(Failure::Strata(strata::Error::Partial { report, cause, .. })) => {
             out.say(output::partial_steps(&report));
             out.error(&cause);
             out.note(output::now_at(&report, &cause));

@@ -1,38 +1,13 @@
 //! The seam between the operations (`ops.rs`), which decide, and a
 //! database, which does: a backend knows SQL, locking and its driver, and
 //! nothing of folders or plans.
-#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use std::time::Duration;
 
-use crate::plan::{AppliedMigration, Head};
+use crate::history::{AppliedMigration, ForeignRow, ForeignTable, NewRow, TableState};
+use crate::options::Options;
 use crate::source::sql::{self, Refusal};
-use crate::{Checksum, Direction, Error, Migration, Result, Runner};
-
-/// The columns of strata's history table, in order, on every backend: a
-/// table of that name with other columns is never touched.
-pub const COLUMNS: [&str; 7] = [
-    "version",
-    "name",
-    "checksum",
-    "chain",
-    "applied_at",
-    "execution_ms",
-    "dirty",
-];
-
-/// A row for the history table.
-#[derive(Debug, Clone)]
-pub struct NewRow<'a> {
-    pub version: u64,
-    pub name: &'a str,
-    pub checksum: Checksum,
-    pub chain: Checksum,
-    /// `None`: now.
-    pub applied_at: Option<&'a str>,
-    pub execution_ms: u64,
-    pub dirty: bool,
-}
+use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
 
 impl<'a> NewRow<'a> {
     /// The row of migration `m` recorded as applied in full, now, with its
@@ -51,44 +26,9 @@ impl<'a> NewRow<'a> {
     }
 }
 
-/// A row of a history table that another tool kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForeignRow {
-    pub version: i64,
-    pub name: Option<String>,
-    /// Already in strata's format (UTC, ISO 8601) where it could be read.
-    pub applied_at: Option<String>,
-    pub dirty: bool,
-}
-
-/// The history tables that strata can adopt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForeignKind {
-    /// golang-migrate's `(version, dirty)`: one row, the current version.
-    GolangMigrate,
-    /// A home-made `(version, name, applied_at)`: one row per migration.
-    HomeMade,
-}
-
-impl ForeignKind {
-    /// The adoptable kind of a table with these columns, if it is one.
-    pub fn of_columns(columns: &[String]) -> Option<ForeignKind> {
-        match crate::ForeignTable::of_columns(columns) {
-            crate::ForeignTable::GolangMigrate => Some(ForeignKind::GolangMigrate),
-            crate::ForeignTable::HomeMade => Some(ForeignKind::HomeMade),
-            _ => None,
-        }
-    }
-}
-
-/// What the history table's name holds.
-pub enum TableState {
-    Missing,
-    Strata(Option<Head>),
-}
-
-/// One database connection, seen by the operations.
-pub trait Backend {
+/// The connection as the operations drive it: where it is, its
+/// transactions, and the lock strata holds while it changes the database.
+pub trait Transactions {
     /// The database, for messages (a path, or a database name).
     fn location(&self) -> String;
     /// The history table, for messages (with its schema on PostgreSQL,
@@ -98,11 +38,6 @@ pub trait Backend {
     fn dialect(&self) -> sql::Dialect;
     /// Fails with `InTransaction` unless the connection is idle.
     fn check_idle(&mut self) -> Result<()>;
-    /// The newest row of strata's history table, one indexed read; a table
-    /// of another shape is an error that says what it looks like.
-    fn read_head(&mut self) -> Result<TableState>;
-    /// Every row of the history table, ascending; none if it is missing.
-    fn read_all(&mut self) -> Result<Vec<AppliedMigration>>;
     /// Whether the connection cannot write.
     fn read_only(&mut self) -> Result<bool>;
     /// Before changes: connection settings, session locks. `leave` undoes
@@ -120,8 +55,41 @@ pub trait Backend {
     /// Rolls back if a transaction is open; never fails.
     fn rollback(&mut self);
     fn in_transaction(&mut self) -> bool;
+}
+
+/// The history table: reading it, creating it, writing its rows, and
+/// adopting another tool's.
+pub trait HistoryStore {
+    /// The newest row of strata's history table, one indexed read; a table
+    /// of another shape is an error that says what it looks like.
+    fn read_head(&mut self) -> Result<TableState>;
+    /// Every row of the history table, ascending; none if it is missing.
+    fn read_all(&mut self) -> Result<Vec<AppliedMigration>>;
     /// Creates the history table if it is missing and checks its shape.
     fn create_table(&mut self) -> Result<()>;
+    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()>;
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()>;
+    fn delete_row(&mut self, version: u64) -> Result<()>;
+    /// Sets `dirty` and, when given, `execution_ms`.
+    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()>;
+    fn update_row(
+        &mut self,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+        chain: Checksum,
+    ) -> Result<()>;
+    /// A history table that strata can adopt under the table's name, with
+    /// its rows; `None` when the table is strata's or missing, an error
+    /// when it has a shape strata does not know.
+    fn read_foreign(&mut self) -> Result<Option<(ForeignTable, Vec<ForeignRow>)>>;
+    /// Replaces that table by strata's, holding `rows` (inside a transaction).
+    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()>;
+}
+
+/// Running a migration's file, and what a run must check or put back
+/// around it.
+pub trait Apply {
     /// Runs one file of a migration statement by statement, then checks
     /// foreign keys. Inside a transaction, statements that would end it
     /// are refused. Returns how long the SQL took.
@@ -139,35 +107,6 @@ pub trait Backend {
     /// Inside strata's transaction it runs before the history row is
     /// written, so that row is written under the same state too.
     fn restore(&mut self) -> Result<()>;
-    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()>;
-    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()>;
-    fn delete_row(&mut self, version: u64) -> Result<()>;
-    /// Sets `dirty` and, when given, `execution_ms`.
-    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()>;
-    fn update_row(
-        &mut self,
-        version: u64,
-        name: &str,
-        checksum: Checksum,
-        chain: Checksum,
-    ) -> Result<()>;
-    /// A history table that strata can adopt under the table's name, with
-    /// its rows; `None` when the table is strata's or missing, an error
-    /// when it has a shape strata does not know.
-    fn read_foreign(&mut self) -> Result<Option<(ForeignKind, Vec<ForeignRow>)>>;
-    /// Replaces that table by strata's, holding `rows` (inside a transaction).
-    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()>;
-    /// The schema as it is now, as `verify` compares it: described, or
-    /// (where that is cheaper) a text that is the same exactly when the
-    /// schema is, which [`expand`](Backend::expand) describes later.
-    fn snapshot(&mut self) -> Result<crate::verify::Snapshot>;
-    /// The schema a snapshot of this connection stands for.
-    fn expand<'s>(
-        &mut self,
-        snapshot: &'s crate::verify::Snapshot,
-    ) -> Result<std::borrow::Cow<'s, crate::verify::Schema>> {
-        Ok(std::borrow::Cow::Borrowed(&snapshot.schema))
-    }
     /// Every sequence's last value (`None`: never used), by `schema.name`,
     /// for what a dry run cannot roll back. SQLite has none outside
     /// transactions (its `sqlite_sequence` is a table).
@@ -182,13 +121,38 @@ pub trait Backend {
     }
 }
 
+/// The schema as `verify` compares it.
+pub trait Describe {
+    /// The schema as it is now, as `verify` compares it: described, or
+    /// (where that is cheaper) a text that is the same exactly when the
+    /// schema is, which [`expand`](Describe::expand) describes later.
+    fn snapshot(&mut self) -> Result<crate::schema::Snapshot>;
+    /// The schema a snapshot of this connection stands for.
+    fn expand<'s>(
+        &mut self,
+        snapshot: &'s crate::schema::Snapshot,
+    ) -> Result<std::borrow::Cow<'s, crate::schema::Schema>> {
+        Ok(std::borrow::Cow::Borrowed(&snapshot.schema))
+    }
+}
+
+/// One database connection, seen by the operations: the four parts that
+/// a backend implements (see DEVELOPERS.md, "Adding a backend").
+pub trait Backend: Transactions + HistoryStore + Apply + Describe {}
+
+impl<T: Transactions + HistoryStore + Apply + Describe> Backend for T {}
+
 /// About how many characters of a failing statement an error shows.
 pub const STATEMENT_SHOWN: usize = 160;
 
 /// How a connection type becomes a backend.
 pub trait Connect {
     #[doc(hidden)]
-    fn backend<'a>(&'a mut self, runner: &'a Runner<'_>) -> Box<dyn Backend + 'a>;
+    fn backend<'a>(
+        &'a mut self,
+        migrations: &Migrations,
+        options: &'a Options,
+    ) -> Box<dyn Backend + 'a>;
 }
 
 /// Refuses a file that runs inside strata's transaction when one of its

@@ -1,35 +1,46 @@
-//! The runtime of [strata](https://docs.rs/strata): folder rules, checksums,
-//! planning, and the database backends.
+//! The runtime of [strata](https://docs.rs/strata): planning, the
+//! operations, and the database backends.
 //!
 //! Applications depend on the `strata` crate, which re-exports what they
 //! name here together with the `embed_migrations!` macro. The folder rules,
 //! the SQL lexer and the checksums are the crate `strata-source`, which the
 //! macro depends on alone, so building it compiles no database driver.
 
+// Built without a backend (`default-features = false` and no driver
+// feature), no connection type implements `Database`, so the operations
+// and the planning they call are never reached: one allowance here, not
+// one per module.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+
 mod backend;
 mod error;
+mod history;
 mod migration;
 mod ops;
+mod options;
 #[cfg(feature = "postgres")]
 mod pg;
 mod plan;
 mod report;
 mod runner;
+mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod verify;
 
-pub use error::{DatabaseError, Error, ForeignKeyViolation, ForeignTable, Result, StorageFault};
+pub use error::{
+    DatabaseError, Error, ForeignKeyViolation, Result, StorageFault, VerifyFailure, VerifyFailures,
+};
+pub use history::{AppliedMigration, ForeignTable};
 pub use migration::{Migration, Migrations};
-pub use plan::AppliedMigration;
+pub use options::{
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT,
+};
 pub use report::{
     AppliedStep, Change, HistoryChanges, MigrationState, Report, RowChange, SequenceAdvanced,
-    Status, StatusEntry, VerifyFailure, VerifyFailures, VerifyReport,
+    Status, StatusEntry, VerifyReport,
 };
-pub use runner::{
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, MAX_LOCK_TIMEOUT,
-    Runner,
-};
+pub use runner::{Database, Runner};
 pub use strata_source::sql::Refusal;
 pub use strata_source::{Checksum, Direction, Problem};
 

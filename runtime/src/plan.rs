@@ -1,36 +1,8 @@
 //! Comparing what the files say with what the database recorded. No SQL
 //! here: a backend reads the rows, this module decides.
-#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
+use crate::history::{AppliedMigration, Head};
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
-
-/// One row of the history table: a migration the database recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AppliedMigration {
-    /// The version.
-    pub version: u64,
-    /// The name recorded when it was applied.
-    pub name: String,
-    /// The checksum of the up file when it was applied.
-    pub checksum: Checksum,
-    /// The chain value up to and including this row.
-    pub chain: Checksum,
-    /// When it was applied (UTC, ISO 8601).
-    pub applied_at: String,
-    /// How long its SQL ran, in milliseconds.
-    pub execution_ms: u64,
-    /// Whether it runs outside a transaction and has begun but not finished.
-    pub dirty: bool,
-}
-
-/// The newest row, which is all the startup check reads when all is well.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
-    pub version: u64,
-    pub chain: Checksum,
-    pub dirty: bool,
-}
 
 /// Which of the migrations (indexes into the list) are applied.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,24 +1,14 @@
-//! The runner's options and what a run reports.
-#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+//! The runner: options set by the caller, and every operation's entry
+//! point over any [`Database`] connection.
 
-use core::fmt;
 use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::backend::Connect;
 use crate::ops::Ops;
+use crate::options::{MAX_LOCK_TIMEOUT, Options};
 use crate::plan::Down;
 use crate::{HistoryChanges, Migrations, Report, Result, Status};
-
-/// The history table's name unless [`Runner::table`] says otherwise.
-pub const DEFAULT_TABLE: &str = "schema_migrations";
-
-/// How long a run waits for another connection's write lock by default.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// On PostgreSQL, how long a migration's statement waits for a table lock
-/// by default.
-pub const DEFAULT_TABLE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options for applying migrations; made by [`Migrations::runner`].
 ///
@@ -39,14 +29,7 @@ pub const DEFAULT_TABLE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 #[must_use = "a runner does nothing until `run` is called"]
 pub struct Runner<'m> {
     pub(crate) migrations: &'m Migrations,
-    pub(crate) table: Cow<'static, str>,
-    pub(crate) single_transaction: bool,
-    pub(crate) lock_timeout: Duration,
-    pub(crate) target: Option<u64>,
-    pub(crate) allow_out_of_order: bool,
-    pub(crate) allow_newer: bool,
-    pub(crate) dry_run: bool,
-    pub(crate) table_lock_timeout: Option<Duration>,
+    pub(crate) options: Options,
 }
 
 /// A connection strata can migrate: `rusqlite::Connection` (feature
@@ -58,19 +41,12 @@ impl<T: Connect> Database for T {}
 
 impl Migrations {
     /// A runner with the default options: history table
-    /// [`schema_migrations`](DEFAULT_TABLE), one transaction per migration,
-    /// and a [lock wait](DEFAULT_LOCK_TIMEOUT) of 60 seconds.
+    /// [`schema_migrations`](crate::DEFAULT_TABLE), one transaction per migration,
+    /// and a [lock wait](crate::DEFAULT_LOCK_TIMEOUT) of 60 seconds.
     pub fn runner(&self) -> Runner<'_> {
         Runner {
             migrations: self,
-            table: Cow::Borrowed(DEFAULT_TABLE),
-            single_transaction: false,
-            lock_timeout: DEFAULT_LOCK_TIMEOUT,
-            target: None,
-            allow_out_of_order: false,
-            allow_newer: false,
-            dry_run: false,
-            table_lock_timeout: Some(DEFAULT_TABLE_LOCK_TIMEOUT),
+            options: Options::default(),
         }
     }
 }
@@ -86,7 +62,7 @@ impl Runner<'_> {
     /// migration sets. On SQLite the name is one name, in the `main`
     /// database.
     pub fn table(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.table = name.into();
+        self.options.table = name.into();
         self
     }
 
@@ -94,7 +70,7 @@ impl Runner<'_> {
     /// none. By default each migration commits on its own, so a failure
     /// keeps the migrations before it.
     pub fn single_transaction(mut self, yes: bool) -> Self {
-        self.single_transaction = yes;
+        self.options.single_transaction = yes;
         self
     }
 
@@ -102,7 +78,7 @@ impl Runner<'_> {
     /// It must be one of the migrations' versions. A run never reverts: a
     /// database already past the target is left as it is.
     pub fn target(mut self, version: u64) -> Self {
-        self.target = Some(version);
+        self.options.target = Some(version);
         self
     }
 
@@ -111,7 +87,7 @@ impl Runner<'_> {
     /// branch that merged late may assume a schema that newer migrations
     /// changed, so applying it out of order deserves a decision.
     pub fn allow_out_of_order(mut self, yes: bool) -> Self {
-        self.allow_out_of_order = yes;
+        self.options.allow_out_of_order = yes;
         self
     }
 
@@ -129,7 +105,7 @@ impl Runner<'_> {
     /// later release, once no old replica runs. A down never steps over
     /// newer versions: it is refused, as without this option.
     pub fn allow_newer(mut self, yes: bool) -> Self {
-        self.allow_newer = yes;
+        self.options.allow_newer = yes;
         self
     }
 
@@ -139,7 +115,7 @@ impl Runner<'_> {
     /// cannot be rolled back: a dry run stops before them and lists them as
     /// untried. The write lock is taken as for a real run.
     pub fn dry_run(mut self, yes: bool) -> Self {
-        self.dry_run = yes;
+        self.options.dry_run = yes;
         self
     }
 
@@ -151,7 +127,7 @@ impl Runner<'_> {
     /// SQLite has no such lock; there it changes nothing. At most
     /// [`MAX_LOCK_TIMEOUT`]: a longer one is taken as that.
     pub fn table_lock_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.table_lock_timeout = timeout.map(|t| t.min(MAX_LOCK_TIMEOUT));
+        self.options.table_lock_timeout = timeout.map(|t| t.min(MAX_LOCK_TIMEOUT));
         self
     }
 
@@ -161,36 +137,19 @@ impl Runner<'_> {
     /// set on the connection is kept. At most [`MAX_LOCK_TIMEOUT`]: a longer
     /// one (`Duration::MAX`) is taken as that.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout.min(MAX_LOCK_TIMEOUT);
+        self.options.lock_timeout = timeout.min(MAX_LOCK_TIMEOUT);
         self
-    }
-}
-
-/// The longest lock timeout the databases take, 2^31 - 1 milliseconds
-/// (about 24.8 days): SQLite's busy timeout and PostgreSQL's `lock_timeout`
-/// are 32-bit counts of milliseconds.
-pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
-
-/// A duration as people read it in a migration log.
-pub(crate) struct Millis(pub Duration);
-
-impl fmt::Display for Millis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.as_secs_f64() * 1000.0;
-        if ms < 10.0 {
-            write!(f, "{ms:.1} ms")
-        } else if ms < 10_000.0 {
-            write!(f, "{ms:.0} ms")
-        } else {
-            write!(f, "{:.1} s", ms / 1000.0)
-        }
     }
 }
 
 /// The operations. Each takes any [`Database`] connection.
 impl Runner<'_> {
     fn ops<'a>(&'a self, conn: &'a mut (impl Database + ?Sized)) -> Ops<'a> {
-        Ops::new(self, conn.backend(self))
+        Ops::new(
+            self.migrations,
+            &self.options,
+            conn.backend(self.migrations, &self.options),
+        )
     }
 
     /// An operation that moves between versions, with what a dry run of it

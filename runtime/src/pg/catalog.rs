@@ -12,7 +12,7 @@ use postgres::{Client, Row, Statement};
 
 pub(super) use changes::{Described, Writes, writes_catalog};
 
-use crate::verify::{Column, Object, Schema, Table};
+use crate::schema::{Column, Object, Schema, Table};
 
 /// Schemas that are the system's, not the user's.
 const USER_SCHEMA: &str =

@@ -16,8 +16,9 @@ use postgres::{Client, Config, Socket};
 
 use super::Pg;
 use super::scratch::{ScratchDatabase, drop_leftovers, scratch_key, scratch_name, with_leftovers};
-use crate::backend::Backend;
-use crate::report::{VerifyFailure, VerifyReport};
+use crate::backend::{Backend, Transactions};
+use crate::error::VerifyFailure;
+use crate::report::VerifyReport;
 use crate::verify::{Next, Scratch};
 use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, Result, Runner};
 
@@ -112,12 +113,12 @@ impl Runner<'_> {
                 new_enum_value: false,
             });
         }
-        Pg::new(client, &self.table, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
+        Pg::new(client, &self.options.table, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
         let leftovers = drop_leftovers(client, None)?;
         client.batch_execute("BEGIN")?;
         let mut outer = RolledBack {
             client,
-            table: &self.table,
+            table: &self.options.table,
         };
         let result = crate::verify::verify(self.migrations, &mut outer);
         drop(outer);
@@ -150,7 +151,7 @@ impl Runner<'_> {
             },
             client: None,
             connect: &mut connect,
-            table: &self.table,
+            table: &self.options.table,
             catalog_function: false,
         };
         let result = crate::verify::verify(self.migrations, &mut scratch);

@@ -18,7 +18,7 @@ use objects::{Parents, describe_index, describe_table};
 
 use super::schema_sql::{canonical_sql, canonical_trigger};
 use crate::Result;
-use crate::verify::{Object, Schema, Table};
+use crate::schema::{Object, Schema, Table};
 
 /// Every object described so far, by its `CREATE` text (which names
 /// it).
@@ -254,5 +254,24 @@ fn statement_of(kind: &str, sql: &str) -> Object {
         },
         shown: false,
         exact: None,
+    }
+}
+
+impl crate::backend::Describe for super::Sqlite<'_> {
+    fn snapshot(&mut self) -> Result<crate::schema::Snapshot> {
+        Ok(crate::schema::Snapshot {
+            text: Some(snapshot(self.conn, &mut self.described)?),
+            schema: crate::schema::Schema::default(),
+        })
+    }
+
+    fn expand<'s>(
+        &mut self,
+        snapshot: &'s crate::schema::Snapshot,
+    ) -> Result<std::borrow::Cow<'s, crate::schema::Schema>> {
+        Ok(match &snapshot.text {
+            Some(text) => std::borrow::Cow::Owned(expand(text, &self.described)),
+            None => std::borrow::Cow::Borrowed(&snapshot.schema),
+        })
     }
 }

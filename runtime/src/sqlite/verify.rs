@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 use super::Sqlite;
-use crate::backend::Backend;
+use crate::backend::{Backend, Transactions};
 use crate::report::VerifyReport;
 use crate::verify::Next;
 use crate::{Migrations, Result, Runner};
@@ -92,7 +92,7 @@ impl Runner<'_> {
         let mut scratch = Scratch {
             conn: Connection::open_in_memory()?,
             setup: &setup,
-            table: &self.table,
+            table: &self.options.table,
         };
         setup(&scratch.conn)?;
         crate::verify::verify(self.migrations, &mut scratch)

@@ -54,7 +54,7 @@ use postgres::Client;
 use postgres::error::SqlState;
 
 use super::{Global, Owned, Prepared, assemble, describe_global, describe_relations};
-use crate::verify::Schema;
+use crate::schema::Schema;
 
 /// The relations (`pg_class` oids) the session holds locks on in its
 /// transaction, and those whose description names one of them or its row

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rusqlite::Connection;
 
 use crate::Result;
+use crate::schema::{Column, Object, Table};
 use crate::sqlite::schema_sql::{
     TableSql, canonical_sql, parse_index, parse_table, plain, unquote,
 };
-use crate::verify::{Column, Object, Table};
 
 /// What a table's description depends on besides its own SQL: each
 /// table whose primary key a foreign key names without columns, with that

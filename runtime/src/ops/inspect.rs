@@ -1,0 +1,102 @@
+//! `status` and `validate`: read the history, change nothing.
+
+use crate::backend::refuse_in_transaction;
+use crate::history::TableState;
+use crate::plan;
+use crate::report::{MigrationState, Status};
+use crate::source::sql;
+use crate::{Direction, Result};
+
+use super::{Ops, check_history, entry, refuse_outside_out_of_order};
+
+impl Ops<'_> {
+    /// Every version the files or the database know, with its state.
+    pub fn status(&mut self) -> Result<Status> {
+        let (rows, running) = match self.db.read_head()? {
+            TableState::Missing => (Vec::new(), false),
+            TableState::Strata(_) => self.rows_and_running()?,
+        };
+        let list = self.list();
+        let mut entries = Vec::with_capacity(list.len().max(rows.len()));
+        let (mut f, mut r) = (0, 0);
+        loop {
+            let entry = match (list.get(f), rows.get(r)) {
+                (Some(file), Some(row)) if file.version() == row.version => {
+                    f += 1;
+                    r += 1;
+                    let state = if row.dirty && running {
+                        MigrationState::InProgress
+                    } else if row.dirty {
+                        MigrationState::Dirty
+                    } else if row.checksum != file.checksum() {
+                        MigrationState::Modified {
+                            applied: row.checksum,
+                            current: file.checksum(),
+                        }
+                    } else {
+                        MigrationState::Applied
+                    };
+                    entry(file.version(), file.name(), state, Some(row))
+                }
+                (Some(file), row) if row.is_none_or(|row| file.version() < row.version) => {
+                    f += 1;
+                    entry(file.version(), file.name(), MigrationState::Pending, None)
+                }
+                (_, Some(row)) => {
+                    r += 1;
+                    // Unfinished says more than missing: it needs a person
+                    // (or a wait) before anything else.
+                    let state = match (row.dirty, running) {
+                        (true, true) => MigrationState::InProgress,
+                        (true, false) => MigrationState::Dirty,
+                        (false, _) => MigrationState::Missing,
+                    };
+                    entry(row.version, &row.name, state, Some(row))
+                }
+                (Some(_), None) | (None, None) => break,
+            };
+            entries.push(entry);
+        }
+        Ok(Status { entries })
+    }
+
+    /// Everything `up` checks, changing nothing: the versions it would apply.
+    ///
+    /// Unlike the startup check, it reads every row, so it also catches a
+    /// history row whose checksum was changed in the database itself.
+    pub fn validate(&mut self) -> Result<Vec<u64>> {
+        let end = self.end()?;
+        let (rows, running) = self.rows_and_running()?;
+        let applied = check_history(
+            self.migrations(),
+            &rows,
+            running,
+            self.options.allow_out_of_order,
+            self.options.allow_newer,
+            true,
+        )?;
+        if self.options.allow_newer {
+            self.newer = plan::newer(self.migrations(), &rows);
+        }
+        let pending = applied.pending(end);
+        // What the backend would refuse before running a pending file, by
+        // its own dialect (the folder rules judged what both dialects see).
+        for &index in &pending {
+            let m = &self.list()[index];
+            if m.no_transaction(Direction::Up) {
+                refuse_outside_out_of_order(
+                    self.migrations(),
+                    index,
+                    self.newest_applied(&applied),
+                )?;
+            } else {
+                let lexed = sql::lex(m.up_sql(), self.db.dialect());
+                refuse_in_transaction(m, &self.file(index, Direction::Up), &lexed.statements)?;
+            }
+        }
+        Ok(pending
+            .into_iter()
+            .map(|i| self.list()[i].version())
+            .collect())
+    }
+}

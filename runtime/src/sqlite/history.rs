@@ -1,0 +1,341 @@
+//! The history table: its rows, its creation, and another tool's table.
+
+use super::{NOW, Sqlite, hot_journal, quote_identifier, version_param};
+use crate::history::{AppliedMigration, COLUMNS, ForeignRow, Head, NewRow, TableState};
+use crate::{Checksum, Error, ForeignTable, Result};
+use rusqlite::types::ValueRef;
+use rusqlite::{ErrorCode, OptionalExtension, Row};
+use std::time::Duration;
+
+impl crate::backend::HistoryStore for Sqlite<'_> {
+    fn read_head(&mut self) -> Result<TableState> {
+        self.waiting(|db| db.head())
+    }
+
+    fn read_all(&mut self) -> Result<Vec<AppliedMigration>> {
+        self.waiting(|db| match db.head()? {
+            TableState::Missing => Ok(Vec::new()),
+            TableState::Strata(_) => db.rows(),
+        })
+    }
+
+    fn create_table(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    version INTEGER PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    checksum TEXT NOT NULL,
+                    chain TEXT NOT NULL,
+                    applied_at TEXT NOT NULL,
+                    execution_ms INTEGER NOT NULL,
+                    dirty INTEGER NOT NULL DEFAULT 0
+                )",
+                self.table
+            ))
+            .map_err(|e| self.db(e))?;
+        let columns = self.columns()?;
+        if columns != COLUMNS {
+            return Err(self.foreign_table(columns));
+        }
+        Ok(())
+    }
+
+    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
+             VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}), ?6, ?7)",
+            self.table
+        );
+        self.prepare(&sql)?
+            .execute((
+                version_param(row.version),
+                row.name,
+                row.checksum.to_hex(),
+                row.chain.to_hex(),
+                row.applied_at,
+                i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
+                row.dirty,
+            ))
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE version > ?1", self.table);
+        self.conn
+            .execute(&sql, [version.map_or(-1, version_param)])
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn delete_row(&mut self, version: u64) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE version = ?1", self.table);
+        self.conn
+            .execute(&sql, [version_param(version)])
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET dirty = ?1, execution_ms = coalesce(?2, execution_ms) WHERE version = ?3",
+            self.table
+        );
+        let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.conn
+            .execute(&sql, (dirty, ms, version_param(version)))
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn update_row(
+        &mut self,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+        chain: Checksum,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET name = ?1, checksum = ?2, chain = ?3 WHERE version = ?4",
+            self.table
+        );
+        self.conn
+            .execute(
+                &sql,
+                (
+                    name,
+                    checksum.to_hex(),
+                    chain.to_hex(),
+                    version_param(version),
+                ),
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn read_foreign(&mut self) -> Result<Option<(ForeignTable, Vec<ForeignRow>)>> {
+        let columns = self.columns()?;
+        if columns.is_empty() || columns == COLUMNS {
+            return Ok(None);
+        }
+        let Some(kind) = ForeignTable::adoptable(&columns) else {
+            return Err(self.foreign_table(columns));
+        };
+        let sql = match kind {
+            ForeignTable::GolangMigrate => format!(
+                "SELECT version, NULL, NULL, dirty FROM {} ORDER BY version",
+                self.table
+            ),
+            // A home-made table (`adoptable`'s other kind). Keep the
+            // recorded time, in strata's format where SQLite can read it
+            // (ISO 8601 text, or seconds since 1970), else as it is.
+            _ => format!(
+                "SELECT version, CAST(name AS TEXT),
+                    CASE typeof(applied_at)
+                        WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
+                        WHEN 'real' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
+                        ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', applied_at), CAST(applied_at AS TEXT))
+                    END,
+                    0
+                 FROM {} ORDER BY version",
+                self.table
+            ),
+        };
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(ForeignRow {
+                    version: r.get(0)?,
+                    name: r.get(1)?,
+                    applied_at: r.get(2)?,
+                    dirty: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                })
+            })
+            .map_err(|e| self.db(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Some((kind, rows)))
+    }
+
+    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()> {
+        let old = quote_identifier(&format!("{}_before_strata", self.name));
+        self.conn
+            .execute_batch(&format!("ALTER TABLE {} RENAME TO {old}", self.table))
+            .map_err(|e| self.db(e))?;
+        self.create_table()?;
+        for row in rows {
+            self.insert_row(row)?;
+        }
+        self.conn
+            .execute_batch(&format!("DROP TABLE {old}"))
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+}
+
+impl<'a> Sqlite<'a> {
+    pub(super) fn columns(&self) -> Result<Vec<String>> {
+        let mut statement = self
+            .prepare("SELECT name FROM pragma_table_info(?1, 'main')")
+            .map_err(|e| self.db(e))?;
+        let names = statement.query_map([self.name], |r| r.get(0))?;
+        Ok(names.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(super) fn foreign_table(&self, columns: Vec<String>) -> Error {
+        Error::ForeignHistoryTable {
+            table: self.name.to_string(),
+            kind: ForeignTable::of_columns(&columns),
+            columns,
+        }
+    }
+
+    /// The newest row: one read of the primary key's b-tree.
+    pub(super) fn head(&self) -> Result<TableState> {
+        let sql = format!(
+            "SELECT version, chain, dirty FROM {} ORDER BY version DESC LIMIT 1",
+            self.table
+        );
+        let mut statement = match self.prepare(&sql) {
+            Ok(statement) => statement,
+            Err(e) => {
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(
+                        ErrorCode::NotADatabase
+                            | ErrorCode::DatabaseBusy
+                            | ErrorCode::DatabaseLocked
+                    )
+                ) || hot_journal(&e)
+                {
+                    return Err(self.db(e));
+                }
+                // No such table, or no such column: look at what is there.
+                // Another process may have created the table since the
+                // statement failed; then it is strata's, and readable now.
+                let columns = self.columns()?;
+                if columns.is_empty() {
+                    return Ok(TableState::Missing);
+                }
+                if columns != COLUMNS {
+                    return Err(self.foreign_table(columns));
+                }
+                self.prepare(&sql).map_err(|e| self.db(e))?
+            }
+        };
+        let head = statement
+            .query_row([], |row| {
+                Ok((|| {
+                    let version = self.version(row)?;
+                    Ok::<_, Error>(Head {
+                        version,
+                        chain: self.checksum(row, 1, "chain", version)?,
+                        dirty: self.flag(row, 2, "dirty", version)?,
+                    })
+                })())
+            })
+            .optional()
+            .map_err(|e| self.db(e))?
+            .transpose()?;
+        Ok(TableState::Strata(head))
+    }
+
+    pub(super) fn rows(&self) -> Result<Vec<AppliedMigration>> {
+        let sql = format!(
+            "SELECT version, name, checksum, chain, applied_at, execution_ms, dirty FROM {} ORDER BY version",
+            self.table
+        );
+        let mut statement = self.conn.prepare(&sql)?;
+        let mut rows = statement.query([])?;
+        let mut all = Vec::new();
+        while let Some(row) = rows.next()? {
+            let version = self.version(row)?;
+            all.push(AppliedMigration {
+                version,
+                name: self.text(row, 1, "name", version)?.to_owned(),
+                checksum: self.checksum(row, 2, "checksum", version)?,
+                chain: self.checksum(row, 3, "chain", version)?,
+                applied_at: self.text(row, 4, "applied_at", version)?.to_owned(),
+                execution_ms: u64::try_from(self.integer(
+                    row,
+                    5,
+                    "execution_ms",
+                    version as i64,
+                )?)
+                .unwrap_or(0),
+                dirty: self.flag(row, 6, "dirty", version)?,
+            });
+        }
+        Ok(all)
+    }
+
+    pub(super) fn corrupt(&self, version: i64, column: &'static str, value: ValueRef<'_>) -> Error {
+        Error::CorruptHistory {
+            table: self.name.to_string(),
+            version,
+            column,
+            value: match value {
+                ValueRef::Null => "NULL".to_owned(),
+                ValueRef::Integer(i) => i.to_string(),
+                ValueRef::Real(f) => f.to_string(),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                ValueRef::Blob(b) => format!("a blob of {} bytes", b.len()),
+            },
+        }
+    }
+
+    pub(super) fn integer(
+        &self,
+        row: &Row<'_>,
+        index: usize,
+        column: &'static str,
+        version: i64,
+    ) -> Result<i64> {
+        match row.get_ref(index)? {
+            ValueRef::Integer(i) => Ok(i),
+            other => Err(self.corrupt(version, column, other)),
+        }
+    }
+
+    pub(super) fn version(&self, row: &Row<'_>) -> Result<u64> {
+        let version = self.integer(row, 0, "version", -1)?;
+        u64::try_from(version)
+            .map_err(|_| self.corrupt(version, "version", ValueRef::Integer(version)))
+    }
+
+    pub(super) fn flag(
+        &self,
+        row: &Row<'_>,
+        index: usize,
+        column: &'static str,
+        version: u64,
+    ) -> Result<bool> {
+        Ok(self.integer(row, index, column, version as i64)? != 0)
+    }
+
+    pub(super) fn text<'row>(
+        &self,
+        row: &'row Row<'_>,
+        index: usize,
+        column: &'static str,
+        version: u64,
+    ) -> Result<&'row str> {
+        match row.get_ref(index)? {
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .map_err(|_| self.corrupt(version as i64, column, ValueRef::Text(t))),
+            other => Err(self.corrupt(version as i64, column, other)),
+        }
+    }
+
+    pub(super) fn checksum(
+        &self,
+        row: &Row<'_>,
+        index: usize,
+        column: &'static str,
+        version: u64,
+    ) -> Result<Checksum> {
+        let text = self.text(row, index, column, version)?;
+        Checksum::from_hex(text)
+            .ok_or_else(|| self.corrupt(version as i64, column, ValueRef::Text(text.as_bytes())))
+    }
+}
