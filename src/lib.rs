@@ -62,5 +62,5 @@ macro_rules! embed_migrations {
 #[doc(hidden)]
 pub mod __private {
     pub use strata_macros::embed_migrations;
-    pub use strata_runtime::{Migration, Migrations};
+    pub use strata_runtime::__private::{migration, migrations};
 }

@@ -42,10 +42,10 @@ impl Embedded {
         } = self;
         quote! {
             {
-                use #krate::__private::Migration as __M;
+                use #krate::__private::migration as __M;
                 use ::core::include_str as __s;
-                static __STRATA_EMBEDDED: [__M; #count] = [#elements];
-                #krate::__private::Migrations::__embedded(#shown, &__STRATA_EMBEDDED)
+                static __STRATA_EMBEDDED: [#krate::Migration; #count] = [#elements];
+                #krate::__private::migrations(#shown, &__STRATA_EMBEDDED)
             }
         }
     }
@@ -103,7 +103,7 @@ fn report(krate: &TokenStream, literal: &LitStr, problems: &[source::Problem]) -
     quote! {
         {
             #(#errors)*
-            #krate::__private::Migrations::__embedded("", &[])
+            #krate::__private::migrations("", &[])
         }
     }
 }
@@ -141,7 +141,7 @@ fn emit(folder: &Folder) -> String {
     for m in &folder.migrations {
         let _ = write!(
             text,
-            "__M::__embedded({}, {:?}, __s!({:?}), __s!({:?}), *b\"{}\", *b\"{}\", {}),",
+            "__M({}, {:?}, __s!({:?}), __s!({:?}), *b\"{}\", *b\"{}\", {}),",
             m.version,
             m.stem,
             m.up.path.to_string_lossy(),

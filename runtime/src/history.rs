@@ -2,6 +2,8 @@
 //! and the backends: its columns, its rows as read and as written, and the
 //! tables of other tools found under its name. No SQL here.
 
+use std::time::Duration;
+
 use crate::Checksum;
 
 /// The columns of strata's history table, in order, on every backend: a
@@ -43,8 +45,9 @@ pub struct AppliedMigration {
     pub chain: Checksum,
     /// When it was applied (UTC, ISO 8601).
     pub applied_at: String,
-    /// How long its SQL ran, in milliseconds.
-    pub execution_ms: u64,
+    /// How long its SQL ran, as recorded (in whole milliseconds, the
+    /// history table's `execution_ms`).
+    pub duration: Duration,
     /// Whether it runs outside a transaction and has begun but not finished.
     pub dirty: bool,
 }

@@ -51,3 +51,9 @@ use strata_source as source;
 pub use postgres;
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
+
+/// What the code that `embed_migrations!` generates calls. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::migration::{embedded as migration, embedded_set as migrations};
+}

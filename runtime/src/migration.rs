@@ -27,24 +27,53 @@ pub struct Migration {
 use crate::source::flags::{DOWN_NO_TRANSACTION, IRREVERSIBLE, UP_NO_TRANSACTION};
 
 impl Migration {
-    /// Used by the code that `embed_migrations!` generates; not a stable API.
-    #[doc(hidden)]
-    pub const fn __embedded(
+    /// A migration built in code, as a folder would hold it in
+    /// `{version}_{name}.up.sql` and `{version}_{name}.down.sql`: for a
+    /// set of migrations made some other way than from a folder, and for
+    /// tests. Its directives (`-- strata:no-transaction`,
+    /// `-- strata:irreversible`) are read from the SQL, and its checksum
+    /// computed, as for a file; [`Migrations::new`] checks the name and
+    /// version and chains the set.
+    ///
+    /// ```
+    /// let m = strata_runtime::Migration::new(1, "init", "CREATE TABLE t (id INTEGER);", "DROP TABLE t;");
+    /// assert_eq!(m.stem(), "1_init");
+    /// assert_eq!(m.checksum(), strata_runtime::Checksum::of_sql("CREATE TABLE t (id INTEGER);"));
+    /// ```
+    pub fn new(
         version: u64,
-        stem: &'static str,
-        up: &'static str,
-        down: &'static str,
-        checksum: [u8; 32],
-        chain: [u8; 32],
-        flags: u8,
+        name: &str,
+        up: impl Into<Cow<'static, str>>,
+        down: impl Into<Cow<'static, str>>,
     ) -> Self {
+        let (up, down) = (up.into(), down.into());
+        let stem = format!("{version}_{name}");
+        // Problems are the folder rules' business; `Migrations::new` checks
+        // what it must, and the database judges the SQL when it runs.
+        let mut ignored = Vec::new();
+        let read = |sql: &str, direction: Direction, ignored: &mut Vec<source::Problem>| {
+            let file = format!("{stem}{}", direction.suffix());
+            source::check_sql(sql, &file, direction, &stem, ignored)
+        };
+        let up_directives = read(&up, Direction::Up, &mut ignored);
+        let down_directives = read(&down, Direction::Down, &mut ignored);
+        let mut flags = 0;
+        if up_directives.no_transaction {
+            flags |= UP_NO_TRANSACTION;
+        }
+        if down_directives.no_transaction {
+            flags |= DOWN_NO_TRANSACTION;
+        }
+        if down_directives.irreversible {
+            flags |= IRREVERSIBLE;
+        }
         Migration {
             version,
-            stem: Cow::Borrowed(stem),
-            up: Cow::Borrowed(up),
-            down: Cow::Borrowed(down),
-            checksum: Checksum::from_bytes(checksum),
-            chain: Checksum::from_bytes(chain),
+            checksum: Checksum::of_sql(&up),
+            chain: Checksum::ZERO,
+            stem: Cow::Owned(stem),
+            up,
+            down,
             flags,
         }
     }
@@ -154,13 +183,73 @@ pub struct Migrations {
 }
 
 impl Migrations {
-    /// Used by the code that `embed_migrations!` generates; not a stable API.
-    #[doc(hidden)]
-    pub const fn __embedded(folder: &'static str, list: &'static [Migration]) -> Self {
-        Migrations {
-            folder: Cow::Borrowed(folder),
-            list: Cow::Borrowed(list),
+    /// A set of migrations built in code (see [`Migration::new`]), in any
+    /// order. `folder` is how messages name their files
+    /// (`{folder}/{version}_{name}.up.sql`).
+    ///
+    /// ```
+    /// use strata_runtime::{Migration, Migrations};
+    ///
+    /// let migrations = Migrations::new("in_code", [
+    ///     Migration::new(2, "add_email", "ALTER TABLE users ADD email TEXT;", "ALTER TABLE users DROP email;"),
+    ///     Migration::new(1, "users", "CREATE TABLE users (id INTEGER);", "DROP TABLE users;"),
+    /// ])?;
+    /// assert_eq!(migrations.as_slice()[0].version(), 1);
+    /// # Ok::<(), strata_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFolder`] listing every name that a file could not
+    /// have (a version above `i64::MAX`, an empty name, a name with a path
+    /// separator) and every version given twice.
+    /// The SQL is not judged here: what strata refuses in a file is
+    /// refused when it runs, naming the file, as for any set.
+    pub fn new(
+        folder: impl Into<Cow<'static, str>>,
+        migrations: impl IntoIterator<Item = Migration>,
+    ) -> Result<Self, Error> {
+        let folder = folder.into();
+        let mut list: Vec<Migration> = migrations.into_iter().collect();
+        list.sort_by_key(|m| m.version);
+        let mut problems = Vec::new();
+        for m in &list {
+            let file = m.file_name(Direction::Up);
+            let shown = format!("{folder}/{file}");
+            // A folder holds files, not paths.
+            let one_file = !m.name().contains(['/', '\\']);
+            match source::parse_file_name(&file, &shown) {
+                Ok(Some(name)) if one_file && name.stem == m.stem() => {}
+                Ok(_) => problems.push(source::Problem::BadName { file: shown }),
+                Err(problem) => problems.push(problem),
+            }
         }
+        for pair in list.windows(2) {
+            if pair[0].version == pair[1].version {
+                problems.push(source::Problem::DuplicateVersion {
+                    version: pair[0].version,
+                    files: vec![
+                        format!("{folder}/{}", pair[0].file_name(Direction::Up)),
+                        format!("{folder}/{}", pair[1].file_name(Direction::Up)),
+                    ],
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidFolder {
+                folder: folder.into_owned(),
+                problems,
+            });
+        }
+        let mut chain = Checksum::ZERO;
+        for m in &mut list {
+            chain = chain.chain(m.version, &m.checksum);
+            m.chain = chain;
+        }
+        Ok(Migrations {
+            folder,
+            list: Cow::Owned(list),
+        })
     }
 
     /// Reads and checks a migrations folder at run time, with the same rules
@@ -235,5 +324,35 @@ impl<'a> IntoIterator for &'a Migrations {
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
+    }
+}
+
+/// The constant a migration of `embed_migrations!`'s expansion is: the
+/// files checked and checksummed at build time.
+pub const fn embedded(
+    version: u64,
+    stem: &'static str,
+    up: &'static str,
+    down: &'static str,
+    checksum: [u8; 32],
+    chain: [u8; 32],
+    flags: u8,
+) -> Migration {
+    Migration {
+        version,
+        stem: Cow::Borrowed(stem),
+        up: Cow::Borrowed(up),
+        down: Cow::Borrowed(down),
+        checksum: Checksum::from_bytes(checksum),
+        chain: Checksum::from_bytes(chain),
+        flags,
+    }
+}
+
+/// The constant set of migrations `embed_migrations!` expands to.
+pub const fn embedded_set(folder: &'static str, list: &'static [Migration]) -> Migrations {
+    Migrations {
+        folder: Cow::Borrowed(folder),
+        list: Cow::Borrowed(list),
     }
 }

@@ -8,13 +8,13 @@ use crate::backend::Connect;
 use crate::ops::Ops;
 use crate::options::{MAX_LOCK_TIMEOUT, Options};
 use crate::plan::Down;
-use crate::{HistoryChanges, Migrations, Report, Result, Status};
+use crate::{AppliedMigration, HistoryChanges, Migrations, Report, Result, Status};
 
 /// Options for applying migrations; made by [`Migrations::runner`].
 ///
 /// ```
 /// # fn main() -> Result<(), strata_runtime::Error> {
-/// # static MIGRATIONS: strata_runtime::Migrations = strata_runtime::Migrations::__embedded("migrations", &[]);
+/// # static MIGRATIONS: strata_runtime::Migrations = strata_runtime::__private::migrations("migrations", &[]);
 /// let mut conn = rusqlite::Connection::open_in_memory()?;
 /// let report = MIGRATIONS
 ///     .runner()
@@ -243,6 +243,20 @@ impl Runner<'_> {
     /// changes anything; shows problems rather than failing on them.
     pub fn status(&self, conn: &mut (impl Database + ?Sized)) -> Result<Status> {
         self.ops(conn).status()
+    }
+
+    /// Every migration the history table records, in ascending order of
+    /// version, as recorded: whatever the files say (see
+    /// [`status`](Runner::status) for the two compared). Empty when there is
+    /// no history table. Changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// A table of another shape under the history table's name
+    /// ([`Error::ForeignHistoryTable`](crate::Error::ForeignHistoryTable)),
+    /// a value that cannot be read back, or a database error.
+    pub fn applied(&self, conn: &mut (impl Database + ?Sized)) -> Result<Vec<AppliedMigration>> {
+        self.ops(conn).applied()
     }
 
     /// Everything [`run`](Runner::run) checks, changing nothing, and more:

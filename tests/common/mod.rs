@@ -102,25 +102,12 @@ pub fn tables_folder(versions: impl IntoIterator<Item = u64>) -> TempDir {
 /// migration set made some other way would be. The SQL suits SQLite and
 /// PostgreSQL.
 pub fn commit_inside() -> Migrations {
-    use std::sync::OnceLock;
-    use strata::__private::Migration;
-    use strata::Checksum;
     const UP: &str = "CREATE TABLE a (id integer);\nCOMMIT;\nCREATE TABLE b (id integer);\n";
-    static LIST: OnceLock<[Migration; 1]> = OnceLock::new();
-    let list = LIST.get_or_init(|| {
-        let checksum = Checksum::of_sql(UP);
-        let chain = Checksum::ZERO.chain(1, &checksum);
-        [Migration::__embedded(
-            1,
-            "1_a",
-            UP,
-            "DROP TABLE a;",
-            *checksum.as_bytes(),
-            *chain.as_bytes(),
-            0,
-        )]
-    });
-    Migrations::__embedded("hand_made", list)
+    Migrations::new(
+        "hand_made",
+        [strata::Migration::new(1, "a", UP, "DROP TABLE a;")],
+    )
+    .unwrap()
 }
 
 /// Sets a SQLite database's journal mode (`delete`, `wal`), and checks

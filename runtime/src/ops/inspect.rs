@@ -1,7 +1,7 @@
 //! `status` and `validate`: read the history, change nothing.
 
 use crate::backend::refuse_in_transaction;
-use crate::history::TableState;
+use crate::history::{AppliedMigration, TableState};
 use crate::plan;
 use crate::report::{MigrationState, Status};
 use crate::source::sql;
@@ -10,6 +10,14 @@ use crate::{Direction, Result};
 use super::{Ops, check_history, entry, refuse_outside_out_of_order};
 
 impl Ops<'_> {
+    /// Every row of the history, ascending; none without a history table.
+    pub fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+        match self.db.read_head()? {
+            TableState::Missing => Ok(Vec::new()),
+            TableState::Strata(_) => self.db.read_all(),
+        }
+    }
+
     /// Every version the files or the database know, with its state.
     pub fn status(&mut self) -> Result<Status> {
         let (rows, running) = match self.db.read_head()? {

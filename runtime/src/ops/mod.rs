@@ -416,7 +416,7 @@ fn entry(
         name: name.to_owned(),
         state,
         applied_at: row.map(|r| r.applied_at.clone()),
-        duration: row.map(|r| Duration::from_millis(r.execution_ms)),
+        duration: row.map(|r| r.duration),
     }
 }
 

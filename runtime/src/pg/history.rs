@@ -61,7 +61,9 @@ impl crate::backend::HistoryStore for Pg<'_> {
                     checksum: self.checksum(version, "checksum", row.get(2))?,
                     chain: self.checksum(version, "chain", row.get(3))?,
                     applied_at: row.get(4),
-                    execution_ms: u64::try_from(row.get::<_, i64>(5)).unwrap_or(0),
+                    duration: Duration::from_millis(
+                        u64::try_from(row.get::<_, i64>(5)).unwrap_or(0),
+                    ),
                     dirty: row.get(6),
                 })
             })

@@ -256,13 +256,10 @@ impl<'a> Sqlite<'a> {
                 checksum: self.checksum(row, 2, "checksum", version)?,
                 chain: self.checksum(row, 3, "chain", version)?,
                 applied_at: self.text(row, 4, "applied_at", version)?.to_owned(),
-                execution_ms: u64::try_from(self.integer(
-                    row,
-                    5,
-                    "execution_ms",
-                    version as i64,
-                )?)
-                .unwrap_or(0),
+                duration: Duration::from_millis(
+                    u64::try_from(self.integer(row, 5, "execution_ms", version as i64)?)
+                        .unwrap_or(0),
+                ),
                 dirty: self.flag(row, 6, "dirty", version)?,
             });
         }

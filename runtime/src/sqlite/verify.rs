@@ -18,7 +18,7 @@ impl Migrations {
     /// failure message is the report:
     ///
     /// ```
-    /// # static MIGRATIONS: strata_runtime::Migrations = strata_runtime::Migrations::__embedded("migrations", &[]);
+    /// # static MIGRATIONS: strata_runtime::Migrations = strata_runtime::__private::migrations("migrations", &[]);
     /// fn migrations_roundtrip() {
     ///     MIGRATIONS.verify().unwrap();
     /// }
