@@ -1,4 +1,88 @@
-#![doc = include_str!("../README.md")]
+//! SQL schema migrations for Rust, checked when your crate builds and applied
+//! atomically when it starts, on SQLite and PostgreSQL.
+//!
+//! strata reads a folder of [golang-migrate]-style files
+//! (`000001_create_users.up.sql`, `000001_create_users.down.sql`) at compile
+//! time, checks every name and every file, checksums each migration with
+//! SHA-256 and embeds them in your binary: a bad folder fails `cargo build`
+//! with a message that names the file and the fix. At run time it applies
+//! what is pending, each migration with its history row in one transaction,
+//! safely when several processes start at once, and refuses to touch a
+//! database whose applied migrations no longer match the files.
+//!
+//! [golang-migrate]: https://github.com/golang-migrate/migrate
+//!
+//! # Quick start
+//!
+//! ```toml
+//! [dependencies]
+//! strata = "0.1"   # SQLite (bundled) by default; features = ["postgres"] for PostgreSQL
+//! ```
+//!
+//! ```no_run
+//! static MIGRATIONS: strata::Migrations = strata::embed_migrations!("migrations");
+//!
+//! /// On startup, before serving: any supported connection.
+//! fn migrate(conn: &mut impl strata::Database) -> Result<(), strata::Error> {
+//!     let report = MIGRATIONS.run(conn)?;
+//!     println!("{report}");
+//!     Ok(())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[cfg(feature = "sqlite")]
+//! migrate(&mut strata::rusqlite::Connection::open("app.db")?)?;
+//! # #[cfg(feature = "postgres")]
+//! migrate(&mut strata::postgres::Client::connect("host=localhost user=postgres", strata::postgres::NoTls)?)?;
+//! # Ok(()) }
+//! ```
+//!
+//! The folder is relative to your crate's `Cargo.toml`; add a `build.rs`
+//! with `println!("cargo:rerun-if-changed=migrations");` so that a file
+//! added to it rebuilds the crate (see [`embed_migrations!`]).
+//!
+//! # What you can do
+//!
+//! - Apply, revert and move: [`Migrations::run`], and through
+//!   [`Migrations::runner`] a [`Runner`] with options (history table, one
+//!   transaction for all, target version, dry run, lock timeouts) and the
+//!   other operations: `down`, `goto`, `redo`, `status`, `validate`,
+//!   `baseline`, `force`, `repair`, `adopt`, `applied`.
+//! - Prove that every down file reverts its up file: `verify`
+//!   (`Migrations::verify` on a scratch SQLite database,
+//!   `verify_postgres` and `verify_postgres_scratch` on PostgreSQL), a
+//!   one-line test in your crate.
+//! - Build a set in code ([`Migration::new`], [`Migrations::new`]) or
+//!   read a folder at run time ([`Migrations::from_dir`]).
+//! - Handle failures by kind: every [`Error`] names the version, file or
+//!   table and says what to do; [`Error::failure`] is the failure inside a
+//!   run that had committed steps before it ([`Error::report`]).
+//!
+//! The `strata` command (crate `strata-cli`) does all of it on a folder on
+//! disk, with the same rules and messages.
+//!
+//! # Features
+//!
+//! | feature | default | what |
+//! | --- | --- | --- |
+//! | `sqlite` | yes | the SQLite backend: [`rusqlite::Connection`](https://docs.rs/rusqlite) (re-exported as `strata::rusqlite`) |
+//! | `bundled` | yes | compile SQLite into the binary (rusqlite's `bundled`); without it, link the system's libsqlite3 |
+//! | `postgres` | no | the PostgreSQL backend: the synchronous [`postgres::Client`](https://docs.rs/postgres) (re-exported as `strata::postgres`) |
+//!
+//! # Async services
+//!
+//! The API is synchronous today. A tokio service migrates on startup,
+//! before it serves, inside `tokio::task::spawn_blocking` with a connection
+//! of its own (a `rusqlite::Connection`, or a `postgres::Client` for the
+//! same database its pool reaches).
+//!
+//! # More
+//!
+//! The README covers the folder rules, how a file is split into
+//! statements, the history table, rolling deploys, verify, existing
+//! databases, porting from golang-migrate, recovery, and every error with
+//! what to do about it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // The docs show whole `build.rs` files, whose `fn main` is the point, and
 // the `#[test]` that users put in their own crates.
 #![allow(clippy::needless_doctest_main, clippy::test_attr_in_doctest)]
@@ -12,19 +96,30 @@ pub use strata_runtime::{
 };
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use rusqlite;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "sqlite"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Embeds a folder of migrations into the binary, checking it at build time.
 ///
 /// ```
 /// static MIGRATIONS: strata::Migrations = strata::embed_migrations!("examples/chat/migrations");
 ///
-/// # fn main() -> Result<(), strata::Error> {
+/// // Checked and checksummed when this crate built: a constant.
+/// assert_eq!(MIGRATIONS.as_slice()[0].stem(), "000001_chat");
+/// # #[cfg(feature = "sqlite")]
+/// # {
 /// let mut conn = strata::rusqlite::Connection::open_in_memory()?;
 /// MIGRATIONS.run(&mut conn)?;
-/// # Ok(()) }
+/// # }
+/// # Ok::<(), strata::Error>(())
 /// ```
 ///
 /// The argument is the folder, relative to the crate's `Cargo.toml`. It is

@@ -6,6 +6,7 @@
 //! the SQL lexer and the checksums are the crate `strata-source`, which the
 //! macro depends on alone, so building it compiles no database driver.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Built without a backend (`default-features = false` and no driver
 // feature), no connection type implements `Database`, so the operations
 // and the planning they call are never reached: one allowance here, not
@@ -48,8 +49,10 @@ pub use strata_source::{Checksum, Direction, Problem};
 use strata_source as source;
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use rusqlite;
 
 /// What the code that `embed_migrations!` generates calls. Not a stable API.

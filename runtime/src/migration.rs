@@ -255,6 +255,11 @@ impl Migrations {
     /// Reads and checks a migrations folder at run time, with the same rules
     /// and messages as `embed_migrations!` at build time. `dir` is resolved
     /// against the current directory and named as written in messages.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFolder`], listing every problem of every file (as
+    /// the macro's compile errors would).
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, Error> {
         let dir = dir.as_ref();
         let written = dir.to_string_lossy();

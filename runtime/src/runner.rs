@@ -182,6 +182,10 @@ impl Runner<'_> {
     /// tables the migration touched before it commits. The connection's
     /// `foreign_keys` and `busy_timeout` settings are restored afterwards;
     /// an authorizer set on the connection is removed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::run`].
     pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.moving(conn, |ops| ops.up())
     }
@@ -199,11 +203,19 @@ impl Runner<'_> {
     /// The history is checked first, as for [`run`](Runner::run), and a
     /// migration marked `-- strata:irreversible` on the way stops the move
     /// before anything changes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::down`].
     pub fn down(&self, conn: &mut (impl Database + ?Sized), steps: usize) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::Steps(steps)))
     }
 
     /// Reverts every applied migration above `version`, which stays applied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::down_to`].
     pub fn down_to(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::To(version)))
     }
@@ -214,12 +226,20 @@ impl Runner<'_> {
     /// `-- strata:irreversible`, and when its down file runs outside a
     /// transaction below an applied version. The migrations above it stay
     /// applied: reverting one that they build on is the caller's decision.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::down_only`].
     pub fn down_only(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::Only(version)))
     }
 
     /// Reverts every applied migration. (Version 0 is a real version, so
     /// "down to nothing" is its own call.)
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::down_all`].
     pub fn down_all(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::All))
     }
@@ -228,6 +248,10 @@ impl Runner<'_> {
     /// anything changes while a migration is pending below applied ones
     /// (unless [`allow_out_of_order`](Runner::allow_out_of_order)), which it
     /// would apply too.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::redo`].
     pub fn redo(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.moving(conn, |ops| ops.redo())
     }
@@ -235,12 +259,20 @@ impl Runner<'_> {
     /// Moves to `version`: reverts what is above it, applies what is
     /// pending up to it. Refused before anything changes while a migration
     /// is pending below applied ones, as for [`redo`](Runner::redo).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::goto`].
     pub fn goto(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.goto(version))
     }
 
     /// Every version the files or the database know, with its state. Never
     /// changes anything; shows problems rather than failing on them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::status`].
     pub fn status(&self, conn: &mut (impl Database + ?Sized)) -> Result<Status> {
         self.ops(conn).status()
     }
@@ -264,6 +296,10 @@ impl Runner<'_> {
     /// newest one and trusts its chain, so it also catches a row whose
     /// checksum was changed in the database by hand. Returns the versions
     /// that `run` would apply.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::validate`].
     pub fn validate(&self, conn: &mut (impl Database + ?Sized)) -> Result<Vec<u64>> {
         self.ops(conn).validate()
     }
@@ -272,6 +308,10 @@ impl Runner<'_> {
     /// without running them, for a database that already has their schema
     /// (built by hand or by an older tool). Refused when the history table
     /// has rows.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::baseline`].
     pub fn baseline(
         &self,
         conn: &mut (impl Database + ?Sized),
@@ -284,6 +324,10 @@ impl Runner<'_> {
     /// a person repaired the database by hand: removes the rows above it,
     /// records the migrations up to it that have no row, and clears dirty
     /// flags. Runs no SQL of any migration.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::force`].
     pub fn force(
         &self,
         conn: &mut (impl Database + ?Sized),
@@ -295,6 +339,10 @@ impl Runner<'_> {
     /// Accepts the current checksum and name of applied migrations whose
     /// files were edited on purpose (a comment fixed, say), listing each row
     /// it changes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::repair`].
     pub fn repair(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
         self.ops(conn).repair()
     }
@@ -304,6 +352,10 @@ impl Runner<'_> {
     /// into strata's, keeping every recorded version, with checksums taken
     /// from the current files. Refused while golang-migrate's dirty flag is
     /// set.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::adopt`].
     pub fn adopt(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
         self.ops(conn).adopt(None)
     }
@@ -314,6 +366,10 @@ impl Runner<'_> {
     /// that failed halfway, once a person has repaired the database and
     /// knows which version it is at (as `migrate force V` would record).
     /// Accepted whether the table is dirty or not.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::adopt_forced`].
     pub fn adopt_forced(
         &self,
         conn: &mut (impl Database + ?Sized),
@@ -326,12 +382,20 @@ impl Runner<'_> {
 impl Migrations {
     /// Applies every pending migration with the default options; see
     /// [`Runner::run`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::run`].
     pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.runner().run(conn)
     }
 
     /// The state of every version with the default options; see
     /// [`Runner::status`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::status`].
     pub fn status(&self, conn: &mut (impl Database + ?Sized)) -> Result<Status> {
         self.runner().status(conn)
     }

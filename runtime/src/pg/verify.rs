@@ -22,6 +22,7 @@ use crate::report::VerifyReport;
 use crate::verify::{Next, Scratch};
 use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, Result, Runner};
 
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl Migrations {
     /// [`verify`](Migrations::verify) on PostgreSQL: every down file must
     /// restore the schema that its up file changed, compared in the catalog
@@ -98,6 +99,7 @@ impl Migrations {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl Runner<'_> {
     /// [`Migrations::verify_postgres`] with this runner's history table
     /// ([`table`](Runner::table)), which verify creates as `up` would.

@@ -9,6 +9,7 @@ use crate::report::VerifyReport;
 use crate::verify::Next;
 use crate::{Migrations, Result, Runner};
 
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 impl Migrations {
     /// Checks on a scratch in-memory SQLite database that every down file
     /// restores the schema that its up file changed, and that the up file
@@ -67,6 +68,7 @@ impl Migrations {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 impl Runner<'_> {
     /// [`Migrations::verify`] with this runner's history table
     /// ([`table`](Runner::table)), which the scratch database holds as
