@@ -197,3 +197,136 @@ fn applied_reads_the_history_on_postgres() {
         assert_eq!((row.checksum, row.chain), (m.checksum(), m.chain()));
     }
 }
+
+#[test]
+fn a_set_built_in_code_refuses_what_a_folder_refuses_in_its_files() {
+    let err = Migrations::new(
+        "in_code",
+        [
+            // Three with one version: one problem naming the three.
+            Migration::new(1, "a", USERS_UP, USERS_DOWN),
+            Migration::new(1, "b", USERS_UP, USERS_DOWN),
+            Migration::new(1, "c", USERS_UP, USERS_DOWN),
+            // A mistyped directive would otherwise run the file inside a
+            // transaction.
+            Migration::new(2, "typo", "-- strata:no-transacton\nVACUUM;", "SELECT 1;"),
+            Migration::new(
+                3,
+                "sql_after",
+                USERS_UP,
+                "-- strata:irreversible\nDROP TABLE users;",
+            ),
+            Migration::new(4, "empty", "-- nothing here\n", USERS_DOWN),
+            Migration::new(5, "bell\u{7}", USERS_UP, USERS_DOWN),
+        ],
+    )
+    .unwrap_err();
+    let Error::InvalidFolder { problems, .. } = &err else {
+        panic!("{err:?}");
+    };
+    let duplicates: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| matches!(p, Problem::DuplicateVersion { .. }))
+        .collect();
+    assert!(
+        matches!(duplicates.as_slice(), [Problem::DuplicateVersion { version: 1, files, .. }] if files.len() == 3),
+        "{err}"
+    );
+    assert!(
+        problems.iter().any(|p| matches!(p, Problem::UnknownDirective { file, line: 1, .. } if file == "in_code/2_typo.up.sql")),
+        "{err}"
+    );
+    assert!(
+        problems.iter().any(|p| matches!(p, Problem::IrreversibleWithSql { file, line: 2, .. } if file == "in_code/3_sql_after.down.sql")),
+        "{err}"
+    );
+    assert!(
+        problems.iter().any(
+            |p| matches!(p, Problem::EmptyUp { file, .. } if file == "in_code/4_empty.up.sql")
+        ),
+        "{err}"
+    );
+    assert!(
+        problems.iter().any(|p| matches!(p, Problem::ControlCharacter { file, .. } if file.starts_with("in_code/5_bell"))),
+        "{err}"
+    );
+    // The terminal never sees the raw control character.
+    assert!(!err.to_string().contains('\u{7}'), "{err}");
+    assert_eq!(problems.len(), 5, "{err}");
+}
+
+#[test]
+fn a_statement_refused_in_a_transaction_is_refused_when_it_runs() {
+    // Built in code, the set is accepted; the run refuses the file, naming
+    // it, before anything of it applies (as `tests/run.rs` checks for
+    // `COMMIT`).
+    let migrations = Migrations::new(
+        "in_code/",
+        [Migration::new(1, "vacuum", "VACUUM;", "SELECT 1;")],
+    )
+    .unwrap();
+    assert_eq!(migrations.folder(), "in_code");
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    let err = migrations.run(&mut conn).unwrap_err();
+    assert!(
+        matches!(&err, Error::RefusedInTransaction { version: 1, file, .. } if file == "in_code/1_vacuum.up.sql"),
+        "{err:?}"
+    );
+    assert!(migrations.runner().applied(&mut conn).unwrap().is_empty());
+}
+
+/// Every operation on the connection of a run whose first migration failed,
+/// which rolled back the history table it had created: each must see no
+/// history table, not a stale one (SQLite's statement cache once kept the
+/// table's query, and the next run failed with "no such table").
+fn after_a_failed_first_run(conn: &mut (impl strata::Database + ?Sized)) {
+    let failing = Migrations::new(
+        "in_code",
+        [Migration::new(
+            1,
+            "bad",
+            "CREATE TABLE t (id INTEGER);\nSELECT * FROM missing;",
+            "DROP TABLE t;",
+        )],
+    )
+    .unwrap();
+    let first = failing.run(conn).unwrap_err();
+    assert!(
+        matches!(first, Error::Statement { version: 1, .. }),
+        "{first:?}"
+    );
+    // The same failure again, not another one.
+    let again = failing.run(conn).unwrap_err();
+    assert!(
+        matches!(again, Error::Statement { version: 1, .. }),
+        "{again:?}"
+    );
+    let runner = failing.runner();
+    assert!(runner.applied(conn).unwrap().is_empty());
+    let status = runner.status(conn).unwrap();
+    assert_eq!(status.entries.len(), 1);
+    assert_eq!(status.entries[0].state, strata::MigrationState::Pending);
+    assert_eq!(runner.validate(conn).unwrap(), [1]);
+    assert!(runner.down_all(conn).unwrap().is_empty());
+    // And a good set then runs on that connection.
+    in_code().run(conn).unwrap();
+    assert_eq!(in_code().runner().applied(conn).unwrap().len(), 2);
+}
+
+#[test]
+fn every_operation_after_a_failed_first_run_sees_no_history_table_on_sqlite() {
+    let (_dir, path) = database();
+    after_a_failed_first_run(&mut open(&path));
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn every_operation_after_a_failed_first_run_sees_no_history_table_on_postgres() {
+    let Some(db) = common::pg::TestDb::new("in_code_failed_first") else {
+        return;
+    };
+    // The set's no-transaction migration needs nothing special here; the
+    // failing one is an ordinary statement error.
+    after_a_failed_first_run(&mut db.client());
+}

@@ -37,10 +37,28 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code before the file's tests, without comments.
+/// The text before the file's `#[cfg(test)] mod ...` (a line of its own,
+/// followed by the module).
+fn before_tests(text: &str) -> &str {
+    let mut at = 0;
+    let mut lines = text.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        if line.trim() == "#[cfg(test)]"
+            && lines
+                .peek()
+                .is_some_and(|next| next.trim_start().starts_with("mod "))
+        {
+            return &text[..at];
+        }
+        at += line.len();
+    }
+    text
+}
+
+/// The code before the file's tests, without line comments.
 fn code(path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap();
-    let text = text.split("#[cfg(test)]").next().unwrap_or("");
+    let text = before_tests(&text);
     let mut out = String::new();
     for line in text.lines() {
         let line = match line.find("//") {
@@ -54,13 +72,21 @@ fn code(path: &Path) -> String {
     out
 }
 
-/// The first segment of each path after `crate::`, `use crate::{a, b::c}`
-/// giving `a` and `b`.
-fn crate_targets(code: &str) -> Vec<String> {
+/// The first segment of each path after `prefix` (`crate::`, or the
+/// `super::` that reaches the crate root), `use crate::{a, b::c}` giving `a`
+/// and `b`.
+fn crate_targets(code: &str, prefix: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        rest = &rest[at + "crate::".len()..];
+    while let Some(at) = rest.find(prefix) {
+        // `super::super::` is not `super::` twice from here.
+        let before = &rest[..at];
+        rest = &rest[at + prefix.len()..];
+        if prefix.starts_with("super")
+            && (before.ends_with("super::") || rest.starts_with("super::"))
+        {
+            continue;
+        }
         if let Some(group) = rest.strip_prefix('{') {
             let mut depth = 0;
             let mut part = String::new();
@@ -99,7 +125,14 @@ fn first_word(text: &str) -> String {
 fn reexports(lib: &str) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     for statement in lib.split(';') {
-        let statement = statement.trim();
+        // Attributes (`#[cfg(...)]`, `#[doc(inline)]`) before the item.
+        let mut statement = statement.trim();
+        while let Some(rest) = statement.strip_prefix("#[") {
+            statement = rest
+                .split_once(']')
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        }
         let Some(path) = statement
             .strip_prefix("pub use ")
             .or_else(|| statement.strip_prefix("pub(crate) use "))
@@ -127,7 +160,9 @@ fn reexports(lib: &str) -> BTreeMap<String, String> {
 /// The modules of the crate whose root is `src/lib.rs`, each with the
 /// modules it names.
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let mut modules: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    // Each module's files, with how many `super::` reach the crate root
+    // from each (1 for `a.rs` and `a/mod.rs`, 2 for `a/b.rs`...).
+    let mut modules: BTreeMap<String, Vec<(PathBuf, usize)>> = BTreeMap::new();
     for entry in fs::read_dir(src).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -135,10 +170,25 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             continue;
         }
         if let Some(module) = name.strip_suffix(".rs") {
-            modules.entry(module.to_owned()).or_default().push(path);
+            modules
+                .entry(module.to_owned())
+                .or_default()
+                .push((path, 1));
         } else if path.is_dir() {
             let mut files = Vec::new();
             rust_files(&path, &mut files);
+            let depth = |file: &Path| {
+                let inner = file.strip_prefix(src).unwrap().components().count();
+                if file.ends_with("mod.rs") {
+                    inner - 1
+                } else {
+                    inner
+                }
+            };
+            let files = files.into_iter().map(|f| {
+                let d = depth(&f);
+                (f, d)
+            });
             modules.entry(name).or_default().extend(files);
         }
     }
@@ -146,8 +196,13 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut graph = BTreeMap::new();
     for (module, files) in &modules {
         let mut edges = BTreeSet::new();
-        for file in files {
-            for target in crate_targets(&code(file)) {
+        for (file, depth) in files {
+            let code = code(file);
+            let to_root = "super::".repeat(*depth);
+            let targets = crate_targets(&code, "crate::")
+                .into_iter()
+                .chain(crate_targets(&code, &to_root));
+            for target in targets {
                 let target = if modules.contains_key(&target) {
                     Some(target)
                 } else {
@@ -217,7 +272,11 @@ fn the_check_finds_a_cycle_where_there_is_one() {
     // cannot pass by reading nothing.
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path();
-    fs::write(src.join("lib.rs"), "mod a;\nmod b;\npub use a::Thing;\n").unwrap();
+    fs::write(
+        src.join("lib.rs"),
+        "mod a;\nmod b;\nmod c;\nmod d;\n#[doc(inline)]\npub use a::Thing;\npub use c::{Other, More as Renamed};\n",
+    )
+    .unwrap();
     fs::write(
         src.join("a.rs"),
         "use crate::b::helper;\npub struct Thing;\n",
@@ -225,13 +284,30 @@ fn the_check_finds_a_cycle_where_there_is_one() {
     .unwrap();
     fs::write(
         src.join("b.rs"),
-        "// crate::nothing in a comment\npub fn helper() -> crate::Thing { crate::Thing }\n",
+        "// crate::d in a comment\npub fn helper() -> crate::Thing { crate::Thing }\n",
+    )
+    .unwrap();
+    // `super::` from a top-level file is the root; from a file of a folder
+    // module, its own module until it reaches the root.
+    fs::write(
+        src.join("c.rs"),
+        "use super::Renamed;\npub struct Other;\npub struct More;\n",
+    )
+    .unwrap();
+    fs::create_dir(src.join("d")).unwrap();
+    fs::write(src.join("d").join("mod.rs"), "mod inner;\n").unwrap();
+    fs::write(
+        src.join("d").join("inner.rs"),
+        "use super::mod_item;\nuse super::super::Other;\n#[cfg(test)]\nmod tests { use crate::a::Thing; }\n",
     )
     .unwrap();
     let graph = graph(src);
     assert_eq!(graph["a"], BTreeSet::from(["b".to_owned()]));
     assert_eq!(graph["b"], BTreeSet::from(["a".to_owned()]));
+    assert!(graph["c"].is_empty(), "{:?}", graph["c"]);
+    assert_eq!(graph["d"], BTreeSet::from(["c".to_owned()]));
     assert!(cycle_from(&graph, "a").is_some());
+    assert!(cycle_from(&graph, "d").is_none());
 }
 
 #[test]
@@ -245,12 +321,7 @@ fn no_source_file_is_longer_than_500_lines_before_its_tests() {
         .iter()
         .filter_map(|file| {
             let text = fs::read_to_string(file).unwrap();
-            let lines = text
-                .split("#[cfg(test)]")
-                .next()
-                .unwrap_or("")
-                .lines()
-                .count();
+            let lines = before_tests(&text).lines().count();
             (lines > MAX_LINES).then(|| format!("{}: {lines} lines", file.display()))
         })
         .collect();

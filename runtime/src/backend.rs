@@ -1,6 +1,7 @@
-//! The seam between the operations (`ops.rs`), which decide, and a
-//! database, which does: a backend knows SQL, locking and its driver, and
-//! nothing of folders or plans.
+//! The seam between the operations (`ops/`, `verify.rs`), which decide,
+//! and a database, which does: a backend knows SQL, locking and its driver,
+//! and nothing of folders or plans. It implements four traits, one per part
+//! of the work, which together make a [`Backend`].
 
 use std::time::Duration;
 

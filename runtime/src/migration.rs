@@ -11,8 +11,10 @@ use crate::{Checksum, Error};
 /// the checksums that strata computed from them.
 ///
 /// Built by [`embed_migrations!`](../strata/macro.embed_migrations.html) at
-/// compile time, or by [`Migrations::from_dir`] at run time. Either way the
-/// files passed every rule of the folder.
+/// compile time, by [`Migrations::from_dir`] at run time, or in code by
+/// [`Migration::new`]. In a [`Migrations`] set, the files passed the rules
+/// of a folder (a set built in code: all but the statements refused inside
+/// a transaction, which are refused when they run).
 #[derive(Debug, Clone)]
 pub struct Migration {
     version: u64,
@@ -32,8 +34,8 @@ impl Migration {
     /// set of migrations made some other way than from a folder, and for
     /// tests. Its directives (`-- strata:no-transaction`,
     /// `-- strata:irreversible`) are read from the SQL, and its checksum
-    /// computed, as for a file; [`Migrations::new`] checks the name and
-    /// version and chains the set.
+    /// computed, as for a file; [`Migrations::new`] checks the files as a
+    /// folder's and chains the set.
     ///
     /// ```
     /// let m = strata_runtime::Migration::new(1, "init", "CREATE TABLE t (id INTEGER);", "DROP TABLE t;");
@@ -53,7 +55,7 @@ impl Migration {
         let mut ignored = Vec::new();
         let read = |sql: &str, direction: Direction, ignored: &mut Vec<source::Problem>| {
             let file = format!("{stem}{}", direction.suffix());
-            source::check_sql(sql, &file, direction, &stem, ignored)
+            source::check_sql(sql, &file, direction, &format!("{stem}.up.sql"), ignored)
         };
         let up_directives = read(&up, Direction::Up, &mut ignored);
         let down_directives = read(&down, Direction::Down, &mut ignored);
@@ -164,7 +166,8 @@ fn strip_bom(sql: &str) -> &str {
 }
 
 /// A checked, ordered set of migrations: what `embed_migrations!` produces
-/// at build time, or [`Migrations::from_dir`] at run time.
+/// at build time, [`Migrations::from_dir`] at run time, or
+/// [`Migrations::new`] from migrations built in code.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -200,22 +203,31 @@ impl Migrations {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidFolder`] listing every name that a file could not
-    /// have (a version above `i64::MAX`, an empty name, a name with a path
-    /// separator) and every version given twice.
-    /// The SQL is not judged here: what strata refuses in a file is
-    /// refused when it runs, naming the file, as for any set.
+    /// [`Error::InvalidFolder`] with every problem that a folder holding
+    /// these files would have, as the macro names them: a name a file
+    /// could not have (a version above `i64::MAX`, an empty name, a path
+    /// separator or a control character in it), a version given twice,
+    /// and what the files' directives and content break (a mistyped
+    /// directive, an empty up file, an irreversible down file with SQL,
+    /// ...). Statements refused inside a transaction are the exception:
+    /// they are refused when the migration runs, in the database's own
+    /// dialect, naming the file (as for a set read from a folder, which
+    /// the backend checks again).
     pub fn new(
         folder: impl Into<Cow<'static, str>>,
         migrations: impl IntoIterator<Item = Migration>,
     ) -> Result<Self, Error> {
-        let folder = folder.into();
+        let folder: Cow<'static, str> = Cow::Owned(source::shown_folder(&folder.into()));
         let mut list: Vec<Migration> = migrations.into_iter().collect();
         list.sort_by_key(|m| m.version);
         let mut problems = Vec::new();
         for m in &list {
             let file = m.file_name(Direction::Up);
-            let shown = format!("{folder}/{file}");
+            let shown = format!("{folder}/{}", source::sql::shown(&file));
+            if m.name().chars().any(source::sql::is_hidden) {
+                problems.push(source::Problem::ControlCharacter { file: shown });
+                continue;
+            }
             // A folder holds files, not paths.
             let one_file = !m.name().contains(['/', '\\']);
             match source::parse_file_name(&file, &shown) {
@@ -223,15 +235,25 @@ impl Migrations {
                 Ok(_) => problems.push(source::Problem::BadName { file: shown }),
                 Err(problem) => problems.push(problem),
             }
+            for direction in [Direction::Up, Direction::Down] {
+                let mut found = Vec::new();
+                let path = format!("{folder}/{}", m.file_name(direction));
+                source::check_sql(m.sql(direction), &path, direction, &file, &mut found);
+                problems.extend(
+                    found
+                        .into_iter()
+                        .filter(|p| !matches!(p, source::Problem::RefusedInTransaction { .. })),
+                );
+            }
         }
-        for pair in list.windows(2) {
-            if pair[0].version == pair[1].version {
+        for same in list.chunk_by(|a, b| a.version == b.version) {
+            if let [first, _, ..] = same {
                 problems.push(source::Problem::DuplicateVersion {
-                    version: pair[0].version,
-                    files: vec![
-                        format!("{folder}/{}", pair[0].file_name(Direction::Up)),
-                        format!("{folder}/{}", pair[1].file_name(Direction::Up)),
-                    ],
+                    version: first.version,
+                    files: same
+                        .iter()
+                        .map(|m| format!("{folder}/{}", m.file_name(Direction::Up)))
+                        .collect(),
                 });
             }
         }

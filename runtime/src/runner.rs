@@ -185,7 +185,14 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::run`].
+    /// Before anything changes, the history check's errors
+    /// ([`Error::ChecksumMismatch`](crate::Error::ChecksumMismatch), [`Error::MissingMigration`](crate::Error::MissingMigration),
+    /// [`Error::OutOfOrder`](crate::Error::OutOfOrder), [`Error::Dirty`](crate::Error::Dirty), [`Error::InProgress`](crate::Error::InProgress), ...),
+    /// [`Error::ReadOnly`](crate::Error::ReadOnly) for a database that cannot be written, and
+    /// [`Error::Locked`](crate::Error::Locked) when the lock wait runs out; then a failing
+    /// migration's error ([`Error::Statement`](crate::Error::Statement), [`Error::ForeignKeyViolation`](crate::Error::ForeignKeyViolation),
+    /// [`Error::LeftDirty`](crate::Error::LeftDirty), ...), inside [`Error::Partial`](crate::Error::Partial) when migrations
+    /// before it stay committed ([`Error::failure`](crate::Error::failure) is the failure either way).
     pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.moving(conn, |ops| ops.up())
     }
@@ -206,7 +213,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::down`].
+    /// As [`run`](Runner::run)'s, and [`Error::Irreversible`](crate::Error::Irreversible) for a
+    /// migration marked irreversible on the way (before anything changes).
     pub fn down(&self, conn: &mut (impl Database + ?Sized), steps: usize) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::Steps(steps)))
     }
@@ -215,7 +223,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::down_to`].
+    /// As [`down`](Runner::down); [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is
+    /// not a migration's.
     pub fn down_to(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::To(version)))
     }
@@ -229,7 +238,9 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::down_only`].
+    /// As [`down`](Runner::down); [`Error::NotApplied`](crate::Error::NotApplied) when `version` is not
+    /// applied, [`Error::NoTransactionRevertBelow`](crate::Error::NoTransactionRevertBelow) for a no-transaction down
+    /// file below an applied version.
     pub fn down_only(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::Only(version)))
     }
@@ -239,7 +250,7 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::down_all`].
+    /// As [`down`](Runner::down).
     pub fn down_all(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.moving(conn, |ops| ops.down(Down::All))
     }
@@ -251,7 +262,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::redo`].
+    /// As [`down`](Runner::down) and [`run`](Runner::run); [`Error::OutOfOrder`](crate::Error::OutOfOrder)
+    /// before anything changes when it would apply a pending gap.
     pub fn redo(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
         self.moving(conn, |ops| ops.redo())
     }
@@ -262,7 +274,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::goto`].
+    /// As [`redo`](Runner::redo); [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is
+    /// not a migration's.
     pub fn goto(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
         self.moving(conn, |ops| ops.goto(version))
     }
@@ -272,7 +285,9 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::status`].
+    /// [`Error::ForeignHistoryTable`](crate::Error::ForeignHistoryTable) for a table of another shape under the
+    /// history table's name, [`Error::CorruptHistory`](crate::Error::CorruptHistory) for a value that
+    /// cannot be read back, or a database error.
     pub fn status(&self, conn: &mut (impl Database + ?Sized)) -> Result<Status> {
         self.ops(conn).status()
     }
@@ -299,7 +314,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::validate`].
+    /// Every error that [`run`](Runner::run) would meet before it changes
+    /// anything.
     pub fn validate(&self, conn: &mut (impl Database + ?Sized)) -> Result<Vec<u64>> {
         self.ops(conn).validate()
     }
@@ -311,7 +327,9 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::baseline`].
+    /// [`Error::HistoryExists`](crate::Error::HistoryExists) when the history table has rows,
+    /// [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is not a migration's,
+    /// [`Error::Locked`](crate::Error::Locked), or a database error.
     pub fn baseline(
         &self,
         conn: &mut (impl Database + ?Sized),
@@ -327,7 +345,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::force`].
+    /// [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is not a migration's,
+    /// [`Error::Locked`](crate::Error::Locked), or a database error.
     pub fn force(
         &self,
         conn: &mut (impl Database + ?Sized),
@@ -342,7 +361,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::repair`].
+    /// As [`status`](Runner::status), [`Error::Locked`](crate::Error::Locked), or a database
+    /// error.
     pub fn repair(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
         self.ops(conn).repair()
     }
@@ -355,7 +375,10 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::adopt`].
+    /// [`Error::AdoptDirty`](crate::Error::AdoptDirty) while golang-migrate's dirty flag is set,
+    /// [`Error::MissingMigration`](crate::Error::MissingMigration) for a recorded version the files lack,
+    /// [`Error::NothingToAdopt`](crate::Error::NothingToAdopt) without a table to convert,
+    /// [`Error::Locked`](crate::Error::Locked), or a database error.
     pub fn adopt(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
         self.ops(conn).adopt(None)
     }
@@ -369,7 +392,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`Runner::adopt_forced`].
+    /// As [`adopt`](Runner::adopt), except [`Error::AdoptDirty`](crate::Error::AdoptDirty);
+    /// [`Error::AdoptedAlready`](crate::Error::AdoptedAlready) when the table is strata's already.
     pub fn adopt_forced(
         &self,
         conn: &mut (impl Database + ?Sized),

@@ -69,7 +69,7 @@ pub enum Error {
         /// The sequences that moved.
         sequences_advanced: Vec<crate::SequenceAdvanced>,
     },
-    /// The database could not be written; a migration running then was rolled back.
+    /// The database could not be written (a no-transaction migration's: in [`Error::LeftDirty`]).
     #[non_exhaustive]
     Storage {
         /// The database file (on PostgreSQL, "the PostgreSQL database").
@@ -258,7 +258,7 @@ pub enum Error {
         /// Its name, as recorded.
         name: String,
     },
-    /// The lock file beside a SQLite database (`<db>-strata-lock`) could not be locked.
+    /// The lock file `<db>-strata-lock` could not be opened or locked, or is not a file.
     #[non_exhaustive]
     LockFile {
         /// The lock file: the database's path followed by `-strata-lock`.
@@ -433,7 +433,7 @@ pub enum Error {
         /// which it records dirty when a first migration failed).
         version: Option<u64>,
     },
-    /// `adopt` met a history table that is strata's already: nothing to convert.
+    /// `adopt_forced` met a history table that is strata's already.
     #[non_exhaustive]
     AdoptedAlready {
         /// The history table.

@@ -174,9 +174,9 @@ impl Ops<'_> {
                         // golang-migrate keeps one row: the current version,
                         // which means every migration up to it.
                         ForeignTable::GolangMigrate => versions.extend(0..=index),
-                        // A home-made table (the only other kind that
-                        // `read_foreign` returns) keeps one per migration.
-                        _ => versions.push(index),
+                        // A home-made table keeps one per migration
+                        // (`read_foreign` returns no other kind).
+                        ForeignTable::HomeMade | ForeignTable::Other => versions.push(index),
                     }
                 }
                 versions.sort_unstable();

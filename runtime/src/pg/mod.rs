@@ -193,8 +193,6 @@ impl Drop for Pg<'_> {
     }
 }
 
-impl Pg<'_> {}
-
 /// Versions are at most `i64::MAX` (the folder rules say so).
 fn version_param(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)

@@ -1,6 +1,6 @@
 //! The history table: its rows, its creation, and another tool's table.
 
-use super::{NOW, Sqlite, hot_journal, quote_identifier, version_param};
+use super::{NOW, Sqlite, hot_journal, quote_identifier, storage_fault, version_param};
 use crate::history::{AppliedMigration, COLUMNS, ForeignRow, Head, NewRow, TableState};
 use crate::{Checksum, Error, ForeignTable, Result};
 use rusqlite::types::ValueRef;
@@ -127,10 +127,10 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
                 "SELECT version, NULL, NULL, dirty FROM {} ORDER BY version",
                 self.table
             ),
-            // A home-made table (`adoptable`'s other kind). Keep the
+            // A home-made table (`adoptable` returns no other kind). Keep the
             // recorded time, in strata's format where SQLite can read it
             // (ISO 8601 text, or seconds since 1970), else as it is.
-            _ => format!(
+            ForeignTable::HomeMade | ForeignTable::Other => format!(
                 "SELECT version, CAST(name AS TEXT),
                     CASE typeof(applied_at)
                         WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
@@ -196,8 +196,13 @@ impl<'a> Sqlite<'a> {
             "SELECT version, chain, dirty FROM {} ORDER BY version DESC LIMIT 1",
             self.table
         );
-        let mut statement = match self.prepare(&sql) {
-            Ok(statement) => statement,
+        // The statement may fail as it is prepared, or (a cached one, whose
+        // table a rolled-back run had created) as it runs.
+        let first = self
+            .prepare(&sql)
+            .and_then(|mut statement| self.query_head(&mut statement));
+        let head = match first {
+            Ok(head) => head,
             Err(e) => {
                 if matches!(
                     e.sqlite_error_code(),
@@ -207,6 +212,7 @@ impl<'a> Sqlite<'a> {
                             | ErrorCode::DatabaseLocked
                     )
                 ) || hot_journal(&e)
+                    || storage_fault(&e).is_some()
                 {
                     return Err(self.db(e));
                 }
@@ -220,10 +226,21 @@ impl<'a> Sqlite<'a> {
                 if columns != COLUMNS {
                     return Err(self.foreign_table(columns));
                 }
-                self.prepare(&sql).map_err(|e| self.db(e))?
+                self.conn
+                    .prepare(&sql)
+                    .and_then(|mut statement| self.query_head(&mut statement))
+                    .map_err(|e| self.db(e))?
             }
         };
-        let head = statement
+        Ok(TableState::Strata(head.transpose()?))
+    }
+
+    /// Runs the head query: the row, read (or why it could not be), or none.
+    fn query_head(
+        &self,
+        statement: &mut rusqlite::Statement<'_>,
+    ) -> rusqlite::Result<Option<Result<Head>>> {
+        statement
             .query_row([], |row| {
                 Ok((|| {
                     let version = self.version(row)?;
@@ -235,9 +252,6 @@ impl<'a> Sqlite<'a> {
                 })())
             })
             .optional()
-            .map_err(|e| self.db(e))?
-            .transpose()?;
-        Ok(TableState::Strata(head))
     }
 
     pub(super) fn rows(&self) -> Result<Vec<AppliedMigration>> {
