@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use crate::history::{AppliedMigration, ForeignRow, ForeignTable, NewRow, TableState};
+pub use crate::call::Call;
+
+use crate::history::{AppliedMigration, Foreign, NewRow, SequenceValues, TableState};
 use crate::options::Options;
 use crate::source::sql::{self, Refusal};
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
@@ -38,24 +40,24 @@ pub trait Transactions {
     /// How the database splits a file into statements.
     fn dialect(&self) -> sql::Dialect;
     /// Fails with `InTransaction` unless the connection is idle.
-    fn check_idle(&mut self) -> Result<()>;
+    fn check_idle(&mut self) -> Call<'_, Result<()>>;
     /// Whether the connection cannot write.
-    fn read_only(&mut self) -> Result<bool>;
+    fn read_only(&mut self) -> Call<'_, Result<bool>>;
     /// Before changes: connection settings, session locks. `leave` undoes
     /// what `enter` did, on every path.
-    fn enter(&mut self) -> Result<()>;
-    fn leave(&mut self) -> Result<()>;
+    fn enter(&mut self) -> Call<'_, Result<()>>;
+    fn leave(&mut self) -> Call<'_, Result<()>>;
     /// Whether another process holds the lock that strata holds while it
     /// changes this database (not this connection, between `enter` and
     /// `leave`): a dirty row is then a no-transaction migration in
     /// progress, not one that died. Errors read as `false`.
-    fn run_in_progress(&mut self) -> bool;
+    fn run_in_progress(&mut self) -> Call<'_, bool>;
     /// A transaction that holds the write lock until it ends.
-    fn begin(&mut self) -> Result<()>;
-    fn commit(&mut self) -> Result<()>;
+    fn begin(&mut self) -> Call<'_, Result<()>>;
+    fn commit(&mut self) -> Call<'_, Result<()>>;
     /// Rolls back if a transaction is open; never fails.
-    fn rollback(&mut self);
-    fn in_transaction(&mut self) -> bool;
+    fn rollback(&mut self) -> Call<'_, ()>;
+    fn in_transaction(&mut self) -> Call<'_, bool>;
 }
 
 /// The history table: reading it, creating it, writing its rows, and
@@ -63,29 +65,34 @@ pub trait Transactions {
 pub trait HistoryStore {
     /// The newest row of strata's history table, one indexed read; a table
     /// of another shape is an error that says what it looks like.
-    fn read_head(&mut self) -> Result<TableState>;
+    fn read_head(&mut self) -> Call<'_, Result<TableState>>;
     /// Every row of the history table, ascending; none if it is missing.
-    fn read_all(&mut self) -> Result<Vec<AppliedMigration>>;
+    fn read_all(&mut self) -> Call<'_, Result<Vec<AppliedMigration>>>;
     /// Creates the history table if it is missing and checks its shape.
-    fn create_table(&mut self) -> Result<()>;
-    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()>;
-    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()>;
-    fn delete_row(&mut self, version: u64) -> Result<()>;
+    fn create_table(&mut self) -> Call<'_, Result<()>>;
+    fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>>;
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>>;
+    fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>>;
     /// Sets `dirty` and, when given, `execution_ms`.
-    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()>;
-    fn update_row(
+    fn set_dirty(
         &mut self,
         version: u64,
-        name: &str,
+        dirty: bool,
+        duration: Option<Duration>,
+    ) -> Call<'_, Result<()>>;
+    fn update_row<'a>(
+        &'a mut self,
+        version: u64,
+        name: &'a str,
         checksum: Checksum,
         chain: Checksum,
-    ) -> Result<()>;
+    ) -> Call<'a, Result<()>>;
     /// A history table that strata can adopt under the table's name, with
     /// its rows; `None` when the table is strata's or missing, an error
     /// when it has a shape strata does not know.
-    fn read_foreign(&mut self) -> Result<Option<(ForeignTable, Vec<ForeignRow>)>>;
+    fn read_foreign(&mut self) -> Call<'_, Result<Option<Foreign>>>;
     /// Replaces that table by strata's, holding `rows` (inside a transaction).
-    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()>;
+    fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>>;
 }
 
 /// Running a migration's file, and what a run must check or put back
@@ -94,31 +101,31 @@ pub trait Apply {
     /// Runs one file of a migration statement by statement, then checks
     /// foreign keys. Inside a transaction, statements that would end it
     /// are refused. Returns how long the SQL took.
-    fn execute(
-        &mut self,
-        m: &Migration,
+    fn execute<'a>(
+        &'a mut self,
+        m: &'a Migration,
         direction: Direction,
-        file: &str,
+        file: &'a str,
         in_transaction: bool,
-    ) -> Result<Duration>;
+    ) -> Call<'a, Result<Duration>>;
     /// After a file ran (or failed), puts back the connection state that
     /// every migration starts from: the settings a file may change for the
     /// rest of the session (SQLite's connection pragmas, PostgreSQL's
     /// `SET` and `SET ROLE`), read before the first file changed one.
     /// Inside strata's transaction it runs before the history row is
     /// written, so that row is written under the same state too.
-    fn restore(&mut self) -> Result<()>;
+    fn restore(&mut self) -> Call<'_, Result<()>>;
     /// Every sequence's last value (`None`: never used), by `schema.name`,
     /// for what a dry run cannot roll back. SQLite has none outside
     /// transactions (its `sqlite_sequence` is a table).
-    fn sequence_values(&mut self) -> Result<Vec<(String, Option<i64>)>> {
-        Ok(Vec::new())
+    fn sequence_values(&mut self) -> Call<'_, Result<SequenceValues>> {
+        Call::ready(Ok(Vec::new()))
     }
     /// Inside a transaction that verify will roll back: what its commit
     /// would check (PostgreSQL's deferred constraints). SQLite checks
     /// foreign keys after each file already.
-    fn check_deferred(&mut self) -> Result<()> {
-        Ok(())
+    fn check_deferred(&mut self) -> Call<'_, Result<()>> {
+        Call::ready(Ok(()))
     }
 }
 

@@ -111,3 +111,10 @@ pub enum TableState {
     Missing,
     Strata(Option<Head>),
 }
+
+/// Another tool's history table under the history table's name: its kind
+/// and its rows.
+pub type Foreign = (ForeignTable, Vec<ForeignRow>);
+
+/// Every sequence's last value (`None`: never used), by `schema.name`.
+pub type SequenceValues = Vec<(String, Option<i64>)>;

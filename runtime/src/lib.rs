@@ -14,6 +14,7 @@
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 mod backend;
+mod call;
 mod error;
 mod history;
 mod migration;

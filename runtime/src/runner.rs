@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::backend::Connect;
+use crate::call::complete;
 use crate::ops::Ops;
 use crate::options::{MAX_LOCK_TIMEOUT, Options};
 use crate::plan::Down;
@@ -157,10 +158,10 @@ impl Runner<'_> {
     fn moving(
         &self,
         conn: &mut (impl Database + ?Sized),
-        operation: impl FnOnce(&mut Ops<'_>) -> Result<Report>,
+        operation: impl AsyncFnOnce(&mut Ops<'_>) -> Result<Report>,
     ) -> Result<Report> {
         let mut ops = self.ops(conn);
-        let mut report = operation(&mut ops)?;
+        let mut report = complete(operation(&mut ops))?;
         report.sequences_advanced = std::mem::take(&mut ops.sequences_advanced);
         Ok(report)
     }
@@ -194,7 +195,7 @@ impl Runner<'_> {
     /// [`Error::LeftDirty`](crate::Error::LeftDirty), ...), inside [`Error::Partial`](crate::Error::Partial) when migrations
     /// before it stay committed ([`Error::failure`](crate::Error::failure) is the failure either way).
     pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.moving(conn, |ops| ops.up())
+        self.moving(conn, async |ops| ops.up().await)
     }
 
     /// Reverts the `steps` migrations applied last, the last one first,
@@ -216,7 +217,7 @@ impl Runner<'_> {
     /// As [`run`](Runner::run)'s, and [`Error::Irreversible`](crate::Error::Irreversible) for a
     /// migration marked irreversible on the way (before anything changes).
     pub fn down(&self, conn: &mut (impl Database + ?Sized), steps: usize) -> Result<Report> {
-        self.moving(conn, |ops| ops.down(Down::Steps(steps)))
+        self.moving(conn, async |ops| ops.down(Down::Steps(steps)).await)
     }
 
     /// Reverts every applied migration above `version`, which stays applied.
@@ -226,7 +227,7 @@ impl Runner<'_> {
     /// As [`down`](Runner::down); [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is
     /// not a migration's.
     pub fn down_to(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.moving(conn, |ops| ops.down(Down::To(version)))
+        self.moving(conn, async |ops| ops.down(Down::To(version)).await)
     }
 
     /// Reverts migration `version` alone, whatever was applied after it:
@@ -242,7 +243,7 @@ impl Runner<'_> {
     /// applied, [`Error::NoTransactionRevertBelow`](crate::Error::NoTransactionRevertBelow) for a no-transaction down
     /// file below an applied version.
     pub fn down_only(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.moving(conn, |ops| ops.down(Down::Only(version)))
+        self.moving(conn, async |ops| ops.down(Down::Only(version)).await)
     }
 
     /// Reverts every applied migration. (Version 0 is a real version, so
@@ -252,7 +253,7 @@ impl Runner<'_> {
     ///
     /// As [`down`](Runner::down).
     pub fn down_all(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.moving(conn, |ops| ops.down(Down::All))
+        self.moving(conn, async |ops| ops.down(Down::All).await)
     }
 
     /// Reverts the migration applied last and applies it again. Refused before
@@ -265,7 +266,7 @@ impl Runner<'_> {
     /// As [`down`](Runner::down) and [`run`](Runner::run); [`Error::OutOfOrder`](crate::Error::OutOfOrder)
     /// before anything changes when it would apply a pending gap.
     pub fn redo(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.moving(conn, |ops| ops.redo())
+        self.moving(conn, async |ops| ops.redo().await)
     }
 
     /// Moves to `version`: reverts what is above it, applies what is
@@ -277,7 +278,7 @@ impl Runner<'_> {
     /// As [`redo`](Runner::redo); [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is
     /// not a migration's.
     pub fn goto(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.moving(conn, |ops| ops.goto(version))
+        self.moving(conn, async |ops| ops.goto(version).await)
     }
 
     /// Every version the files or the database know, with its state. Never
@@ -289,7 +290,7 @@ impl Runner<'_> {
     /// history table's name, [`Error::CorruptHistory`](crate::Error::CorruptHistory) for a value that
     /// cannot be read back, or a database error.
     pub fn status(&self, conn: &mut (impl Database + ?Sized)) -> Result<Status> {
-        self.ops(conn).status()
+        complete(self.ops(conn).status())
     }
 
     /// Every migration the history table records, in ascending order of
@@ -303,7 +304,7 @@ impl Runner<'_> {
     /// ([`Error::ForeignHistoryTable`](crate::Error::ForeignHistoryTable)),
     /// a value that cannot be read back, or a database error.
     pub fn applied(&self, conn: &mut (impl Database + ?Sized)) -> Result<Vec<AppliedMigration>> {
-        self.ops(conn).applied()
+        complete(self.ops(conn).applied())
     }
 
     /// Everything [`run`](Runner::run) checks, changing nothing, and more:
@@ -317,7 +318,7 @@ impl Runner<'_> {
     /// Every error that [`run`](Runner::run) would meet before it changes
     /// anything.
     pub fn validate(&self, conn: &mut (impl Database + ?Sized)) -> Result<Vec<u64>> {
-        self.ops(conn).validate()
+        complete(self.ops(conn).validate())
     }
 
     /// Records the migrations up to and including `version` as applied
@@ -335,7 +336,7 @@ impl Runner<'_> {
         conn: &mut (impl Database + ?Sized),
         version: u64,
     ) -> Result<HistoryChanges> {
-        self.ops(conn).baseline(version)
+        complete(self.ops(conn).baseline(version))
     }
 
     /// Sets the recorded state to `version` (`None`: nothing applied) after
@@ -352,7 +353,7 @@ impl Runner<'_> {
         conn: &mut (impl Database + ?Sized),
         version: Option<u64>,
     ) -> Result<HistoryChanges> {
-        self.ops(conn).force(version)
+        complete(self.ops(conn).force(version))
     }
 
     /// Accepts the current checksum and name of applied migrations whose
@@ -364,7 +365,7 @@ impl Runner<'_> {
     /// As [`status`](Runner::status), [`Error::Locked`](crate::Error::Locked), or a database
     /// error.
     pub fn repair(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
-        self.ops(conn).repair()
+        complete(self.ops(conn).repair())
     }
 
     /// Converts an existing history table of golang-migrate (`version`,
@@ -380,7 +381,7 @@ impl Runner<'_> {
     /// [`Error::NothingToAdopt`](crate::Error::NothingToAdopt) without a table to convert,
     /// [`Error::Locked`](crate::Error::Locked), or a database error.
     pub fn adopt(&self, conn: &mut (impl Database + ?Sized)) -> Result<HistoryChanges> {
-        self.ops(conn).adopt(None)
+        complete(self.ops(conn).adopt(None))
     }
 
     /// [`adopt`](Runner::adopt), recording the migrations up to and
@@ -399,7 +400,7 @@ impl Runner<'_> {
         conn: &mut (impl Database + ?Sized),
         version: Option<u64>,
     ) -> Result<HistoryChanges> {
-        self.ops(conn).adopt(Some(version))
+        complete(self.ops(conn).adopt(Some(version)))
     }
 }
 

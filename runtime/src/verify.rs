@@ -61,7 +61,7 @@ pub(crate) fn verify(migrations: &Migrations, scratch: &mut dyn Scratch) -> Resu
         }
         let mut failed = None;
         scratch.run(&mut |db| {
-            db.create_table()?;
+            db.create_table().now()?;
             for m in migrations.iter().take(next) {
                 let up = migrations.file_path(m, Direction::Up);
                 if let Err(cause) = apply(db, m, Direction::Up, &up, true) {
@@ -109,7 +109,7 @@ fn check_from(
 ) -> Result<Next> {
     // The history table is there, as for `up`: a migration may read it
     // (a view of the version), and one that drops it is named.
-    db.create_table()?;
+    db.create_table().now()?;
     for (i, m) in migrations.iter().enumerate().skip(from) {
         let up = migrations.file_path(m, Direction::Up);
         let down = migrations.file_path(m, Direction::Down);
@@ -139,11 +139,11 @@ fn check_from(
         // its round trip is the real thing.
         let roll_back = !m.no_transaction(Direction::Up) && !m.no_transaction(Direction::Down);
         if roll_back {
-            db.begin()?;
+            db.begin().now()?;
         }
         let outcome = round_trip(db, m, &before, &up, &down, !roll_back);
         if roll_back {
-            db.rollback();
+            db.rollback().now();
         }
         found.report.checked.push(m.version());
         if let Some(failure) = outcome {
@@ -170,17 +170,21 @@ fn history_after(db: &mut dyn Backend, m: &Migration, up: &str) -> Option<Verify
         table: table.clone(),
         cause: cause.map(Box::new),
     };
-    match db.read_head() {
+    match db.read_head().now() {
         Ok(TableState::Missing) => return Some(failure(None)),
         Err(e) => return Some(failure(Some(e))),
         Ok(TableState::Strata(_)) => {}
     }
     let row = NewRow::recorded(m);
-    let written = db.create_table().and_then(|()| db.begin()).and_then(|()| {
-        let written = db.insert_row(&row);
-        db.rollback();
-        written
-    });
+    let written = db
+        .create_table()
+        .now()
+        .and_then(|()| db.begin().now())
+        .and_then(|()| {
+            let written = db.insert_row(&row).now();
+            db.rollback().now();
+            written
+        });
     written.err().map(|e| failure(Some(e)))
 }
 
@@ -237,6 +241,7 @@ fn deferred(db: &mut dyn Backend, m: &Migration, file: &str, committed: bool) ->
         return Ok(());
     }
     db.check_deferred()
+        .now()
         .map_err(|e| e.at_commit(m.version(), file.to_owned()))
 }
 
@@ -250,12 +255,13 @@ fn apply(
     own_transaction: bool,
 ) -> Result<()> {
     if m.no_transaction(direction) {
-        let result = db.execute(m, direction, file, false);
+        let result = db.execute(m, direction, file, false).now();
         // As in `up`: a file that began a transaction and left it open
         // has its work since that BEGIN rolled back, and fails.
-        let left_open = result.is_ok() && matches!(db.check_idle(), Err(Error::InTransaction));
-        db.rollback();
-        let restored = db.restore();
+        let left_open =
+            result.is_ok() && matches!(db.check_idle().now(), Err(Error::InTransaction));
+        db.rollback().now();
+        let restored = db.restore().now();
         if left_open {
             return Err(Error::TransactionLeftOpen {
                 version: m.version(),
@@ -265,17 +271,19 @@ fn apply(
         return result.and(restored).map(drop);
     }
     if own_transaction {
-        db.begin()?;
+        db.begin().now()?;
     }
     let result = db
         .execute(m, direction, file, true)
-        .and_then(|duration| db.restore().map(|()| duration));
+        .now()
+        .and_then(|duration| db.restore().now().map(|()| duration));
     if own_transaction {
         match result {
             Ok(_) => db
                 .commit()
+                .now()
                 .map_err(|e| e.at_commit(m.version(), file.to_owned()))?,
-            Err(_) => db.rollback(),
+            Err(_) => db.rollback().now(),
         }
     }
     result.map(drop)

@@ -11,18 +11,18 @@ use super::{Ops, check_history, entry, refuse_outside_out_of_order};
 
 impl Ops<'_> {
     /// Every row of the history, ascending; none without a history table.
-    pub fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        match self.db.read_head()? {
+    pub async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+        match self.db.read_head().await? {
             TableState::Missing => Ok(Vec::new()),
-            TableState::Strata(_) => self.db.read_all(),
+            TableState::Strata(_) => self.db.read_all().await,
         }
     }
 
     /// Every version the files or the database know, with its state.
-    pub fn status(&mut self) -> Result<Status> {
-        let (rows, running) = match self.db.read_head()? {
+    pub async fn status(&mut self) -> Result<Status> {
+        let (rows, running) = match self.db.read_head().await? {
             TableState::Missing => (Vec::new(), false),
-            TableState::Strata(_) => self.rows_and_running()?,
+            TableState::Strata(_) => self.rows_and_running().await?,
         };
         let list = self.list();
         let mut entries = Vec::with_capacity(list.len().max(rows.len()));
@@ -72,9 +72,9 @@ impl Ops<'_> {
     ///
     /// Unlike the startup check, it reads every row, so it also catches a
     /// history row whose checksum was changed in the database itself.
-    pub fn validate(&mut self) -> Result<Vec<u64>> {
+    pub async fn validate(&mut self) -> Result<Vec<u64>> {
         let end = self.end()?;
-        let (rows, running) = self.rows_and_running()?;
+        let (rows, running) = self.rows_and_running().await?;
         let applied = check_history(
             self.migrations(),
             &rows,

@@ -72,13 +72,13 @@ impl<'a> Ops<'a> {
 
     /// Begins a transaction; in a dry run, joins the one that holds
     /// everything.
-    fn begin(&mut self) -> Result<()> {
+    async fn begin(&mut self) -> Result<()> {
         if !self.dry_run() {
-            return self.db.begin();
+            return self.db.begin().await;
         }
         if !self.dry_open {
-            self.sequences_before = Some(self.db.sequence_values()?);
-            self.db.begin()?;
+            self.sequences_before = Some(self.db.sequence_values().await?);
+            self.db.begin().await?;
             self.dry_open = true;
         }
         Ok(())
@@ -87,19 +87,19 @@ impl<'a> Ops<'a> {
     /// Commits; in a dry run, nothing yet (the end rolls everything
     /// back), but what the commit would check (deferred constraints) is
     /// checked, and the next step starts with the constraints' own modes.
-    fn commit(&mut self) -> Result<()> {
+    async fn commit(&mut self) -> Result<()> {
         if self.dry_run() {
-            self.db.check_deferred()
+            self.db.check_deferred().await
         } else {
-            self.db.commit()
+            self.db.commit().await
         }
     }
 
     /// Rolls back; in a dry run, the end does (an error on the way ends
     /// the dry run, and the end rolls everything back).
-    fn rollback(&mut self) {
+    async fn rollback(&mut self) {
         if !self.dry_run() {
-            self.db.rollback();
+            self.db.rollback().await;
         }
     }
 
@@ -136,15 +136,15 @@ impl<'a> Ops<'a> {
     /// Which migrations are applied, checked against the files, and the
     /// newest recorded version: one read when the newest row's chain
     /// matches, every row otherwise.
-    fn state(&mut self) -> Result<(Applied, Option<u64>)> {
-        let head = match self.db.read_head()? {
+    async fn state(&mut self) -> Result<(Applied, Option<u64>)> {
+        let head = match self.db.read_head().await? {
             TableState::Missing => return Ok((Applied::Prefix(0), None)),
             TableState::Strata(head) => head,
         };
         let applied = match plan::applied_by_head(self.migrations(), head.as_ref()) {
             Some(applied) => Applied::Prefix(applied),
             None => {
-                let (rows, running) = self.rows_and_running()?;
+                let (rows, running) = self.rows_and_running().await?;
                 let allow_newer = self.options.allow_newer && !self.reverting;
                 // A down applies nothing: a version pending below applied
                 // ones (one it reverted alone) is not its concern.
@@ -172,22 +172,22 @@ impl<'a> Ops<'a> {
     /// read just before such a process cleaned it and let its lock go is
     /// read again, so that a migration that finished is never taken for
     /// one that died.
-    fn rows_and_running(&mut self) -> Result<(Vec<AppliedMigration>, bool)> {
+    async fn rows_and_running(&mut self) -> Result<(Vec<AppliedMigration>, bool)> {
         let dirty = |rows: &[AppliedMigration]| -> Vec<u64> {
             rows.iter().filter(|r| r.dirty).map(|r| r.version).collect()
         };
-        let mut rows = self.db.read_all()?;
+        let mut rows = self.db.read_all().await?;
         // Each round sees another run come and go; a few are plenty.
         for _ in 0..8 {
             if dirty(&rows).is_empty() {
                 return Ok((rows, false));
             }
-            if self.db.run_in_progress() {
+            if self.db.run_in_progress().await {
                 return Ok((rows, true));
             }
             // No process holds the lock now: the rows read after this
             // moment are final for every migration that was running then.
-            let again = self.db.read_all()?;
+            let again = self.db.read_all().await?;
             if dirty(&again) == dirty(&rows) {
                 return Ok((again, false));
             }
@@ -208,13 +208,13 @@ impl<'a> Ops<'a> {
 
     /// Runs `f` between `enter` and `leave`, which always runs. In a dry
     /// run, everything `f` did is rolled back before `leave`.
-    fn changing<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    async fn changing<T>(&mut self, f: impl AsyncFnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.depth == 0 {
-            self.db.check_idle()?;
+            self.db.check_idle().await?;
             // Before anything is tried: a read-only database fails at its
             // first write, inside whatever strata was doing. (`up` has
             // looked already, to count what it cannot apply.)
-            if !std::mem::take(&mut self.writable) && self.db.read_only()? {
+            if !std::mem::take(&mut self.writable) && self.db.read_only().await? {
                 return Err(Error::Storage {
                     path: self.db.location(),
                     fault: StorageFault::ReadOnly,
@@ -223,30 +223,30 @@ impl<'a> Ops<'a> {
                     cause: None,
                 });
             }
-            self.db.enter()?;
+            self.db.enter().await?;
         }
         self.depth += 1;
-        let result = f(self);
+        let result = f(self).await;
         self.depth -= 1;
         if self.depth > 0 {
             return result;
         }
         if self.dry_open {
-            self.db.rollback();
+            self.db.rollback().await;
             self.dry_open = false;
             if let Some(before) = self.sequences_before.take() {
                 // Read after the rollback, which does not undo them.
-                self.sequences_advanced = match self.db.sequence_values() {
+                self.sequences_advanced = match self.db.sequence_values().await {
                     Ok(after) => advanced(&before, after),
                     Err(_) if result.is_err() => Vec::new(),
                     Err(e) => {
-                        let _ = self.db.leave();
+                        let _ = self.db.leave().await;
                         return Err(e);
                     }
                 };
             }
         }
-        let left = self.db.leave();
+        let left = self.db.leave().await;
         let value = match result {
             // A dry run that failed has no report to name the sequences
             // it moved in: its error does.
@@ -264,44 +264,45 @@ impl<'a> Ops<'a> {
 
     /// Runs `f` in one transaction: committed if it succeeds, rolled back
     /// if it fails.
-    fn transaction<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        self.transaction_of(None, f)
+    async fn transaction<T>(&mut self, f: impl AsyncFnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.transaction_of(None, f).await
     }
 
     /// [`transaction`](Self::transaction) for the file `of` (version,
     /// path): an error at its commit (a deferred constraint) names it.
-    fn transaction_of<T>(
+    async fn transaction_of<T>(
         &mut self,
         of: Option<(u64, &str)>,
-        f: impl FnOnce(&mut Self) -> Result<T>,
+        f: impl AsyncFnOnce(&mut Self) -> Result<T>,
     ) -> Result<T> {
-        self.begin()?;
-        let committed = |ops: &mut Self, value| match ops.commit() {
-            Ok(()) => Ok(value),
-            Err(e) => Err(match of {
-                Some((version, file)) => e.at_commit(version, file.to_owned()),
-                None => e,
-            }),
+        self.begin().await?;
+        let done = match f(self).await {
+            Ok(value) => match self.commit().await {
+                Ok(()) => Ok(value),
+                Err(e) => Err(match of {
+                    Some((version, file)) => e.at_commit(version, file.to_owned()),
+                    None => e,
+                }),
+            },
+            Err(e) => Err(e),
         };
-        match f(self).and_then(|value| committed(self, value)) {
-            Ok(value) => Ok(value),
-            Err(e) => {
-                self.rollback();
-                Err(e)
-            }
+        if done.is_err() {
+            self.rollback().await;
         }
+        done
     }
 
     /// Rewrites the chain of every row whose chain is not the one its
     /// predecessors give: after a row was inserted below others, or a
     /// checksum changed.
-    fn rechain(&mut self) -> Result<()> {
-        let rows = self.db.read_all()?;
+    async fn rechain(&mut self) -> Result<()> {
+        let rows = self.db.read_all().await?;
         let chains = plan::chains(rows.iter().map(|r| (r.version, r.checksum)));
         for (row, chain) in rows.iter().zip(chains) {
             if row.chain != chain {
                 self.db
-                    .update_row(row.version, &row.name, row.checksum, chain)?;
+                    .update_row(row.version, &row.name, row.checksum, chain)
+                    .await?;
             }
         }
         Ok(())
@@ -330,7 +331,7 @@ impl<'a> Ops<'a> {
     }
 
     /// Inserts the history row of migration `index` and updates `applied`.
-    fn record(
+    async fn record(
         &mut self,
         index: usize,
         applied: &mut Applied,
@@ -339,15 +340,17 @@ impl<'a> Ops<'a> {
     ) -> Result<()> {
         let m = &self.list()[index];
         let prefix = applied.extends_prefix(index);
-        self.db.insert_row(&NewRow {
-            version: m.version(),
-            name: m.name(),
-            checksum: m.checksum(),
-            chain: if prefix { m.chain() } else { Checksum::ZERO },
-            applied_at: None,
-            execution_ms: millis(duration),
-            dirty,
-        })?;
+        self.db
+            .insert_row(&NewRow {
+                version: m.version(),
+                name: m.name(),
+                checksum: m.checksum(),
+                chain: if prefix { m.chain() } else { Checksum::ZERO },
+                applied_at: None,
+                execution_ms: millis(duration),
+                dirty,
+            })
+            .await?;
         if prefix {
             *applied = Applied::Prefix(index + 1);
         } else {
@@ -355,7 +358,7 @@ impl<'a> Ops<'a> {
             let at = indexes.partition_point(|&i| i < index);
             indexes.insert(at, index);
             *applied = Applied::Indexes(indexes);
-            self.rechain()?;
+            self.rechain().await?;
         }
         Ok(())
     }

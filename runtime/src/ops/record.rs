@@ -11,12 +11,12 @@ use super::Ops;
 impl Ops<'_> {
     /// Records the migrations up to `version` as applied, without running
     /// them, on a database that has no history yet.
-    pub fn baseline(&mut self, version: u64) -> Result<HistoryChanges> {
+    pub async fn baseline(&mut self, version: u64) -> Result<HistoryChanges> {
         let index = self.index_of(version)?;
-        self.changing(|ops| {
-            ops.transaction(|ops| {
-                ops.db.create_table()?;
-                if let Some(newest) = ops.db.read_all()?.last() {
+        self.changing(async |ops| {
+            ops.transaction(async |ops| {
+                ops.db.create_table().await?;
+                if let Some(newest) = ops.db.read_all().await?.last() {
                     return Err(Error::HistoryExists {
                         table: ops.options.table.to_string(),
                         newest: newest.version,
@@ -24,22 +24,24 @@ impl Ops<'_> {
                 }
                 let mut changes = ops.history_changes();
                 for m in &ops.list()[..=index] {
-                    ops.db.insert_row(&NewRow::recorded(m))?;
+                    ops.db.insert_row(&NewRow::recorded(m)).await?;
                     changes.push(m.version(), m.name(), Change::Recorded);
                 }
                 Ok(changes)
             })
+            .await
         })
+        .await
     }
 
     /// Sets the recorded state to `version` (`None`: nothing applied) and
     /// clears dirty flags, after a person repaired the database.
-    pub fn force(&mut self, version: Option<u64>) -> Result<HistoryChanges> {
+    pub async fn force(&mut self, version: Option<u64>) -> Result<HistoryChanges> {
         let keep = version.map(|v| self.index_of(v)).transpose()?;
-        self.changing(|ops| {
-            ops.transaction(|ops| {
-                ops.db.create_table()?;
-                let rows = ops.db.read_all()?;
+        self.changing(async |ops| {
+            ops.transaction(async |ops| {
+                ops.db.create_table().await?;
+                let rows = ops.db.read_all().await?;
                 let mut changes = ops.history_changes();
                 for row in rows
                     .iter()
@@ -47,12 +49,12 @@ impl Ops<'_> {
                 {
                     changes.push(row.version, &row.name, Change::Removed);
                 }
-                ops.db.delete_rows_above(version)?;
+                ops.db.delete_rows_above(version).await?;
                 for row in rows
                     .iter()
                     .filter(|r| r.dirty && version.is_some_and(|v| r.version <= v))
                 {
-                    ops.db.set_dirty(row.version, false, None)?;
+                    ops.db.set_dirty(row.version, false, None).await?;
                     changes.push(row.version, &row.name, Change::Cleaned);
                 }
                 let upto = keep.map_or(0, |k| k + 1);
@@ -61,33 +63,37 @@ impl Ops<'_> {
                         .binary_search_by_key(&m.version(), |r| r.version)
                         .is_err()
                     {
-                        ops.db.insert_row(&NewRow {
-                            version: m.version(),
-                            name: m.name(),
-                            checksum: m.checksum(),
-                            chain: Checksum::ZERO,
-                            applied_at: None,
-                            execution_ms: 0,
-                            dirty: false,
-                        })?;
+                        ops.db
+                            .insert_row(&NewRow {
+                                version: m.version(),
+                                name: m.name(),
+                                checksum: m.checksum(),
+                                chain: Checksum::ZERO,
+                                applied_at: None,
+                                execution_ms: 0,
+                                dirty: false,
+                            })
+                            .await?;
                         changes.push(m.version(), m.name(), Change::Recorded);
                     }
                 }
-                ops.rechain()?;
+                ops.rechain().await?;
                 changes.sort();
                 Ok(changes)
             })
+            .await
         })
+        .await
     }
 
     /// Accepts the current checksum (and name) of applied migrations whose
     /// files were edited on purpose.
-    pub fn repair(&mut self) -> Result<HistoryChanges> {
-        self.changing(|ops| {
-            ops.transaction(|ops| {
-                ops.db.create_table()?;
+    pub async fn repair(&mut self) -> Result<HistoryChanges> {
+        self.changing(async |ops| {
+            ops.transaction(async |ops| {
+                ops.db.create_table().await?;
                 let mut changes = ops.history_changes();
-                for row in ops.db.read_all()? {
+                for row in ops.db.read_all().await? {
                     let Some(m) = ops.migrations().get(row.version) else {
                         continue;
                     };
@@ -112,28 +118,31 @@ impl Ops<'_> {
                     }
                     if m.checksum() != row.checksum || m.name() != row.name {
                         ops.db
-                            .update_row(row.version, m.name(), m.checksum(), row.chain)?;
+                            .update_row(row.version, m.name(), m.checksum(), row.chain)
+                            .await?;
                     }
                 }
-                ops.rechain()?;
+                ops.rechain().await?;
                 Ok(changes)
             })
+            .await
         })
+        .await
     }
 
     /// Converts golang-migrate's history table, or a home-made one, into
     /// strata's, keeping every recorded version; with `forced`, recording
     /// the migrations up to that version instead (`Some(None)`: none),
     /// whatever the table says, dirty or not.
-    pub fn adopt(&mut self, forced: Option<Option<u64>>) -> Result<HistoryChanges> {
+    pub async fn adopt(&mut self, forced: Option<Option<u64>>) -> Result<HistoryChanges> {
         let forced = forced
             .map(|v| v.map(|v| self.index_of(v)).transpose())
             .transpose()?;
-        self.changing(|ops| {
-            ops.transaction(|ops| {
+        self.changing(async |ops| {
+            ops.transaction(async |ops| {
                 let table = ops.options.table.to_string();
-                let Some((kind, rows)) = ops.db.read_foreign()? else {
-                    return match ops.db.read_head()? {
+                let Some((kind, rows)) = ops.db.read_foreign().await? else {
+                    return match ops.db.read_head().await? {
                         TableState::Missing => Err(Error::NothingToAdopt { table }),
                         // Said for a version, nothing to convert would
                         // read as done: `force` records a version.
@@ -210,13 +219,15 @@ impl Ops<'_> {
                         dirty: false,
                     })
                     .collect();
-                ops.db.replace_foreign(&new_rows)?;
+                ops.db.replace_foreign(&new_rows).await?;
                 let mut changes = ops.history_changes();
                 for &i in &versions {
                     changes.push(list[i].version(), list[i].name(), Change::Adopted);
                 }
                 Ok(changes)
             })
+            .await
         })
+        .await
     }
 }

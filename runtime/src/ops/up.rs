@@ -32,21 +32,21 @@ enum Step {
 
 impl Ops<'_> {
     /// Applies what is pending up to `end` (the target, or everything).
-    pub fn up(&mut self) -> Result<Report> {
+    pub async fn up(&mut self) -> Result<Report> {
         let end = self.end()?;
-        self.up_to(end)
+        self.up_to(end).await
     }
 
-    pub(super) fn up_to(&mut self, end: usize) -> Result<Report> {
-        let table = self.db.read_head()?;
+    pub(super) async fn up_to(&mut self, end: usize) -> Result<Report> {
+        let table = self.db.read_head().await?;
         let missing = matches!(table, TableState::Missing);
         if let TableState::Strata(head) = &table
             && plan::applied_by_head(self.migrations(), head.as_ref()).is_some_and(|a| a >= end)
         {
             return Ok(self.report(head.map(|h| h.version)));
         }
-        if self.db.read_only()? {
-            let (applied, version) = self.state()?;
+        if self.db.read_only().await? {
+            let (applied, version) = self.state().await?;
             let pending = applied.pending(end).len();
             if pending > 0 {
                 return Err(Error::ReadOnly {
@@ -57,15 +57,16 @@ impl Ops<'_> {
             return Ok(self.report(version));
         }
         self.writable = true;
-        self.changing(|ops| ops.up_loop(end, missing))
+        self.changing(async |ops| ops.up_loop(end, missing).await)
+            .await
     }
 
     /// One transaction per step until nothing is pending. `missing`: the
     /// first read found no history table, so the first step creates it and
     /// must commit even when it applies nothing.
-    fn up_loop(&mut self, end: usize, missing: bool) -> Result<Report> {
+    async fn up_loop(&mut self, end: usize, missing: bool) -> Result<Report> {
         let mut report = self.report(None);
-        match self.up_steps(end, missing, &mut report) {
+        match self.up_steps(end, missing, &mut report).await {
             Ok(()) => {
                 report.newer = self.newer.clone();
                 Ok(report)
@@ -100,24 +101,24 @@ impl Ops<'_> {
 
     /// The steps of [`up_loop`](Self::up_loop), each committed step added
     /// to `report` with the version the database is then at.
-    fn up_steps(&mut self, end: usize, missing: bool, report: &mut Report) -> Result<()> {
+    async fn up_steps(&mut self, end: usize, missing: bool, report: &mut Report) -> Result<()> {
         let mut created = false;
         loop {
-            self.begin()?;
+            self.begin().await?;
             let done = report.applied.len();
-            let (more, version) = match self.up_step(&mut created, end, report) {
+            let (more, version) = match self.up_step(&mut created, end, report).await {
                 Ok(Step::Done(version)) => {
                     // An empty commit would cost an fsync for nothing.
                     if missing {
-                        self.commit()?;
+                        self.commit().await?;
                     } else {
-                        self.rollback();
+                        self.rollback().await;
                     }
                     report.version = version;
                     return Ok(());
                 }
                 Ok(Step::Applied { more, version }) => {
-                    if !self.db.in_transaction() {
+                    if !self.db.in_transaction().await {
                         // The backends refuse transaction control as they
                         // prepare it: a defence in depth, not a path.
                         let step = report.applied[done].version;
@@ -128,8 +129,8 @@ impl Ops<'_> {
                             line: None,
                         });
                     }
-                    if let Err(e) = self.commit() {
-                        self.rollback();
+                    if let Err(e) = self.commit().await {
+                        self.rollback().await;
                         let last = &report.applied[report.applied.len() - 1];
                         let file = self.file(self.index_of(last.version)?, Direction::Up);
                         let e = e.at_commit(last.version, file);
@@ -147,7 +148,7 @@ impl Ops<'_> {
                     (more, version)
                 }
                 Ok(Step::Untried(versions)) => {
-                    let (applied, _) = self.state()?;
+                    let (applied, _) = self.state().await?;
                     report.version = self.newest_applied(&applied);
                     report.untried = versions;
                     return Ok(());
@@ -158,15 +159,17 @@ impl Ops<'_> {
                     version,
                     previous,
                 }) => {
-                    self.commit()?;
+                    self.commit().await?;
                     // Recorded, dirty until the file has run.
                     report.version = Some(version).max(self.newer.last().copied());
-                    let step = self.finish_outside_transaction(index, Direction::Up, previous)?;
+                    let step = self
+                        .finish_outside_transaction(index, Direction::Up, previous)
+                        .await?;
                     report.applied.push(step);
                     (more, version)
                 }
                 Err(e) => {
-                    self.rollback();
+                    self.rollback().await;
                     // What the step ran was rolled back with it.
                     report.applied.truncate(done);
                     return Err(e);
@@ -186,12 +189,17 @@ impl Ops<'_> {
     /// Inside a transaction: check the history under the lock and apply
     /// the next pending migration (or all of them, in single-transaction
     /// mode).
-    fn up_step(&mut self, created: &mut bool, end: usize, report: &mut Report) -> Result<Step> {
+    async fn up_step(
+        &mut self,
+        created: &mut bool,
+        end: usize,
+        report: &mut Report,
+    ) -> Result<Step> {
         if !*created {
-            self.db.create_table()?;
+            self.db.create_table().await?;
             *created = true;
         }
-        let (mut applied, version) = self.state()?;
+        let (mut applied, version) = self.state().await?;
         let Some(first) = applied.first_pending(end) else {
             return Ok(Step::Done(version));
         };
@@ -215,7 +223,8 @@ impl Ops<'_> {
                 return Ok(Step::Untried(rest.collect()));
             }
             let below = applied.newest_below(first);
-            self.record(first, &mut applied, Duration::ZERO, true)?;
+            self.record(first, &mut applied, Duration::ZERO, true)
+                .await?;
             return Ok(Step::Started {
                 index: first,
                 more: applied.first_pending(end).is_some(),
@@ -228,8 +237,11 @@ impl Ops<'_> {
         let mut durations = Vec::with_capacity(batch.len());
         for &index in &batch {
             let file = self.file(index, Direction::Up);
-            let duration = self.db.execute(&list[index], Direction::Up, &file, true)?;
-            self.db.restore()?;
+            let duration = self
+                .db
+                .execute(&list[index], Direction::Up, &file, true)
+                .await?;
+            self.db.restore().await?;
             durations.push(duration);
             report.applied.push(step(&list[index], duration));
         }
@@ -239,6 +251,7 @@ impl Ops<'_> {
         // serves them all.
         for (&index, duration) in batch.iter().zip(durations) {
             self.record(index, &mut applied, duration, false)
+                .await
                 .map_err(|e| self.history_error(index, Direction::Up, true, e))?;
         }
         Ok(Step::Applied {
@@ -252,7 +265,7 @@ impl Ops<'_> {
     /// A failure leaves the dirty row for the next run to refuse, and says
     /// so ([`Error::LeftDirty`]); so does a crash. `previous`: the newest
     /// version applied below this one.
-    pub(super) fn finish_outside_transaction(
+    pub(super) async fn finish_outside_transaction(
         &mut self,
         index: usize,
         direction: Direction,
@@ -260,15 +273,16 @@ impl Ops<'_> {
     ) -> Result<AppliedStep> {
         let m = &self.list()[index];
         let file = self.file(index, direction);
-        let result = self.db.execute(m, direction, &file, false);
+        let result = self.db.execute(m, direction, &file, false).await;
         // A file that manages its own transaction may leave one open: its
         // work since its BEGIN is rolled back, so it is not applied, and
         // the row stays dirty.
-        let left_open = result.is_ok() && matches!(self.db.check_idle(), Err(Error::InTransaction));
-        self.db.rollback();
+        let left_open =
+            result.is_ok() && matches!(self.db.check_idle().await, Err(Error::InTransaction));
+        self.db.rollback().await;
         // On every path, so that the next migration, strata's own
         // statements and the application start from the same state.
-        let restored = self.db.restore();
+        let restored = self.db.restore().await;
         let dirty = |cause: Error, file_completed: bool| Error::LeftDirty {
             version: m.version(),
             file: file.clone(),
@@ -288,10 +302,11 @@ impl Ops<'_> {
             ));
         }
         restored.map_err(|e| dirty(e, true))?;
-        self.transaction(|ops| match direction {
-            Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)),
-            Direction::Down => ops.db.delete_row(m.version()),
+        self.transaction(async |ops| match direction {
+            Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)).await,
+            Direction::Down => ops.db.delete_row(m.version()).await,
         })
+        .await
         .map_err(|e| dirty(self.history_error(index, direction, false, e), true))?;
         log::info!(
             "{} migration {file} (outside a transaction) in {}",

@@ -2,6 +2,8 @@
 
 use super::{Pg, catalog, session, verify};
 use crate::backend::refuse_in_transaction;
+use crate::call::Call;
+use crate::history::SequenceValues;
 use crate::source::Direction;
 use crate::source::sql::{self, Dialect, PgStrings};
 use crate::{Error, Migration, Result};
@@ -18,64 +20,66 @@ impl crate::backend::Apply for Pg<'_> {
     /// goes on its own, as psql sends them: a string of several statements
     /// would be one implicit transaction, which `CREATE INDEX CONCURRENTLY`
     /// refuses.
-    fn execute(
-        &mut self,
-        m: &Migration,
+    fn execute<'a>(
+        &'a mut self,
+        m: &'a Migration,
         direction: Direction,
-        file: &str,
+        file: &'a str,
         in_transaction: bool,
-    ) -> Result<Duration> {
-        if self.session.is_none() {
-            self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
-        }
-        self.changed_in_transaction = true;
-        let text = m.sql(direction);
-        // No lock outlives a statement outside a transaction, nor says what
-        // a write to a catalog's rows changed; a function that may write
-        // them may be called by any later file; counts turned off and on
-        // again within a file miss what it did meanwhile.
-        let writes = catalog::writes_catalog(text);
-        self.catalog_function |= writes == catalog::Writes::Function;
-        if let Some(described) = &mut self.described {
-            if self.catalog_function {
-                described.note_always();
+    ) -> Call<'a, Result<Duration>> {
+        Call::of(|| -> Result<Duration> {
+            if self.session.is_none() {
+                self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
             }
-            if writes != catalog::Writes::No
-                || !in_transaction
-                || sql::holds_words(text, &[b"track_counts"]) != 0
-            {
-                described.note_everything();
+            self.changed_in_transaction = true;
+            let text = m.sql(direction);
+            // No lock outlives a statement outside a transaction, nor says what
+            // a write to a catalog's rows changed; a function that may write
+            // them may be called by any later file; counts turned off and on
+            // again within a file miss what it did meanwhile.
+            let writes = catalog::writes_catalog(text);
+            self.catalog_function |= writes == catalog::Writes::Function;
+            if let Some(described) = &mut self.described {
+                if self.catalog_function {
+                    described.note_always();
+                }
+                if writes != catalog::Writes::No
+                    || !in_transaction
+                    || sql::holds_words(text, &[b"track_counts"]) != 0
+                {
+                    described.note_everything();
+                }
             }
-        }
-        self.may_set = sql::holds_words(text, &[b"set"]) != 0;
-        self.quick_now = None;
-        // Only a backslash can read differently when the session's
-        // strings are not standard-conforming.
-        let backslash = text.contains('\\');
-        let strings = if backslash {
-            self.strings()?
-        } else {
-            PgStrings::Standard
-        };
-        let started = Instant::now();
-        if in_transaction {
-            let lexed = sql::lex_with(text, Dialect::Postgres, strings);
-            refuse_in_transaction(m, file, &lexed.statements)?;
-            self.execute_file(m, file, text, strings, &lexed)
-                .map_err(|e| self.table_lock_error(e, text))?;
-        } else {
-            // No `SET LOCAL` holds outside a transaction: the table lock
-            // wait is set for the session, and `restore` puts the session's
-            // own back after the file (a file that sets its own wins).
-            if let Some(timeout) = self.table_lock_timeout {
-                let sql = format!("SET lock_timeout = '{}ms'", timeout.as_millis().max(1));
-                self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
-                self.may_set = true;
+            self.may_set = sql::holds_words(text, &[b"set"]) != 0;
+            self.quick_now = None;
+            // Only a backslash can read differently when the session's
+            // strings are not standard-conforming.
+            let backslash = text.contains('\\');
+            let strings = if backslash {
+                self.strings()?
+            } else {
+                PgStrings::Standard
+            };
+            let started = Instant::now();
+            if in_transaction {
+                let lexed = sql::lex_with(text, Dialect::Postgres, strings);
+                refuse_in_transaction(m, file, &lexed.statements)?;
+                self.execute_file(m, file, text, strings, &lexed)
+                    .map_err(|e| self.table_lock_error(e, text))?;
+            } else {
+                // No `SET LOCAL` holds outside a transaction: the table lock
+                // wait is set for the session, and `restore` puts the session's
+                // own back after the file (a file that sets its own wins).
+                if let Some(timeout) = self.table_lock_timeout {
+                    let sql = format!("SET lock_timeout = '{}ms'", timeout.as_millis().max(1));
+                    self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+                    self.may_set = true;
+                }
+                self.run_statements(m, file, text, strings, false)
+                    .map_err(|e| self.table_lock_error(e, text))?;
             }
-            self.run_statements(m, file, text, strings, false)
-                .map_err(|e| self.table_lock_error(e, text))?;
-        }
-        Ok(started.elapsed())
+            Ok(started.elapsed())
+        })
     }
 
     /// After every file: whether the advisory lock is still held, and the
@@ -83,61 +87,67 @@ impl crate::backend::Apply for Pg<'_> {
     /// strata's transaction, read already with the savepoint's release);
     /// the full comparison when that differs, or the file's text holds
     /// `set`.
-    fn restore(&mut self) -> Result<()> {
-        let full = std::mem::take(&mut self.may_set);
-        let quick_now = self.quick_now.take();
-        let Some(saved) = &self.session else {
-            return Ok(());
-        };
-        let now = match quick_now {
-            Some(now) => now,
-            None => session::quick(self.client, &self.quick_select)?,
-        };
-        if self.locked.is_some() && !now.locked {
-            // Nothing to unlock any more.
-            self.locked = None;
-            self.quick_select = session::quick_select(None);
-            return Err(Error::LockReleased);
-        }
-        if !full && !session::quick_differs(saved, &now) {
-            return Ok(());
-        }
-        // strata's own `SET LOCAL lock_timeout` holds until the commit.
-        let held = match self.table_lock_timeout {
-            Some(timeout) if self.in_transaction => Some(timeout.as_millis().max(1).to_string()),
-            _ => None,
-        };
-        let local = held.as_deref().map(|ms| ("lock_timeout", ms));
-        for name in session::restore(self.client, saved, local, self.in_transaction)? {
-            log::debug!("put back setting {name}, which a migration changed");
-            // Without counts, verify's description could not see what the
-            // file changed: read everything at the next snapshot.
-            if let (true, Some(described)) = (
-                name.eq_ignore_ascii_case("track_counts"),
-                &mut self.described,
-            ) {
-                described.note_everything();
+    fn restore(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let full = std::mem::take(&mut self.may_set);
+            let quick_now = self.quick_now.take();
+            let Some(saved) = &self.session else {
+                return Ok(());
+            };
+            let now = match quick_now {
+                Some(now) => now,
+                None => session::quick(self.client, &self.quick_select)?,
+            };
+            if self.locked.is_some() && !now.locked {
+                // Nothing to unlock any more.
+                self.locked = None;
+                self.quick_select = session::quick_select(None);
+                return Err(Error::LockReleased);
             }
-        }
-        Ok(())
+            if !full && !session::quick_differs(saved, &now) {
+                return Ok(());
+            }
+            // strata's own `SET LOCAL lock_timeout` holds until the commit.
+            let held = match self.table_lock_timeout {
+                Some(timeout) if self.in_transaction => {
+                    Some(timeout.as_millis().max(1).to_string())
+                }
+                _ => None,
+            };
+            let local = held.as_deref().map(|ms| ("lock_timeout", ms));
+            for name in session::restore(self.client, saved, local, self.in_transaction)? {
+                log::debug!("put back setting {name}, which a migration changed");
+                // Without counts, verify's description could not see what the
+                // file changed: read everything at the next snapshot.
+                if let (true, Some(described)) = (
+                    name.eq_ignore_ascii_case("track_counts"),
+                    &mut self.described,
+                ) {
+                    described.note_everything();
+                }
+            }
+            Ok(())
+        })
     }
 
-    fn sequence_values(&mut self) -> Result<Vec<(String, Option<i64>)>> {
-        // `last_value` is read outside transactions, as it moves; NULL
-        // for a sequence never used, or that this role may not read.
-        let rows = self
-            .client
-            .query(
-                "SELECT format('%s.%s', quote_ident(schemaname), quote_ident(sequencename)), last_value
-                 FROM pg_sequences ORDER BY 1",
-                &[],
-            )
-            .map_err(|e| self.db(e))?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    fn sequence_values(&mut self) -> Call<'_, Result<SequenceValues>> {
+        Call::of(|| -> Result<SequenceValues> {
+            // `last_value` is read outside transactions, as it moves; NULL
+            // for a sequence never used, or that this role may not read.
+            let rows = self
+                .client
+                .query(
+                    "SELECT format('%s.%s', quote_ident(schemaname), quote_ident(sequencename)), last_value
+                     FROM pg_sequences ORDER BY 1",
+                    &[],
+                )
+                .map_err(|e| self.db(e))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
     }
 
-    fn check_deferred(&mut self) -> Result<()> {
-        verify::checks_at_commit(self.client).map_err(|e| self.db(e))
+    fn check_deferred(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> { verify::checks_at_commit(self.client).map_err(|e| self.db(e)) })
     }
 }
 

@@ -2,7 +2,8 @@
 
 use super::{APPLIED_AT, Pg, quote_identifier, version_param};
 use crate::backend::Transactions;
-use crate::history::{AppliedMigration, COLUMNS, ForeignRow, Head, NewRow, TableState};
+use crate::call::Call;
+use crate::history::{AppliedMigration, COLUMNS, Foreign, ForeignRow, Head, NewRow, TableState};
 use crate::{Checksum, Error, ForeignTable, Result};
 use postgres::Row;
 use postgres::error::SqlState;
@@ -10,247 +11,274 @@ use postgres::types::Type;
 use std::time::Duration;
 
 impl crate::backend::HistoryStore for Pg<'_> {
-    fn read_head(&mut self) -> Result<TableState> {
-        // A statement that fails inside the caller's transaction (a client
-        // handed over in one) would abort it: ask once whether it is idle.
-        if self.caller_idle.is_none() && !self.in_transaction {
-            self.caller_idle = Some(self.check_idle().is_ok());
-        }
-        if !self.in_transaction && self.caller_idle == Some(true) {
-            // The startup path: one statement. An error ends nothing here.
-            match self.select_head() {
-                Ok(row) => return self.head(row),
-                Err(e)
-                    if e.code() != Some(&SqlState::UNDEFINED_TABLE)
-                        && e.code() != Some(&SqlState::UNDEFINED_COLUMN) =>
-                {
-                    return Err(self.db(e));
+    fn read_head(&mut self) -> Call<'_, Result<TableState>> {
+        Call::of(|| -> Result<TableState> {
+            // A statement that fails inside the caller's transaction (a client
+            // handed over in one) would abort it: ask once whether it is idle.
+            if self.caller_idle.is_none() && !self.in_transaction {
+                self.caller_idle = Some(self.check_idle().now().is_ok());
+            }
+            if !self.in_transaction && self.caller_idle == Some(true) {
+                // The startup path: one statement. An error ends nothing here.
+                match self.select_head() {
+                    Ok(row) => return self.head(row),
+                    Err(e)
+                        if e.code() != Some(&SqlState::UNDEFINED_TABLE)
+                            && e.code() != Some(&SqlState::UNDEFINED_COLUMN) =>
+                    {
+                        return Err(self.db(e));
+                    }
+                    Err(_) => {}
                 }
-                Err(_) => {}
             }
-        }
-        // Inside a transaction (strata's or the caller's) a failed
-        // statement would abort it: look first.
-        let columns = self.columns()?;
-        if columns.is_empty() {
-            return Ok(TableState::Missing);
-        }
-        if columns != COLUMNS {
-            return Err(self.foreign_table(columns));
-        }
-        let row = self.select_head().map_err(|e| self.db(e))?;
-        self.head(row)
+            // Inside a transaction (strata's or the caller's) a failed
+            // statement would abort it: look first.
+            let columns = self.columns()?;
+            if columns.is_empty() {
+                return Ok(TableState::Missing);
+            }
+            if columns != COLUMNS {
+                return Err(self.foreign_table(columns));
+            }
+            let row = self.select_head().map_err(|e| self.db(e))?;
+            self.head(row)
+        })
     }
 
-    fn read_all(&mut self) -> Result<Vec<AppliedMigration>> {
-        match self.read_head()? {
-            TableState::Missing => return Ok(Vec::new()),
-            TableState::Strata(_) => {}
-        }
-        let sql = format!(
-            "SELECT version, name, checksum, chain, {APPLIED_AT}, execution_ms, dirty FROM {} ORDER BY version",
-            self.table
-        );
-        let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
-        rows.iter()
-            .map(|row| {
-                let version: i64 = row.get(0);
-                Ok(AppliedMigration {
-                    version: self.version(version)?,
-                    name: row.get(1),
-                    checksum: self.checksum(version, "checksum", row.get(2))?,
-                    chain: self.checksum(version, "chain", row.get(3))?,
-                    applied_at: row.get(4),
-                    duration: Duration::from_millis(
-                        u64::try_from(row.get::<_, i64>(5)).unwrap_or(0),
-                    ),
-                    dirty: row.get(6),
+    fn read_all(&mut self) -> Call<'_, Result<Vec<AppliedMigration>>> {
+        Call::of(|| -> Result<Vec<AppliedMigration>> {
+            match self.read_head().now()? {
+                TableState::Missing => return Ok(Vec::new()),
+                TableState::Strata(_) => {}
+            }
+            let sql = format!(
+                "SELECT version, name, checksum, chain, {APPLIED_AT}, execution_ms, dirty FROM {} ORDER BY version",
+                self.table
+            );
+            let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
+            rows.iter()
+                .map(|row| {
+                    let version: i64 = row.get(0);
+                    Ok(AppliedMigration {
+                        version: self.version(version)?,
+                        name: row.get(1),
+                        checksum: self.checksum(version, "checksum", row.get(2))?,
+                        chain: self.checksum(version, "chain", row.get(3))?,
+                        applied_at: row.get(4),
+                        duration: Duration::from_millis(
+                            u64::try_from(row.get::<_, i64>(5)).unwrap_or(0),
+                        ),
+                        dirty: row.get(6),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
-    fn create_table(&mut self) -> Result<()> {
-        // In a transaction, verify notes what this touched before its end.
-        // Outside one, during verify, this runs before the first snapshot
-        // (which reads everything), or after verify found the table there
-        // (when it changes nothing).
-        if self.in_transaction {
-            self.changed_in_transaction = true;
-        }
-        // Outside a run (verify), the schema current now.
-        if self.schema.is_none() {
-            let current = self
-                .client
-                .query_one("SELECT current_schema()::text", &[])
-                .map_err(|e| self.db(e))?
-                .get(0);
-            self.fix_schema(current)?;
-        }
-        if let (true, Some(schema)) = (self.schema_named, &self.schema) {
-            let exists: bool = self
-                .client
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
-                    &[schema],
-                )
-                .map_err(|e| self.db(e))?
-                .get(0);
-            if !exists {
-                let sql = format!("CREATE SCHEMA {}", quote_identifier(schema));
-                self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+    fn create_table(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            // In a transaction, verify notes what this touched before its end.
+            // Outside one, during verify, this runs before the first snapshot
+            // (which reads everything), or after verify found the table there
+            // (when it changes nothing).
+            if self.in_transaction {
+                self.changed_in_transaction = true;
             }
-        }
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                version bigint PRIMARY KEY,
-                name text NOT NULL,
-                checksum text NOT NULL,
-                chain text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now(),
-                execution_ms bigint NOT NULL,
-                dirty boolean NOT NULL DEFAULT false
-            )",
-            self.table
-        );
-        self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
-        let columns = self.columns()?;
-        if columns != COLUMNS {
-            return Err(self.foreign_table(columns));
-        }
-        Ok(())
+            // Outside a run (verify), the schema current now.
+            if self.schema.is_none() {
+                let current = self
+                    .client
+                    .query_one("SELECT current_schema()::text", &[])
+                    .map_err(|e| self.db(e))?
+                    .get(0);
+                self.fix_schema(current)?;
+            }
+            if let (true, Some(schema)) = (self.schema_named, &self.schema) {
+                let exists: bool = self
+                    .client
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+                        &[schema],
+                    )
+                    .map_err(|e| self.db(e))?
+                    .get(0);
+                if !exists {
+                    let sql = format!("CREATE SCHEMA {}", quote_identifier(schema));
+                    self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+                }
+            }
+            let sql = format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    version bigint PRIMARY KEY,
+                    name text NOT NULL,
+                    checksum text NOT NULL,
+                    chain text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now(),
+                    execution_ms bigint NOT NULL,
+                    dirty boolean NOT NULL DEFAULT false
+                )",
+                self.table
+            );
+            self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+            let columns = self.columns()?;
+            if columns != COLUMNS {
+                return Err(self.foreign_table(columns));
+            }
+            Ok(())
+        })
     }
 
-    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
-             VALUES ($1, $2, $3, $4, coalesce($5::text::timestamptz, now()), $6, $7)",
-            self.table
-        );
-        self.execute_sql(
-            &sql,
-            &[
-                &version_param(row.version),
-                &row.name,
-                &row.checksum.to_hex(),
-                &row.chain.to_hex(),
-                &row.applied_at,
-                &i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
-                &row.dirty,
-            ],
-        )?;
-        Ok(())
+    fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!(
+                "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
+                 VALUES ($1, $2, $3, $4, coalesce($5::text::timestamptz, now()), $6, $7)",
+                self.table
+            );
+            self.execute_sql(
+                &sql,
+                &[
+                    &version_param(row.version),
+                    &row.name,
+                    &row.checksum.to_hex(),
+                    &row.chain.to_hex(),
+                    &row.applied_at,
+                    &i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
+                    &row.dirty,
+                ],
+            )?;
+            Ok(())
+        })
     }
 
-    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()> {
-        let sql = format!("DELETE FROM {} WHERE version > $1", self.table);
-        self.execute_sql(&sql, &[&version.map_or(-1, version_param)])?;
-        Ok(())
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!("DELETE FROM {} WHERE version > $1", self.table);
+            self.execute_sql(&sql, &[&version.map_or(-1, version_param)])?;
+            Ok(())
+        })
     }
 
-    fn delete_row(&mut self, version: u64) -> Result<()> {
-        let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
-        self.execute_sql(&sql, &[&version_param(version)])?;
-        Ok(())
+    fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
+            self.execute_sql(&sql, &[&version_param(version)])?;
+            Ok(())
+        })
     }
 
-    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET dirty = $1, execution_ms = coalesce($2, execution_ms) WHERE version = $3",
-            self.table
-        );
-        let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.execute_sql(&sql, &[&dirty, &ms, &version_param(version)])?;
-        Ok(())
-    }
-
-    fn update_row(
+    fn set_dirty(
         &mut self,
         version: u64,
-        name: &str,
+        dirty: bool,
+        duration: Option<Duration>,
+    ) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!(
+                "UPDATE {} SET dirty = $1, execution_ms = coalesce($2, execution_ms) WHERE version = $3",
+                self.table
+            );
+            let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            self.execute_sql(&sql, &[&dirty, &ms, &version_param(version)])?;
+            Ok(())
+        })
+    }
+
+    fn update_row<'a>(
+        &'a mut self,
+        version: u64,
+        name: &'a str,
         checksum: Checksum,
         chain: Checksum,
-    ) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET name = $1, checksum = $2, chain = $3 WHERE version = $4",
-            self.table
-        );
-        self.execute_sql(
-            &sql,
-            &[
-                &name,
-                &checksum.to_hex(),
-                &chain.to_hex(),
-                &version_param(version),
-            ],
-        )?;
-        Ok(())
+    ) -> Call<'a, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!(
+                "UPDATE {} SET name = $1, checksum = $2, chain = $3 WHERE version = $4",
+                self.table
+            );
+            self.execute_sql(
+                &sql,
+                &[
+                    &name,
+                    &checksum.to_hex(),
+                    &chain.to_hex(),
+                    &version_param(version),
+                ],
+            )?;
+            Ok(())
+        })
     }
 
-    fn read_foreign(&mut self) -> Result<Option<(ForeignTable, Vec<ForeignRow>)>> {
-        let columns = self.column_types()?;
-        let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-        if names.is_empty() || names == COLUMNS {
-            return Ok(None);
-        }
-        let Some(kind) = ForeignTable::adoptable(&names) else {
-            return Err(self.foreign_table(names));
-        };
-        let has = |name: &str| {
-            columns
+    fn read_foreign(&mut self) -> Call<'_, Result<Option<Foreign>>> {
+        Call::of(|| -> Result<Option<Foreign>> {
+            let columns = self.column_types()?;
+            let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+            if names.is_empty() || names == COLUMNS {
+                return Ok(None);
+            }
+            let Some(kind) = ForeignTable::adoptable(&names) else {
+                return Err(self.foreign_table(names));
+            };
+            let has = |name: &str| {
+                columns
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, t)| t.as_str())
+            };
+            let name = if has("name").is_some() {
+                "name::text"
+            } else {
+                "NULL::text"
+            };
+            // Keep the recorded time, in strata's format where it can be read.
+            let applied_at = match has("applied_at") {
+                Some(t) if t.starts_with("timestamp") => {
+                    r#"to_char(applied_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+                }
+                Some(
+                    "integer" | "bigint" | "smallint" | "numeric" | "double precision" | "real",
+                ) => {
+                    r#"to_char(to_timestamp(applied_at::double precision) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+                }
+                Some(_) => "applied_at::text",
+                None => "NULL::text",
+            };
+            let dirty = if has("dirty").is_some() {
+                "dirty::boolean"
+            } else {
+                "false"
+            };
+            let sql = format!(
+                "SELECT version::bigint, {name}, {applied_at}, {dirty} FROM {} ORDER BY version",
+                self.table
+            );
+            let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
+            let rows = rows
                 .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.as_str())
-        };
-        let name = if has("name").is_some() {
-            "name::text"
-        } else {
-            "NULL::text"
-        };
-        // Keep the recorded time, in strata's format where it can be read.
-        let applied_at = match has("applied_at") {
-            Some(t) if t.starts_with("timestamp") => {
-                r#"to_char(applied_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
-            }
-            Some("integer" | "bigint" | "smallint" | "numeric" | "double precision" | "real") => {
-                r#"to_char(to_timestamp(applied_at::double precision) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
-            }
-            Some(_) => "applied_at::text",
-            None => "NULL::text",
-        };
-        let dirty = if has("dirty").is_some() {
-            "dirty::boolean"
-        } else {
-            "false"
-        };
-        let sql = format!(
-            "SELECT version::bigint, {name}, {applied_at}, {dirty} FROM {} ORDER BY version",
-            self.table
-        );
-        let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
-        let rows = rows
-            .iter()
-            .map(|r| ForeignRow {
-                version: r.get(0),
-                name: r.get(1),
-                applied_at: r.get(2),
-                dirty: r.get(3),
-            })
-            .collect();
-        Ok(Some((kind, rows)))
+                .map(|r| ForeignRow {
+                    version: r.get(0),
+                    name: r.get(1),
+                    applied_at: r.get(2),
+                    dirty: r.get(3),
+                })
+                .collect();
+            Ok(Some((kind, rows)))
+        })
     }
 
-    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()> {
-        // Dropped first: the new table's primary key would want the old
-        // one's index name. All of it is one transaction.
-        self.client
-            .batch_execute(&format!("DROP TABLE {}", self.table))
-            .map_err(|e| self.db(e))?;
-        self.create_table()?;
-        for row in rows {
-            self.insert_row(row)?;
-        }
-        Ok(())
+    fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>> {
+        Call::of(|| -> Result<()> {
+            // Dropped first: the new table's primary key would want the old
+            // one's index name. All of it is one transaction.
+            self.client
+                .batch_execute(&format!("DROP TABLE {}", self.table))
+                .map_err(|e| self.db(e))?;
+            self.create_table().now()?;
+            for row in rows {
+                self.insert_row(row).now()?;
+            }
+            Ok(())
+        })
     }
 }
 

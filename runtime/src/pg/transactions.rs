@@ -3,6 +3,7 @@
 
 use super::{Pg, session, verify};
 use crate::backend::Apply;
+use crate::call::Call;
 use crate::source::sql::Dialect;
 use crate::{DatabaseError, Error, Result};
 use sha2::{Digest, Sha256};
@@ -21,183 +22,199 @@ impl crate::backend::Transactions for Pg<'_> {
         self.display()
     }
 
-    fn check_idle(&mut self) -> Result<()> {
-        // Inside a transaction block, the transaction began before this
-        // statement; outside, each statement is its own transaction. (The
-        // simple protocol: one message, so one statement time.)
-        let messages = self
-            .client
-            .simple_query("SELECT transaction_timestamp() = statement_timestamp()")
-            .map_err(|e| self.db(e))?;
-        let idle = messages.iter().any(
-            |m| matches!(m, postgres::SimpleQueryMessage::Row(row) if row.get(0) == Some("t")),
-        );
-        if idle {
-            Ok(())
-        } else {
-            Err(Error::InTransaction)
-        }
+    fn check_idle(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            // Inside a transaction block, the transaction began before this
+            // statement; outside, each statement is its own transaction. (The
+            // simple protocol: one message, so one statement time.)
+            let messages = self
+                .client
+                .simple_query("SELECT transaction_timestamp() = statement_timestamp()")
+                .map_err(|e| self.db(e))?;
+            let idle = messages.iter().any(
+                |m| matches!(m, postgres::SimpleQueryMessage::Row(row) if row.get(0) == Some("t")),
+            );
+            if idle {
+                Ok(())
+            } else {
+                Err(Error::InTransaction)
+            }
+        })
     }
 
-    fn read_only(&mut self) -> Result<bool> {
-        let row = self
-            .client
-            .query_one(
-                "SELECT current_setting('transaction_read_only') = 'on'",
-                &[],
-            )
-            .map_err(|e| self.db(e))?;
-        Ok(row.get(0))
+    fn read_only(&mut self) -> Call<'_, Result<bool>> {
+        Call::of(|| -> Result<bool> {
+            let row = self
+                .client
+                .query_one(
+                    "SELECT current_setting('transaction_read_only') = 'on'",
+                    &[],
+                )
+                .map_err(|e| self.db(e))?;
+            Ok(row.get(0))
+        })
     }
 
     /// Takes the advisory lock, trying again with growing pauses until the
     /// lock wait runs out.
-    fn enter(&mut self) -> Result<()> {
-        let key = self.lock_key()?;
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(5);
-        loop {
-            let row = self
-                .client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                .map_err(|e| self.db(e))?;
-            if row.get(0) {
-                // Held twice, so that the check after each file can give
-                // one hold back and take it again without ever letting the
-                // lock go (see `session::quick_select`).
-                self.client
-                    .execute("SELECT pg_advisory_lock($1)", &[&key])
+    fn enter(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let key = self.lock_key()?;
+            let started = Instant::now();
+            let mut pause = Duration::from_millis(5);
+            loop {
+                let row = self
+                    .client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
                     .map_err(|e| self.db(e))?;
-                self.locked = Some(key);
-                self.quick_select = session::quick_select(Some(key));
-                self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
-                return Ok(());
+                if row.get(0) {
+                    // Held twice, so that the check after each file can give
+                    // one hold back and take it again without ever letting the
+                    // lock go (see `session::quick_select`).
+                    self.client
+                        .execute("SELECT pg_advisory_lock($1)", &[&key])
+                        .map_err(|e| self.db(e))?;
+                    self.locked = Some(key);
+                    self.quick_select = session::quick_select(Some(key));
+                    self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
+                    return Ok(());
+                }
+                let waited = started.elapsed();
+                if waited >= self.lock_timeout {
+                    return Err(Error::Locked {
+                        waited: self.lock_timeout,
+                    });
+                }
+                // Polling is what pg_try_advisory_lock asks for: the blocking
+                // form cannot time out.
+                std::thread::sleep(pause.min(self.lock_timeout - waited));
+                pause = (pause * 2).min(Duration::from_millis(250));
             }
-            let waited = started.elapsed();
-            if waited >= self.lock_timeout {
-                return Err(Error::Locked {
-                    waited: self.lock_timeout,
-                });
-            }
-            // Polling is what pg_try_advisory_lock asks for: the blocking
-            // form cannot time out.
-            std::thread::sleep(pause.min(self.lock_timeout - waited));
-            pause = (pause * 2).min(Duration::from_millis(250));
-        }
+        })
     }
 
     /// Puts back the settings a file changed (after a failure too), then
     /// releases the lock.
-    fn leave(&mut self) -> Result<()> {
-        self.rollback();
-        self.may_set = true;
-        let restored = self.restore();
-        self.session = None;
-        let unlocked = self.unlock();
-        restored.and(unlocked)
+    fn leave(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            self.rollback().now();
+            self.may_set = true;
+            let restored = self.restore().now();
+            self.session = None;
+            let unlocked = self.unlock();
+            restored.and(unlocked)
+        })
     }
 
-    fn run_in_progress(&mut self) -> bool {
-        if self.locked.is_some() {
-            return false;
-        }
-        let Ok(key) = self.lock_key() else {
-            return false;
-        };
-        // A bigint key is held as two oids: its high and its low half.
-        self.client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks
-                    WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
-                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                      AND classid = (($1::bigint >> 32) & 4294967295)::oid
-                      AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)",
-                &[&key],
-            )
-            .is_ok_and(|row| row.get(0))
-    }
-
-    fn begin(&mut self) -> Result<()> {
-        if let Some(open) = &mut self.nested {
-            *open += 1;
-            // Each migration starts with the constraints' own modes, as
-            // after a commit (a rolled-back step does not restore them).
-            if *open == 1 {
-                verify::checks_at_commit(self.client)
-                    .map_err(|e| Error::Database(DatabaseError::Postgres(e)))?;
+    fn run_in_progress(&mut self) -> Call<'_, bool> {
+        Call::of(|| -> bool {
+            if self.locked.is_some() {
+                return false;
             }
-            return self
-                .client
-                .batch_execute("SAVEPOINT strata_step")
-                .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
-        }
-        let mut sql = "BEGIN".to_owned();
-        if let Some(timeout) = self.table_lock_timeout {
-            sql.push_str(&format!(
-                "; SET LOCAL lock_timeout = '{}ms'",
-                timeout.as_millis().max(1)
-            ));
-        }
-        self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
-        self.in_transaction = true;
-        Ok(())
-    }
-
-    fn commit(&mut self) -> Result<()> {
-        if let Some(open) = &mut self.nested {
-            *open = open.saturating_sub(1);
-            // What the commit of a migration would check; a failure undoes
-            // the step, as the commit's would.
-            let checked = if *open == 0 {
-                verify::checks_at_commit(self.client)
-            } else {
-                Ok(())
+            let Ok(key) = self.lock_key() else {
+                return false;
             };
-            let end = if checked.is_ok() {
-                "RELEASE SAVEPOINT strata_step"
-            } else {
-                "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step"
-            };
-            let ended = self.client.batch_execute(end);
-            return checked
-                .and(ended)
-                .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
-        }
-        if self.described.is_some() && self.changed_in_transaction {
-            // What a deferred trigger does at the commit (DDL too), done
-            // now, so that the locks it takes are noted: the same as the
-            // commit would do, and its error is the commit's.
-            if let Err(e) = self.client.batch_execute("SET CONSTRAINTS ALL IMMEDIATE") {
-                self.rollback();
-                return Err(self.db(e));
-            }
-        }
-        self.note_touched();
-        self.in_transaction = false;
-        self.client.batch_execute("COMMIT").map_err(|e| self.db(e))
+            // A bigint key is held as two oids: its high and its low half.
+            self.client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks
+                        WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+                          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                          AND classid = (($1::bigint >> 32) & 4294967295)::oid
+                          AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)",
+                    &[&key],
+                )
+                .is_ok_and(|row| row.get(0))
+        })
     }
 
-    fn rollback(&mut self) {
-        if let Some(open) = &mut self.nested {
-            // Only a step that is open: a ROLLBACK TO a savepoint that does
-            // not exist would end the outer transaction's use.
-            if *open > 0 {
-                *open -= 1;
-                let _ = self.client.batch_execute(
-                    "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step",
-                );
+    fn begin(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            if let Some(open) = &mut self.nested {
+                *open += 1;
+                // Each migration starts with the constraints' own modes, as
+                // after a commit (a rolled-back step does not restore them).
+                if *open == 1 {
+                    verify::checks_at_commit(self.client)
+                        .map_err(|e| Error::Database(DatabaseError::Postgres(e)))?;
+                }
+                return self
+                    .client
+                    .batch_execute("SAVEPOINT strata_step")
+                    .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
             }
-            return;
-        }
-        self.note_touched();
-        // Also ends a transaction that a no-transaction file left open; with
-        // none open, PostgreSQL only warns.
-        let _ = self.client.batch_execute("ROLLBACK");
-        self.in_transaction = false;
+            let mut sql = "BEGIN".to_owned();
+            if let Some(timeout) = self.table_lock_timeout {
+                sql.push_str(&format!(
+                    "; SET LOCAL lock_timeout = '{}ms'",
+                    timeout.as_millis().max(1)
+                ));
+            }
+            self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+            self.in_transaction = true;
+            Ok(())
+        })
     }
 
-    fn in_transaction(&mut self) -> bool {
-        self.in_transaction
+    fn commit(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            if let Some(open) = &mut self.nested {
+                *open = open.saturating_sub(1);
+                // What the commit of a migration would check; a failure undoes
+                // the step, as the commit's would.
+                let checked = if *open == 0 {
+                    verify::checks_at_commit(self.client)
+                } else {
+                    Ok(())
+                };
+                let end = if checked.is_ok() {
+                    "RELEASE SAVEPOINT strata_step"
+                } else {
+                    "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step"
+                };
+                let ended = self.client.batch_execute(end);
+                return checked
+                    .and(ended)
+                    .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
+            }
+            if self.described.is_some() && self.changed_in_transaction {
+                // What a deferred trigger does at the commit (DDL too), done
+                // now, so that the locks it takes are noted: the same as the
+                // commit would do, and its error is the commit's.
+                if let Err(e) = self.client.batch_execute("SET CONSTRAINTS ALL IMMEDIATE") {
+                    self.rollback().now();
+                    return Err(self.db(e));
+                }
+            }
+            self.note_touched();
+            self.in_transaction = false;
+            self.client.batch_execute("COMMIT").map_err(|e| self.db(e))
+        })
+    }
+
+    fn rollback(&mut self) -> Call<'_, ()> {
+        Call::of(|| -> () {
+            if let Some(open) = &mut self.nested {
+                // Only a step that is open: a ROLLBACK TO a savepoint that does
+                // not exist would end the outer transaction's use.
+                if *open > 0 {
+                    *open -= 1;
+                    let _ = self.client.batch_execute(
+                        "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step",
+                    );
+                }
+                return;
+            }
+            self.note_touched();
+            // Also ends a transaction that a no-transaction file left open; with
+            // none open, PostgreSQL only warns.
+            let _ = self.client.batch_execute("ROLLBACK");
+            self.in_transaction = false;
+        })
+    }
+
+    fn in_transaction(&mut self) -> Call<'_, bool> {
+        Call::of(|| -> bool { self.in_transaction })
     }
 }
 

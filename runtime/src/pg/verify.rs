@@ -115,7 +115,9 @@ impl Runner<'_> {
                 new_enum_value: false,
             });
         }
-        Pg::new(client, &self.options.table, DEFAULT_LOCK_TIMEOUT, None).check_idle()?;
+        Pg::new(client, &self.options.table, DEFAULT_LOCK_TIMEOUT, None)
+            .check_idle()
+            .now()?;
         let leftovers = drop_leftovers(client, None)?;
         client.batch_execute("BEGIN")?;
         let mut outer = RolledBack {

@@ -5,6 +5,7 @@ use super::{
     Sqlite, VIOLATIONS_SHOWN, Watch, is_internal, lock, quote_identifier, session, storage_fault,
 };
 use crate::backend::{STATEMENT_SHOWN, refuse_in_transaction};
+use crate::call::Call;
 use crate::source::Direction;
 use crate::source::sql::{self, Dialect};
 use crate::{Error, ForeignKeyViolation, Migration, Result};
@@ -16,27 +17,29 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 impl crate::backend::Apply for Sqlite<'_> {
-    fn execute(
-        &mut self,
-        m: &Migration,
+    fn execute<'a>(
+        &'a mut self,
+        m: &'a Migration,
         direction: Direction,
-        file: &str,
+        file: &'a str,
         in_transaction: bool,
-    ) -> Result<Duration> {
-        self.run_file(m, direction, file, in_transaction)
+    ) -> Call<'a, Result<Duration>> {
+        Call::of(|| -> Result<Duration> { self.run_file(m, direction, file, in_transaction) })
     }
 
-    fn restore(&mut self) -> Result<()> {
-        if !std::mem::take(&mut self.pragma_assigned) {
-            return Ok(());
-        }
-        let Some(pragmas) = &self.pragmas else {
-            return Ok(());
-        };
-        for name in session::restore(self.conn, pragmas)? {
-            log::debug!("put back PRAGMA {name}, which a migration changed");
-        }
-        Ok(())
+    fn restore(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            if !std::mem::take(&mut self.pragma_assigned) {
+                return Ok(());
+            }
+            let Some(pragmas) = &self.pragmas else {
+                return Ok(());
+            };
+            for name in session::restore(self.conn, pragmas)? {
+                log::debug!("put back PRAGMA {name}, which a migration changed");
+            }
+            Ok(())
+        })
     }
 }
 

@@ -1,175 +1,199 @@
 //! The history table: its rows, its creation, and another tool's table.
 
 use super::{NOW, Sqlite, hot_journal, quote_identifier, storage_fault, version_param};
-use crate::history::{AppliedMigration, COLUMNS, ForeignRow, Head, NewRow, TableState};
+use crate::call::Call;
+use crate::history::{AppliedMigration, COLUMNS, Foreign, ForeignRow, Head, NewRow, TableState};
 use crate::{Checksum, Error, ForeignTable, Result};
 use rusqlite::types::ValueRef;
 use rusqlite::{ErrorCode, OptionalExtension, Row};
 use std::time::Duration;
 
 impl crate::backend::HistoryStore for Sqlite<'_> {
-    fn read_head(&mut self) -> Result<TableState> {
-        self.waiting(|db| db.head())
+    fn read_head(&mut self) -> Call<'_, Result<TableState>> {
+        Call::of(|| -> Result<TableState> { self.waiting(|db| db.head()) })
     }
 
-    fn read_all(&mut self) -> Result<Vec<AppliedMigration>> {
-        self.waiting(|db| match db.head()? {
-            TableState::Missing => Ok(Vec::new()),
-            TableState::Strata(_) => db.rows(),
+    fn read_all(&mut self) -> Call<'_, Result<Vec<AppliedMigration>>> {
+        Call::of(|| -> Result<Vec<AppliedMigration>> {
+            self.waiting(|db| match db.head()? {
+                TableState::Missing => Ok(Vec::new()),
+                TableState::Strata(_) => db.rows(),
+            })
         })
     }
 
-    fn create_table(&mut self) -> Result<()> {
-        self.conn
-            .execute_batch(&format!(
-                "CREATE TABLE IF NOT EXISTS {} (
-                    version INTEGER PRIMARY KEY NOT NULL,
-                    name TEXT NOT NULL,
-                    checksum TEXT NOT NULL,
-                    chain TEXT NOT NULL,
-                    applied_at TEXT NOT NULL,
-                    execution_ms INTEGER NOT NULL,
-                    dirty INTEGER NOT NULL DEFAULT 0
-                )",
+    fn create_table(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            self.conn
+                .execute_batch(&format!(
+                    "CREATE TABLE IF NOT EXISTS {} (
+                        version INTEGER PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        checksum TEXT NOT NULL,
+                        chain TEXT NOT NULL,
+                        applied_at TEXT NOT NULL,
+                        execution_ms INTEGER NOT NULL,
+                        dirty INTEGER NOT NULL DEFAULT 0
+                    )",
+                    self.table
+                ))
+                .map_err(|e| self.db(e))?;
+            let columns = self.columns()?;
+            if columns != COLUMNS {
+                return Err(self.foreign_table(columns));
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!(
+                "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
+                 VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}), ?6, ?7)",
                 self.table
-            ))
-            .map_err(|e| self.db(e))?;
-        let columns = self.columns()?;
-        if columns != COLUMNS {
-            return Err(self.foreign_table(columns));
-        }
-        Ok(())
+            );
+            self.prepare(&sql)?
+                .execute((
+                    version_param(row.version),
+                    row.name,
+                    row.checksum.to_hex(),
+                    row.chain.to_hex(),
+                    row.applied_at,
+                    i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
+                    row.dirty,
+                ))
+                .map_err(|e| self.db(e))?;
+            Ok(())
+        })
     }
 
-    fn insert_row(&mut self, row: &NewRow<'_>) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
-             VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}), ?6, ?7)",
-            self.table
-        );
-        self.prepare(&sql)?
-            .execute((
-                version_param(row.version),
-                row.name,
-                row.checksum.to_hex(),
-                row.chain.to_hex(),
-                row.applied_at,
-                i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
-                row.dirty,
-            ))
-            .map_err(|e| self.db(e))?;
-        Ok(())
+    fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!("DELETE FROM {} WHERE version > ?1", self.table);
+            self.conn
+                .execute(&sql, [version.map_or(-1, version_param)])
+                .map_err(|e| self.db(e))?;
+            Ok(())
+        })
     }
 
-    fn delete_rows_above(&mut self, version: Option<u64>) -> Result<()> {
-        let sql = format!("DELETE FROM {} WHERE version > ?1", self.table);
-        self.conn
-            .execute(&sql, [version.map_or(-1, version_param)])
-            .map_err(|e| self.db(e))?;
-        Ok(())
+    fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!("DELETE FROM {} WHERE version = ?1", self.table);
+            self.conn
+                .execute(&sql, [version_param(version)])
+                .map_err(|e| self.db(e))?;
+            Ok(())
+        })
     }
 
-    fn delete_row(&mut self, version: u64) -> Result<()> {
-        let sql = format!("DELETE FROM {} WHERE version = ?1", self.table);
-        self.conn
-            .execute(&sql, [version_param(version)])
-            .map_err(|e| self.db(e))?;
-        Ok(())
-    }
-
-    fn set_dirty(&mut self, version: u64, dirty: bool, duration: Option<Duration>) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET dirty = ?1, execution_ms = coalesce(?2, execution_ms) WHERE version = ?3",
-            self.table
-        );
-        let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.conn
-            .execute(&sql, (dirty, ms, version_param(version)))
-            .map_err(|e| self.db(e))?;
-        Ok(())
-    }
-
-    fn update_row(
+    fn set_dirty(
         &mut self,
         version: u64,
-        name: &str,
+        dirty: bool,
+        duration: Option<Duration>,
+    ) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!(
+                "UPDATE {} SET dirty = ?1, execution_ms = coalesce(?2, execution_ms) WHERE version = ?3",
+                self.table
+            );
+            let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            self.conn
+                .execute(&sql, (dirty, ms, version_param(version)))
+                .map_err(|e| self.db(e))?;
+            Ok(())
+        })
+    }
+
+    fn update_row<'a>(
+        &'a mut self,
+        version: u64,
+        name: &'a str,
         checksum: Checksum,
         chain: Checksum,
-    ) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET name = ?1, checksum = ?2, chain = ?3 WHERE version = ?4",
-            self.table
-        );
-        self.conn
-            .execute(
-                &sql,
-                (
-                    name,
-                    checksum.to_hex(),
-                    chain.to_hex(),
-                    version_param(version),
+    ) -> Call<'a, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let sql = format!(
+                "UPDATE {} SET name = ?1, checksum = ?2, chain = ?3 WHERE version = ?4",
+                self.table
+            );
+            self.conn
+                .execute(
+                    &sql,
+                    (
+                        name,
+                        checksum.to_hex(),
+                        chain.to_hex(),
+                        version_param(version),
+                    ),
+                )
+                .map_err(|e| self.db(e))?;
+            Ok(())
+        })
+    }
+
+    fn read_foreign(&mut self) -> Call<'_, Result<Option<Foreign>>> {
+        Call::of(|| -> Result<Option<Foreign>> {
+            let columns = self.columns()?;
+            if columns.is_empty() || columns == COLUMNS {
+                return Ok(None);
+            }
+            let Some(kind) = ForeignTable::adoptable(&columns) else {
+                return Err(self.foreign_table(columns));
+            };
+            let sql = match kind {
+                ForeignTable::GolangMigrate => format!(
+                    "SELECT version, NULL, NULL, dirty FROM {} ORDER BY version",
+                    self.table
                 ),
-            )
-            .map_err(|e| self.db(e))?;
-        Ok(())
-    }
-
-    fn read_foreign(&mut self) -> Result<Option<(ForeignTable, Vec<ForeignRow>)>> {
-        let columns = self.columns()?;
-        if columns.is_empty() || columns == COLUMNS {
-            return Ok(None);
-        }
-        let Some(kind) = ForeignTable::adoptable(&columns) else {
-            return Err(self.foreign_table(columns));
-        };
-        let sql = match kind {
-            ForeignTable::GolangMigrate => format!(
-                "SELECT version, NULL, NULL, dirty FROM {} ORDER BY version",
-                self.table
-            ),
-            // A home-made table (`adoptable` returns no other kind). Keep the
-            // recorded time, in strata's format where SQLite can read it
-            // (ISO 8601 text, or seconds since 1970), else as it is.
-            ForeignTable::HomeMade | ForeignTable::Other => format!(
-                "SELECT version, CAST(name AS TEXT),
-                    CASE typeof(applied_at)
-                        WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
-                        WHEN 'real' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
-                        ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', applied_at), CAST(applied_at AS TEXT))
-                    END,
-                    0
-                 FROM {} ORDER BY version",
-                self.table
-            ),
-        };
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok(ForeignRow {
-                    version: r.get(0)?,
-                    name: r.get(1)?,
-                    applied_at: r.get(2)?,
-                    dirty: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                // A home-made table (`adoptable` returns no other kind). Keep the
+                // recorded time, in strata's format where SQLite can read it
+                // (ISO 8601 text, or seconds since 1970), else as it is.
+                ForeignTable::HomeMade | ForeignTable::Other => format!(
+                    "SELECT version, CAST(name AS TEXT),
+                        CASE typeof(applied_at)
+                            WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
+                            WHEN 'real' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
+                            ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', applied_at), CAST(applied_at AS TEXT))
+                        END,
+                        0
+                     FROM {} ORDER BY version",
+                    self.table
+                ),
+            };
+            let mut statement = self.conn.prepare(&sql)?;
+            let rows = statement
+                .query_map([], |r| {
+                    Ok(ForeignRow {
+                        version: r.get(0)?,
+                        name: r.get(1)?,
+                        applied_at: r.get(2)?,
+                        dirty: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                    })
                 })
-            })
-            .map_err(|e| self.db(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Some((kind, rows)))
+                .map_err(|e| self.db(e))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some((kind, rows)))
+        })
     }
 
-    fn replace_foreign(&mut self, rows: &[NewRow<'_>]) -> Result<()> {
-        let old = quote_identifier(&format!("{}_before_strata", self.name));
-        self.conn
-            .execute_batch(&format!("ALTER TABLE {} RENAME TO {old}", self.table))
-            .map_err(|e| self.db(e))?;
-        self.create_table()?;
-        for row in rows {
-            self.insert_row(row)?;
-        }
-        self.conn
-            .execute_batch(&format!("DROP TABLE {old}"))
-            .map_err(|e| self.db(e))?;
-        Ok(())
+    fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>> {
+        Call::of(|| -> Result<()> {
+            let old = quote_identifier(&format!("{}_before_strata", self.name));
+            self.conn
+                .execute_batch(&format!("ALTER TABLE {} RENAME TO {old}", self.table))
+                .map_err(|e| self.db(e))?;
+            self.create_table().now()?;
+            for row in rows {
+                self.insert_row(row).now()?;
+            }
+            self.conn
+                .execute_batch(&format!("DROP TABLE {old}"))
+                .map_err(|e| self.db(e))?;
+            Ok(())
+        })
     }
 }
 

@@ -167,7 +167,7 @@ impl<'a> Sqlite<'a> {
     fn put_back(&mut self) -> Result<()> {
         self.unwatch()?;
         self.pragma_assigned = true;
-        let restored = self.restore();
+        let restored = self.restore().now();
         self.pragmas = None;
         let Some(saved) = self.saved.take() else {
             return restored;

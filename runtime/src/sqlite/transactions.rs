@@ -2,6 +2,7 @@
 //! file beside the database.
 
 use super::{Saved, Sqlite, run_lock};
+use crate::call::Call;
 use crate::source::sql::Dialect;
 use crate::{Error, Result};
 
@@ -18,16 +19,18 @@ impl crate::backend::Transactions for Sqlite<'_> {
         self.name.to_owned()
     }
 
-    fn check_idle(&mut self) -> Result<()> {
-        if self.conn.is_autocommit() {
-            Ok(())
-        } else {
-            Err(Error::InTransaction)
-        }
+    fn check_idle(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            if self.conn.is_autocommit() {
+                Ok(())
+            } else {
+                Err(Error::InTransaction)
+            }
+        })
     }
 
-    fn read_only(&mut self) -> Result<bool> {
-        Ok(self.conn.is_readonly(rusqlite::MAIN_DB)?)
+    fn read_only(&mut self) -> Call<'_, Result<bool>> {
+        Call::of(|| -> Result<bool> { Ok(self.conn.is_readonly(rusqlite::MAIN_DB)?) })
     }
 
     /// Takes the lock file (before SQLite's own lock, always in that
@@ -39,71 +42,81 @@ impl crate::backend::Transactions for Sqlite<'_> {
     /// another process runs a no-transaction migration. A run whose folder
     /// has no such migration goes on without it where the file cannot be
     /// made (a folder it may not write); one whose folder has one may not.
-    fn enter(&mut self) -> Result<()> {
-        self.own_wait(self.lock_timeout)?;
-        if let Some(path) = run_lock::path(self.conn) {
-            let waited = self.started.elapsed();
-            let rest = self.lock_timeout.saturating_sub(waited);
-            match run_lock::acquire(&path, rest, waited) {
-                Ok(file) => self.held = Some(file),
-                // Only where the file cannot be made here: anything else
-                // at its path (a FIFO) stops every run.
-                Err(Error::LockFile { path, cause })
-                    if !self.run_lock
-                        && matches!(
-                            cause.kind(),
-                            std::io::ErrorKind::PermissionDenied
-                                | std::io::ErrorKind::ReadOnlyFilesystem
-                        ) =>
-                {
-                    log::warn!("no lock file {path} ({cause}): going on without it");
+    fn enter(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            self.own_wait(self.lock_timeout)?;
+            if let Some(path) = run_lock::path(self.conn) {
+                let waited = self.started.elapsed();
+                let rest = self.lock_timeout.saturating_sub(waited);
+                match run_lock::acquire(&path, rest, waited) {
+                    Ok(file) => self.held = Some(file),
+                    // Only where the file cannot be made here: anything else
+                    // at its path (a FIFO) stops every run.
+                    Err(Error::LockFile { path, cause })
+                        if !self.run_lock
+                            && matches!(
+                                cause.kind(),
+                                std::io::ErrorKind::PermissionDenied
+                                    | std::io::ErrorKind::ReadOnlyFilesystem
+                            ) =>
+                    {
+                        log::warn!("no lock file {path} ({cause}): going on without it");
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
             }
-        }
-        let foreign_keys: bool = self
-            .conn
-            .pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
-        if foreign_keys {
-            self.conn.pragma_update(None, "foreign_keys", false)?;
-        }
-        self.saved = Some(Saved { foreign_keys });
-        Ok(())
+            let foreign_keys: bool = self
+                .conn
+                .pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+            if foreign_keys {
+                self.conn.pragma_update(None, "foreign_keys", false)?;
+            }
+            self.saved = Some(Saved { foreign_keys });
+            Ok(())
+        })
     }
 
     /// Puts back what `enter` changed, and what a file changed: the
     /// connection goes back to the application as it came, foreign-key
     /// enforcement included, on or off. Then releases the lock file.
-    fn leave(&mut self) -> Result<()> {
-        self.rollback();
-        let result = self.put_back();
-        self.held = None;
-        result
+    fn leave(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            self.rollback().now();
+            let result = self.put_back();
+            self.held = None;
+            result
+        })
     }
 
-    fn run_in_progress(&mut self) -> bool {
-        self.held.is_none()
-            && run_lock::path(self.conn).is_some_and(|path| run_lock::held_elsewhere(&path))
+    fn run_in_progress(&mut self) -> Call<'_, bool> {
+        Call::of(|| -> bool {
+            self.held.is_none()
+                && run_lock::path(self.conn).is_some_and(|path| run_lock::held_elsewhere(&path))
+        })
     }
 
-    fn begin(&mut self) -> Result<()> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| self.db(e))
+    fn begin(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| self.db(e))
+        })
     }
 
-    fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(|e| self.db(e))
+    fn commit(&mut self) -> Call<'_, Result<()>> {
+        Call::of(|| -> Result<()> { self.conn.execute_batch("COMMIT").map_err(|e| self.db(e)) })
     }
 
-    fn rollback(&mut self) {
-        if !self.conn.is_autocommit() {
-            // The error that brought us here matters more than one from here.
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
+    fn rollback(&mut self) -> Call<'_, ()> {
+        Call::of(|| -> () {
+            if !self.conn.is_autocommit() {
+                // The error that brought us here matters more than one from here.
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+        })
     }
 
-    fn in_transaction(&mut self) -> bool {
-        !self.conn.is_autocommit()
+    fn in_transaction(&mut self) -> Call<'_, bool> {
+        Call::of(|| -> bool { !self.conn.is_autocommit() })
     }
 }

@@ -112,9 +112,9 @@ struct Scratch<'a> {
 impl crate::verify::Scratch for Scratch<'_> {
     fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
         let mut db = Sqlite::new(&mut self.conn, self.table, crate::DEFAULT_LOCK_TIMEOUT);
-        db.enter()?;
+        db.enter().now()?;
         let result = check(&mut db);
-        db.leave()?;
+        db.leave().now()?;
         result
     }
 
