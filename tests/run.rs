@@ -1182,3 +1182,48 @@ fn a_read_only_database_is_a_typed_error_for_every_change() {
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+/// Every operation on a database another connection holds locked fails
+/// with `Locked`, never with the driver's raw "database is locked" (each
+/// error of the SQLite backend is mapped explicitly, whichever statement
+/// meets the lock).
+#[test]
+fn every_operation_on_a_locked_database_is_locked_never_a_raw_driver_error() {
+    let (_dir, path) = database();
+    let migrations = load(&tables_folder([1, 2]));
+    migrations.run(&mut open(&path)).unwrap();
+    let holder = open(&path);
+    // A rollback journal: an exclusive lock keeps readers out too.
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let runner = migrations.runner().lock_timeout(Duration::from_millis(20));
+    type Operation<'a> = &'a dyn Fn(&mut Connection) -> Option<Error>;
+    let operations: [(&str, Operation); 12] = [
+        ("run", &|conn| runner.run(conn).err()),
+        ("status", &|conn| runner.status(conn).err()),
+        ("validate", &|conn| runner.validate(conn).err()),
+        ("applied", &|conn| runner.applied(conn).err()),
+        ("down", &|conn| runner.down(conn, 1).err()),
+        ("down_all", &|conn| runner.down_all(conn).err()),
+        ("redo", &|conn| runner.redo(conn).err()),
+        ("goto", &|conn| runner.goto(conn, 1).err()),
+        ("baseline", &|conn| runner.baseline(conn, 1).err()),
+        ("force", &|conn| runner.force(conn, Some(1)).err()),
+        ("repair", &|conn| runner.repair(conn).err()),
+        ("adopt", &|conn| runner.adopt(conn).err()),
+    ];
+    for (name, operation) in operations {
+        let mut conn = open(&path);
+        // The first read waits for the connection's own busy timeout.
+        conn.busy_timeout(Duration::ZERO).unwrap();
+        let err = operation(&mut conn);
+        assert!(
+            matches!(err.as_ref().map(Error::failure), Some(Error::Locked { .. })),
+            "{name}: {err:?}"
+        );
+    }
+    holder.execute_batch("COMMIT").unwrap();
+    assert_eq!(
+        migrations.runner().applied(&mut open(&path)).unwrap().len(),
+        2
+    );
+}

@@ -24,18 +24,18 @@ impl crate::backend::Apply for Sqlite<'_> {
         file: &'a str,
         in_transaction: bool,
     ) -> Call<'a, Result<Duration>> {
-        Call::of(|| -> Result<Duration> { self.run_file(m, direction, file, in_transaction) })
+        self.mapped(|db| -> Result<Duration> { db.run_file(m, direction, file, in_transaction) })
     }
 
     fn restore(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            if !std::mem::take(&mut self.pragma_assigned) {
+        self.mapped(|db| -> Result<()> {
+            if !std::mem::take(&mut db.pragma_assigned) {
                 return Ok(());
             }
-            let Some(pragmas) = &self.pragmas else {
+            let Some(pragmas) = &db.pragmas else {
                 return Ok(());
             };
-            for name in session::restore(self.conn, pragmas)? {
+            for name in session::restore(db.conn, pragmas)? {
                 log::debug!("put back PRAGMA {name}, which a migration changed");
             }
             Ok(())

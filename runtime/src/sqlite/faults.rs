@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use rusqlite::ErrorCode;
 
 use super::Sqlite;
-use crate::{Error, Result, StorageFault};
+use crate::call::Call;
+use crate::{DatabaseError, Error, Result, StorageFault};
 
 impl Sqlite<'_> {
     /// A read before any change: under the connection's own busy timeout,
@@ -65,6 +66,27 @@ impl Sqlite<'_> {
                 }),
         };
         Error::Locked { waited }
+    }
+
+    /// Runs the body of a method of the seam now, mapping every driver
+    /// error that escapes it explicitly (see [`explicit`](Self::explicit)),
+    /// whichever statement met it.
+    pub(super) fn mapped<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Call<'_, Result<T>> {
+        let result = work(self);
+        Call::ready(result.map_err(|e| self.explicit(e)))
+    }
+
+    /// A raw rusqlite error given its own variant where it has one: a busy
+    /// or locked database is always [`Error::Locked`], a full or read-only
+    /// disk [`Error::Storage`], as [`db`](Self::db) maps them.
+    pub(super) fn explicit(&self, e: Error) -> Error {
+        match e {
+            Error::Database(DatabaseError::Sqlite(cause)) => self.db(*cause),
+            other => other,
+        }
     }
 
     /// Maps a rusqlite error, giving lock time-outs and non-databases

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 impl crate::backend::HistoryStore for Sqlite<'_> {
     fn read_head(&mut self) -> Call<'_, Result<TableState>> {
-        Call::of(|| -> Result<TableState> { self.waiting(|db| db.head()) })
+        self.mapped(|db| -> Result<TableState> { db.waiting(|db| db.head()) })
     }
 
     fn read_all(&mut self) -> Call<'_, Result<Vec<AppliedMigration>>> {
-        Call::of(|| -> Result<Vec<AppliedMigration>> {
-            self.waiting(|db| match db.head()? {
+        self.mapped(|db| -> Result<Vec<AppliedMigration>> {
+            db.waiting(|db| match db.head()? {
                 TableState::Missing => Ok(Vec::new()),
                 TableState::Strata(_) => db.rows(),
             })
@@ -23,8 +23,8 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
     }
 
     fn create_table(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            self.conn
+        self.mapped(|db| -> Result<()> {
+            db.conn
                 .execute_batch(&format!(
                     "CREATE TABLE IF NOT EXISTS {} (
                         version INTEGER PRIMARY KEY NOT NULL,
@@ -35,25 +35,25 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
                         execution_ms INTEGER NOT NULL,
                         dirty INTEGER NOT NULL DEFAULT 0
                     )",
-                    self.table
+                    db.table
                 ))
-                .map_err(|e| self.db(e))?;
-            let columns = self.columns()?;
+                .map_err(|e| db.db(e))?;
+            let columns = db.columns()?;
             if columns != COLUMNS {
-                return Err(self.foreign_table(columns));
+                return Err(db.foreign_table(columns));
             }
             Ok(())
         })
     }
 
     fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>> {
-        Call::of(|| -> Result<()> {
+        self.mapped(|db| -> Result<()> {
             let sql = format!(
                 "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
                  VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}), ?6, ?7)",
-                self.table
+                db.table
             );
-            self.prepare(&sql)?
+            db.prepare(&sql)?
                 .execute((
                     version_param(row.version),
                     row.name,
@@ -63,27 +63,27 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
                     i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
                     row.dirty,
                 ))
-                .map_err(|e| self.db(e))?;
+                .map_err(|e| db.db(e))?;
             Ok(())
         })
     }
 
     fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            let sql = format!("DELETE FROM {} WHERE version > ?1", self.table);
-            self.conn
+        self.mapped(|db| -> Result<()> {
+            let sql = format!("DELETE FROM {} WHERE version > ?1", db.table);
+            db.conn
                 .execute(&sql, [version.map_or(-1, version_param)])
-                .map_err(|e| self.db(e))?;
+                .map_err(|e| db.db(e))?;
             Ok(())
         })
     }
 
     fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            let sql = format!("DELETE FROM {} WHERE version = ?1", self.table);
-            self.conn
+        self.mapped(|db| -> Result<()> {
+            let sql = format!("DELETE FROM {} WHERE version = ?1", db.table);
+            db.conn
                 .execute(&sql, [version_param(version)])
-                .map_err(|e| self.db(e))?;
+                .map_err(|e| db.db(e))?;
             Ok(())
         })
     }
@@ -94,15 +94,15 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
         dirty: bool,
         duration: Option<Duration>,
     ) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        self.mapped(|db| -> Result<()> {
             let sql = format!(
                 "UPDATE {} SET dirty = ?1, execution_ms = coalesce(?2, execution_ms) WHERE version = ?3",
-                self.table
+                db.table
             );
             let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            self.conn
+            db.conn
                 .execute(&sql, (dirty, ms, version_param(version)))
-                .map_err(|e| self.db(e))?;
+                .map_err(|e| db.db(e))?;
             Ok(())
         })
     }
@@ -114,12 +114,12 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
         checksum: Checksum,
         chain: Checksum,
     ) -> Call<'a, Result<()>> {
-        Call::of(|| -> Result<()> {
+        self.mapped(|db| -> Result<()> {
             let sql = format!(
                 "UPDATE {} SET name = ?1, checksum = ?2, chain = ?3 WHERE version = ?4",
-                self.table
+                db.table
             );
-            self.conn
+            db.conn
                 .execute(
                     &sql,
                     (
@@ -129,24 +129,24 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
                         version_param(version),
                     ),
                 )
-                .map_err(|e| self.db(e))?;
+                .map_err(|e| db.db(e))?;
             Ok(())
         })
     }
 
     fn read_foreign(&mut self) -> Call<'_, Result<Option<Foreign>>> {
-        Call::of(|| -> Result<Option<Foreign>> {
-            let columns = self.columns()?;
+        self.mapped(|db| -> Result<Option<Foreign>> {
+            let columns = db.columns()?;
             if columns.is_empty() || columns == COLUMNS {
                 return Ok(None);
             }
             let Some(kind) = ForeignTable::adoptable(&columns) else {
-                return Err(self.foreign_table(columns));
+                return Err(db.foreign_table(columns));
             };
             let sql = match kind {
                 ForeignTable::GolangMigrate => format!(
                     "SELECT version, NULL, NULL, dirty FROM {} ORDER BY version",
-                    self.table
+                    db.table
                 ),
                 // A home-made table (`adoptable` returns no other kind). Keep the
                 // recorded time, in strata's format where SQLite can read it
@@ -160,10 +160,10 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
                         END,
                         0
                      FROM {} ORDER BY version",
-                    self.table
+                    db.table
                 ),
             };
-            let mut statement = self.conn.prepare(&sql)?;
+            let mut statement = db.conn.prepare(&sql)?;
             let rows = statement
                 .query_map([], |r| {
                     Ok(ForeignRow {
@@ -173,25 +173,25 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
                         dirty: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
                     })
                 })
-                .map_err(|e| self.db(e))?
+                .map_err(|e| db.db(e))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Some((kind, rows)))
         })
     }
 
     fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>> {
-        Call::of(|| -> Result<()> {
-            let old = quote_identifier(&format!("{}_before_strata", self.name));
-            self.conn
-                .execute_batch(&format!("ALTER TABLE {} RENAME TO {old}", self.table))
-                .map_err(|e| self.db(e))?;
-            self.create_table().now()?;
+        self.mapped(|db| -> Result<()> {
+            let old = quote_identifier(&format!("{}_before_strata", db.name));
+            db.conn
+                .execute_batch(&format!("ALTER TABLE {} RENAME TO {old}", db.table))
+                .map_err(|e| db.db(e))?;
+            db.create_table().now()?;
             for row in rows {
-                self.insert_row(row).now()?;
+                db.insert_row(row).now()?;
             }
-            self.conn
+            db.conn
                 .execute_batch(&format!("DROP TABLE {old}"))
-                .map_err(|e| self.db(e))?;
+                .map_err(|e| db.db(e))?;
             Ok(())
         })
     }

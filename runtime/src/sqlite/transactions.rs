@@ -20,8 +20,8 @@ impl crate::backend::Transactions for Sqlite<'_> {
     }
 
     fn check_idle(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            if self.conn.is_autocommit() {
+        self.mapped(|db| -> Result<()> {
+            if db.conn.is_autocommit() {
                 Ok(())
             } else {
                 Err(Error::InTransaction)
@@ -30,7 +30,7 @@ impl crate::backend::Transactions for Sqlite<'_> {
     }
 
     fn read_only(&mut self) -> Call<'_, Result<bool>> {
-        Call::of(|| -> Result<bool> { Ok(self.conn.is_readonly(rusqlite::MAIN_DB)?) })
+        self.mapped(|db| -> Result<bool> { Ok(db.conn.is_readonly(rusqlite::MAIN_DB)?) })
     }
 
     /// Takes the lock file (before SQLite's own lock, always in that
@@ -43,17 +43,17 @@ impl crate::backend::Transactions for Sqlite<'_> {
     /// has no such migration goes on without it where the file cannot be
     /// made (a folder it may not write); one whose folder has one may not.
     fn enter(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            self.own_wait(self.lock_timeout)?;
-            if let Some(path) = run_lock::path(self.conn) {
-                let waited = self.started.elapsed();
-                let rest = self.lock_timeout.saturating_sub(waited);
+        self.mapped(|db| -> Result<()> {
+            db.own_wait(db.lock_timeout)?;
+            if let Some(path) = run_lock::path(db.conn) {
+                let waited = db.started.elapsed();
+                let rest = db.lock_timeout.saturating_sub(waited);
                 match run_lock::acquire(&path, rest, waited) {
-                    Ok(file) => self.held = Some(file),
+                    Ok(file) => db.held = Some(file),
                     // Only where the file cannot be made here: anything else
                     // at its path (a FIFO) stops every run.
                     Err(Error::LockFile { path, cause })
-                        if !self.run_lock
+                        if !db.run_lock
                             && matches!(
                                 cause.kind(),
                                 std::io::ErrorKind::PermissionDenied
@@ -65,13 +65,13 @@ impl crate::backend::Transactions for Sqlite<'_> {
                     Err(e) => return Err(e),
                 }
             }
-            let foreign_keys: bool = self
+            let foreign_keys: bool = db
                 .conn
                 .pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
             if foreign_keys {
-                self.conn.pragma_update(None, "foreign_keys", false)?;
+                db.conn.pragma_update(None, "foreign_keys", false)?;
             }
-            self.saved = Some(Saved { foreign_keys });
+            db.saved = Some(Saved { foreign_keys });
             Ok(())
         })
     }
@@ -80,10 +80,10 @@ impl crate::backend::Transactions for Sqlite<'_> {
     /// connection goes back to the application as it came, foreign-key
     /// enforcement included, on or off. Then releases the lock file.
     fn leave(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            self.rollback().now();
-            let result = self.put_back();
-            self.held = None;
+        self.mapped(|db| -> Result<()> {
+            db.rollback().now();
+            let result = db.put_back();
+            db.held = None;
             result
         })
     }
@@ -96,15 +96,15 @@ impl crate::backend::Transactions for Sqlite<'_> {
     }
 
     fn begin(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            self.conn
+        self.mapped(|db| -> Result<()> {
+            db.conn
                 .execute_batch("BEGIN IMMEDIATE")
-                .map_err(|e| self.db(e))
+                .map_err(|e| db.db(e))
         })
     }
 
     fn commit(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> { self.conn.execute_batch("COMMIT").map_err(|e| self.db(e)) })
+        self.mapped(|db| -> Result<()> { db.conn.execute_batch("COMMIT").map_err(|e| db.db(e)) })
     }
 
     fn rollback(&mut self) -> Call<'_, ()> {
