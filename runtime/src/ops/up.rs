@@ -46,7 +46,8 @@ impl Ops<'_> {
             return Ok(self.report(head.map(|h| h.version)));
         }
         if self.db.read_only().await? {
-            let (applied, version) = self.state().await?;
+            // Boxed, as below: a rare path.
+            let (applied, version) = Box::pin(self.state()).await?;
             let pending = applied.pending(end).len();
             if pending > 0 {
                 return Err(Error::ReadOnly {
@@ -57,8 +58,9 @@ impl Ops<'_> {
             return Ok(self.report(version));
         }
         self.writable = true;
-        self.changing(async |ops| ops.up_loop(end, missing).await)
-            .await
+        // Boxed: what a run that applies something holds is large, and the
+        // startup check (above) would move it around for nothing.
+        Box::pin(self.changing(async |ops| ops.up_loop(end, missing).await)).await
     }
 
     /// One transaction per step until nothing is pending. `missing`: the
