@@ -2,6 +2,7 @@
 //! here: a backend reads the rows, this module decides.
 
 use crate::history::{AppliedMigration, Head};
+use crate::report::{MigrationState, StatusEntry};
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
 
 /// Which of the migrations (indexes into the list) are applied.
@@ -119,10 +120,10 @@ pub(crate) fn check_history(
         _ => rows,
     };
     let mut applied = Vec::with_capacity(rows.len());
-    let (mut f, mut r) = (0, 0);
-    loop {
-        match (files.get(f), rows.get(r)) {
-            (Some(file), Some(row)) if file.version() == row.version => {
+    for pair in merge(files, rows) {
+        match pair {
+            Pair::Both(f, row) => {
+                let file = &files[f];
                 if file.checksum() != row.checksum {
                     return Err(Error::ChecksumMismatch {
                         version: row.version,
@@ -132,10 +133,9 @@ pub(crate) fn check_history(
                     });
                 }
                 applied.push(f);
-                f += 1;
-                r += 1;
             }
-            (Some(file), row) if row.is_none_or(|row| file.version() < row.version) => {
+            Pair::File(f) => {
+                let file = &files[f];
                 if let Some(newest) = newest.filter(|&n| n > file.version() && !allow_out_of_order)
                 {
                     return Err(Error::OutOfOrder {
@@ -144,9 +144,8 @@ pub(crate) fn check_history(
                         newest_applied: newest,
                     });
                 }
-                f += 1;
             }
-            (_, Some(row)) => {
+            Pair::Row(row) => {
                 return Err(Error::MissingMigration {
                     version: row.version,
                     name: Some(row.name.clone()),
@@ -157,7 +156,6 @@ pub(crate) fn check_history(
                             .is_some_and(|last| row.version > last.version()),
                 });
             }
-            (Some(_), None) | (None, None) => break,
         }
     }
     if applied.iter().enumerate().all(|(i, &index)| i == index) {
@@ -176,6 +174,94 @@ pub(crate) fn check_history(
     } else {
         Ok(Applied::Indexes(applied))
     }
+}
+
+/// One version of the files and the history, side by side.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pair<'a> {
+    /// In the files (this index) and recorded.
+    Both(usize, &'a AppliedMigration),
+    /// In the files, not recorded.
+    File(usize),
+    /// Recorded, not in the files.
+    Row(&'a AppliedMigration),
+}
+
+/// The files and the history rows, both ascending, merged by version: the
+/// one walk that [`check_history`] and [`status`] share.
+pub(crate) fn merge<'a>(
+    files: &'a [Migration],
+    rows: &'a [AppliedMigration],
+) -> impl Iterator<Item = Pair<'a>> + 'a {
+    let (mut f, mut r) = (0, 0);
+    std::iter::from_fn(move || match (files.get(f), rows.get(r)) {
+        (Some(file), Some(row)) if file.version() == row.version => {
+            f += 1;
+            r += 1;
+            Some(Pair::Both(f - 1, row))
+        }
+        (Some(file), row) if row.is_none_or(|row| file.version() < row.version) => {
+            f += 1;
+            Some(Pair::File(f - 1))
+        }
+        (_, Some(row)) => {
+            r += 1;
+            Some(Pair::Row(row))
+        }
+        (_, None) => None,
+    })
+}
+
+/// Every version the files or the history know, with its state: the rows
+/// as read, `running` when another process holds strata's lock (a dirty
+/// row is then in progress, not dead). Never an error: `status` shows
+/// problems rather than failing on them.
+pub(crate) fn status(
+    files: &[Migration],
+    rows: &[AppliedMigration],
+    running: bool,
+) -> Vec<StatusEntry> {
+    let entry = |version: u64, name: &str, state, row: Option<&AppliedMigration>| StatusEntry {
+        version,
+        name: name.to_owned(),
+        state,
+        applied_at: row.map(|r| r.applied_at.clone()),
+        duration: row.map(|r| r.duration),
+    };
+    merge(files, rows)
+        .map(|pair| match pair {
+            Pair::Both(f, row) => {
+                let file = &files[f];
+                let state = if row.dirty && running {
+                    MigrationState::InProgress
+                } else if row.dirty {
+                    MigrationState::Dirty
+                } else if row.checksum != file.checksum() {
+                    MigrationState::Modified {
+                        applied: row.checksum,
+                        current: file.checksum(),
+                    }
+                } else {
+                    MigrationState::Applied
+                };
+                entry(file.version(), file.name(), state, Some(row))
+            }
+            Pair::File(f) => {
+                let file = &files[f];
+                entry(file.version(), file.name(), MigrationState::Pending, None)
+            }
+            // Unfinished says more than missing: it needs a person (or a
+            // wait) before anything else.
+            Pair::Row(row) => {
+                let state = match (row.dirty, running) {
+                    (true, true) => MigrationState::InProgress,
+                    (true, false) => MigrationState::Dirty,
+                    (false, _) => MigrationState::Missing,
+                };
+                entry(row.version, &row.name, state, Some(row))
+            }
+        })
+        .collect()
 }
 
 /// The versions of `rows` above the newest migration of the files: what a
@@ -330,7 +416,58 @@ pub(crate) fn chains(rows: impl IntoIterator<Item = (u64, Checksum)>) -> Vec<Che
 
 #[cfg(test)]
 mod tests {
-    use super::Applied;
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::{Applied, Pair, merge};
+    use crate::history::AppliedMigration;
+    use crate::{Checksum, Migration};
+
+    proptest! {
+        /// The one walk of files and rows: every version of either, once,
+        /// ascending, paired exactly when both have it.
+        #[test]
+        fn merge_pairs_every_version_once_in_order(
+            files in proptest::collection::btree_set(0u64..40, 0..20),
+            rows in proptest::collection::btree_set(0u64..40, 0..20),
+        ) {
+            let list: Vec<Migration> = files
+                .iter()
+                .map(|&v| Migration::new(v, "m", "SELECT 1;", "SELECT 1;"))
+                .collect();
+            let applied: Vec<AppliedMigration> = rows
+                .iter()
+                .map(|&version| AppliedMigration {
+                    version,
+                    name: "m".to_owned(),
+                    checksum: Checksum::ZERO,
+                    chain: Checksum::ZERO,
+                    applied_at: String::new(),
+                    duration: Duration::ZERO,
+                    dirty: false,
+                })
+                .collect();
+            let seen: Vec<(u64, bool, bool)> = merge(&list, &applied)
+                .map(|pair| match pair {
+                    Pair::Both(f, row) => {
+                        assert_eq!(list[f].version(), row.version);
+                        (row.version, true, true)
+                    }
+                    Pair::File(f) => (list[f].version(), true, false),
+                    Pair::Row(row) => (row.version, false, true),
+                })
+                .collect();
+            let expected: Vec<(u64, bool, bool)> = files
+                .union(&rows)
+                .map(|v| (*v, files.contains(v), rows.contains(v)))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            prop_assert_eq!(seen, expected);
+        }
+    }
 
     #[test]
     fn the_newest_applied_below_an_index() {

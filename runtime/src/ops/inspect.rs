@@ -3,11 +3,11 @@
 use crate::backend::refuse_in_transaction;
 use crate::history::{AppliedMigration, TableState};
 use crate::plan;
-use crate::report::{MigrationState, Status};
+use crate::report::Status;
 use crate::source::sql;
 use crate::{Direction, Result};
 
-use super::{Ops, check_history, entry, refuse_outside_out_of_order};
+use super::{Ops, check_history, refuse_outside_out_of_order};
 
 impl Ops<'_> {
     /// Every row of the history, ascending; none without a history table.
@@ -24,47 +24,7 @@ impl Ops<'_> {
             TableState::Missing => (Vec::new(), false),
             TableState::Strata(_) => self.rows_and_running().await?,
         };
-        let list = self.list();
-        let mut entries = Vec::with_capacity(list.len().max(rows.len()));
-        let (mut f, mut r) = (0, 0);
-        loop {
-            let entry = match (list.get(f), rows.get(r)) {
-                (Some(file), Some(row)) if file.version() == row.version => {
-                    f += 1;
-                    r += 1;
-                    let state = if row.dirty && running {
-                        MigrationState::InProgress
-                    } else if row.dirty {
-                        MigrationState::Dirty
-                    } else if row.checksum != file.checksum() {
-                        MigrationState::Modified {
-                            applied: row.checksum,
-                            current: file.checksum(),
-                        }
-                    } else {
-                        MigrationState::Applied
-                    };
-                    entry(file.version(), file.name(), state, Some(row))
-                }
-                (Some(file), row) if row.is_none_or(|row| file.version() < row.version) => {
-                    f += 1;
-                    entry(file.version(), file.name(), MigrationState::Pending, None)
-                }
-                (_, Some(row)) => {
-                    r += 1;
-                    // Unfinished says more than missing: it needs a person
-                    // (or a wait) before anything else.
-                    let state = match (row.dirty, running) {
-                        (true, true) => MigrationState::InProgress,
-                        (true, false) => MigrationState::Dirty,
-                        (false, _) => MigrationState::Missing,
-                    };
-                    entry(row.version, &row.name, state, Some(row))
-                }
-                (Some(_), None) | (None, None) => break,
-            };
-            entries.push(entry);
-        }
+        let entries = plan::status(self.list(), &rows, running);
         Ok(Status { entries })
     }
 

@@ -12,9 +12,7 @@ use crate::backend::Backend;
 use crate::history::{AppliedMigration, NewRow, TableState};
 use crate::options::Options;
 use crate::plan::{self, Applied};
-use crate::report::{
-    AppliedStep, HistoryChanges, MigrationState, Report, SequenceAdvanced, StatusEntry,
-};
+use crate::report::{AppliedStep, HistoryChanges, Report, SequenceAdvanced};
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result, StorageFault};
 
 pub(crate) struct Ops<'a> {
@@ -405,21 +403,6 @@ fn step(m: &Migration, duration: Duration) -> AppliedStep {
         version: m.version(),
         stem: m.stem().to_owned(),
         duration,
-    }
-}
-
-fn entry(
-    version: u64,
-    name: &str,
-    state: MigrationState,
-    row: Option<&AppliedMigration>,
-) -> StatusEntry {
-    StatusEntry {
-        version,
-        name: name.to_owned(),
-        state,
-        applied_at: row.map(|r| r.applied_at.clone()),
-        duration: row.map(|r| r.duration),
     }
 }
 
