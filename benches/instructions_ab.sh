@@ -11,13 +11,17 @@
 # Migrations::from_dir, so that it builds against any version.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ $# -lt 1 ]; then
+    echo "usage: $0 OLD_COMMIT [NEW_COMMIT]   (in a full clone, which holds both)" >&2
+    exit 2
+fi
 old="$1"
 new="${2:-}"
 work="$(mktemp -d)"
 trap 'git -C "$root" worktree remove --force "$work/old" >/dev/null 2>&1 || true; git -C "$root" worktree remove --force "$work/new" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-git -C "$root" worktree add -q "$work/old" "$old"
+git -C "$root" worktree add -q --detach "$work/old" "$old"
 if [ -n "$new" ]; then
-    git -C "$root" worktree add -q "$work/new" "$new"
+    git -C "$root" worktree add -q --detach "$work/new" "$new"
     new_path="$work/new"
 else
     new_path="$root"

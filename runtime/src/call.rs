@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 /// called, for a connection whose calls block (rusqlite, the synchronous
 /// `postgres` crate); or a future, for a connection whose calls are
 /// `async`. Awaiting a ready one takes one poll and allocates nothing.
+#[must_use = "a call does nothing for an async backend until it is awaited (or read with `now`)"]
 pub enum Call<'a, T> {
     /// The result (taken by the first poll).
     Ready(Option<T>),
@@ -53,8 +54,9 @@ impl<T> Future for Call<'_, T> {
         match self.get_mut() {
             Call::Ready(value) => match value.take() {
                 Some(value) => Poll::Ready(value),
-                // Polled again after it gave its value: nothing more comes.
-                None => Poll::Pending,
+                // Each call is awaited once, in this crate; a second poll
+                // is a bug here, which must not spin `complete` forever.
+                None => panic!("a backend call was polled after it completed"),
             },
             Call::Later(future) => future.as_mut().poll(cx),
         }

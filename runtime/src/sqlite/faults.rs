@@ -18,6 +18,9 @@ impl Sqlite<'_> {
     /// waits for from then on (and every one of a change, from `enter`).
     /// The error says how long it really waited.
     pub(super) fn waiting<T>(&mut self, read: impl Fn(&mut Self) -> Result<T>) -> Result<T> {
+        // Every driver error mapped first, so that any statement of `read`
+        // that met the lock is retried, not only those mapped where they ran.
+        let read = |db: &mut Self| read(db).map_err(|e| db.explicit(e));
         if self.busy_timeout_ms.is_some() {
             return read(self);
         }
@@ -138,4 +141,53 @@ pub(super) fn storage_fault(e: &rusqlite::Error) -> Option<StorageFault> {
 pub(super) fn hot_journal(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rusqlite::{Connection, ErrorCode, ffi};
+
+    use super::Sqlite;
+    use crate::{DatabaseError, Error, StorageFault};
+
+    fn raw(code: i32) -> Error {
+        Error::Database(DatabaseError::Sqlite(Box::new(
+            rusqlite::Error::SqliteFailure(ffi::Error::new(code), None),
+        )))
+    }
+
+    /// Whatever statement met it, a raw driver error that leaves a method of
+    /// the seam gets its own variant: busy and locked are `Locked`, a full
+    /// disk `Storage`; others stay the driver's.
+    #[test]
+    fn escaping_driver_errors_are_mapped_explicitly() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let db = Sqlite::new(&mut conn, "schema_migrations", Duration::from_millis(7));
+        for code in [ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED] {
+            assert!(
+                matches!(db.explicit(raw(code)), Error::Locked { .. }),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            db.explicit(raw(ffi::SQLITE_FULL)),
+            Error::Storage {
+                fault: StorageFault::DiskFull,
+                ..
+            }
+        ));
+        let other = db.explicit(raw(ffi::SQLITE_CONSTRAINT));
+        assert!(
+            matches!(&other, Error::Database(DatabaseError::Sqlite(e))
+                if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)),
+            "{other:?}"
+        );
+        // Errors of strata's own pass through.
+        assert!(matches!(
+            db.explicit(Error::InTransaction),
+            Error::InTransaction
+        ));
+    }
 }
