@@ -80,3 +80,46 @@ pub fn complete<F: Future>(future: F) -> F::Output {
         std::thread::yield_now();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::{Call, complete};
+
+    /// Ready on its second poll, after one `Pending` that wakes no one: an
+    /// async driver's call, as the synchronous API would meet it.
+    struct Second(bool);
+
+    impl Future for Second {
+        type Output = u32;
+
+        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(7)
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[test]
+    fn a_ready_call_gives_its_value_at_once_and_a_later_one_when_done() {
+        assert_eq!(Call::ready(3).now(), 3);
+        assert_eq!(Call::of(|| 4).now(), 4);
+        assert_eq!(complete(async { Call::ready(5).await + 1 }), 6);
+        assert_eq!(Call::later(Second(false)).now(), 7);
+        assert_eq!(complete(async { Call::later(Second(false)).await }), 7);
+    }
+
+    #[test]
+    #[should_panic(expected = "polled after it completed")]
+    fn a_call_polled_after_it_completed_is_a_bug_not_a_hang() {
+        let mut call = Call::ready(1);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert_eq!(Pin::new(&mut call).poll(&mut cx), Poll::Ready(1));
+        let _ = Pin::new(&mut call).poll(&mut cx);
+    }
+}
