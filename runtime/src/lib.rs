@@ -15,6 +15,7 @@
 
 mod backend;
 mod call;
+mod dialect;
 mod error;
 mod history;
 mod migration;

@@ -1,8 +1,9 @@
 //! The history table: its rows, its creation, and another tool's table.
 
-use super::{APPLIED_AT, Pg, quote_identifier, version_param};
+use super::{Pg, quote_identifier, version_param};
 use crate::backend::Transactions;
 use crate::call::Call;
+use crate::dialect::{POSTGRES, POSTGRES_COLUMN_TYPES};
 use crate::history::{AppliedMigration, COLUMNS, Foreign, ForeignRow, Head, NewRow, TableState};
 use crate::{Checksum, Error, ForeignTable, Result};
 use postgres::Row;
@@ -51,10 +52,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
                 TableState::Missing => return Ok(Vec::new()),
                 TableState::Strata(_) => {}
             }
-            let sql = format!(
-                "SELECT version, name, checksum, chain, {APPLIED_AT}, execution_ms, dirty FROM {} ORDER BY version",
-                self.table
-            );
+            let sql = POSTGRES.rows(&self.table);
             let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
             rows.iter()
                 .map(|row| {
@@ -107,18 +105,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
                     self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
                 }
             }
-            let sql = format!(
-                "CREATE TABLE IF NOT EXISTS {} (
-                    version bigint PRIMARY KEY,
-                    name text NOT NULL,
-                    checksum text NOT NULL,
-                    chain text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now(),
-                    execution_ms bigint NOT NULL,
-                    dirty boolean NOT NULL DEFAULT false
-                )",
-                self.table
-            );
+            let sql = POSTGRES.create_table(&self.table);
             self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
             let columns = self.columns()?;
             if columns != COLUMNS {
@@ -130,11 +117,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
 
     fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>> {
         Call::of(|| -> Result<()> {
-            let sql = format!(
-                "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
-                 VALUES ($1, $2, $3, $4, coalesce($5::text::timestamptz, now()), $6, $7)",
-                self.table
-            );
+            let sql = POSTGRES.insert(&self.table);
             self.execute_sql(
                 &sql,
                 &[
@@ -153,7 +136,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
 
     fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>> {
         Call::of(|| -> Result<()> {
-            let sql = format!("DELETE FROM {} WHERE version > $1", self.table);
+            let sql = POSTGRES.delete_above(&self.table);
             self.execute_sql(&sql, &[&version.map_or(-1, version_param)])?;
             Ok(())
         })
@@ -161,7 +144,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
 
     fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>> {
         Call::of(|| -> Result<()> {
-            let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
+            let sql = POSTGRES.delete_one(&self.table);
             self.execute_sql(&sql, &[&version_param(version)])?;
             Ok(())
         })
@@ -174,10 +157,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
         duration: Option<Duration>,
     ) -> Call<'_, Result<()>> {
         Call::of(|| -> Result<()> {
-            let sql = format!(
-                "UPDATE {} SET dirty = $1, execution_ms = coalesce($2, execution_ms) WHERE version = $3",
-                self.table
-            );
+            let sql = POSTGRES.set_dirty(&self.table);
             let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             self.execute_sql(&sql, &[&dirty, &ms, &version_param(version)])?;
             Ok(())
@@ -192,10 +172,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
         chain: Checksum,
     ) -> Call<'a, Result<()>> {
         Call::of(|| -> Result<()> {
-            let sql = format!(
-                "UPDATE {} SET name = $1, checksum = $2, chain = $3 WHERE version = $4",
-                self.table
-            );
+            let sql = POSTGRES.update_row(&self.table);
             self.execute_sql(
                 &sql,
                 &[
@@ -219,39 +196,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
             let Some(kind) = ForeignTable::adoptable(&names) else {
                 return Err(self.foreign_table(names));
             };
-            let has = |name: &str| {
-                columns
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, t)| t.as_str())
-            };
-            let name = if has("name").is_some() {
-                "name::text"
-            } else {
-                "NULL::text"
-            };
-            // Keep the recorded time, in strata's format where it can be read.
-            let applied_at = match has("applied_at") {
-                Some(t) if t.starts_with("timestamp") => {
-                    r#"to_char(applied_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
-                }
-                Some(
-                    "integer" | "bigint" | "smallint" | "numeric" | "double precision" | "real",
-                ) => {
-                    r#"to_char(to_timestamp(applied_at::double precision) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
-                }
-                Some(_) => "applied_at::text",
-                None => "NULL::text",
-            };
-            let dirty = if has("dirty").is_some() {
-                "dirty::boolean"
-            } else {
-                "false"
-            };
-            let sql = format!(
-                "SELECT version::bigint, {name}, {applied_at}, {dirty} FROM {} ORDER BY version",
-                self.table
-            );
+            let sql = POSTGRES.foreign_rows(&self.table, kind, &columns);
             let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
             let rows = rows
                 .iter()
@@ -287,16 +232,8 @@ impl<'a> Pg<'a> {
         let rows = self
             .client
             .query_typed(
-                // What information_schema.columns gives, read in a tenth of
-                // its time (it is read after every migration verify checks),
-                // and typed: parsed and run in one round trip.
-                "SELECT a.attname::text FROM pg_attribute a
-                 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = coalesce($2, current_schema()) AND c.relname = $1
-                   AND c.relkind IN ('r', 'v', 'f', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-                   AND (pg_has_role(c.relowner, 'USAGE')
-                        OR has_column_privilege(c.oid, a.attnum, 'SELECT, INSERT, UPDATE, REFERENCES'))
-                 ORDER BY a.attnum",
+                // Typed: parsed and run in one round trip.
+                POSTGRES.columns,
                 &[(&self.name, Type::TEXT), (&self.schema, Type::TEXT)],
             )
             .map_err(|e| self.db(e))?;
@@ -306,11 +243,7 @@ impl<'a> Pg<'a> {
     pub(super) fn column_types(&mut self) -> Result<Vec<(String, String)>> {
         let rows = self
             .client
-            .query(
-                "SELECT column_name::text, data_type::text FROM information_schema.columns \
-                 WHERE table_schema = coalesce($2, current_schema()) AND table_name = $1 ORDER BY ordinal_position",
-                &[&self.name, &self.schema],
-            )
+            .query(POSTGRES_COLUMN_TYPES, &[&self.name, &self.schema])
             .map_err(|e| self.db(e))?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
@@ -324,10 +257,7 @@ impl<'a> Pg<'a> {
     }
 
     pub(super) fn select_head(&mut self) -> std::result::Result<Option<Row>, postgres::Error> {
-        let sql = format!(
-            "SELECT version, chain, dirty FROM {} ORDER BY version DESC LIMIT 1",
-            self.table
-        );
+        let sql = POSTGRES.head(&self.table);
         // Typed: parsed and run in one round trip.
         self.client.query_typed_opt(&sql, &[])
     }

@@ -30,10 +30,6 @@ use crate::backend::{Backend, Connect};
 use crate::options::Options;
 use crate::{DatabaseError, Error, Migrations, Result};
 
-/// `applied_at` as strata shows it: UTC, ISO 8601, milliseconds.
-const APPLIED_AT: &str =
-    r#"to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#;
-
 impl Connect for Client {
     fn backend<'a>(
         &'a mut self,

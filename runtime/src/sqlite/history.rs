@@ -1,7 +1,8 @@
 //! The history table: its rows, its creation, and another tool's table.
 
-use super::{NOW, Sqlite, hot_journal, quote_identifier, storage_fault, version_param};
+use super::{Sqlite, hot_journal, quote_identifier, storage_fault, version_param};
 use crate::call::Call;
+use crate::dialect::SQLITE;
 use crate::history::{AppliedMigration, COLUMNS, Foreign, ForeignRow, Head, NewRow, TableState};
 use crate::{Checksum, Error, ForeignTable, Result};
 use rusqlite::types::ValueRef;
@@ -25,18 +26,7 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
     fn create_table(&mut self) -> Call<'_, Result<()>> {
         self.mapped(|db| -> Result<()> {
             db.conn
-                .execute_batch(&format!(
-                    "CREATE TABLE IF NOT EXISTS {} (
-                        version INTEGER PRIMARY KEY NOT NULL,
-                        name TEXT NOT NULL,
-                        checksum TEXT NOT NULL,
-                        chain TEXT NOT NULL,
-                        applied_at TEXT NOT NULL,
-                        execution_ms INTEGER NOT NULL,
-                        dirty INTEGER NOT NULL DEFAULT 0
-                    )",
-                    db.table
-                ))
+                .execute_batch(&SQLITE.create_table(&db.table))
                 .map_err(|e| db.db(e))?;
             let columns = db.columns()?;
             if columns != COLUMNS {
@@ -48,12 +38,7 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
 
     fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>> {
         self.mapped(|db| -> Result<()> {
-            let sql = format!(
-                "INSERT INTO {} (version, name, checksum, chain, applied_at, execution_ms, dirty) \
-                 VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}), ?6, ?7)",
-                db.table
-            );
-            db.prepare(&sql)?
+            db.prepare(&SQLITE.insert(&db.table))?
                 .execute((
                     version_param(row.version),
                     row.name,
@@ -70,9 +55,11 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
 
     fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>> {
         self.mapped(|db| -> Result<()> {
-            let sql = format!("DELETE FROM {} WHERE version > ?1", db.table);
             db.conn
-                .execute(&sql, [version.map_or(-1, version_param)])
+                .execute(
+                    &SQLITE.delete_above(&db.table),
+                    [version.map_or(-1, version_param)],
+                )
                 .map_err(|e| db.db(e))?;
             Ok(())
         })
@@ -80,9 +67,8 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
 
     fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>> {
         self.mapped(|db| -> Result<()> {
-            let sql = format!("DELETE FROM {} WHERE version = ?1", db.table);
             db.conn
-                .execute(&sql, [version_param(version)])
+                .execute(&SQLITE.delete_one(&db.table), [version_param(version)])
                 .map_err(|e| db.db(e))?;
             Ok(())
         })
@@ -95,10 +81,7 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
         duration: Option<Duration>,
     ) -> Call<'_, Result<()>> {
         self.mapped(|db| -> Result<()> {
-            let sql = format!(
-                "UPDATE {} SET dirty = ?1, execution_ms = coalesce(?2, execution_ms) WHERE version = ?3",
-                db.table
-            );
+            let sql = SQLITE.set_dirty(&db.table);
             let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             db.conn
                 .execute(&sql, (dirty, ms, version_param(version)))
@@ -115,13 +98,9 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
         chain: Checksum,
     ) -> Call<'a, Result<()>> {
         self.mapped(|db| -> Result<()> {
-            let sql = format!(
-                "UPDATE {} SET name = ?1, checksum = ?2, chain = ?3 WHERE version = ?4",
-                db.table
-            );
             db.conn
                 .execute(
-                    &sql,
+                    &SQLITE.update_row(&db.table),
                     (
                         name,
                         checksum.to_hex(),
@@ -143,26 +122,7 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
             let Some(kind) = ForeignTable::adoptable(&columns) else {
                 return Err(db.foreign_table(columns));
             };
-            let sql = match kind {
-                ForeignTable::GolangMigrate => format!(
-                    "SELECT version, NULL, NULL, dirty FROM {} ORDER BY version",
-                    db.table
-                ),
-                // A home-made table (`adoptable` returns no other kind). Keep the
-                // recorded time, in strata's format where SQLite can read it
-                // (ISO 8601 text, or seconds since 1970), else as it is.
-                ForeignTable::HomeMade | ForeignTable::Other => format!(
-                    "SELECT version, CAST(name AS TEXT),
-                        CASE typeof(applied_at)
-                            WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
-                            WHEN 'real' THEN strftime('%Y-%m-%dT%H:%M:%fZ', applied_at, 'unixepoch')
-                            ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', applied_at), CAST(applied_at AS TEXT))
-                        END,
-                        0
-                     FROM {} ORDER BY version",
-                    db.table
-                ),
-            };
+            let sql = SQLITE.foreign_rows(&db.table, kind, &[]);
             let mut statement = db.conn.prepare(&sql)?;
             let rows = statement
                 .query_map([], |r| {
@@ -199,9 +159,7 @@ impl crate::backend::HistoryStore for Sqlite<'_> {
 
 impl<'a> Sqlite<'a> {
     pub(super) fn columns(&self) -> Result<Vec<String>> {
-        let mut statement = self
-            .prepare("SELECT name FROM pragma_table_info(?1, 'main')")
-            .map_err(|e| self.db(e))?;
+        let mut statement = self.prepare(SQLITE.columns).map_err(|e| self.db(e))?;
         let names = statement.query_map([self.name], |r| r.get(0))?;
         Ok(names.collect::<rusqlite::Result<_>>()?)
     }
@@ -216,10 +174,7 @@ impl<'a> Sqlite<'a> {
 
     /// The newest row: one read of the primary key's b-tree.
     pub(super) fn head(&self) -> Result<TableState> {
-        let sql = format!(
-            "SELECT version, chain, dirty FROM {} ORDER BY version DESC LIMIT 1",
-            self.table
-        );
+        let sql = SQLITE.head(&self.table);
         // The statement may fail as it is prepared, or (a cached one, whose
         // table a rolled-back run had created) as it runs.
         let first = self
@@ -279,11 +234,7 @@ impl<'a> Sqlite<'a> {
     }
 
     pub(super) fn rows(&self) -> Result<Vec<AppliedMigration>> {
-        let sql = format!(
-            "SELECT version, name, checksum, chain, applied_at, execution_ms, dirty FROM {} ORDER BY version",
-            self.table
-        );
-        let mut statement = self.conn.prepare(&sql)?;
+        let mut statement = self.conn.prepare(&SQLITE.rows(&self.table))?;
         let mut rows = statement.query([])?;
         let mut all = Vec::new();
         while let Some(row) = rows.next()? {

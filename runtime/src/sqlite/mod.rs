@@ -22,9 +22,6 @@ use crate::{Migrations, Result};
 /// How many rows per table a foreign-key error names.
 const VIOLATIONS_SHOWN: usize = 5;
 
-/// `strftime` format of `applied_at`: UTC, ISO 8601, milliseconds.
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-
 mod apply;
 mod describe;
 mod faults;
