@@ -12,23 +12,6 @@ use crate::options::Options;
 use crate::source::sql::{self, Refusal};
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
 
-impl<'a> NewRow<'a> {
-    /// The row of migration `m` recorded as applied in full, now, with its
-    /// own chain and no duration: what `baseline` writes, and what verify
-    /// checks the history table takes after an up file.
-    pub fn recorded(m: &'a Migration) -> Self {
-        NewRow {
-            version: m.version(),
-            name: m.name(),
-            checksum: m.checksum(),
-            chain: m.chain(),
-            applied_at: None,
-            execution_ms: 0,
-            dirty: false,
-        }
-    }
-}
-
 /// The connection as the operations drive it: where it is, its
 /// transactions, and the lock strata holds while it changes the database.
 pub trait Transactions {

@@ -19,7 +19,7 @@ pub const COLUMNS: [&str; 7] = [
 ];
 
 /// A row for the history table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRow<'a> {
     pub version: u64,
     pub name: &'a str,

@@ -1,6 +1,10 @@
 //! Comparing what the files say with what the database recorded. No SQL
 //! here: a backend reads the rows, this module decides.
 
+mod edits;
+
+pub(crate) use edits::{Edit, Edits, adopt, baseline, force, repair};
+
 use crate::history::{AppliedMigration, Head};
 use crate::report::{MigrationState, StatusEntry};
 use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
