@@ -56,6 +56,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", MIGRATIONS.status(&mut conn)?);
 
     // The check to run in CI: every down file reverts its up file.
-    println!("\n{}", MIGRATIONS.verify()?);
+    println!(
+        "\n{}",
+        MIGRATIONS.verify(&mut Connection::open_in_memory()?)?
+    );
     Ok(())
 }

@@ -48,10 +48,12 @@
 //!   transaction for all, target version, dry run, lock timeouts) and the
 //!   other operations: `down`, `goto`, `redo`, `status`, `validate`,
 //!   `baseline`, `force`, `repair`, `adopt`, `applied`.
-//! - Prove that every down file reverts its up file: `verify`
-//!   (`Migrations::verify` on a scratch SQLite database,
-//!   `verify_postgres` and `verify_postgres_scratch` on PostgreSQL), a
-//!   one-line test in your crate.
+//! - Prove that every down file reverts its up file:
+//!   [`Migrations::verify`] on any connection (an empty SQLite database,
+//!   such as a new in-memory one, or a PostgreSQL client, inside one
+//!   transaction that is rolled back), or `verify_postgres_scratch` in a
+//!   PostgreSQL database it creates and drops; a one-line test in your
+//!   crate.
 //! - Build a set in code ([`Migration::new`], [`Migrations::new`]) or
 //!   read a folder at run time ([`Migrations::from_dir`]).
 //! - Handle failures by kind: every [`Error`] names the version, file or

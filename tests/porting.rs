@@ -611,7 +611,14 @@ fn no_op_migrations_run_and_revert_as_nothing() {
     assert_eq!(migrations.run(&mut conn).unwrap().applied.len(), 3);
     let report = migrations.runner().goto(&mut conn, 1).unwrap();
     assert_eq!(report.reverted.len(), 2);
-    assert_eq!(migrations.runner().verify().unwrap().checked, [1, 2, 3]);
+    assert_eq!(
+        migrations
+            .runner()
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap()
+            .checked,
+        [1, 2, 3]
+    );
     // Adopted from golang-migrate at the no-op version.
     let (_dir, path) = database();
     let mut conn = open(&path);

@@ -105,7 +105,7 @@ fn every_operation_on_the_chat_schema() {
     // Migration 4 runs outside a transaction, which verify cannot roll
     // back in this database: it says so, and changes nothing.
     let path_before: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
-    match CHAT.verify_postgres(&mut client).unwrap_err() {
+    match CHAT.verify(&mut client).unwrap_err() {
         Error::VerifyNeedsScratchDatabase {
             version: 4,
             file,
@@ -740,7 +740,7 @@ fn verify_names_what_a_down_file_forgets() {
         ),
         ("2_b.down.sql", "DROP INDEX messages_body;"),
     ]);
-    let err = load(&dir).verify_postgres(&mut client).unwrap_err();
+    let err = load(&dir).verify(&mut client).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("table messages: column used_memories (text) left behind by 2_b.down.sql"),

@@ -56,11 +56,11 @@ fn verify_names_every_kind_of_object_a_down_forgets() {
     let path: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
     for &(up, down, named) in KINDS {
         let right = Migrations::from_dir(case(up, down).path()).unwrap();
-        if let Err(e) = right.verify_postgres(&mut client) {
+        if let Err(e) = right.verify(&mut client) {
             panic!("a right down fails verify:\n{up}\n{down}\n{e}");
         }
         let wrong = Migrations::from_dir(case(up, "SELECT 1;").path()).unwrap();
-        let text = match wrong.verify_postgres(&mut client) {
+        let text = match wrong.verify(&mut client) {
             Err(Error::VerifyFailed(failures)) => {
                 assert_eq!(failures.report.checked, [1, 2]);
                 failures.to_string()
@@ -130,7 +130,7 @@ CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE sql AS $$SELECT lower(
     ]);
     let err = Migrations::from_dir(dir.path())
         .unwrap()
-        .verify_postgres(&mut client)
+        .verify(&mut client)
         .unwrap_err();
     let text = err.to_string();
     for expected in [
@@ -158,7 +158,7 @@ CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE sql AS $$SELECT lower(
     }
     let migrations = Migrations::from_dir(dir.path()).unwrap();
     assert_eq!(
-        migrations.verify_postgres(&mut client).unwrap().checked,
+        migrations.verify(&mut client).unwrap().checked,
         [1, 2, 3, 4]
     );
     assert_eq!(dump(&db.url, &[]), before);
@@ -196,7 +196,7 @@ fn verify_checks_at_each_migration_what_its_commit_would() {
     let files: Vec<_> = base.iter().chain(&seed).copied().collect();
     let report = Migrations::from_dir(folder(&files).path())
         .unwrap()
-        .verify_postgres(&mut client)
+        .verify(&mut client)
         .unwrap();
     assert_eq!(report.checked, [1, 2, 3]);
 
@@ -207,7 +207,7 @@ fn verify_checks_at_each_migration_what_its_commit_would() {
     let files: Vec<_> = base.iter().chain(&broken).copied().collect();
     let text = Migrations::from_dir(folder(&files).path())
         .unwrap()
-        .verify_postgres(&mut client)
+        .verify(&mut client)
         .unwrap_err()
         .to_string();
     assert!(
@@ -249,7 +249,7 @@ fn verify_checks_at_each_migration_what_its_commit_would() {
     let migrations = Migrations::from_dir(dir.path()).unwrap();
     let fresh_db = TestDb::new("verify_commit_enum").unwrap();
     let mut fresh = fresh_db.client();
-    match migrations.verify_postgres(&mut fresh).unwrap_err() {
+    match migrations.verify(&mut fresh).unwrap_err() {
         Error::VerifyNeedsScratchDatabase {
             version: 3,
             file,
@@ -264,7 +264,7 @@ fn verify_checks_at_each_migration_what_its_commit_would() {
     assert_eq!(report.irreversible, [2]);
 }
 
-/// A folder with a migration outside a transaction: verify_postgres says
+/// A folder with a migration outside a transaction: verify on a client says
 /// it needs a scratch database and touches nothing; verify_postgres_scratch
 /// creates one, finds the wrong down there, and drops it. A scratch
 /// database left by a killed verify is dropped by the next and named; one
@@ -296,7 +296,7 @@ fn a_no_transaction_folder_is_verified_in_a_scratch_database() {
         ("4_d.down.sql", "ALTER INDEX a_text RENAME TO a_body;"),
     ]);
     let migrations = Migrations::from_dir(dir.path()).unwrap();
-    match migrations.verify_postgres(&mut client).unwrap_err() {
+    match migrations.verify(&mut client).unwrap_err() {
         Error::VerifyNeedsScratchDatabase {
             version: 2,
             file,
@@ -441,7 +441,7 @@ fn verify_refuses_a_connection_inside_a_transaction() {
         .unwrap();
     let err = Migrations::from_dir(dir.path())
         .unwrap()
-        .verify_postgres(&mut client)
+        .verify(&mut client)
         .unwrap_err();
     assert!(matches!(err, Error::InTransaction), "{err:?}");
     client.batch_execute("COMMIT").unwrap();
@@ -478,7 +478,7 @@ fn a_changed_function_body_is_named_as_written() {
     ]);
     let text = Migrations::from_dir(dir.path())
         .unwrap()
-        .verify_postgres(&mut client)
+        .verify(&mut client)
         .unwrap_err()
         .to_string();
     assert!(
@@ -504,7 +504,7 @@ fn a_migration_that_deallocates_prepared_statements() {
     ]);
     let report = Migrations::from_dir(dir.path())
         .unwrap()
-        .verify_postgres(&mut db.client())
+        .verify(&mut db.client())
         .unwrap();
     assert_eq!(report.checked, [1, 2]);
 }
@@ -523,7 +523,7 @@ fn verify_agrees_with_up() {
     let config: Config = db.url.parse().unwrap();
     let verify = |files: &[(&str, &str)]| {
         let migrations = Migrations::from_dir(folder(files).path()).unwrap();
-        let in_transaction = migrations.verify_postgres(&mut db.client());
+        let in_transaction = migrations.verify(&mut db.client());
         let scratch = migrations.verify_postgres_scratch(&config, NoTls);
         // The same findings (the lines about leftovers aside).
         let findings = |result: &strata::Result<strata::VerifyReport>| match result {

@@ -38,7 +38,7 @@ fn both_ways(db: &TestDb, files: &[(&str, &str)]) -> Findings {
 /// [`both_ways`], connected with `config`.
 fn both_ways_with(config: &Config, files: &[(&str, &str)]) -> Findings {
     let migrations = Migrations::from_dir(folder(files).path()).unwrap();
-    let whole = findings(&migrations.verify_postgres(&mut config.connect(NoTls).unwrap()));
+    let whole = findings(&migrations.verify(&mut config.connect(NoTls).unwrap()));
     let incremental = findings(&migrations.verify_postgres_scratch(config, NoTls));
     assert_eq!(
         incremental, whole,

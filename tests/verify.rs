@@ -25,16 +25,20 @@ fn failures(err: Error) -> Vec<VerifyFailure> {
 
 #[test]
 fn correct_folders_pass() {
-    let report = CHAT.verify().unwrap();
+    let report = CHAT
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap();
     assert_eq!(report.checked, [1, 2]);
-    let report = TESTS.verify().unwrap();
+    let report = TESTS
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap();
     assert_eq!(
         (report.checked, report.irreversible.clone()),
         (vec![1, 2], vec![10])
     );
     assert!(
         TESTS
-            .verify()
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
             .unwrap()
             .to_string()
             .ends_with("(irreversible, not reverted: 10)")
@@ -57,7 +61,11 @@ fn a_down_that_forgets_a_column_is_named_with_the_column() {
             ),
         ],
     );
-    let failures = failures(load(&folder).verify().unwrap_err());
+    let failures = failures(
+        load(&folder)
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     assert_eq!(failures.len(), 1);
     let VerifyFailure::NotReverted {
         version,
@@ -88,7 +96,11 @@ fn a_down_that_drops_the_wrong_index_is_named_with_both_indexes() {
             ("000002_by_body.down.sql", "DROP INDEX messages_sent;\n"),
         ],
     );
-    let failures = failures(load(&folder).verify().unwrap_err());
+    let failures = failures(
+        load(&folder)
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     let VerifyFailure::NotReverted { differences, .. } = &failures[0] else {
         panic!("{failures:?}")
     };
@@ -131,7 +143,9 @@ fn every_problem_is_reported_and_the_report_is_readable() {
             ("000006_broken.down.sql", "DROP TABLE x;\n"),
         ],
     );
-    let err = load(&folder).verify().unwrap_err();
+    let err = load(&folder)
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap_err();
     let text = format!("{err:?}");
     let failures = failures(err);
     let versions: Vec<u64> = failures
@@ -161,7 +175,7 @@ fn every_problem_is_reported_and_the_report_is_readable() {
 }
 
 #[test]
-fn app_registered_functions_are_made_available_with_verify_with() {
+fn functions_the_app_registers_on_verify_s_connection_are_there_for_the_migrations() {
     let folder = folder(&BASE);
     write_files(
         folder.path(),
@@ -177,19 +191,20 @@ fn app_registered_functions_are_made_available_with_verify_with() {
         ],
     );
     let migrations = load(&folder);
-    let err = migrations.verify().unwrap_err();
+    let err = migrations
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap_err();
     assert!(
         format!("{err}").contains("no such function: slugify"),
         "{err}"
     );
-    migrations
-        .verify_with(|conn| {
-            use strata::rusqlite::functions::FunctionFlags;
-            conn.create_scalar_function("slugify", 1, FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
-                Ok(ctx.get::<String>(0)?.to_lowercase().replace(' ', "-"))
-            })
-        })
-        .unwrap();
+    let mut conn = strata::rusqlite::Connection::open_in_memory().unwrap();
+    use strata::rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function("slugify", 1, FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+        Ok(ctx.get::<String>(0)?.to_lowercase().replace(' ', "-"))
+    })
+    .unwrap();
+    migrations.verify(&mut conn).unwrap();
 }
 
 #[test]
@@ -214,5 +229,89 @@ fn a_table_recreation_and_its_reversal_pass() {
              ALTER TABLE a_old RENAME TO a;",
         ),
     ]);
-    load(&folder).verify().unwrap();
+    load(&folder)
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap();
+}
+
+/// The objects of a SQLite database, from its schema table.
+fn objects(conn: &strata::rusqlite::Connection) -> Vec<String> {
+    let mut statement = conn
+        .prepare("SELECT type || ' ' || name FROM sqlite_master ORDER BY name")
+        .unwrap();
+    let names = statement.query_map([], |r| r.get(0)).unwrap();
+    names.collect::<Result<_, _>>().unwrap()
+}
+
+/// verify runs in the database it is given, a file on disk here, and
+/// leaves it empty at the end: after a pass, after a failing down and
+/// after a rebuild from the up files (a no-transaction down that reverts
+/// nothing); the connection stays usable.
+#[test]
+fn verify_leaves_the_database_it_was_given_empty_whatever_happened() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    CHAT.verify(&mut conn).unwrap();
+    assert_eq!(objects(&conn), Vec::<String>::new());
+    let wrong = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (x);"),
+        ("1_a.down.sql", "SELECT 'forgot a';"),
+        (
+            "2_b.up.sql",
+            "-- strata:no-transaction\nCREATE TABLE b (x);",
+        ),
+        (
+            "2_b.down.sql",
+            "-- strata:no-transaction\nSELECT 'forgot b';",
+        ),
+        ("3_c.up.sql", "CREATE TABLE c (x);"),
+        ("3_c.down.sql", "DROP TABLE c;"),
+    ]);
+    let failures = failures(load(&wrong).verify(&mut conn).unwrap_err());
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert_eq!(objects(&conn), Vec::<String>::new());
+    assert_eq!(objects(&open(&path)), Vec::<String>::new());
+    CHAT.verify(&mut conn).unwrap();
+}
+
+/// A database that holds anything is refused before verify changes it,
+/// with the objects named; so is a connection inside a transaction.
+#[test]
+fn verify_refuses_a_database_that_is_not_empty_and_changes_nothing() {
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY); INSERT INTO users VALUES (7);",
+    )
+    .unwrap();
+    let err = CHAT.verify(&mut conn).unwrap_err();
+    match &err {
+        Error::VerifyNeedsEmptyDatabase {
+            path: shown,
+            objects,
+            ..
+        } => {
+            assert_eq!(shown, &path.display().to_string());
+            assert_eq!(objects, &["table users"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("holds table users"), "{err}");
+    assert_eq!(objects(&conn), ["table users"]);
+    assert_eq!(count(&conn, "SELECT id FROM users"), 7);
+
+    let mut empty = strata::rusqlite::Connection::open_in_memory().unwrap();
+    empty.execute_batch("BEGIN").unwrap();
+    assert!(matches!(CHAT.verify(&mut empty), Err(Error::InTransaction)));
+}
+
+/// One entry point over any connection, chosen at run time too.
+#[test]
+fn verify_takes_a_connection_as_dyn_database() {
+    let mut conn = strata::rusqlite::Connection::open_in_memory().unwrap();
+    let db: &mut dyn strata::Database = &mut conn;
+    assert_eq!(
+        CHAT.runner().table("history").verify(db).unwrap().checked,
+        [1, 2]
+    );
 }

@@ -380,10 +380,13 @@ fn a_column_name_in_another_case_is_named() {
         expected: "(columns id, USERNAME), was",
     };
     for kind in [table, view] {
-        let err = load(&folder_for(&kind, kind.wrong)).verify().unwrap_err();
+        let err = load(&folder_for(&kind, kind.wrong))
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err();
         let text = failures(err).to_string();
         assert!(text.contains(kind.expected), "{}: {text}", kind.name);
-        let result = load(&folder_for(&kind, kind.right)).verify();
+        let result = load(&folder_for(&kind, kind.right))
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap());
         assert!(result.is_ok(), "{}: {result:?}", kind.name);
     }
 }
@@ -401,12 +404,16 @@ fn a_virtual_table_is_one_object() {
         right: "DROP TABLE f;",
         expected: "",
     };
-    let err = load(&folder_for(&kind, kind.wrong)).verify().unwrap_err();
+    let err = load(&folder_for(&kind, kind.wrong))
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap_err();
     let text = failures(err).to_string();
     let differences: Vec<&str> = text.lines().filter(|l| l.contains("left behind")).collect();
     assert_eq!(differences.len(), 1, "{text}");
     assert!(differences[0].contains("virtual table f "), "{text}");
-    load(&folder_for(&kind, kind.right)).verify().unwrap();
+    load(&folder_for(&kind, kind.right))
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap();
 }
 
 /// A foreign key that names no parent columns names the parent's primary
@@ -425,7 +432,11 @@ fn a_foreign_key_follows_the_parent_primary_key() {
         ),
         ("2_key.down.sql", "SELECT 'forgot p';"),
     ]);
-    let failures = failures(load(&folder).verify().unwrap_err());
+    let failures = failures(
+        load(&folder)
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     let text = failures.to_string();
     assert!(
         text.contains("table t: foreign key (pid) -> p (code) ON UPDATE NO ACTION ON DELETE NO ACTION left behind by 2_key.down.sql"),
@@ -448,7 +459,8 @@ fn a_table_rebuilt_in_other_words_passes() {
             right: down,
             expected: "",
         };
-        let result = load(&folder_for(&kind, down)).verify();
+        let result = load(&folder_for(&kind, down))
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap());
         assert!(result.is_ok(), "{base}\n{down}\n{result:?}");
     }
 }
@@ -479,10 +491,11 @@ fn failures(err: Error) -> Box<VerifyFailures> {
 fn every_kind_is_named_when_a_down_loses_it_and_passes_when_it_keeps_it() {
     for kind in KINDS {
         let name = kind.name;
-        let right = load(&folder_for(kind, kind.right)).verify();
+        let right = load(&folder_for(kind, kind.right))
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap());
         assert!(right.is_ok(), "{name}: a right down fails: {right:?}");
         let wrong = load(&folder_for(kind, kind.wrong))
-            .verify()
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
             .expect_err(name);
         let failures = failures(wrong);
         let text = failures.to_string();
@@ -506,7 +519,11 @@ fn every_kind_is_named_when_a_down_loses_it_and_passes_when_it_keeps_it() {
 #[test]
 fn one_lost_property_is_one_difference() {
     let kind = &KINDS[0];
-    let failures = failures(load(&folder_for(kind, kind.wrong)).verify().unwrap_err());
+    let failures = failures(
+        load(&folder_for(kind, kind.wrong))
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     match &failures.failures[0] {
         VerifyFailure::NotReverted { differences, .. } => {
             assert_eq!(
@@ -543,7 +560,11 @@ fn three_downs_failing_three_ways_are_all_reported() {
         ("5_c.up.sql", "CREATE TABLE c (x);"),
         ("5_c.down.sql", "DROP TABLE c;"),
     ]);
-    let failures = failures(load(&folder).verify().unwrap_err());
+    let failures = failures(
+        load(&folder)
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     let text = failures.to_string();
     assert!(
         matches!(
@@ -586,7 +607,11 @@ fn outside_a_transaction_every_migration_is_checked_after_a_rebuild() {
         ("6_c.down.sql", no_tx("DROP TABLE c;")),
     ];
     let folder = folder_of(&files);
-    let failures = failures(load(&folder).verify().unwrap_err());
+    let failures = failures(
+        load(&folder)
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     let text = failures.to_string();
     assert!(
         matches!(
@@ -621,7 +646,11 @@ fn a_failing_up_says_how_many_migrations_were_not_checked() {
         ("4_c.up.sql", "CREATE TABLE c (x);"),
         ("4_c.down.sql", "DROP TABLE c;"),
     ]);
-    let failures = failures(load(&folder).verify().unwrap_err());
+    let failures = failures(
+        load(&folder)
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     assert_eq!(failures.report.checked, [1]);
     assert_eq!(failures.report.unchecked, [2, 3, 4]);
     let text = failures.to_string();
@@ -635,8 +664,8 @@ fn a_failing_up_says_how_many_migrations_were_not_checked() {
 
 /// An up that applied once but fails on the rebuilt scratch database is
 /// reported, with the migrations that could not be checked. Here the
-/// function the up uses is registered on the first scratch connection
-/// only.
+/// function the up uses (registered on verify's connection) answers the
+/// up and the up again, and fails from its third call on: the rebuild.
 #[test]
 fn a_rebuild_that_fails_is_reported_with_what_was_not_checked() {
     let files = [
@@ -651,19 +680,22 @@ fn a_rebuild_that_fails_is_reported_with_what_was_not_checked() {
         ("3_b.down.sql", "DROP TABLE b;".to_owned()),
     ];
     let folder = folder_of(&files);
-    let connections = std::cell::Cell::new(0);
-    let err = load(&folder)
-        .verify_with(|conn| {
-            connections.set(connections.get() + 1);
-            if connections.get() > 1 {
-                return Ok(());
-            }
-            use strata::rusqlite::functions::FunctionFlags;
-            conn.create_scalar_function("answer", 0, FunctionFlags::SQLITE_DETERMINISTIC, |_| {
-                Ok(42)
-            })
-        })
-        .unwrap_err();
+    let conn = strata::rusqlite::Connection::open_in_memory().unwrap();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    use strata::rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "answer",
+        0,
+        FunctionFlags::SQLITE_DETERMINISTIC,
+        move |_| match calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+            0 | 1 => Ok(42),
+            _ => Err(strata::rusqlite::Error::UserFunctionError(
+                "answer() is asked a third time".into(),
+            )),
+        },
+    )
+    .unwrap();
+    let err = load(&folder).verify(&mut { conn }).unwrap_err();
     let failures = failures(err);
     let text = failures.to_string();
     assert!(
@@ -676,7 +708,7 @@ fn a_rebuild_that_fails_is_reported_with_what_was_not_checked() {
         ),
         "{text}"
     );
-    assert!(text.contains("no such function: answer"), "{text}");
+    assert!(text.contains("answer() is asked a third time"), "{text}");
     assert_eq!(failures.report.checked, [1, 2]);
     assert_eq!(failures.report.unchecked, [3]);
     assert!(
@@ -704,7 +736,11 @@ fn a_transaction_left_open_is_the_failure_up_reports() {
         ("2_b.down.sql", "DROP TABLE b;".to_owned()),
     ];
     let folder = folder_of(&files);
-    let failures = failures(load(&folder).verify().unwrap_err());
+    let failures = failures(
+        load(&folder)
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     let text = failures.to_string();
     match failures.failures.as_slice() {
         [VerifyFailure::UpFailed { version: 2, cause }] => {
@@ -733,7 +769,11 @@ fn the_runner_history_table_is_the_one_verify_creates() {
         ("2_t.down.sql", "DROP TABLE t;"),
     ]);
     let migrations = load(&folder);
-    let failures = failures(migrations.verify().unwrap_err());
+    let failures = failures(
+        migrations
+            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .unwrap_err(),
+    );
     assert!(
         matches!(
             failures.failures.as_slice(),
@@ -741,6 +781,10 @@ fn the_runner_history_table_is_the_one_verify_creates() {
         ),
         "{failures}"
     );
-    let report = migrations.runner().table("history").verify().unwrap();
+    let report = migrations
+        .runner()
+        .table("history")
+        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .unwrap();
     assert_eq!(report.checked, [1, 2]);
 }

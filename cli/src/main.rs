@@ -135,7 +135,7 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                         }) if e.code()
                             == Some(&strata::postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) =>
                         {
-                            match runner.verify_postgres(&mut client) {
+                            match runner.verify(&mut client) {
                                 Err(e @ strata::Error::VerifyNeedsScratchDatabase { .. }) => {
                                     out.say("the role may not create databases (CREATEDB), which this folder needs for verify");
                                     return Err(e.into());
@@ -154,11 +154,11 @@ fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
                         "verifying on a new in-memory SQLite database ({} is not opened: verify needs no database)",
                         database::redacted(&path.display().to_string())
                     ));
-                    runner.verify()?
+                    runner.verify(&mut in_memory()?)?
                 }
                 None => {
                     out.say("verifying on a new in-memory SQLite database (no --database given; pass a postgres:// URL to verify on PostgreSQL)");
-                    runner.verify()?
+                    runner.verify(&mut in_memory()?)?
                 }
             };
             out.say(report);
@@ -368,4 +368,9 @@ fn on_database(
         Command::Create { .. } | Command::Verify => {}
     }
     Ok(())
+}
+
+/// A new in-memory SQLite database, where verify runs without a database.
+fn in_memory() -> Result<strata::rusqlite::Connection, Failure> {
+    Ok(strata::rusqlite::Connection::open_in_memory().map_err(strata::Error::from)?)
 }

@@ -144,6 +144,14 @@ pub trait Connect {
         migrations: &Migrations,
         options: &'a Options,
     ) -> Box<dyn Backend + 'a>;
+
+    /// `verify` on this connection: see [`Runner::verify`](crate::Runner::verify).
+    #[doc(hidden)]
+    fn verify(
+        &mut self,
+        migrations: &Migrations,
+        options: &Options,
+    ) -> Result<crate::report::VerifyReport>;
 }
 
 /// Refuses a file that runs inside strata's transaction when one of its

@@ -31,6 +31,7 @@ pub(crate) struct Dialect {
 }
 
 /// SQLite's history table: text times, integer flags.
+#[cfg(feature = "sqlite")]
 pub(crate) const SQLITE: Dialect = Dialect {
     param: '?',
     column_types: [
@@ -49,6 +50,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
 };
 
 /// PostgreSQL's history table: `timestamptz` times, boolean flags.
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES: Dialect = Dialect {
     param: '$',
     column_types: [
@@ -76,6 +78,7 @@ pub(crate) const POSTGRES: Dialect = Dialect {
 
 /// The names and types of a table's columns, in order, on PostgreSQL;
 /// parameters as for [`Dialect::columns`].
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_COLUMN_TYPES: &str = "SELECT column_name::text, data_type::text \
      FROM information_schema.columns \
      WHERE table_schema = coalesce($2, current_schema()) AND table_name = $1 \
@@ -84,6 +87,7 @@ pub(crate) const POSTGRES_COLUMN_TYPES: &str = "SELECT column_name::text, data_t
 /// golang-migrate's table, or a home-made one (`adoptable` gives no other
 /// kind), on SQLite. The recorded time is kept, in strata's format where
 /// SQLite can read it (ISO 8601 text, or seconds since 1970), else as it is.
+#[cfg(feature = "sqlite")]
 fn sqlite_foreign_rows(table: &str, kind: ForeignTable, _: &[(String, String)]) -> String {
     match kind {
         ForeignTable::GolangMigrate => {
@@ -104,6 +108,7 @@ fn sqlite_foreign_rows(table: &str, kind: ForeignTable, _: &[(String, String)]) 
 
 /// Another tool's table on PostgreSQL, read by what its columns are: the
 /// recorded time is kept, in strata's format where it can be read.
+#[cfg(feature = "postgres")]
 fn postgres_foreign_rows(table: &str, _: ForeignTable, columns: &[(String, String)]) -> String {
     let has = |name: &str| {
         columns
@@ -229,7 +234,13 @@ mod tests {
     /// skipped or repeated one would bind a value to the wrong column.
     #[test]
     fn parameters_are_numbered_from_one_in_order() {
-        for dialect in [&SQLITE, &POSTGRES] {
+        let dialects = [
+            #[cfg(feature = "sqlite")]
+            &SQLITE,
+            #[cfg(feature = "postgres")]
+            &POSTGRES,
+        ];
+        for dialect in dialects {
             let statements = [
                 (dialect.insert("t"), 7),
                 (dialect.delete_above("t"), 1),

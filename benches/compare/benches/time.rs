@@ -142,7 +142,11 @@ fn inspect(c: &mut Criterion) {
     let set = Set::new(n);
     let rusqlite_migration = set.rusqlite_migration();
     group.bench_with_input(BenchmarkId::new("strata verify", n), &n, |b, _| {
-        b.iter(|| set.strata.verify().unwrap())
+        b.iter(|| {
+            set.strata
+                .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+                .unwrap()
+        })
     });
     group.bench_with_input(
         BenchmarkId::new("rusqlite_migration validate", n),

@@ -28,7 +28,11 @@ fn verify(c: &mut Criterion) {
         });
         // verify: a scratch database in memory.
         group.bench_with_input(BenchmarkId::new("verify", n), &n, |b, _| {
-            b.iter(|| set.strata.verify().unwrap())
+            b.iter(|| {
+                set.strata
+                    .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+                    .unwrap()
+            })
         });
     }
     group.finish();

@@ -343,6 +343,11 @@ impl fmt::Display for Error {
                     "runs outside a transaction, which verify cannot roll back"
                 }
             ),
+            Error::VerifyNeedsEmptyDatabase { path, objects } => write!(
+                f,
+                "verify runs the migrations in the database it is given and empties it afterwards, so it needs an empty one: {path} holds {} (pass a new in-memory database, `rusqlite::Connection::open_in_memory()`)",
+                objects.join(", ")
+            ),
             Error::ScratchDatabase {
                 database,
                 created,

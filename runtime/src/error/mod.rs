@@ -19,21 +19,7 @@ use crate::{Checksum, Direction};
 /// `Result` with strata's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in strata.
-///
-/// Each variant names the version, file or table it is about, and its
-/// message says what to do. When a run returns an error, the migration that
-/// failed left nothing behind (its transaction was rolled back), except a
-/// `-- strata:no-transaction` migration: what it committed before the
-/// failure stays, its version is marked dirty, and the error is
-/// [`Error::LeftDirty`], which says how to record the state after a repair.
-///
-/// Its `Display` is the whole message, causes included, as the CLI prints
-/// it; [`source`](std::error::Error::source) walks the same causes as
-/// values (down to the driver's `rusqlite::Error` or `postgres::Error`),
-/// for `anyhow`, `eyre` and `tracing`. `Debug` prints the message too, so
-/// that `fn main() -> Result<(), Box<dyn Error>>` and `unwrap` show it
-/// readably; `{:#?}` adds the chain of causes.
+#[doc = include_str!("error.md")]
 #[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -483,6 +469,14 @@ pub enum Error {
         file: String,
         /// Why: the enum value (else: outside a transaction).
         new_enum_value: bool,
+    },
+    /// On SQLite, verify was given a database that holds something.
+    #[non_exhaustive]
+    VerifyNeedsEmptyDatabase {
+        /// The database file (`:memory:` for an in-memory database).
+        path: String,
+        /// What it holds (`table users`), the first five objects.
+        objects: Vec<String>,
     },
     /// On PostgreSQL, verify could not create, or drop, its scratch database.
     #[non_exhaustive]

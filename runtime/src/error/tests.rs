@@ -366,6 +366,13 @@ fn every_error_says_what_happened_and_what_to_do() {
             },
             "migration 3 (migrations/000003_use.up.sql) uses an enum value added in the one transaction verify ran the folder in, which PostgreSQL allows only after a commit, so verify needs a scratch database where each migration commits (`Migrations::verify_postgres_scratch(&config, tls)`; `strata verify` uses one when the role may create databases)".into(),
         ),
+        (
+            Error::VerifyNeedsEmptyDatabase {
+                path: "app.db".into(),
+                objects: vec!["table users".into(), "index users_email".into()],
+            },
+            "verify runs the migrations in the database it is given and empties it afterwards, so it needs an empty one: app.db holds table users, index users_email (pass a new in-memory database, `rusqlite::Connection::open_in_memory()`)".into(),
+        ),
     ];
     for (error, expected) in cases {
         assert_eq!(error.to_string(), expected, "{error:?}");

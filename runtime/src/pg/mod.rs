@@ -43,6 +43,14 @@ impl Connect for Client {
             options.table_lock_timeout,
         ))
     }
+
+    fn verify(
+        &mut self,
+        migrations: &Migrations,
+        options: &Options,
+    ) -> Result<crate::report::VerifyReport> {
+        verify::in_transaction(self, migrations, &options.table)
+    }
 }
 
 pub(crate) struct Pg<'a> {

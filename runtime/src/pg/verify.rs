@@ -4,7 +4,7 @@
 //! In a scratch database (`verify_postgres_scratch`), created and dropped
 //! by verify (see `scratch`), each migration commits as in `up`. Or inside
 //! one transaction of the given connection that is always rolled back
-//! (`verify_postgres`): a kill, a panic or an error leaves the database as
+//! (`Runner::verify` on a `Client`): a kill, a panic or an error leaves the database as
 //! it was; the end of each migration is checked as its commit would be.
 //! Either way the comparison covers every schema that is not the system's
 //! (see `catalog`), so objects named with their schema (`public.users`, as
@@ -24,43 +24,7 @@ use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, R
 
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl Migrations {
-    /// [`verify`](Migrations::verify) on PostgreSQL: every down file must
-    /// restore the schema that its up file changed, compared in the catalog
-    /// of every schema that is not the system's (schemas, tables and
-    /// columns, constraints, indexes, sequences, views, functions,
-    /// procedures and aggregates, triggers, rules, policies, types and
-    /// enums, extensions, and more: see the README).
-    ///
-    /// Everything runs inside one transaction of `client` that is always
-    /// rolled back, also after an error or a panic, and which a killed
-    /// process never commits: `client`'s database is left as it was
-    /// (sequences aside, which no rollback turns back). The migrations run
-    /// as `up` would run them there, with the session's search path, so
-    /// give it a database that does not hold them yet, such as an empty
-    /// test database. Each migration's end is checked as its commit would
-    /// be: deferred constraints are checked then.
-    ///
-    /// Some folders can only be verified with real commits: one with a
-    /// migration outside a transaction, or one that uses an enum value
-    /// that an earlier migration added (PostgreSQL refuses that before the
-    /// value is committed). For those, verify says so: use
-    /// [`verify_postgres_scratch`](Migrations::verify_postgres_scratch).
-    ///
-    /// Before it starts, verify drops the scratch databases that an
-    /// interrupted `verify_postgres_scratch` left, where it may; the report
-    /// names them.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::VerifyNeedsScratchDatabase`] for the folders above,
-    /// [`Error::InTransaction`] when `client` is inside a transaction,
-    /// [`Error::VerifyFailed`] with every problem found, and database
-    /// errors.
-    pub fn verify_postgres(&self, client: &mut Client) -> Result<VerifyReport> {
-        self.runner().verify_postgres(client)
-    }
-
-    /// [`verify_postgres`](Migrations::verify_postgres) in a scratch
+    /// [`verify`](Migrations::verify) in a scratch
     /// database that verify creates on the server `config` names, and
     /// drops afterwards, also after an error or a panic: the way to verify
     /// a folder with migrations that run outside a transaction
@@ -101,34 +65,6 @@ impl Migrations {
 
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl Runner<'_> {
-    /// [`Migrations::verify_postgres`] with this runner's history table
-    /// ([`table`](Runner::table)), which verify creates as `up` would.
-    ///
-    /// # Errors
-    ///
-    /// As [`Migrations::verify_postgres`].
-    pub fn verify_postgres(&self, client: &mut Client) -> Result<VerifyReport> {
-        if let Some((version, file)) = self.migrations.first_outside_transaction() {
-            return Err(Error::VerifyNeedsScratchDatabase {
-                version,
-                file,
-                new_enum_value: false,
-            });
-        }
-        Pg::new(client, &self.options.table, DEFAULT_LOCK_TIMEOUT, None)
-            .check_idle()
-            .now()?;
-        let leftovers = drop_leftovers(client, None)?;
-        client.batch_execute("BEGIN")?;
-        let mut outer = RolledBack {
-            client,
-            table: &self.options.table,
-        };
-        let result = crate::verify::verify(self.migrations, &mut outer);
-        drop(outer);
-        with_leftovers(needs_commits(self.migrations, result), leftovers)
-    }
-
     /// [`Migrations::verify_postgres_scratch`] with this runner's history
     /// table ([`table`](Runner::table)), which verify creates as `up` would.
     ///
@@ -169,6 +105,31 @@ impl Runner<'_> {
             leftovers,
         )
     }
+}
+
+/// verify inside one transaction of `client` that is always rolled back:
+/// see [`Runner::verify`].
+pub(super) fn in_transaction(
+    client: &mut Client,
+    migrations: &Migrations,
+    table: &str,
+) -> Result<VerifyReport> {
+    if let Some((version, file)) = migrations.first_outside_transaction() {
+        return Err(Error::VerifyNeedsScratchDatabase {
+            version,
+            file,
+            new_enum_value: false,
+        });
+    }
+    Pg::new(client, table, DEFAULT_LOCK_TIMEOUT, None)
+        .check_idle()
+        .now()?;
+    let leftovers = drop_leftovers(client, None)?;
+    client.batch_execute("BEGIN")?;
+    let mut outer = RolledBack { client, table };
+    let result = crate::verify::verify(migrations, &mut outer);
+    drop(outer);
+    with_leftovers(needs_commits(migrations, result), leftovers)
 }
 
 /// A folder that failed because PostgreSQL allows a new enum value's use

@@ -46,6 +46,14 @@ impl Connect for Connection {
             .any(|m| m.no_transaction(Direction::Up) || m.no_transaction(Direction::Down));
         Box::new(db)
     }
+
+    fn verify(
+        &mut self,
+        migrations: &Migrations,
+        options: &Options,
+    ) -> Result<crate::report::VerifyReport> {
+        verify::verify(self, migrations, &options.table)
+    }
 }
 
 struct Sqlite<'a> {

@@ -1,117 +1,80 @@
-//! The SQLite side of `verify`: a scratch in-memory database, and the
-//! description of its schema.
+//! The SQLite side of `verify`: the connection's database as the scratch
+//! database, checked empty before and emptied after.
 
 use rusqlite::Connection;
+use rusqlite::config::DbConfig;
 
 use super::Sqlite;
 use crate::backend::{Backend, Transactions};
 use crate::report::VerifyReport;
 use crate::verify::Next;
-use crate::{Migrations, Result, Runner};
+use crate::{Error, Migrations, Result};
 
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-impl Migrations {
-    /// Checks on a scratch in-memory SQLite database that every down file
-    /// restores the schema that its up file changed, and that the up file
-    /// applies again after it.
-    ///
-    /// Meant as a one-line `#[test]` in the application's crate, whose
-    /// failure message is the report:
-    ///
-    /// ```
-    /// # static MIGRATIONS: strata_runtime::Migrations = strata_runtime::__private::migrations("migrations", &[]);
-    /// fn migrations_roundtrip() {
-    ///     MIGRATIONS.verify().unwrap();
-    /// }
-    /// # migrations_roundtrip();
-    /// ```
-    ///
-    /// Compared after each down: every table's columns in order (declared
-    /// type, collation, not null, default, primary key, autoincrement,
-    /// generated expression), its foreign keys (with their actions and
-    /// deferral), checks, primary key and unique constraints (with conflict
-    /// clauses) and options; indexes (uniqueness, columns or expressions,
-    /// sort order, collation, partial condition); and triggers, views and
-    /// virtual tables by their SQL in a canonical form (see the README). A
-    /// migration whose down file is irreversible is applied and not
-    /// reverted; the report says so. Every failing up, failing down and
-    /// schema difference is reported, not only the first, and every
-    /// migration is checked: after a problem in a file outside a
-    /// transaction, verify goes on from a scratch database built anew from
-    /// the up files. Only an up file that fails (or drops the history
-    /// table) stops it; [`VerifyReport::unchecked`] then lists what it did
-    /// not check.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::VerifyFailed`](crate::Error::VerifyFailed) with every
-    /// problem found, and database errors of the scratch database.
-    pub fn verify(&self) -> Result<VerifyReport> {
-        self.runner().verify()
+/// How many objects of a database that is not empty the error names.
+const OBJECTS_SHOWN: i64 = 5;
+
+/// verify on `conn`'s main database, which must be empty: the migrations
+/// run there as `up` runs them (SQL functions, collations and extensions
+/// registered on `conn` are there for them), and the database is emptied
+/// again at the end, whatever happened.
+pub(super) fn verify(
+    conn: &mut Connection,
+    migrations: &Migrations,
+    table: &str,
+) -> Result<VerifyReport> {
+    if !conn.is_autocommit() {
+        return Err(Error::InTransaction);
     }
-
-    /// [`verify`](Migrations::verify), with `setup` run on the scratch
-    /// connection first: register there the SQL functions, collations or
-    /// extensions that your migrations use and your application registers.
-    /// `setup` runs again on each new scratch database verify starts (after
-    /// a problem with a file that runs outside a transaction, it rebuilds
-    /// one from the up files to go on).
-    ///
-    /// # Errors
-    ///
-    /// As [`verify`](Migrations::verify), and the error `setup` returns.
-    pub fn verify_with(
-        &self,
-        setup: impl Fn(&Connection) -> rusqlite::Result<()>,
-    ) -> Result<VerifyReport> {
-        self.runner().verify_with(setup)
+    let objects = {
+        let mut statement = conn.prepare(
+            "SELECT type || ' ' || name FROM main.sqlite_master ORDER BY rowid LIMIT ?1",
+        )?;
+        let names = statement.query_map([OBJECTS_SHOWN], |r| r.get(0))?;
+        names.collect::<rusqlite::Result<Vec<String>>>()?
+    };
+    if !objects.is_empty() {
+        let path = Sqlite::new(conn, table, crate::DEFAULT_LOCK_TIMEOUT).path();
+        return Err(Error::VerifyNeedsEmptyDatabase { path, objects });
+    }
+    let mut scratch = Scratch { conn, table };
+    let result = crate::verify::verify(migrations, &mut scratch);
+    let emptied = empty(scratch.conn);
+    match (result, emptied) {
+        (Ok(report), Ok(())) => Ok(report),
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), emptied) => {
+            if let Err(also) = emptied {
+                log::warn!("verify could not empty its database: {also}");
+            }
+            Err(e)
+        }
     }
 }
 
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-impl Runner<'_> {
-    /// [`Migrations::verify`] with this runner's history table
-    /// ([`table`](Runner::table)), which the scratch database holds as
-    /// `up` would: for a folder whose migrations create a table named like
-    /// the default one, or read the history table by another name.
-    ///
-    /// # Errors
-    ///
-    /// As [`Migrations::verify`].
-    pub fn verify(&self) -> Result<VerifyReport> {
-        self.verify_with(|_| Ok(()))
+/// Empties the main database of `conn` (SQLite's documented reset:
+/// `SQLITE_DBCONFIG_RESET_DATABASE`, then `VACUUM`), keeping the
+/// connection and what is registered on it.
+fn empty(conn: &Connection) -> Result<()> {
+    if !conn.is_autocommit() {
+        // A file's transaction that verify could not end: nothing in it
+        // stays. `VACUUM` cannot run inside one.
+        conn.execute_batch("ROLLBACK")?;
     }
-
-    /// [`Migrations::verify_with`] with this runner's history table.
-    ///
-    /// # Errors
-    ///
-    /// As [`Migrations::verify_with`].
-    pub fn verify_with(
-        &self,
-        setup: impl Fn(&Connection) -> rusqlite::Result<()>,
-    ) -> Result<VerifyReport> {
-        let mut scratch = Scratch {
-            conn: Connection::open_in_memory()?,
-            setup: &setup,
-            table: &self.options.table,
-        };
-        setup(&scratch.conn)?;
-        crate::verify::verify(self.migrations, &mut scratch)
-    }
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_RESET_DATABASE, true)?;
+    let vacuumed = conn.execute_batch("VACUUM");
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_RESET_DATABASE, false)?;
+    Ok(vacuumed?)
 }
 
-/// verify's scratch database on SQLite: a connection to a new in-memory
-/// database.
+/// verify's scratch database on SQLite: the given connection's database.
 struct Scratch<'a> {
-    conn: Connection,
-    setup: &'a dyn Fn(&Connection) -> rusqlite::Result<()>,
+    conn: &'a mut Connection,
     table: &'a str,
 }
 
 impl crate::verify::Scratch for Scratch<'_> {
     fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
-        let mut db = Sqlite::new(&mut self.conn, self.table, crate::DEFAULT_LOCK_TIMEOUT);
+        let mut db = Sqlite::new(self.conn, self.table, crate::DEFAULT_LOCK_TIMEOUT);
         db.enter().now()?;
         let result = check(&mut db);
         db.leave().now()?;
@@ -119,8 +82,7 @@ impl crate::verify::Scratch for Scratch<'_> {
     }
 
     fn renew(&mut self) -> Result<bool> {
-        self.conn = Connection::open_in_memory()?;
-        (self.setup)(&self.conn)?;
+        empty(self.conn)?;
         Ok(true)
     }
 }

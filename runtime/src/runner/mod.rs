@@ -1,6 +1,8 @@
 //! The runner: options set by the caller, and every operation's entry
 //! point over any [`Database`] connection.
 
+mod verify;
+
 use std::borrow::Cow;
 use std::time::Duration;
 
