@@ -8,6 +8,7 @@ mod partial;
 #[cfg(all(test, feature = "sqlite"))]
 mod tests;
 mod verify;
+mod words;
 
 pub use database::{DatabaseError, ForeignKeyViolation, StorageFault};
 pub use verify::{VerifyFailure, VerifyFailures};

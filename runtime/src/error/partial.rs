@@ -126,13 +126,13 @@ pub(super) fn partly_done(report: &crate::Report, cause: &Error) -> String {
     if !report.reverted.is_empty() {
         done.push(format!(
             "reverted {}",
-            super::message::count(report.reverted.len(), "migration")
+            super::words::count(report.reverted.len(), "migration")
         ));
     }
     if !report.applied.is_empty() {
         done.push(format!(
             "applied {}",
-            super::message::count(report.applied.len(), "migration")
+            super::words::count(report.applied.len(), "migration")
         ));
     }
     let steps = report.reverted.len() + report.applied.len();

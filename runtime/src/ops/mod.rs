@@ -4,6 +4,7 @@
 mod down;
 mod inspect;
 mod record;
+mod session;
 mod up;
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use crate::history::{AppliedMigration, NewRow, TableState};
 use crate::options::Options;
 use crate::plan::{self, Applied};
 use crate::report::{AppliedStep, HistoryChanges, Report, SequenceAdvanced};
-use crate::{Checksum, Direction, Error, Migration, Migrations, Result, StorageFault};
+use crate::{Checksum, Direction, Error, Migration, Migrations, Result};
 
 pub(crate) struct Ops<'a> {
     migrations: &'a Migrations,
@@ -61,43 +62,6 @@ impl<'a> Ops<'a> {
             reverting: false,
             newer: Vec::new(),
             redoing: false,
-        }
-    }
-
-    fn dry_run(&self) -> bool {
-        self.options.dry_run
-    }
-
-    /// Begins a transaction; in a dry run, joins the one that holds
-    /// everything.
-    async fn begin(&mut self) -> Result<()> {
-        if !self.dry_run() {
-            return self.db.begin().await;
-        }
-        if !self.dry_open {
-            self.sequences_before = Some(self.db.sequence_values().await?);
-            self.db.begin().await?;
-            self.dry_open = true;
-        }
-        Ok(())
-    }
-
-    /// Commits; in a dry run, nothing yet (the end rolls everything
-    /// back), but what the commit would check (deferred constraints) is
-    /// checked, and the next step starts with the constraints' own modes.
-    async fn commit(&mut self) -> Result<()> {
-        if self.dry_run() {
-            self.db.check_deferred().await
-        } else {
-            self.db.commit().await
-        }
-    }
-
-    /// Rolls back; in a dry run, the end does (an error on the way ends
-    /// the dry run, and the end rolls everything back).
-    async fn rollback(&mut self) {
-        if !self.dry_run() {
-            self.db.rollback().await;
         }
     }
 
@@ -202,92 +166,6 @@ impl<'a> Ops<'a> {
     /// (`allow_newer`): where the database is.
     fn newest_applied(&self, applied: &Applied) -> Option<u64> {
         self.version_of(applied).max(self.newer.last().copied())
-    }
-
-    /// Runs `f` between `enter` and `leave`, which always runs. In a dry
-    /// run, everything `f` did is rolled back before `leave`.
-    async fn changing<T>(&mut self, f: impl AsyncFnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        if self.depth == 0 {
-            self.db.check_idle().await?;
-            // Before anything is tried: a read-only database fails at its
-            // first write, inside whatever strata was doing. (`up` has
-            // looked already, to count what it cannot apply.)
-            if !std::mem::take(&mut self.writable) && self.db.read_only().await? {
-                return Err(Error::Storage {
-                    path: self.db.location(),
-                    fault: StorageFault::ReadOnly,
-                    version: None,
-                    file: None,
-                    cause: None,
-                });
-            }
-            self.db.enter().await?;
-        }
-        self.depth += 1;
-        let result = f(self).await;
-        self.depth -= 1;
-        if self.depth > 0 {
-            return result;
-        }
-        if self.dry_open {
-            self.db.rollback().await;
-            self.dry_open = false;
-            if let Some(before) = self.sequences_before.take() {
-                // Read after the rollback, which does not undo them.
-                self.sequences_advanced = match self.db.sequence_values().await {
-                    Ok(after) => advanced(&before, after),
-                    Err(_) if result.is_err() => Vec::new(),
-                    Err(e) => {
-                        let _ = self.db.leave().await;
-                        return Err(e);
-                    }
-                };
-            }
-        }
-        let left = self.db.leave().await;
-        let value = match result {
-            // A dry run that failed has no report to name the sequences
-            // it moved in: its error does.
-            Err(cause) if !self.sequences_advanced.is_empty() => {
-                return Err(Error::DryRunFailed {
-                    cause: Box::new(cause),
-                    sequences_advanced: std::mem::take(&mut self.sequences_advanced),
-                });
-            }
-            result => result?,
-        };
-        left?;
-        Ok(value)
-    }
-
-    /// Runs `f` in one transaction: committed if it succeeds, rolled back
-    /// if it fails.
-    async fn transaction<T>(&mut self, f: impl AsyncFnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        self.transaction_of(None, f).await
-    }
-
-    /// [`transaction`](Self::transaction) for the file `of` (version,
-    /// path): an error at its commit (a deferred constraint) names it.
-    async fn transaction_of<T>(
-        &mut self,
-        of: Option<(u64, &str)>,
-        f: impl AsyncFnOnce(&mut Self) -> Result<T>,
-    ) -> Result<T> {
-        self.begin().await?;
-        let done = match f(self).await {
-            Ok(value) => match self.commit().await {
-                Ok(()) => Ok(value),
-                Err(e) => Err(match of {
-                    Some((version, file)) => e.at_commit(version, file.to_owned()),
-                    None => e,
-                }),
-            },
-            Err(e) => Err(e),
-        };
-        if done.is_err() {
-            self.rollback().await;
-        }
-        done
     }
 
     /// Rewrites the chain of every row whose chain is not the one its
@@ -445,24 +323,4 @@ fn not_moving_up(e: Error) -> Error {
         },
         e => e,
     }
-}
-
-/// The sequences that existed before a dry run and whose value differs
-/// after it (those it made were rolled back with it).
-fn advanced(
-    before: &[(String, Option<i64>)],
-    after: Vec<(String, Option<i64>)>,
-) -> Vec<SequenceAdvanced> {
-    after
-        .into_iter()
-        .filter_map(|(name, value)| {
-            let after = value?;
-            let before = before.iter().find(|(n, _)| *n == name)?.1;
-            (before != Some(after)).then_some(SequenceAdvanced {
-                name,
-                before,
-                after,
-            })
-        })
-        .collect()
 }
