@@ -12,15 +12,12 @@ use crate::history::ForeignTable;
 /// What differs between the databases in the history table's SQL.
 #[derive(Debug)]
 pub(crate) struct Dialect {
-    /// What a numbered parameter starts with: `?` (SQLite's `?1`) or `$`
-    /// (PostgreSQL's `$1`).
-    param: char,
+    /// The parts of the statements that hold numbered parameters, spelled
+    /// with the database's prefix (see `params!`).
+    params: Params,
     /// The types of the columns, in the order of [`crate::history::COLUMNS`]
     /// from `version` to `dirty`, with their constraints.
     column_types: [&'static str; 7],
-    /// The value of `applied_at` in an insert, where `{p}` is parameter 5
-    /// (the recorded time as text, or NULL for now).
-    applied_at_value: &'static str,
     /// `applied_at` as strata shows it: UTC, ISO 8601, milliseconds.
     applied_at_read: &'static str,
     /// The names of a table's columns, in order; parameter 1 is the table's
@@ -30,10 +27,75 @@ pub(crate) struct Dialect {
     foreign_rows: fn(&str, ForeignTable, &[(String, String)]) -> String,
 }
 
+/// The parts of the history statements that hold parameters.
+#[derive(Debug)]
+struct Params {
+    insert: &'static str,
+    delete_above: &'static str,
+    delete_one: &'static str,
+    set_dirty: &'static str,
+    update_row: &'static str,
+}
+
+/// [`Params`] written once, spelled at compile time with a database's
+/// parameter prefix (`"?"`: `?1`; `"$"`: `$1`) and what goes around
+/// parameter 5 of the insert, `applied_at`: no formatting per statement.
+macro_rules! params {
+    ($p:literal, $before_applied_at:literal, $after_applied_at:literal) => {
+        Params {
+            insert: concat!(
+                "VALUES (",
+                $p,
+                "1, ",
+                $p,
+                "2, ",
+                $p,
+                "3, ",
+                $p,
+                "4, ",
+                $before_applied_at,
+                $p,
+                "5",
+                $after_applied_at,
+                ", ",
+                $p,
+                "6, ",
+                $p,
+                "7)"
+            ),
+            delete_above: concat!("WHERE version > ", $p, "1"),
+            delete_one: concat!("WHERE version = ", $p, "1"),
+            set_dirty: concat!(
+                "SET dirty = ",
+                $p,
+                "1, execution_ms = coalesce(",
+                $p,
+                "2, execution_ms) ",
+                "WHERE version = ",
+                $p,
+                "3"
+            ),
+            update_row: concat!(
+                "SET name = ",
+                $p,
+                "1, checksum = ",
+                $p,
+                "2, chain = ",
+                $p,
+                "3 ",
+                "WHERE version = ",
+                $p,
+                "4"
+            ),
+        }
+    };
+}
+
 /// SQLite's history table: text times, integer flags.
 #[cfg(feature = "sqlite")]
 pub(crate) const SQLITE: Dialect = Dialect {
-    param: '?',
+    // `applied_at`: parameter 5, the recorded time as text, or NULL for now.
+    params: params!("?", "coalesce(", ", strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"),
     column_types: [
         "INTEGER PRIMARY KEY NOT NULL",
         "TEXT NOT NULL",
@@ -43,7 +105,6 @@ pub(crate) const SQLITE: Dialect = Dialect {
         "INTEGER NOT NULL",
         "INTEGER NOT NULL DEFAULT 0",
     ],
-    applied_at_value: "coalesce({p}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
     applied_at_read: "applied_at",
     columns: "SELECT name FROM pragma_table_info(?1, 'main')",
     foreign_rows: sqlite_foreign_rows,
@@ -52,7 +113,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
 /// PostgreSQL's history table: `timestamptz` times, boolean flags.
 #[cfg(feature = "postgres")]
 pub(crate) const POSTGRES: Dialect = Dialect {
-    param: '$',
+    params: params!("$", "coalesce(", "::text::timestamptz, now())"),
     column_types: [
         "bigint PRIMARY KEY",
         "text NOT NULL",
@@ -62,7 +123,6 @@ pub(crate) const POSTGRES: Dialect = Dialect {
         "bigint NOT NULL",
         "boolean NOT NULL DEFAULT false",
     ],
-    applied_at_value: "coalesce({p}::text::timestamptz, now())",
     applied_at_read: r#"to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#,
     // What information_schema.columns gives, read in a tenth of its time (it
     // is read after every migration verify checks).
@@ -160,40 +220,29 @@ impl Dialect {
     /// Inserts a row; parameters 1 to 7 are the columns in order, 5 the
     /// time as text or NULL for now.
     pub fn insert(&self, table: &str) -> String {
-        let p = self.param;
-        let applied_at = self.applied_at_value.replace("{p}", &format!("{p}5"));
-        format!(
-            "INSERT INTO {table} ({ALL}) VALUES ({p}1, {p}2, {p}3, {p}4, {applied_at}, {p}6, {p}7)"
-        )
+        format!("INSERT INTO {table} ({ALL}) {}", self.params.insert)
     }
 
     /// Deletes the rows above version parameter 1 (-1: every row).
     pub fn delete_above(&self, table: &str) -> String {
-        format!("DELETE FROM {table} WHERE version > {}1", self.param)
+        format!("DELETE FROM {table} {}", self.params.delete_above)
     }
 
     /// Deletes the row of version parameter 1.
     pub fn delete_one(&self, table: &str) -> String {
-        format!("DELETE FROM {table} WHERE version = {}1", self.param)
+        format!("DELETE FROM {table} {}", self.params.delete_one)
     }
 
     /// Sets `dirty` to parameter 1 and, unless parameter 2 is NULL,
     /// `execution_ms` to it, on the row of version parameter 3.
     pub fn set_dirty(&self, table: &str) -> String {
-        let p = self.param;
-        format!(
-            "UPDATE {table} SET dirty = {p}1, execution_ms = coalesce({p}2, execution_ms) \
-             WHERE version = {p}3"
-        )
+        format!("UPDATE {table} {}", self.params.set_dirty)
     }
 
     /// Sets name, checksum and chain (parameters 1 to 3) on the row of
     /// version parameter 4.
     pub fn update_row(&self, table: &str) -> String {
-        let p = self.param;
-        format!(
-            "UPDATE {table} SET name = {p}1, checksum = {p}2, chain = {p}3 WHERE version = {p}4"
-        )
+        format!("UPDATE {table} {}", self.params.update_row)
     }
 
     /// The newest row's version, chain and dirty flag: one read of the
@@ -253,7 +302,7 @@ mod tests {
             ];
             for (sql, count) in statements {
                 let numbers: Vec<usize> = sql
-                    .match_indices(dialect.param)
+                    .match_indices(['?', '$'])
                     .map(|(at, _)| {
                         let digits: String = sql[at + 1..]
                             .chars()
