@@ -183,6 +183,10 @@ fn strip_bom(sql: &str) -> &str {
 pub struct Migrations {
     folder: Cow<'static, str>,
     list: Cow<'static, [Migration]>,
+    /// Whether a file of a migration runs outside a transaction, known
+    /// once, so that no operation scans the list for it (the startup check
+    /// stays flat in the number of migrations).
+    outside_transaction: bool,
 }
 
 impl Migrations {
@@ -270,6 +274,7 @@ impl Migrations {
         }
         Ok(Migrations {
             folder,
+            outside_transaction: outside_transaction(&list),
             list: Cow::Owned(list),
         })
     }
@@ -291,16 +296,22 @@ impl Migrations {
                 problems,
             },
         )?;
+        let list: Vec<Migration> = folder
+            .migrations
+            .into_iter()
+            .map(Migration::from_folder)
+            .collect();
         Ok(Migrations {
             folder: Cow::Owned(folder.shown),
-            list: Cow::Owned(
-                folder
-                    .migrations
-                    .into_iter()
-                    .map(Migration::from_folder)
-                    .collect(),
-            ),
+            outside_transaction: outside_transaction(&list),
+            list: Cow::Owned(list),
         })
+    }
+
+    /// Whether a file of a migration runs outside a transaction
+    /// (`-- strata:no-transaction`), without a scan.
+    pub(crate) fn any_outside_transaction(&self) -> bool {
+        self.outside_transaction
     }
 
     /// The folder as written in the macro call or to `from_dir`, used to
@@ -381,5 +392,62 @@ pub const fn embedded_set(folder: &'static str, list: &'static [Migration]) -> M
     Migrations {
         folder: Cow::Borrowed(folder),
         list: Cow::Borrowed(list),
+        outside_transaction: outside_transaction(list),
+    }
+}
+
+/// Whether a file of one of `list` runs outside a transaction (computed
+/// at compile time for an embedded set).
+const fn outside_transaction(list: &[Migration]) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if list[i].flags & (UP_NO_TRANSACTION | DOWN_NO_TRANSACTION) != 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flag kept with a set says what a scan of its migrations says,
+    /// for every way a set is made.
+    #[test]
+    fn the_outside_transaction_flag_is_what_a_scan_finds() {
+        let inside = |v| Migration::new(v, "in", "SELECT 1;", "SELECT 1;");
+        let up_outside =
+            |v| Migration::new(v, "out", "-- strata:no-transaction\nSELECT 1;", "SELECT 1;");
+        let down_outside =
+            |v| Migration::new(v, "out", "SELECT 1;", "-- strata:no-transaction\nSELECT 1;");
+        let scan = |set: &Migrations| {
+            set.iter()
+                .any(|m| m.no_transaction(Direction::Up) || m.no_transaction(Direction::Down))
+        };
+        for list in [
+            vec![],
+            vec![inside(1), inside(2)],
+            vec![inside(1), up_outside(2)],
+            vec![down_outside(1), inside(2)],
+        ] {
+            let built = Migrations::new("m", list.clone()).unwrap();
+            assert_eq!(built.any_outside_transaction(), scan(&built));
+            let leaked: &'static [Migration] = Vec::leak(list);
+            let embedded = embedded_set("m", leaked);
+            assert_eq!(embedded.any_outside_transaction(), scan(&embedded));
+        }
+        let dir = std::env::temp_dir().join(format!("strata-flag-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("1_a.up.sql"),
+            "-- strata:no-transaction\nSELECT 1;",
+        )
+        .unwrap();
+        std::fs::write(dir.join("1_a.down.sql"), "SELECT 1;").unwrap();
+        let read = Migrations::from_dir(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(read.any_outside_transaction() && scan(&read));
     }
 }

@@ -16,7 +16,6 @@ use rusqlite::{CachedStatement, Connection, Statement};
 
 use crate::backend::{Apply, Backend, Connect};
 use crate::options::Options;
-use crate::source::Direction;
 use crate::{Migrations, Result};
 
 /// How many rows per table a foreign-key error names.
@@ -41,9 +40,7 @@ impl Connect for Connection {
         options: &'a Options,
     ) -> Box<dyn Backend + 'a> {
         let mut db = Sqlite::new(self, &options.table, options.lock_timeout);
-        db.run_lock = migrations
-            .iter()
-            .any(|m| m.no_transaction(Direction::Up) || m.no_transaction(Direction::Down));
+        db.run_lock = migrations.any_outside_transaction();
         Box::new(db)
     }
 

@@ -25,20 +25,25 @@ pub(super) fn verify(
     if !conn.is_autocommit() {
         return Err(Error::InTransaction);
     }
-    let objects = {
-        let mut statement = conn.prepare(
-            "SELECT type || ' ' || name FROM main.sqlite_master ORDER BY rowid LIMIT ?1",
-        )?;
-        let names = statement.query_map([OBJECTS_SHOWN], |r| r.get(0))?;
-        names.collect::<rusqlite::Result<Vec<String>>>()?
-    };
-    if !objects.is_empty() {
-        let path = Sqlite::new(conn, table, crate::DEFAULT_LOCK_TIMEOUT).path();
-        return Err(Error::VerifyNeedsEmptyDatabase { path, objects });
+    {
+        let mut db = Sqlite::new(conn, table, crate::DEFAULT_LOCK_TIMEOUT);
+        let objects = db
+            .mapped(|db| -> Result<Vec<String>> {
+                let mut statement = db.conn.prepare(
+                    "SELECT type || ' ' || name FROM main.sqlite_master ORDER BY rowid LIMIT ?1",
+                )?;
+                let names = statement.query_map([OBJECTS_SHOWN], |r| r.get(0))?;
+                Ok(names.collect::<rusqlite::Result<Vec<String>>>()?)
+            })
+            .now()?;
+        if !objects.is_empty() {
+            let path = db.path();
+            return Err(Error::VerifyNeedsEmptyDatabase { path, objects });
+        }
     }
     let mut scratch = Scratch { conn, table };
     let result = crate::verify::verify(migrations, &mut scratch);
-    let emptied = empty(scratch.conn);
+    let emptied = empty(scratch.conn, table);
     match (result, emptied) {
         (Ok(report), Ok(())) => Ok(report),
         (Ok(_), Err(e)) => Err(e),
@@ -53,17 +58,24 @@ pub(super) fn verify(
 
 /// Empties the main database of `conn` (SQLite's documented reset:
 /// `SQLITE_DBCONFIG_RESET_DATABASE`, then `VACUUM`), keeping the
-/// connection and what is registered on it.
-fn empty(conn: &Connection) -> Result<()> {
-    if !conn.is_autocommit() {
-        // A file's transaction that verify could not end: nothing in it
-        // stays. `VACUUM` cannot run inside one.
-        conn.execute_batch("ROLLBACK")?;
-    }
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_RESET_DATABASE, true)?;
-    let vacuumed = conn.execute_batch("VACUUM");
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_RESET_DATABASE, false)?;
-    Ok(vacuumed?)
+/// connection and what is registered on it. Driver errors are mapped as
+/// the backend's are (a busy database is `Locked`).
+fn empty(conn: &mut Connection, table: &str) -> Result<()> {
+    let mut db = Sqlite::new(conn, table, crate::DEFAULT_LOCK_TIMEOUT);
+    db.mapped(|db| -> Result<()> {
+        if !db.conn.is_autocommit() {
+            // A file's transaction that verify could not end: nothing in
+            // it stays. `VACUUM` cannot run inside one.
+            db.conn.execute_batch("ROLLBACK")?;
+        }
+        db.conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_RESET_DATABASE, true)?;
+        let vacuumed = db.conn.execute_batch("VACUUM");
+        db.conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_RESET_DATABASE, false)?;
+        Ok(vacuumed?)
+    })
+    .now()
 }
 
 /// verify's scratch database on SQLite: the given connection's database.
@@ -82,7 +94,7 @@ impl crate::verify::Scratch for Scratch<'_> {
     }
 
     fn renew(&mut self) -> Result<bool> {
-        empty(self.conn)?;
+        empty(self.conn, self.table)?;
         Ok(true)
     }
 }
