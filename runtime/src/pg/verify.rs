@@ -54,6 +54,9 @@ impl Migrations {
 
     /// The first migration with a file that runs outside a transaction.
     fn first_outside_transaction(&self) -> Option<(u64, String)> {
+        if !self.any_outside_transaction() {
+            return None;
+        }
         self.iter().find_map(|m| {
             [Direction::Up, Direction::Down]
                 .into_iter()
