@@ -49,8 +49,8 @@
 //!   other operations: `down`, `goto`, `redo`, `status`, `validate`,
 //!   `baseline`, `force`, `repair`, `adopt`, `applied`.
 //! - Prove that every down file reverts its up file:
-//!   [`Migrations::verify`] on any connection (an empty SQLite database,
-//!   such as a new in-memory one, or a PostgreSQL client, inside one
+//!   [`Migrations::verify`] on any connection (a new in-memory SQLite
+//!   database, or a PostgreSQL client, inside one
 //!   transaction that is rolled back), or `verify_postgres_scratch` in a
 //!   PostgreSQL database it creates and drops; a one-line test in your
 //!   crate.

@@ -243,16 +243,33 @@ fn objects(conn: &strata::rusqlite::Connection) -> Vec<String> {
     names.collect::<Result<_, _>>().unwrap()
 }
 
-/// verify runs in the database it is given, a file on disk here, and
-/// leaves it empty at the end: after a pass, after a failing down and
-/// after a rebuild from the up files (a no-transaction down that reverts
-/// nothing); the connection stays usable.
+/// What a connection holds beyond a new in-memory database: the objects
+/// of `main` and `temp`, the databases attached, the header's numbers.
+fn state(conn: &strata::rusqlite::Connection) -> (Vec<String>, Vec<String>, Vec<String>, i64) {
+    let list = |sql: &str| -> Vec<String> {
+        let mut statement = conn.prepare(sql).unwrap();
+        let names = statement.query_map([], |r| r.get(0)).unwrap();
+        names.collect::<Result<_, _>>().unwrap()
+    };
+    (
+        objects(conn),
+        list("SELECT type || ' ' || name FROM temp.sqlite_master ORDER BY name"),
+        list("SELECT name FROM pragma_database_list WHERE name NOT IN ('main', 'temp')"),
+        count(conn, "PRAGMA user_version"),
+    )
+}
+
+/// verify runs in the in-memory database it is given and makes it new
+/// again at the end, as if it had opened a connection of its own: after a
+/// pass, after failures and a rebuild from the up files, and after
+/// migrations that made temporary objects, attached a database and set
+/// `user_version`; the connection stays usable for another verify.
 #[test]
-fn verify_leaves_the_database_it_was_given_empty_whatever_happened() {
-    let (_dir, path) = database();
-    let mut conn = open(&path);
+fn verify_leaves_its_in_memory_database_new_whatever_happened() {
+    let new = (vec![], vec![], vec![], 0);
+    let mut conn = strata::rusqlite::Connection::open_in_memory().unwrap();
     CHAT.verify(&mut conn).unwrap();
-    assert_eq!(objects(&conn), Vec::<String>::new());
+    assert_eq!(state(&conn), new);
     let wrong = folder(&[
         ("1_a.up.sql", "CREATE TABLE a (x);"),
         ("1_a.down.sql", "SELECT 'forgot a';"),
@@ -269,36 +286,65 @@ fn verify_leaves_the_database_it_was_given_empty_whatever_happened() {
     ]);
     let failures = failures(load(&wrong).verify(&mut conn).unwrap_err());
     assert_eq!(failures.len(), 2, "{failures:?}");
-    assert_eq!(objects(&conn), Vec::<String>::new());
-    assert_eq!(objects(&open(&path)), Vec::<String>::new());
+    assert_eq!(state(&conn), new);
+    let leaves_things = folder(&[
+        (
+            "1_a.up.sql",
+            "-- strata:no-transaction\nCREATE TEMP TABLE scratch (x);\nATTACH ':memory:' AS side;\nPRAGMA user_version = 7;",
+        ),
+        (
+            "1_a.down.sql",
+            "-- strata:no-transaction\nPRAGMA user_version = 0;",
+        ),
+    ]);
+    let _ = load(&leaves_things).verify(&mut conn);
+    assert_eq!(state(&conn), new);
     CHAT.verify(&mut conn).unwrap();
 }
 
-/// A database that holds anything is refused before verify changes it,
-/// with the objects named; so is a connection inside a transaction.
+/// A connection that is not a new in-memory database is refused before
+/// verify changes anything, with what it is or holds named: a file (even
+/// an empty one, which another connection may use), tables, temporary
+/// objects, an attached database, a header number; so is a connection
+/// inside a transaction.
 #[test]
-fn verify_refuses_a_database_that_is_not_empty_and_changes_nothing() {
+fn verify_refuses_a_database_that_is_not_new_and_changes_nothing() {
+    let refused = |conn: &mut strata::rusqlite::Connection| match CHAT.verify(conn).unwrap_err() {
+        Error::VerifyNeedsEmptyDatabase { found, .. } => found,
+        other => panic!("{other:?}"),
+    };
     let (_dir, path) = database();
-    let mut conn = open(&path);
+    let mut file = open(&path);
+    let err = CHAT.verify(&mut file).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("{} is a file on disk", path.display())),
+        "{err}"
+    );
+    assert_eq!(objects(&file), Vec::<String>::new());
+
+    let mut conn = strata::rusqlite::Connection::open_in_memory().unwrap();
     conn.execute_batch(
         "CREATE TABLE users (id INTEGER PRIMARY KEY); INSERT INTO users VALUES (7);",
     )
     .unwrap();
-    let err = CHAT.verify(&mut conn).unwrap_err();
-    match &err {
-        Error::VerifyNeedsEmptyDatabase {
-            path: shown,
-            objects,
-            ..
-        } => {
-            assert_eq!(shown, &path.display().to_string());
-            assert_eq!(objects, &["table users"]);
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(err.to_string().contains("holds table users"), "{err}");
-    assert_eq!(objects(&conn), ["table users"]);
+    assert_eq!(refused(&mut conn), ["holds table users"]);
     assert_eq!(count(&conn, "SELECT id FROM users"), 7);
+
+    let mut conn = strata::rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TEMP TABLE t (x); ATTACH ':memory:' AS side; PRAGMA user_version = 42;",
+    )
+    .unwrap();
+    assert_eq!(
+        refused(&mut conn),
+        [
+            "holds the temporary table t",
+            "has the database side attached",
+            "has user_version 42"
+        ]
+    );
+    assert_eq!(count(&conn, "PRAGMA user_version"), 42);
 
     let mut empty = strata::rusqlite::Connection::open_in_memory().unwrap();
     empty.execute_batch("BEGIN").unwrap();

@@ -343,10 +343,10 @@ impl fmt::Display for Error {
                     "runs outside a transaction, which verify cannot roll back"
                 }
             ),
-            Error::VerifyNeedsEmptyDatabase { path, objects } => write!(
+            Error::VerifyNeedsEmptyDatabase { path, found } => write!(
                 f,
-                "verify runs the migrations in the database it is given and empties it afterwards, so it needs an empty one: {path} holds {} (pass a new in-memory database, `rusqlite::Connection::open_in_memory()`)",
-                objects.join(", ")
+                "verify runs the migrations in a new in-memory database, which it empties again afterwards, and {path} {} (pass a connection from `rusqlite::Connection::open_in_memory()`, with the SQL functions your migrations use registered on it)",
+                found.join(", and ")
             ),
             Error::ScratchDatabase {
                 database,

@@ -471,13 +471,13 @@ pub enum Error {
         /// Why: the enum value (else: outside a transaction).
         new_enum_value: bool,
     },
-    /// On SQLite, verify was given a database that holds something.
+    /// On SQLite, verify was given a connection whose database is not a new in-memory one.
     #[non_exhaustive]
     VerifyNeedsEmptyDatabase {
         /// The database file (`:memory:` for an in-memory database).
         path: String,
-        /// What it holds (`table users`), the first five objects.
-        objects: Vec<String>,
+        /// What it is or holds, in words after its name (`holds table users`).
+        found: Vec<String>,
     },
     /// On PostgreSQL, verify could not create, or drop, its scratch database.
     #[non_exhaustive]

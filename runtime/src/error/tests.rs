@@ -369,9 +369,12 @@ fn every_error_says_what_happened_and_what_to_do() {
         (
             Error::VerifyNeedsEmptyDatabase {
                 path: "app.db".into(),
-                objects: vec!["table users".into(), "index users_email".into()],
+                found: vec![
+                    "is a file on disk, which another connection may use".into(),
+                    "holds table users".into(),
+                ],
             },
-            "verify runs the migrations in the database it is given and empties it afterwards, so it needs an empty one: app.db holds table users, index users_email (pass a new in-memory database, `rusqlite::Connection::open_in_memory()`)".into(),
+            "verify runs the migrations in a new in-memory database, which it empties again afterwards, and app.db is a file on disk, which another connection may use, and holds table users (pass a connection from `rusqlite::Connection::open_in_memory()`, with the SQL functions your migrations use registered on it)".into(),
         ),
     ];
     for (error, expected) in cases {

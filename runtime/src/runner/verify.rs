@@ -46,11 +46,14 @@ impl Runner<'_> {
     /// [`VerifyReport::unchecked`] then lists what it did not check.
     ///
     /// **On SQLite** (`rusqlite::Connection`), verify runs in the
-    /// connection's database, which must be empty, such as a new in-memory
-    /// one (`Connection::open_in_memory()`); it empties it again at the
-    /// end, whatever happened. Register on the connection first the SQL
-    /// functions, collations or extensions that your migrations use and
-    /// your application registers. Compared after each down: every table's
+    /// connection's database, which must be a new in-memory one
+    /// (`Connection::open_in_memory()`): no file, which another connection
+    /// could use meanwhile, no objects, temporary ones included, no
+    /// attached database, `user_version` and `application_id` 0. At the
+    /// end, whatever happened (a panic included), it makes the database new
+    /// again, as if it had opened a connection of its own. Register on the
+    /// connection first the SQL functions, collations or extensions that
+    /// your migrations use and your application registers. Compared after each down: every table's
     /// columns in order (declared type, collation, not null, default,
     /// primary key, autoincrement, generated expression), its foreign keys
     /// (with their actions and deferral), checks, primary key and unique
@@ -58,7 +61,7 @@ impl Runner<'_> {
     /// (uniqueness, columns or expressions, sort order, collation, partial
     /// condition); and triggers, views and virtual tables by their SQL in a
     /// canonical form (see the README). After a problem in a file outside a
-    /// transaction, verify empties the database, builds it anew from the
+    /// transaction, verify makes the database new again, builds it from the
     /// up files and goes on.
     ///
     /// **On PostgreSQL** (`postgres::Client`), everything runs inside one
@@ -87,7 +90,7 @@ impl Runner<'_> {
     /// problem found; [`Error::InTransaction`](crate::Error::InTransaction)
     /// when `conn` is inside a transaction; on SQLite,
     /// [`Error::VerifyNeedsEmptyDatabase`](crate::Error::VerifyNeedsEmptyDatabase)
-    /// when its database holds anything; on PostgreSQL,
+    /// when its database is not a new in-memory one; on PostgreSQL,
     /// [`Error::VerifyNeedsScratchDatabase`](crate::Error::VerifyNeedsScratchDatabase)
     /// for the folders above; and database errors.
     pub fn verify(&self, conn: &mut (impl Database + ?Sized)) -> Result<VerifyReport> {
