@@ -361,6 +361,40 @@ fn transaction_control_is_refused_before_it_runs() {
     assert_eq!(tables(&mut client), Vec::<String>::new());
 }
 
+/// A migration that changes the history table's shape: the next step's
+/// read under the lock (sent with its `BEGIN`) finds another table there
+/// and stops, naming its columns; the migrations before it stay applied.
+#[test]
+fn a_migration_that_changes_the_history_table_stops_the_next_step() {
+    let Some(db) = TestDb::new("history_changed") else {
+        return;
+    };
+    let mut client = db.client();
+    let dir = folder(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        (
+            "2_b.up.sql",
+            "ALTER TABLE schema_migrations ADD COLUMN note text;",
+        ),
+        (
+            "2_b.down.sql",
+            "ALTER TABLE schema_migrations DROP COLUMN note;",
+        ),
+        ("3_c.up.sql", "CREATE TABLE c (id int);"),
+        ("3_c.down.sql", "DROP TABLE c;"),
+    ]);
+    let err = load(&dir).run(&mut client).unwrap_err();
+    match err.failure() {
+        Error::ForeignHistoryTable { columns, .. } => {
+            assert_eq!(columns.last().map(String::as_str), Some("note"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(versions(&err.report().unwrap().applied), [1, 2]);
+    assert_eq!(tables(&mut client), ["a", "schema_migrations"]);
+}
+
 /// A no-transaction file that begins a transaction and forgets its COMMIT:
 /// rolled back, not recorded as applied, the row dirty.
 #[test]

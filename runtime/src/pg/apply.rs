@@ -32,6 +32,7 @@ impl crate::backend::Apply for Pg<'_> {
                 self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
             }
             self.changed_in_transaction = true;
+            self.head_ahead = None;
             let text = m.sql(direction);
             // No lock outlives a statement outside a transaction, nor says what
             // a write to a catalog's rows changed; a function that may write
@@ -152,14 +153,6 @@ impl crate::backend::Apply for Pg<'_> {
 }
 
 impl<'a> Pg<'a> {
-    pub(super) fn execute_sql(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<u64> {
-        self.client.execute(sql, params).map_err(|e| self.db(e))
-    }
-
     /// A migration's statement that waited for a table lock past the
     /// `lock_timeout` strata set is [`Error::TableLockTimeout`], which
     /// names the setting; not when the file sets `lock_timeout` itself, or

@@ -1,6 +1,6 @@
 //! The history table: its rows, its creation, and another tool's table.
 
-use super::{Pg, quote_identifier, version_param};
+use super::{Pg, quote_identifier, quote_literal, version_param};
 use crate::backend::Transactions;
 use crate::call::Call;
 use crate::dialect::{POSTGRES, POSTGRES_COLUMN_TYPES};
@@ -14,6 +14,10 @@ use std::time::Duration;
 impl crate::backend::HistoryStore for Pg<'_> {
     fn read_head(&mut self) -> Call<'_, Result<TableState>> {
         Call::of(|| -> Result<TableState> {
+            // Read with the transaction's `BEGIN`, nothing written since.
+            if let Some(ahead) = self.head_ahead.take() {
+                return self.ahead_state(ahead);
+            }
             // A statement that fails inside the caller's transaction (a client
             // handed over in one) would abort it: ask once whether it is idle.
             if self.caller_idle.is_none() && !self.in_transaction {
@@ -41,6 +45,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
             if columns != COLUMNS {
                 return Err(self.foreign_table(columns));
             }
+            self.table_known = self.locked.is_some();
             let row = self.select_head().map_err(|e| self.db(e))?;
             self.head(row)
         })
@@ -111,6 +116,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
             if columns != COLUMNS {
                 return Err(self.foreign_table(columns));
             }
+            self.table_known = self.locked.is_some();
             Ok(())
         })
     }
@@ -118,35 +124,35 @@ impl crate::backend::HistoryStore for Pg<'_> {
     fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>> {
         Call::of(|| -> Result<()> {
             let sql = POSTGRES.insert(&self.table);
-            self.execute_sql(
+            self.write_typed(
                 &sql,
                 &[
-                    &version_param(row.version),
-                    &row.name,
-                    &row.checksum.to_hex(),
-                    &row.chain.to_hex(),
-                    &row.applied_at,
-                    &i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
-                    &row.dirty,
+                    (&version_param(row.version), Type::INT8),
+                    (&row.name, Type::TEXT),
+                    (&row.checksum.to_hex(), Type::TEXT),
+                    (&row.chain.to_hex(), Type::TEXT),
+                    (&row.applied_at, Type::TEXT),
+                    (
+                        &i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
+                        Type::INT8,
+                    ),
+                    (&row.dirty, Type::BOOL),
                 ],
-            )?;
-            Ok(())
+            )
         })
     }
 
     fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>> {
         Call::of(|| -> Result<()> {
             let sql = POSTGRES.delete_above(&self.table);
-            self.execute_sql(&sql, &[&version.map_or(-1, version_param)])?;
-            Ok(())
+            self.write_typed(&sql, &[(&version.map_or(-1, version_param), Type::INT8)])
         })
     }
 
     fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>> {
         Call::of(|| -> Result<()> {
             let sql = POSTGRES.delete_one(&self.table);
-            self.execute_sql(&sql, &[&version_param(version)])?;
-            Ok(())
+            self.write_typed(&sql, &[(&version_param(version), Type::INT8)])
         })
     }
 
@@ -159,8 +165,14 @@ impl crate::backend::HistoryStore for Pg<'_> {
         Call::of(|| -> Result<()> {
             let sql = POSTGRES.set_dirty(&self.table);
             let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            self.execute_sql(&sql, &[&dirty, &ms, &version_param(version)])?;
-            Ok(())
+            self.write_typed(
+                &sql,
+                &[
+                    (&dirty, Type::BOOL),
+                    (&ms, Type::INT8),
+                    (&version_param(version), Type::INT8),
+                ],
+            )
         })
     }
 
@@ -173,16 +185,15 @@ impl crate::backend::HistoryStore for Pg<'_> {
     ) -> Call<'a, Result<()>> {
         Call::of(|| -> Result<()> {
             let sql = POSTGRES.update_row(&self.table);
-            self.execute_sql(
+            self.write_typed(
                 &sql,
                 &[
-                    &name,
-                    &checksum.to_hex(),
-                    &chain.to_hex(),
-                    &version_param(version),
+                    (&name, Type::TEXT),
+                    (&checksum.to_hex(), Type::TEXT),
+                    (&chain.to_hex(), Type::TEXT),
+                    (&version_param(version), Type::INT8),
                 ],
-            )?;
-            Ok(())
+            )
         })
     }
 
@@ -213,6 +224,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
 
     fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>> {
         Call::of(|| -> Result<()> {
+            self.head_ahead = None;
             // Dropped first: the new table's primary key would want the old
             // one's index name. All of it is one transaction.
             self.client
@@ -227,7 +239,91 @@ impl crate::backend::HistoryStore for Pg<'_> {
     }
 }
 
+/// The history read that a step's `BEGIN` carries: the table's columns
+/// and its newest row, as the simple protocol returns them (text).
+#[derive(Debug)]
+pub(super) struct Ahead {
+    columns: Vec<String>,
+    head: Option<(String, String, bool)>,
+}
+
 impl<'a> Pg<'a> {
+    /// The statements that read what `read_head` reads inside strata's
+    /// own transaction, in one message after `BEGIN`: the table's columns,
+    /// then its newest row. Only for a table that this operation found
+    /// with strata's columns under the lock, in a schema it named: the
+    /// columns are read by the table's name as the history statements
+    /// write it, which costs a third of the catalog query `columns`
+    /// (which also looks for the table). Should a migration have dropped
+    /// the table, the message fails, and `begin` begins again without it.
+    pub(super) fn ahead_sql(&self) -> String {
+        format!(
+            "SELECT array_to_string(ARRAY(SELECT attname::text FROM pg_attribute \
+             WHERE attrelid = to_regclass({}) AND attnum > 0 AND NOT attisdropped \
+             ORDER BY attnum), chr(31)); {}",
+            quote_literal(&self.table),
+            POSTGRES.head(&self.table)
+        )
+    }
+
+    /// [`Ahead`] from the messages of `BEGIN ...; ahead_sql()`: the first
+    /// row is the columns', a second one the newest row.
+    pub(super) fn ahead_of(messages: &[postgres::SimpleQueryMessage]) -> Ahead {
+        let mut rows = messages.iter().filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        });
+        let columns = rows
+            .next()
+            .and_then(|row| row.get(0))
+            .filter(|joined| !joined.is_empty())
+            .map(|joined| joined.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let head = rows.next().map(|row| {
+            (
+                row.get(0).unwrap_or_default().to_owned(),
+                row.get(1).unwrap_or_default().to_owned(),
+                row.get(2) == Some("t"),
+            )
+        });
+        Ahead { columns, head }
+    }
+
+    /// What `read_head` says of a read sent with `BEGIN`.
+    fn ahead_state(&self, ahead: Ahead) -> Result<TableState> {
+        if ahead.columns.is_empty() {
+            return Ok(TableState::Missing);
+        }
+        if ahead.columns != COLUMNS {
+            return Err(self.foreign_table(ahead.columns));
+        }
+        let Some((version, chain, dirty)) = ahead.head else {
+            return Ok(TableState::Strata(None));
+        };
+        let version: i64 = version
+            .parse()
+            .map_err(|_| self.corrupt(-1, "version", version.clone()))?;
+        Ok(TableState::Strata(Some(Head {
+            version: self.version(version)?,
+            chain: self.checksum(version, "chain", &chain)?,
+            dirty,
+        })))
+    }
+
+    /// One statement that writes history rows, typed: parsed and run in
+    /// one round trip (an untyped one is prepared first, in another).
+    fn write_typed(
+        &mut self,
+        sql: &str,
+        params: &[(&(dyn postgres::types::ToSql + Sync), Type)],
+    ) -> Result<()> {
+        self.head_ahead = None;
+        self.client
+            .query_typed(sql, params)
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
     pub(super) fn columns(&mut self) -> Result<Vec<String>> {
         let rows = self
             .client

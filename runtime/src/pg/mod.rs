@@ -100,6 +100,13 @@ pub(crate) struct Pg<'a> {
     quick_now: Option<session::Quick>,
     /// Its statement, which also asks whether the advisory lock is held.
     quick_select: String,
+    /// The history table exists with strata's columns, as this operation
+    /// found or made it under the advisory lock: each step's `BEGIN` can
+    /// carry the history read too (see `history::Ahead`).
+    table_known: bool,
+    /// That read, sent with the open transaction's `BEGIN`, until the
+    /// first `read_head` takes it (or anything that writes drops it).
+    head_ahead: Option<history::Ahead>,
 }
 
 impl<'a> Pg<'a> {
@@ -130,6 +137,8 @@ impl<'a> Pg<'a> {
             may_set: false,
             quick_now: None,
             quick_select: session::quick_select(None),
+            table_known: false,
+            head_ahead: None,
         };
         pg.table = pg.quoted();
         pg
@@ -247,9 +256,59 @@ pub(crate) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A string as a literal of PostgreSQL's SQL that reads the same whatever
+/// `standard_conforming_strings` is: with a backslash, an escape string
+/// (`E'...'`, backslashes doubled), else a plain one; quotes doubled.
+pub(crate) fn quote_literal(value: &str) -> String {
+    let quoted = value.replace('\'', "''");
+    if value.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split_table_name;
+    use super::{quote_literal, split_table_name};
+
+    /// The server reads each literal back as the string it quotes, under
+    /// either `standard_conforming_strings` (a migration may turn it off).
+    #[test]
+    fn a_quoted_literal_reads_back_as_its_string_on_the_server() {
+        let Ok(url) = std::env::var("STRATA_TEST_POSTGRES_URL") else {
+            eprintln!("notice: STRATA_TEST_POSTGRES_URL is not set; skipping");
+            return;
+        };
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let strings = [
+            "",
+            "plain",
+            "it's",
+            "back\\slash",
+            "\\'",
+            "'\\",
+            "E'x'",
+            "$1 $2",
+            "ünï ☃",
+            "two\\\\ and '' quotes",
+            "\\x41",
+        ];
+        for conforming in ["on", "off"] {
+            client
+                .batch_execute(&format!("SET standard_conforming_strings = {conforming}"))
+                .unwrap();
+            for value in strings {
+                let literal = quote_literal(value);
+                let messages = client.simple_query(&format!("SELECT {literal}")).unwrap();
+                let read = messages.iter().find_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                    _ => None,
+                });
+                assert_eq!(read.as_deref(), Some(value), "{literal} with {conforming}");
+            }
+        }
+    }
 
     #[test]
     fn a_history_table_name_may_name_its_schema() {

@@ -6,6 +6,7 @@ use crate::backend::Apply;
 use crate::call::Call;
 use crate::source::sql::Dialect;
 use crate::{DatabaseError, Error, Result};
+use postgres::error::SqlState;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 
@@ -150,6 +151,35 @@ impl crate::backend::Transactions for Pg<'_> {
                     timeout.as_millis().max(1)
                 ));
             }
+            self.head_ahead = None;
+            // Where the history table is known, the step's history read
+            // goes in the same message: one round trip, not three.
+            if self.table_known && self.locked.is_some() {
+                let with_read = format!("{sql}; {}", self.ahead_sql());
+                match self.client.simple_query(&with_read) {
+                    Ok(messages) => {
+                        self.in_transaction = true;
+                        self.head_ahead = Some(Pg::ahead_of(&messages));
+                        return Ok(());
+                    }
+                    // A migration dropped or changed the table: the
+                    // transaction failed with the read; begin again, and
+                    // `read_head` looks at what is there first.
+                    Err(e)
+                        if e.code() == Some(&SqlState::UNDEFINED_TABLE)
+                            || e.code() == Some(&SqlState::UNDEFINED_COLUMN) =>
+                    {
+                        self.table_known = false;
+                        self.client
+                            .batch_execute("ROLLBACK")
+                            .map_err(|e| self.db(e))?;
+                    }
+                    Err(e) => {
+                        let _ = self.client.batch_execute("ROLLBACK");
+                        return Err(self.db(e));
+                    }
+                }
+            }
             self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
             self.in_transaction = true;
             Ok(())
@@ -188,6 +218,7 @@ impl crate::backend::Transactions for Pg<'_> {
             }
             self.note_touched();
             self.in_transaction = false;
+            self.head_ahead = None;
             self.client.batch_execute("COMMIT").map_err(|e| self.db(e))
         })
     }
@@ -206,6 +237,7 @@ impl crate::backend::Transactions for Pg<'_> {
                 return;
             }
             self.note_touched();
+            self.head_ahead = None;
             // Also ends a transaction that a no-transaction file left open; with
             // none open, PostgreSQL only warns.
             let _ = self.client.batch_execute("ROLLBACK");
@@ -276,6 +308,7 @@ impl<'a> Pg<'a> {
     /// Releases the advisory lock: both holds (see `enter`).
     pub(super) fn unlock(&mut self) -> Result<()> {
         self.quick_select = session::quick_select(None);
+        self.table_known = false;
         if let Some(key) = self.locked.take() {
             self.client
                 .execute(
