@@ -90,11 +90,11 @@
 #![allow(clippy::needless_doctest_main, clippy::test_attr_in_doctest)]
 
 pub use strata_runtime::{
-    AppliedMigration, AppliedStep, Change, Checksum, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE,
-    DEFAULT_TABLE_LOCK_TIMEOUT, Database, DatabaseError, Direction, Error, ForeignKeyViolation,
-    ForeignTable, HistoryChanges, MAX_LOCK_TIMEOUT, Migration, MigrationState, Migrations, Problem,
-    Refusal, Report, Result, RowChange, Runner, SequenceAdvanced, Status, StatusEntry,
-    StorageFault, VerifyFailure, VerifyFailures, VerifyReport,
+    AppliedMigration, AppliedStep, AsyncDatabase, Change, Checksum, DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_TABLE, DEFAULT_TABLE_LOCK_TIMEOUT, Database, DatabaseError, Direction, Error,
+    ForeignKeyViolation, ForeignTable, HistoryChanges, MAX_LOCK_TIMEOUT, Migration, MigrationState,
+    Migrations, Problem, Refusal, Report, Result, RowChange, Runner, SequenceAdvanced, Status,
+    StatusEntry, StorageFault, VerifyFailure, VerifyFailures, VerifyReport,
 };
 
 #[cfg(feature = "postgres")]
@@ -103,6 +103,9 @@ pub use postgres;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use rusqlite;
+#[cfg(feature = "tokio-postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-postgres")))]
+pub use tokio_postgres;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "sqlite"))]

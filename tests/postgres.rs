@@ -5,12 +5,14 @@
 //! real size. Each test has a database of its own (see `common/pg.rs`).
 #![cfg(feature = "postgres")]
 
+#[macro_use]
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use common::drivers::{Conn, Driver, Operations};
 use common::pg::{TestDb, history, tables};
 use common::{commit_inside, folder, load, write_files};
 use strata::postgres::{Client, NoTls};
@@ -29,16 +31,15 @@ fn versions(steps: &[strata::AppliedStep]) -> Vec<u64> {
     steps.iter().map(|s| s.version).collect()
 }
 
-#[test]
-fn every_operation_on_the_chat_schema() {
-    let Some(db) = TestDb::new("operations") else {
+fn every_operation_on_the_chat_schema(driver: Driver) {
+    let Some(db) = TestDb::with_driver("operations", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
 
-    let report = CHAT.run(&mut client).unwrap();
+    let report = CHAT.run_on(&mut client).unwrap();
     assert_eq!(versions(&report.applied), [1, 2, 3, 4]);
-    assert!(CHAT.run(&mut client).unwrap().is_empty());
+    assert!(CHAT.run_on(&mut client).unwrap().is_empty());
     let rows = client
         .query(
             "SELECT version, name, checksum, chain, dirty, applied_at > now() - interval '1 hour' FROM schema_migrations ORDER BY version",
@@ -52,7 +53,7 @@ fn every_operation_on_the_chat_schema() {
         assert_eq!(row.get::<_, String>(3), m.chain().to_hex());
         assert!(!row.get::<_, bool>(4) && row.get::<_, bool>(5));
     }
-    let status = CHAT.status(&mut client).unwrap();
+    let status = CHAT.status_on(&mut client).unwrap();
     assert!(
         status
             .entries
@@ -66,7 +67,7 @@ fn every_operation_on_the_chat_schema() {
             .unwrap()
             .ends_with('Z')
     );
-    assert!(CHAT.runner().validate(&mut client).unwrap().is_empty());
+    assert!(CHAT.runner().validate_on(&mut client).unwrap().is_empty());
 
     // Down through the no-transaction index, the trigger, the constraint.
     client
@@ -75,37 +76,37 @@ fn every_operation_on_the_chat_schema() {
              INSERT INTO messages (session_id, role, content) VALUES ('s', 'user', 'a'), ('s', 'thinking', 'b');",
         )
         .unwrap();
-    let report = CHAT.runner().down_to(&mut client, 1).unwrap();
+    let report = CHAT.runner().down_to_on(&mut client, 1).unwrap();
     assert_eq!(versions(&report.reverted), [4, 3, 2]);
     let kept: i64 = client
         .query_one("SELECT count(*) FROM messages", &[])
         .unwrap()
         .get(0);
     assert_eq!(kept, 1);
-    let report = CHAT.runner().goto(&mut client, 3).unwrap();
+    let report = CHAT.runner().goto_on(&mut client, 3).unwrap();
     assert_eq!(versions(&report.applied), [2, 3]);
-    let report = CHAT.runner().redo(&mut client).unwrap();
+    let report = CHAT.runner().redo_on(&mut client).unwrap();
     assert_eq!(
         (versions(&report.reverted), versions(&report.applied)),
         (vec![3], vec![3])
     );
-    CHAT.runner().down_all(&mut client).unwrap();
+    CHAT.runner().down_all_on(&mut client).unwrap();
     assert_eq!(tables(&mut client), ["schema_migrations"]);
 
     // A dry run changes nothing, and stops before the no-transaction file.
-    let dry = CHAT.runner().dry_run(true).run(&mut client).unwrap();
+    let dry = CHAT.runner().dry_run(true).run_on(&mut client).unwrap();
     assert_eq!(
         (versions(&dry.applied), dry.untried.clone()),
         (vec![1, 2, 3], vec![4])
     );
     assert_eq!(tables(&mut client), ["schema_migrations"]);
-    CHAT.run(&mut client).unwrap();
+    CHAT.run_on(&mut client).unwrap();
 
     let _scratch = scratch_lock();
     // Migration 4 runs outside a transaction, which verify cannot roll
     // back in this database: it says so, and changes nothing.
     let path_before: String = client.query_one("SHOW search_path", &[]).unwrap().get(0);
-    match CHAT.verify(&mut client).unwrap_err() {
+    match CHAT.verify_on(&mut client).unwrap_err() {
         Error::VerifyNeedsScratchDatabase {
             version: 4,
             file,
@@ -132,19 +133,18 @@ fn every_operation_on_the_chat_schema() {
     assert_eq!(scratch, 0);
 }
 
-#[test]
-fn checks_refusals_and_recovery() {
-    let Some(db) = TestDb::new("recovery") else {
+fn checks_refusals_and_recovery(driver: Driver) {
+    let Some(db) = TestDb::with_driver("recovery", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = folder(&[
         ("1_a.up.sql", "CREATE TABLE a (id int PRIMARY KEY);"),
         ("1_a.down.sql", "DROP TABLE a;"),
         ("2_b.up.sql", "CREATE TABLE b (id int PRIMARY KEY);"),
         ("2_b.down.sql", "DROP TABLE b;"),
     ]);
-    load(&dir).run(&mut client).unwrap();
+    load(&dir).run_on(&mut client).unwrap();
 
     // An edited migration: refused, then repaired.
     write_files(
@@ -154,14 +154,14 @@ fn checks_refusals_and_recovery() {
             "-- the a table\nCREATE TABLE a (id int PRIMARY KEY);",
         )],
     );
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     assert!(
         matches!(err.failure(), Error::ChecksumMismatch { version: 1, .. }),
         "{err:?}"
     );
-    let changes = load(&dir).runner().repair(&mut client).unwrap();
+    let changes = load(&dir).runner().repair_on(&mut client).unwrap();
     assert_eq!(changes.changes.len(), 1);
-    assert!(load(&dir).run(&mut client).unwrap().is_empty());
+    assert!(load(&dir).run_on(&mut client).unwrap().is_empty());
 
     // A failing migration leaves no trace; the error names the line.
     write_files(
@@ -174,7 +174,7 @@ fn checks_refusals_and_recovery() {
             ("3_c.down.sql", "DROP TABLE c;"),
         ],
     );
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     let Error::Statement {
         version: 3, line, ..
     } = err.failure()
@@ -201,7 +201,7 @@ fn checks_refusals_and_recovery() {
             ("3_c.down.sql", "DROP TABLE c;"),
         ],
     );
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     assert!(
         matches!(err.failure(),
             Error::LeftDirty { version: 3, previous: Some(2), cause, .. } if matches!(**cause, Error::Statement {
@@ -219,13 +219,13 @@ fn checks_refusals_and_recovery() {
         "{err}"
     );
     assert_eq!(history(&mut client)[2], (3, "c".to_owned(), true));
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     assert!(
         matches!(err.failure(), Error::Dirty { version: 3, .. }),
         "{err:?}"
     );
     client.batch_execute("DROP TABLE c").unwrap();
-    load(&dir).runner().force(&mut client, Some(2)).unwrap();
+    load(&dir).runner().force_on(&mut client, Some(2)).unwrap();
     write_files(
         dir.path(),
         &[(
@@ -233,7 +233,10 @@ fn checks_refusals_and_recovery() {
             "-- strata:no-transaction\nCREATE TABLE c (id int);\nCREATE INDEX CONCURRENTLY c_id ON c (id);\n",
         )],
     );
-    assert_eq!(versions(&load(&dir).run(&mut client).unwrap().applied), [3]);
+    assert_eq!(
+        versions(&load(&dir).run_on(&mut client).unwrap().applied),
+        [3]
+    );
 
     // Missing files, out of order, irreversible.
     let err = load(&folder(&[
@@ -243,7 +246,7 @@ fn checks_refusals_and_recovery() {
         ),
         ("1_a.down.sql", "DROP TABLE a;"),
     ]))
-    .run(&mut client)
+    .run_on(&mut client)
     .unwrap_err();
     assert!(
         matches!(err.failure(), Error::MissingMigration { version: 2, .. }),
@@ -256,7 +259,7 @@ fn checks_refusals_and_recovery() {
             ("0_zero.down.sql", "-- strata:irreversible"),
         ],
     );
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     assert!(
         matches!(
             err.failure(),
@@ -271,9 +274,9 @@ fn checks_refusals_and_recovery() {
     load(&dir)
         .runner()
         .allow_out_of_order(true)
-        .run(&mut client)
+        .run_on(&mut client)
         .unwrap();
-    let err = load(&dir).runner().down_all(&mut client).unwrap_err();
+    let err = load(&dir).runner().down_all_on(&mut client).unwrap_err();
     assert!(
         matches!(err.failure(), Error::Irreversible { version: 0, .. }),
         "{err:?}"
@@ -281,12 +284,11 @@ fn checks_refusals_and_recovery() {
     assert_eq!(history(&mut client).len(), 4);
 }
 
-#[test]
-fn baseline_and_adoption_of_golang_migrate() {
-    let Some(db) = TestDb::new("adoption") else {
+fn baseline_and_adoption_of_golang_migrate(driver: Driver) {
+    let Some(db) = TestDb::with_driver("adoption", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     // What golang-migrate leaves on PostgreSQL.
     client
         .batch_execute(
@@ -295,7 +297,7 @@ fn baseline_and_adoption_of_golang_migrate() {
              INSERT INTO schema_migrations VALUES (1, true);",
         )
         .unwrap();
-    let err = CHAT.run(&mut client).unwrap_err();
+    let err = CHAT.run_on(&mut client).unwrap_err();
     assert!(
         matches!(
             err.failure(),
@@ -306,7 +308,7 @@ fn baseline_and_adoption_of_golang_migrate() {
         ),
         "{err:?}"
     );
-    let err = CHAT.runner().adopt(&mut client).unwrap_err();
+    let err = CHAT.runner().adopt_on(&mut client).unwrap_err();
     assert!(
         matches!(
             err.failure(),
@@ -322,31 +324,36 @@ fn baseline_and_adoption_of_golang_migrate() {
         .unwrap();
     // Version 1 is in place, as golang-migrate says.
     client.batch_execute(CHAT.get(1).unwrap().up_sql()).unwrap();
-    let changes = CHAT.runner().adopt(&mut client).unwrap();
+    let changes = CHAT.runner().adopt_on(&mut client).unwrap();
     assert_eq!(changes.changes.len(), 1);
-    assert_eq!(versions(&CHAT.run(&mut client).unwrap().applied), [2, 3, 4]);
+    assert_eq!(
+        versions(&CHAT.run_on(&mut client).unwrap().applied),
+        [2, 3, 4]
+    );
 
-    let Some(fresh) = TestDb::new("baseline") else {
+    let Some(fresh) = TestDb::with_driver("baseline", driver) else {
         return;
     };
-    let mut client = fresh.client();
+    let mut client = fresh.conn(driver);
     client.batch_execute(CHAT.get(1).unwrap().up_sql()).unwrap();
-    CHAT.runner().baseline(&mut client, 1).unwrap();
-    let err = CHAT.runner().baseline(&mut client, 1).unwrap_err();
+    CHAT.runner().baseline_on(&mut client, 1).unwrap();
+    let err = CHAT.runner().baseline_on(&mut client, 1).unwrap_err();
     assert!(
         matches!(err.failure(), Error::HistoryExists { newest: 1, .. }),
         "{err:?}"
     );
-    assert_eq!(versions(&CHAT.run(&mut client).unwrap().applied), [2, 3, 4]);
+    assert_eq!(
+        versions(&CHAT.run_on(&mut client).unwrap().applied),
+        [2, 3, 4]
+    );
 }
 
-#[test]
-fn transaction_control_is_refused_before_it_runs() {
-    let Some(db) = TestDb::new("txn_control") else {
+fn transaction_control_is_refused_before_it_runs(driver: Driver) {
+    let Some(db) = TestDb::with_driver("txn_control", driver) else {
         return;
     };
-    let mut client = db.client();
-    let err = commit_inside().run(&mut client).unwrap_err();
+    let mut client = db.conn(driver);
+    let err = commit_inside().run_on(&mut client).unwrap_err();
     assert!(
         matches!(
             err.failure(),
@@ -364,12 +371,11 @@ fn transaction_control_is_refused_before_it_runs() {
 /// A migration that changes the history table's shape: the next step's
 /// read under the lock (sent with its `BEGIN`) finds another table there
 /// and stops, naming its columns; the migrations before it stay applied.
-#[test]
-fn a_migration_that_changes_the_history_table_stops_the_next_step() {
-    let Some(db) = TestDb::new("history_changed") else {
+fn a_migration_that_changes_the_history_table_stops_the_next_step(driver: Driver) {
+    let Some(db) = TestDb::with_driver("history_changed", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = folder(&[
         ("1_a.up.sql", "CREATE TABLE a (id int);"),
         ("1_a.down.sql", "DROP TABLE a;"),
@@ -384,7 +390,7 @@ fn a_migration_that_changes_the_history_table_stops_the_next_step() {
         ("3_c.up.sql", "CREATE TABLE c (id int);"),
         ("3_c.down.sql", "DROP TABLE c;"),
     ]);
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     match err.failure() {
         Error::ForeignHistoryTable { columns, .. } => {
             assert_eq!(columns.last().map(String::as_str), Some("note"), "{err}");
@@ -397,12 +403,11 @@ fn a_migration_that_changes_the_history_table_stops_the_next_step() {
 
 /// A no-transaction file that begins a transaction and forgets its COMMIT:
 /// rolled back, not recorded as applied, the row dirty.
-#[test]
-fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
-    let Some(db) = TestDb::new("left_open") else {
+fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty(driver: Driver) {
+    let Some(db) = TestDb::with_driver("left_open", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = folder(&[
         (
             "1_forgot.up.sql",
@@ -410,7 +415,7 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
         ),
         ("1_forgot.down.sql", "DROP TABLE x;"),
     ]);
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     assert!(
         matches!(err.failure(), Error::LeftDirty { version: 1, previous: None, cause, .. }
             if matches!(**cause, Error::TransactionLeftOpen { version: 1, .. })),
@@ -423,19 +428,18 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     );
     assert_eq!(tables(&mut client), ["schema_migrations"]);
     assert_eq!(history(&mut client), [(1, "forgot".to_owned(), true)]);
-    let err = load(&dir).run(&mut client).unwrap_err();
+    let err = load(&dir).run_on(&mut client).unwrap_err();
     assert!(
         matches!(err.failure(), Error::Dirty { version: 1, .. }),
         "{err:?}"
     );
 }
 
-#[test]
-fn a_migration_waiting_for_a_table_lock_fails_fast() {
-    let Some(db) = TestDb::new("lock_timeout") else {
+fn a_migration_waiting_for_a_table_lock_fails_fast(driver: Driver) {
+    let Some(db) = TestDb::with_driver("lock_timeout", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = folder(&[
         ("1_a.up.sql", "CREATE TABLE a (id int);"),
         ("1_a.down.sql", "DROP TABLE a;"),
@@ -443,7 +447,7 @@ fn a_migration_waiting_for_a_table_lock_fails_fast() {
         ("2_b.down.sql", "ALTER TABLE a DROP COLUMN b;"),
     ]);
     let migrations = load(&dir);
-    migrations.runner().target(1).run(&mut client).unwrap();
+    migrations.runner().target(1).run_on(&mut client).unwrap();
     // The application holds a lock on the table in a long transaction.
     let mut app = db.client();
     app.batch_execute("BEGIN; LOCK TABLE a IN ACCESS SHARE MODE")
@@ -451,7 +455,7 @@ fn a_migration_waiting_for_a_table_lock_fails_fast() {
     let err = migrations
         .runner()
         .table_lock_timeout(Some(Duration::from_millis(200)))
-        .run(&mut client)
+        .run_on(&mut client)
         .unwrap_err();
     assert!(
         matches!(
@@ -466,7 +470,10 @@ fn a_migration_waiting_for_a_table_lock_fails_fast() {
     );
     assert!(err.to_string().contains("lock timeout"), "{err}");
     app.batch_execute("COMMIT").unwrap();
-    assert_eq!(versions(&migrations.run(&mut client).unwrap().applied), [2]);
+    assert_eq!(
+        versions(&migrations.run_on(&mut client).unwrap().applied),
+        [2]
+    );
 }
 
 /// The same outside a transaction: the table lock wait holds for the
@@ -475,12 +482,11 @@ fn a_migration_waiting_for_a_table_lock_fails_fast() {
 /// for the lock without end, and every reader of the table queued behind
 /// it; the client's `statement_timeout` here ends that wait with another
 /// error.
-#[test]
-fn a_no_transaction_migration_waiting_for_a_table_lock_fails_fast() {
-    let Some(db) = TestDb::new("lock_timeout_outside") else {
+fn a_no_transaction_migration_waiting_for_a_table_lock_fails_fast(driver: Driver) {
+    let Some(db) = TestDb::with_driver("lock_timeout_outside", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     client
         .batch_execute("SET statement_timeout = '20s'; SET lock_timeout = '7s'")
         .unwrap();
@@ -494,7 +500,7 @@ fn a_no_transaction_migration_waiting_for_a_table_lock_fails_fast() {
         ("2_b.down.sql", "ALTER TABLE a DROP COLUMN b;"),
     ]);
     let migrations = load(&dir);
-    migrations.runner().target(1).run(&mut client).unwrap();
+    migrations.runner().target(1).run_on(&mut client).unwrap();
     let mut app = db.client();
     app.batch_execute("BEGIN; LOCK TABLE a IN ACCESS SHARE MODE")
         .unwrap();
@@ -502,7 +508,7 @@ fn a_no_transaction_migration_waiting_for_a_table_lock_fails_fast() {
     let err = migrations
         .runner()
         .table_lock_timeout(Some(Duration::from_millis(200)))
-        .run(&mut client)
+        .run_on(&mut client)
         .unwrap_err();
     let Error::LeftDirty {
         version: 2, cause, ..
@@ -537,12 +543,11 @@ fn a_no_transaction_migration_waiting_for_a_table_lock_fails_fast() {
 /// transaction as it was (before, the first read of a missing history
 /// table failed inside it and aborted it); reading an up-to-date history
 /// there is harmless and succeeds.
-#[test]
-fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
-    let Some(db) = TestDb::new("caller_transaction") else {
+fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept(driver: Driver) {
+    let Some(db) = TestDb::with_driver("caller_transaction", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = folder(&[
         ("1_a.up.sql", "CREATE TABLE a (id int);"),
         ("1_a.down.sql", "DROP TABLE a;"),
@@ -551,11 +556,11 @@ fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
     ]);
     let migrations = load(&dir);
     let runner = migrations.runner();
-    let step = |client: &mut strata::postgres::Client, target: u64, history: bool| {
+    let step = |client: &mut Conn, target: u64, history: bool| {
         client
             .batch_execute("BEGIN; CREATE TABLE app (id int); INSERT INTO app VALUES (1)")
             .unwrap();
-        let err = runner.clone().target(target).run(client).unwrap_err();
+        let err = runner.clone().target(target).run_on(client).unwrap_err();
         assert!(matches!(err.failure(), Error::InTransaction), "{err:?}");
         // Reads that find nothing to do, and status, change nothing either.
         if history {
@@ -563,14 +568,14 @@ fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
                 runner
                     .clone()
                     .target(target - 1)
-                    .run(client)
+                    .run_on(client)
                     .unwrap()
                     .applied
                     .len(),
                 0
             );
         }
-        runner.status(client).unwrap();
+        runner.status_on(client).unwrap();
         let rows: i64 = client
             .query_one("SELECT count(*) FROM app", &[])
             .unwrap()
@@ -582,7 +587,7 @@ fn a_client_inside_a_transaction_is_refused_and_its_transaction_kept() {
     step(&mut client, 1, false);
     assert_eq!(tables(&mut client), Vec::<String>::new());
     // A history with a pending migration.
-    runner.clone().target(1).run(&mut client).unwrap();
+    runner.clone().target(1).run_on(&mut client).unwrap();
     step(&mut client, 2, true);
     assert_eq!(history(&mut client).len(), 1);
 }
@@ -599,12 +604,11 @@ const USERS: [(&str, &str); 2] = [
 /// A dry run cannot roll back `nextval`: its report names each sequence
 /// that moved while it ran, with the values, and says so; a sequence the
 /// dry run made itself is rolled back with it and not named.
-#[test]
-fn a_dry_run_names_the_sequences_it_moved() {
-    let Some(db) = TestDb::new("dry_run_sequences") else {
+fn a_dry_run_names_the_sequences_it_moved(driver: Driver) {
+    let Some(db) = TestDb::with_driver("dry_run_sequences", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = folder(&[
         USERS[0],
         USERS[1],
@@ -618,8 +622,12 @@ fn a_dry_run_names_the_sequences_it_moved() {
         ),
     ]);
     let migrations = load(&dir);
-    migrations.runner().target(1).run(&mut client).unwrap();
-    let report = migrations.runner().dry_run(true).run(&mut client).unwrap();
+    migrations.runner().target(1).run_on(&mut client).unwrap();
+    let report = migrations
+        .runner()
+        .dry_run(true)
+        .run_on(&mut client)
+        .unwrap();
     assert_eq!(versions(&report.applied), [2]);
     let moved: Vec<(String, Option<i64>, i64)> = report
         .sequences_advanced
@@ -643,7 +651,7 @@ fn a_dry_run_names_the_sequences_it_moved() {
     let report = migrations
         .runner()
         .dry_run(true)
-        .down(&mut client, 1)
+        .down_on(&mut client, 1)
         .unwrap();
     assert!(report.sequences_advanced.is_empty(), "{report:?}");
 
@@ -660,7 +668,7 @@ fn a_dry_run_names_the_sequences_it_moved() {
     let err = load(&failing)
         .runner()
         .dry_run(true)
-        .run(&mut client)
+        .run_on(&mut client)
         .unwrap_err();
     match &err {
         Error::DryRunFailed {
@@ -683,12 +691,11 @@ fn a_dry_run_names_the_sequences_it_moved() {
     );
 }
 
-#[test]
-fn a_hundred_migrations_with_functions_triggers_and_do_blocks() {
-    let Some(db) = TestDb::new("hundred") else {
+fn a_hundred_migrations_with_functions_triggers_and_do_blocks(driver: Driver) {
+    let Some(db) = TestDb::with_driver("hundred", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = tempfile::tempdir().unwrap();
     for v in 1..=100u32 {
         let up = format!(
@@ -726,13 +733,13 @@ CREATE INDEX t{v}_note ON t{v} (note) WHERE touched > 0;
         );
     }
     let migrations = Migrations::from_dir(dir.path()).unwrap();
-    assert_eq!(migrations.run(&mut client).unwrap().applied.len(), 100);
+    assert_eq!(migrations.run_on(&mut client).unwrap().applied.len(), 100);
     let touched: i64 = client
         .query_one("SELECT sum(touched) FROM t100", &[])
         .unwrap()
         .get(0);
     assert_eq!(touched, 5);
-    assert!(migrations.run(&mut client).unwrap().is_empty());
+    assert!(migrations.run_on(&mut client).unwrap().is_empty());
     // verify in a scratch database: this one holds the migrations.
     let _scratch = scratch_lock();
     let config: strata::postgres::Config = db.url.parse().unwrap();
@@ -747,7 +754,7 @@ CREATE INDEX t{v}_note ON t{v} (note) WHERE touched > 0;
     assert_eq!(
         migrations
             .runner()
-            .down_all(&mut client)
+            .down_all_on(&mut client)
             .unwrap()
             .reverted
             .len(),
@@ -756,12 +763,11 @@ CREATE INDEX t{v}_note ON t{v} (note) WHERE touched > 0;
     assert_eq!(tables(&mut client), ["schema_migrations"]);
 }
 
-#[test]
-fn verify_names_what_a_down_file_forgets() {
-    let Some(db) = TestDb::new("down_forgets") else {
+fn verify_names_what_a_down_file_forgets(driver: Driver) {
+    let Some(db) = TestDb::with_driver("down_forgets", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let dir = folder(&[
         (
             "1_a.up.sql",
@@ -774,7 +780,7 @@ fn verify_names_what_a_down_file_forgets() {
         ),
         ("2_b.down.sql", "DROP INDEX messages_body;"),
     ]);
-    let err = load(&dir).verify(&mut client).unwrap_err();
+    let err = load(&dir).verify_on(&mut client).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("table messages: column used_memories (text) left behind by 2_b.down.sql"),
@@ -860,9 +866,8 @@ fn child() {
     }
 }
 
-#[test]
-fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run() {
-    let Some(db) = TestDb::new("killed") else {
+fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run(driver: Driver) {
+    let Some(db) = TestDb::with_driver("killed", driver) else {
         return;
     };
     // The child gets stuck in migration 2, holding the advisory lock.
@@ -899,11 +904,11 @@ fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run() {
         ("2_b.up.sql", "CREATE TABLE b (id int);"),
         ("2_b.down.sql", "DROP TABLE b;"),
     ]);
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let report = load(&quick)
         .runner()
         .lock_timeout(Duration::from_secs(30))
-        .run(&mut client)
+        .run_on(&mut client)
         .unwrap();
     assert_eq!(versions(&report.applied), [2]);
     assert_eq!(history(&mut client).len(), 2);
@@ -912,12 +917,11 @@ fn a_client_killed_while_holding_the_lock_does_not_block_the_next_run() {
 /// A dry run checks at each migration's end what its commit would: a
 /// deferred key violated is named with its file, and a migration that makes
 /// constraints immediate for itself does not do so for the next.
-#[test]
-fn a_dry_run_checks_what_each_commit_would() {
-    let Some(db) = TestDb::new("dry_deferred") else {
+fn a_dry_run_checks_what_each_commit_would(driver: Driver) {
+    let Some(db) = TestDb::with_driver("dry_deferred", driver) else {
         return;
     };
-    let mut client = db.client();
+    let mut client = db.conn(driver);
     let keyed = (
         "1_a.up.sql",
         "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);",
@@ -932,7 +936,7 @@ fn a_dry_run_checks_what_each_commit_would() {
     let err = load(&broken)
         .runner()
         .dry_run(true)
-        .run(&mut client)
+        .run_on(&mut client)
         .unwrap_err()
         .to_string();
     assert!(
@@ -958,14 +962,35 @@ fn a_dry_run_checks_what_each_commit_would() {
             "DELETE FROM c WHERE id = 2;\nDELETE FROM p WHERE id = 43;",
         ),
     ]);
-    let report = load(&fine).runner().dry_run(true).run(&mut client).unwrap();
+    let report = load(&fine)
+        .runner()
+        .dry_run(true)
+        .run_on(&mut client)
+        .unwrap();
     assert_eq!(report.applied.len(), 3);
     assert_eq!(tables(&mut client), Vec::<String>::new());
-    load(&fine).run(&mut client).unwrap();
+    load(&fine).run_on(&mut client).unwrap();
     let reverted = load(&fine)
         .runner()
         .dry_run(true)
-        .down_all(&mut client)
+        .down_all_on(&mut client)
         .unwrap();
     assert_eq!(reverted.reverted.len(), 3);
 }
+
+for_each_driver!(
+    every_operation_on_the_chat_schema,
+    checks_refusals_and_recovery,
+    baseline_and_adoption_of_golang_migrate,
+    transaction_control_is_refused_before_it_runs,
+    a_migration_that_changes_the_history_table_stops_the_next_step,
+    a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty,
+    a_migration_waiting_for_a_table_lock_fails_fast,
+    a_no_transaction_migration_waiting_for_a_table_lock_fails_fast,
+    a_client_inside_a_transaction_is_refused_and_its_transaction_kept,
+    a_dry_run_names_the_sequences_it_moved,
+    a_hundred_migrations_with_functions_triggers_and_do_blocks,
+    verify_names_what_a_down_file_forgets,
+    a_client_killed_while_holding_the_lock_does_not_block_the_next_run,
+    a_dry_run_checks_what_each_commit_would,
+);

@@ -117,8 +117,9 @@ pub trait Describe {
     /// The schema as it is now, as `verify` compares it: described, or
     /// (where that is cheaper) a text that is the same exactly when the
     /// schema is, which [`expand`](Describe::expand) describes later.
-    fn snapshot(&mut self) -> Result<crate::schema::Snapshot>;
-    /// The schema a snapshot of this connection stands for.
+    fn snapshot(&mut self) -> Call<'_, Result<crate::schema::Snapshot>>;
+    /// The schema a snapshot of this connection stands for (no database
+    /// call: what a text stands for was read with it).
     fn expand<'s>(
         &mut self,
         snapshot: &'s crate::schema::Snapshot,
@@ -128,10 +129,11 @@ pub trait Describe {
 }
 
 /// One database connection, seen by the operations: the four parts that
-/// a backend implements (see DEVELOPERS.md, "Adding a backend").
-pub trait Backend: Transactions + HistoryStore + Apply + Describe {}
+/// a backend implements (see DEVELOPERS.md, "Adding a backend"). `Send`,
+/// so that an operation's future is, over an async connection.
+pub trait Backend: Transactions + HistoryStore + Apply + Describe + Send {}
 
-impl<T: Transactions + HistoryStore + Apply + Describe> Backend for T {}
+impl<T: Transactions + HistoryStore + Apply + Describe + Send> Backend for T {}
 
 /// About how many characters of a failing statement an error shows.
 pub const STATEMENT_SHOWN: usize = 160;
@@ -152,6 +154,25 @@ pub trait Connect {
         migrations: &Migrations,
         options: &Options,
     ) -> Result<crate::report::VerifyReport>;
+}
+
+/// How an async connection type becomes a backend: as [`Connect`], with
+/// `verify` a future.
+pub trait ConnectAsync: Send {
+    #[doc(hidden)]
+    fn backend<'a>(
+        &'a mut self,
+        migrations: &Migrations,
+        options: &'a Options,
+    ) -> Box<dyn Backend + 'a>;
+
+    /// `verify` on this connection: see [`Runner::verify_async`](crate::Runner::verify_async).
+    #[doc(hidden)]
+    fn verify<'a>(
+        &'a mut self,
+        migrations: &'a Migrations,
+        options: &'a Options,
+    ) -> Call<'a, Result<crate::report::VerifyReport>>;
 }
 
 /// Refuses a file that runs inside strata's transaction when one of its

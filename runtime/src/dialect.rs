@@ -111,7 +111,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
 };
 
 /// PostgreSQL's history table: `timestamptz` times, boolean flags.
-#[cfg(feature = "postgres")]
+#[cfg(pg)]
 pub(crate) const POSTGRES: Dialect = Dialect {
     params: params!("$", "coalesce(", "::text::timestamptz, now())"),
     column_types: [
@@ -138,7 +138,7 @@ pub(crate) const POSTGRES: Dialect = Dialect {
 
 /// The names and types of a table's columns, in order, on PostgreSQL;
 /// parameters as for [`Dialect::columns`].
-#[cfg(feature = "postgres")]
+#[cfg(pg)]
 pub(crate) const POSTGRES_COLUMN_TYPES: &str = "SELECT column_name::text, data_type::text \
      FROM information_schema.columns \
      WHERE table_schema = coalesce($2, current_schema()) AND table_name = $1 \
@@ -168,7 +168,7 @@ fn sqlite_foreign_rows(table: &str, kind: ForeignTable, _: &[(String, String)]) 
 
 /// Another tool's table on PostgreSQL, read by what its columns are: the
 /// recorded time is kept, in strata's format where it can be read.
-#[cfg(feature = "postgres")]
+#[cfg(pg)]
 fn postgres_foreign_rows(table: &str, _: ForeignTable, columns: &[(String, String)]) -> String {
     let has = |name: &str| {
         columns
@@ -286,7 +286,7 @@ mod tests {
         let dialects = [
             #[cfg(feature = "sqlite")]
             &SQLITE,
-            #[cfg(feature = "postgres")]
+            #[cfg(pg)]
             &POSTGRES,
         ];
         for dialect in dialects {

@@ -11,10 +11,7 @@
 // feature), no connection type implements `Database`, so the operations
 // and the planning they call are never reached: one allowance here, not
 // one per module.
-#![cfg_attr(
-    not(any(feature = "sqlite", feature = "postgres")),
-    allow(dead_code, unused_macros)
-)]
+#![cfg_attr(not(any(feature = "sqlite", pg)), allow(dead_code, unused_macros))]
 
 mod backend;
 mod call;
@@ -24,7 +21,7 @@ mod history;
 mod migration;
 mod ops;
 mod options;
-#[cfg(feature = "postgres")]
+#[cfg(pg)]
 mod pg;
 mod plan;
 mod report;
@@ -46,7 +43,7 @@ pub use report::{
     AppliedStep, Change, HistoryChanges, MigrationState, Report, RowChange, SequenceAdvanced,
     Status, StatusEntry, VerifyReport,
 };
-pub use runner::{Database, Runner};
+pub use runner::{AsyncDatabase, Database, Runner};
 pub use strata_source::sql::Refusal;
 pub use strata_source::{Checksum, Direction, Problem};
 
@@ -59,6 +56,9 @@ pub use postgres;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use rusqlite;
+#[cfg(feature = "tokio-postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-postgres")))]
+pub use tokio_postgres;
 
 /// What the code that `embed_migrations!` generates calls. Not a stable API.
 #[doc(hidden)]

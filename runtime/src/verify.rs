@@ -18,11 +18,11 @@ use crate::{Direction, Error, Migration, Migrations, Result};
 
 /// Where verify runs: a scratch database, which it may start afresh.
 pub(crate) trait Scratch {
-    /// Runs `check` on the scratch database.
-    fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next>;
+    /// Runs `pass` on the scratch database.
+    fn run(&mut self, pass: Pass<'_>) -> impl Future<Output = Result<Next>>;
     /// Replaces the scratch database with a new, empty one. `false`: this
     /// kind cannot (it is never asked to: see `Next::Rebuild`).
-    fn renew(&mut self) -> Result<bool>;
+    fn renew(&mut self) -> impl Future<Output = Result<bool>>;
 }
 
 /// What verify does after checking some migrations.
@@ -38,39 +38,92 @@ pub(crate) enum Next {
 
 /// What verify found so far.
 #[derive(Default)]
-struct Found {
+pub(crate) struct Found {
     report: VerifyReport,
     failures: Vec<VerifyFailure>,
+}
+
+/// What verify does on the scratch database in one [`Scratch::run`]. (Data,
+/// not a closure: an operation's future must be `Send` over an async
+/// connection, which the compiler cannot yet prove of a future that awaits
+/// a closure called with a borrowed backend.)
+pub(crate) enum Pass<'p> {
+    /// Checks every migration from `from` on.
+    Check {
+        migrations: &'p Migrations,
+        from: usize,
+        found: &'p mut Found,
+    },
+    /// Applies the ups of the first `upto` migrations; the first that
+    /// fails goes to `failed`.
+    Rebuild {
+        migrations: &'p Migrations,
+        upto: usize,
+        failed: &'p mut Option<(u64, Error)>,
+    },
+}
+
+impl Pass<'_> {
+    /// Does it on `db`.
+    pub(crate) async fn perform(self, db: &mut dyn Backend) -> Result<Next> {
+        match self {
+            Pass::Check {
+                migrations,
+                from,
+                found,
+            } => check_from(migrations, db, from, found).await,
+            Pass::Rebuild {
+                migrations,
+                upto,
+                failed,
+            } => {
+                db.create_table().await?;
+                for m in migrations.iter().take(upto) {
+                    let up = migrations.file_path(m, Direction::Up);
+                    if let Err(cause) = apply(db, m, Direction::Up, &up, true).await {
+                        *failed = Some((m.version(), cause));
+                        break;
+                    }
+                }
+                Ok(Next::Done)
+            }
+        }
+    }
 }
 
 /// verify's flow over a scratch database: every migration checked, the
 /// database rebuilt from the up files where a problem left it in a state
 /// no migration left, every problem collected.
-pub(crate) fn verify(migrations: &Migrations, scratch: &mut dyn Scratch) -> Result<VerifyReport> {
+pub(crate) async fn verify(
+    migrations: &Migrations,
+    scratch: &mut impl Scratch,
+) -> Result<VerifyReport> {
     let mut found = Found::default();
     let mut from = 0;
     loop {
-        let next = scratch.run(&mut |db| check_from(migrations, db, from, &mut found))?;
+        let next = scratch
+            .run(Pass::Check {
+                migrations,
+                from,
+                found: &mut found,
+            })
+            .await?;
         let Next::Rebuild(next) = next else { break };
         if next >= migrations.len() {
             break;
         }
-        if !scratch.renew()? {
+        if !scratch.renew().await? {
             found.report.unchecked = versions_from(migrations, next);
             break;
         }
         let mut failed = None;
-        scratch.run(&mut |db| {
-            db.create_table().now()?;
-            for m in migrations.iter().take(next) {
-                let up = migrations.file_path(m, Direction::Up);
-                if let Err(cause) = apply(db, m, Direction::Up, &up, true) {
-                    failed = Some((m.version(), cause));
-                    break;
-                }
-            }
-            Ok(Next::Done)
-        })?;
+        scratch
+            .run(Pass::Rebuild {
+                migrations,
+                upto: next,
+                failed: &mut failed,
+            })
+            .await?;
         if let Some((version, cause)) = failed {
             found.failures.push(VerifyFailure::RebuildFailed {
                 version,
@@ -101,7 +154,7 @@ fn versions_from(migrations: &Migrations, i: usize) -> Vec<u64> {
 
 /// Checks the migrations from index `from` on, on a database where those
 /// before it are applied.
-fn check_from(
+async fn check_from(
     migrations: &Migrations,
     db: &mut dyn Backend,
     from: usize,
@@ -109,15 +162,15 @@ fn check_from(
 ) -> Result<Next> {
     // The history table is there, as for `up`: a migration may read it
     // (a view of the version), and one that drops it is named.
-    db.create_table().now()?;
+    db.create_table().await?;
     for (i, m) in migrations.iter().enumerate().skip(from) {
         let up = migrations.file_path(m, Direction::Up);
         let down = migrations.file_path(m, Direction::Down);
-        let before = db.snapshot().map_err(|cause| Error::VerifyDescribe {
+        let before = db.snapshot().await.map_err(|cause| Error::VerifyDescribe {
             version: m.version(),
             cause: Box::new(cause),
         })?;
-        if let Err(cause) = apply(db, m, Direction::Up, &up, true) {
+        if let Err(cause) = apply(db, m, Direction::Up, &up, true).await {
             found.failures.push(VerifyFailure::UpFailed {
                 version: m.version(),
                 cause: Box::new(cause),
@@ -126,7 +179,7 @@ fn check_from(
             found.report.unchecked = versions_from(migrations, i);
             return Ok(Next::Done);
         }
-        if let Some(failure) = history_after(db, m, &up) {
+        if let Some(failure) = history_after(db, m, &up).await {
             found.failures.push(failure);
             found.report.unchecked = versions_from(migrations, i);
             return Ok(Next::Done);
@@ -139,11 +192,11 @@ fn check_from(
         // its round trip is the real thing.
         let roll_back = !m.no_transaction(Direction::Up) && !m.no_transaction(Direction::Down);
         if roll_back {
-            db.begin().now()?;
+            db.begin().await?;
         }
-        let outcome = round_trip(db, m, &before, &up, &down, !roll_back);
+        let outcome = round_trip(db, m, &before, &up, &down, !roll_back).await;
         if roll_back {
-            db.rollback().now();
+            db.rollback().await;
         }
         found.report.checked.push(m.version());
         if let Some(failure) = outcome {
@@ -162,7 +215,7 @@ fn check_from(
 /// After an up file, what `up` needs right after it: the history table is
 /// there, of strata's shape, and takes the migration's row (written in a
 /// step that is rolled back).
-fn history_after(db: &mut dyn Backend, m: &Migration, up: &str) -> Option<VerifyFailure> {
+async fn history_after(db: &mut dyn Backend, m: &Migration, up: &str) -> Option<VerifyFailure> {
     let table = db.history_table();
     let failure = |cause: Option<Error>| VerifyFailure::HistoryTableGone {
         version: m.version(),
@@ -170,26 +223,24 @@ fn history_after(db: &mut dyn Backend, m: &Migration, up: &str) -> Option<Verify
         table: table.clone(),
         cause: cause.map(Box::new),
     };
-    match db.read_head().now() {
+    match db.read_head().await {
         Ok(TableState::Missing) => return Some(failure(None)),
         Err(e) => return Some(failure(Some(e))),
         Ok(TableState::Strata(_)) => {}
     }
     let row = NewRow::recorded(m);
-    let written = db
-        .create_table()
-        .now()
-        .and_then(|()| db.begin().now())
-        .and_then(|()| {
-            let written = db.insert_row(&row).now();
-            db.rollback().now();
-            written
-        });
-    written.err().map(|e| failure(Some(e)))
+    let written = async {
+        db.create_table().await?;
+        db.begin().await?;
+        let written = db.insert_row(&row).await;
+        db.rollback().await;
+        written
+    };
+    written.await.err().map(|e| failure(Some(e)))
 }
 
 /// Down, compare, up again: the first problem, if any.
-fn round_trip(
+async fn round_trip(
     db: &mut dyn Backend,
     m: &Migration,
     before: &Snapshot,
@@ -202,19 +253,23 @@ fn round_trip(
         version,
         cause: Box::new(cause),
     };
-    if let Err(cause) = apply(db, m, Direction::Down, down, own_transactions)
-        .and_then(|()| deferred(db, m, down, own_transactions))
-    {
+    let down_ran = async {
+        apply(db, m, Direction::Down, down, own_transactions).await?;
+        deferred(db, m, down, own_transactions).await
+    };
+    if let Err(cause) = down_ran.await {
         return Some(down_failed(cause));
     }
     let file_name = m.file_name(Direction::Down);
-    let differences = match db.snapshot().and_then(|restored| {
+    let compared = async {
+        let restored = db.snapshot().await?;
         if restored.text.is_some() && restored.text == before.text {
             return Ok(Vec::new());
         }
         let (before, restored) = (db.expand(before)?, db.expand(&restored)?);
         Ok(compare(&before, &restored, &file_name))
-    }) {
+    };
+    let differences = match compared.await {
         Ok(differences) => differences,
         Err(cause) => return Some(down_failed(cause)),
     };
@@ -225,8 +280,12 @@ fn round_trip(
             differences,
         });
     }
-    apply(db, m, Direction::Up, up, own_transactions)
-        .and_then(|()| deferred(db, m, up, own_transactions))
+    let up_ran = async {
+        apply(db, m, Direction::Up, up, own_transactions).await?;
+        deferred(db, m, up, own_transactions).await
+    };
+    up_ran
+        .await
         .err()
         .map(|cause| VerifyFailure::UpAgainFailed {
             version,
@@ -236,18 +295,18 @@ fn round_trip(
 
 /// Inside the transaction verify rolls back, what the commit of `file`
 /// would have checked; a file that committed was checked then.
-fn deferred(db: &mut dyn Backend, m: &Migration, file: &str, committed: bool) -> Result<()> {
+async fn deferred(db: &mut dyn Backend, m: &Migration, file: &str, committed: bool) -> Result<()> {
     if committed {
         return Ok(());
     }
     db.check_deferred()
-        .now()
+        .await
         .map_err(|e| e.at_commit(m.version(), file.to_owned()))
 }
 
 /// Runs one file, in its own transaction when `own_transaction` and the
 /// file allows it, or inside the caller's.
-fn apply(
+async fn apply(
     db: &mut dyn Backend,
     m: &Migration,
     direction: Direction,
@@ -255,13 +314,13 @@ fn apply(
     own_transaction: bool,
 ) -> Result<()> {
     if m.no_transaction(direction) {
-        let result = db.execute(m, direction, file, false).now();
+        let result = db.execute(m, direction, file, false).await;
         // As in `up`: a file that began a transaction and left it open
         // has its work since that BEGIN rolled back, and fails.
         let left_open =
-            result.is_ok() && matches!(db.check_idle().now(), Err(Error::InTransaction));
-        db.rollback().now();
-        let restored = db.restore().now();
+            result.is_ok() && matches!(db.check_idle().await, Err(Error::InTransaction));
+        db.rollback().await;
+        let restored = db.restore().await;
         if left_open {
             return Err(Error::TransactionLeftOpen {
                 version: m.version(),
@@ -271,22 +330,22 @@ fn apply(
         return result.and(restored).map(drop);
     }
     if own_transaction {
-        db.begin().now()?;
+        db.begin().await?;
     }
-    let result = db
-        .execute(m, direction, file, true)
-        .now()
-        .and_then(|duration| db.restore().now().map(|()| duration));
+    let result = match db.execute(m, direction, file, true).await {
+        Ok(_) => db.restore().await,
+        Err(e) => Err(e),
+    };
     if own_transaction {
         match result {
             Ok(_) => db
                 .commit()
-                .now()
+                .await
                 .map_err(|e| e.at_commit(m.version(), file.to_owned()))?,
-            Err(_) => db.rollback().now(),
+            Err(_) => db.rollback().await,
         }
     }
-    result.map(drop)
+    result
 }
 
 /// Every difference between the schema before up and after down, each

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "postgres")]
+pub mod drivers;
+#[cfg(feature = "postgres")]
 pub mod pg;
 #[cfg(feature = "postgres")]
 pub mod pg_kinds;

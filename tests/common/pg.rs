@@ -65,26 +65,20 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 /// Names of the tables in the current schema, sorted.
-pub fn tables(client: &mut Client) -> Vec<String> {
+pub fn tables(client: &mut impl Sql) -> Vec<String> {
     client
-        .query(
+        .rows(
             "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
-            &[],
         )
-        .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect()
 }
 
 /// (version, name, dirty) of every history row.
-pub fn history(client: &mut Client) -> Vec<(i64, String, bool)> {
+pub fn history(client: &mut impl Sql) -> Vec<(i64, String, bool)> {
     client
-        .query(
-            "SELECT version, name, dirty FROM schema_migrations ORDER BY version",
-            &[],
-        )
-        .unwrap()
+        .rows("SELECT version, name, dirty FROM schema_migrations ORDER BY version")
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect()
@@ -115,14 +109,23 @@ pub fn dump(url: &str, args: &[&str]) -> String {
 
 /// The scratch databases of verify on the server, by the name pattern its
 /// cleanup uses.
-pub fn scratch_databases(client: &mut Client) -> Vec<String> {
+pub fn scratch_databases(client: &mut impl Sql) -> Vec<String> {
     client
-        .query(
+        .rows(
             "SELECT datname::text FROM pg_database WHERE datname ~ '^strata_verify_[0-9]+_[0-9]+$' ORDER BY 1",
-            &[],
         )
-        .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect()
+}
+
+/// What the helpers here read through: either kind of connection.
+pub trait Sql {
+    fn rows(&mut self, sql: &str) -> Vec<strata::postgres::Row>;
+}
+
+impl Sql for Client {
+    fn rows(&mut self, sql: &str) -> Vec<strata::postgres::Row> {
+        self.query(sql, &[]).unwrap()
+    }
 }

@@ -59,9 +59,10 @@ pub enum DatabaseError {
     /// errors stay small enough to return by value).
     #[cfg(feature = "sqlite")]
     Sqlite(Box<rusqlite::Error>),
-    /// From postgres.
-    #[cfg(feature = "postgres")]
-    Postgres(postgres::Error),
+    /// From PostgreSQL: `postgres` and `tokio-postgres` share this error
+    /// type (`postgres::Error` is `tokio_postgres::Error`).
+    #[cfg(pg)]
+    Postgres(tokio_postgres::Error),
 }
 
 impl fmt::Display for DatabaseError {
@@ -76,7 +77,7 @@ impl fmt::Display for DatabaseError {
             },
             // The driver's own text is "db error: ERROR: ..."; the server's
             // message with its detail and hint says more.
-            #[cfg(feature = "postgres")]
+            #[cfg(pg)]
             DatabaseError::Postgres(ref e) => match e.as_db_error() {
                 Some(db) => {
                     write!(_f, "{}", db.message())?;
@@ -96,27 +97,27 @@ impl fmt::Display for DatabaseError {
 
 impl std::error::Error for DatabaseError {
     /// The driver's own error, for downcasting (`rusqlite::Error`,
-    /// `postgres::Error`) and for chains of causes.
+    /// `tokio_postgres::Error`) and for chains of causes.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match *self {
             #[cfg(feature = "sqlite")]
             DatabaseError::Sqlite(ref e) => Some(&**e),
-            #[cfg(feature = "postgres")]
+            #[cfg(pg)]
             DatabaseError::Postgres(ref e) => Some(e),
         }
     }
 }
 
-#[cfg(feature = "postgres")]
-impl From<postgres::Error> for DatabaseError {
-    fn from(e: postgres::Error) -> Self {
+#[cfg(pg)]
+impl From<tokio_postgres::Error> for DatabaseError {
+    fn from(e: tokio_postgres::Error) -> Self {
         DatabaseError::Postgres(e)
     }
 }
 
-#[cfg(feature = "postgres")]
-impl From<postgres::Error> for super::Error {
-    fn from(e: postgres::Error) -> Self {
+#[cfg(pg)]
+impl From<tokio_postgres::Error> for super::Error {
+    fn from(e: tokio_postgres::Error) -> Self {
         super::Error::Database(DatabaseError::Postgres(e))
     }
 }
@@ -143,9 +144,9 @@ impl DatabaseError {
         match *self {
             #[cfg(feature = "sqlite")]
             DatabaseError::Sqlite(ref e) => e.to_string().contains("within a transaction"),
-            #[cfg(feature = "postgres")]
+            #[cfg(pg)]
             DatabaseError::Postgres(ref e) => matches!(
-                e.code().map(postgres::error::SqlState::code),
+                e.code().map(tokio_postgres::error::SqlState::code),
                 Some("25001" | "2D000")
             ),
         }
@@ -162,9 +163,9 @@ impl DatabaseError {
                 let text = e.to_string();
                 text.contains("already exists") || text.starts_with("duplicate column name")
             }
-            #[cfg(feature = "postgres")]
+            #[cfg(pg)]
             DatabaseError::Postgres(ref e) => matches!(
-                e.code().map(postgres::error::SqlState::code),
+                e.code().map(tokio_postgres::error::SqlState::code),
                 Some("42P07" | "42710" | "42P06" | "42723" | "42701")
             ),
         }
@@ -172,14 +173,14 @@ impl DatabaseError {
 
     /// Whether the server gave up waiting for a lock (PostgreSQL's
     /// SQLSTATE 55P03, lock_not_available).
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    #[cfg_attr(not(pg), allow(dead_code))]
     pub(crate) fn is_lock_not_available(&self) -> bool {
         match *self {
             #[cfg(feature = "sqlite")]
             DatabaseError::Sqlite(_) => false,
-            #[cfg(feature = "postgres")]
+            #[cfg(pg)]
             DatabaseError::Postgres(ref e) => {
-                e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+                e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
             }
         }
     }
@@ -190,9 +191,9 @@ impl DatabaseError {
         match *self {
             #[cfg(feature = "sqlite")]
             DatabaseError::Sqlite(_) => false,
-            #[cfg(feature = "postgres")]
+            #[cfg(pg)]
             DatabaseError::Postgres(ref e) => {
-                e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+                e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
             }
         }
     }

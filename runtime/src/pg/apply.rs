@@ -1,6 +1,6 @@
 //! Running a migration's file, and putting the session back after it.
 
-use super::{Pg, catalog, session, verify};
+use super::{Pg, PgClient, catalog, session, verify};
 use crate::backend::refuse_in_transaction;
 use crate::call::Call;
 use crate::history::SequenceValues;
@@ -9,7 +9,7 @@ use crate::source::sql::{self, Dialect, PgStrings};
 use crate::{Error, Migration, Result};
 use std::time::{Duration, Instant};
 
-impl crate::backend::Apply for Pg<'_> {
+impl<C: PgClient> crate::backend::Apply for Pg<'_, C> {
     /// Inside strata's transaction, the whole file goes to the server in
     /// one round trip, which the server splits by its own grammar: the
     /// cost of `psql -1 -f` or of golang-migrate, not a round trip per
@@ -27,9 +27,13 @@ impl crate::backend::Apply for Pg<'_> {
         file: &'a str,
         in_transaction: bool,
     ) -> Call<'a, Result<Duration>> {
-        Call::of(|| -> Result<Duration> {
+        C::call(async move {
             if self.session.is_none() {
-                self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
+                self.session = Some(
+                    session::read(&mut *self.client)
+                        .await
+                        .map_err(|e| self.db(e))?,
+                );
             }
             self.changed_in_transaction = true;
             self.head_ahead = None;
@@ -57,7 +61,7 @@ impl crate::backend::Apply for Pg<'_> {
             // strings are not standard-conforming.
             let backslash = text.contains('\\');
             let strings = if backslash {
-                self.strings()?
+                self.strings().await?
             } else {
                 PgStrings::Standard
             };
@@ -66,6 +70,7 @@ impl crate::backend::Apply for Pg<'_> {
                 let lexed = sql::lex_with(text, Dialect::Postgres, strings);
                 refuse_in_transaction(m, file, &lexed.statements)?;
                 self.execute_file(m, file, text, strings, &lexed)
+                    .await
                     .map_err(|e| self.table_lock_error(e, text))?;
             } else {
                 // No `SET LOCAL` holds outside a transaction: the table lock
@@ -73,10 +78,14 @@ impl crate::backend::Apply for Pg<'_> {
                 // own back after the file (a file that sets its own wins).
                 if let Some(timeout) = self.table_lock_timeout {
                     let sql = format!("SET lock_timeout = '{}ms'", timeout.as_millis().max(1));
-                    self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+                    self.client
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(|e| self.db(e))?;
                     self.may_set = true;
                 }
                 self.run_statements(m, file, text, strings, false)
+                    .await
                     .map_err(|e| self.table_lock_error(e, text))?;
             }
             Ok(started.elapsed())
@@ -89,7 +98,7 @@ impl crate::backend::Apply for Pg<'_> {
     /// the full comparison when that differs, or the file's text holds
     /// `set`.
     fn restore(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             let full = std::mem::take(&mut self.may_set);
             let quick_now = self.quick_now.take();
             let Some(saved) = &self.session else {
@@ -97,7 +106,7 @@ impl crate::backend::Apply for Pg<'_> {
             };
             let now = match quick_now {
                 Some(now) => now,
-                None => session::quick(self.client, &self.quick_select)?,
+                None => session::quick(&mut *self.client, &self.quick_select).await?,
             };
             if self.locked.is_some() && !now.locked {
                 // Nothing to unlock any more.
@@ -116,7 +125,9 @@ impl crate::backend::Apply for Pg<'_> {
                 _ => None,
             };
             let local = held.as_deref().map(|ms| ("lock_timeout", ms));
-            for name in session::restore(self.client, saved, local, self.in_transaction)? {
+            let restored =
+                session::restore(&mut *self.client, saved, local, self.in_transaction).await?;
+            for name in restored {
                 log::debug!("put back setting {name}, which a migration changed");
                 // Without counts, verify's description could not see what the
                 // file changed: read everything at the next snapshot.
@@ -132,7 +143,7 @@ impl crate::backend::Apply for Pg<'_> {
     }
 
     fn sequence_values(&mut self) -> Call<'_, Result<SequenceValues>> {
-        Call::of(|| -> Result<SequenceValues> {
+        C::call(async move {
             // `last_value` is read outside transactions, as it moves; NULL
             // for a sequence never used, or that this role may not read.
             let rows = self
@@ -142,17 +153,22 @@ impl crate::backend::Apply for Pg<'_> {
                      FROM pg_sequences ORDER BY 1",
                     &[],
                 )
+                .await
                 .map_err(|e| self.db(e))?;
             Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
         })
     }
 
     fn check_deferred(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> { verify::checks_at_commit(self.client).map_err(|e| self.db(e)) })
+        C::call(async move {
+            verify::checks_at_commit(&mut *self.client)
+                .await
+                .map_err(|e| self.db(e))
+        })
     }
 }
 
-impl<'a> Pg<'a> {
+impl<C: PgClient> Pg<'_, C> {
     /// A migration's statement that waited for a table lock past the
     /// `lock_timeout` strata set is [`Error::TableLockTimeout`], which
     /// names the setting; not when the file sets `lock_timeout` itself, or
@@ -187,13 +203,14 @@ impl<'a> Pg<'a> {
     }
 
     /// How the session reads strings now (`standard_conforming_strings`).
-    pub(super) fn strings(&mut self) -> Result<PgStrings> {
+    pub(super) async fn strings(&mut self) -> Result<PgStrings> {
         let row = self
             .client
             .query_one(
                 "SELECT current_setting('standard_conforming_strings') = 'on'",
                 &[],
             )
+            .await
             .map_err(|e| self.db(e))?;
         Ok(if row.get(0) {
             PgStrings::Standard

@@ -7,8 +7,10 @@ mod objects;
 
 use std::collections::{BTreeMap, HashMap};
 
-use postgres::types::ToSql;
-use postgres::{Client, Row, Statement};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Row, Statement};
+
+use super::PgClient;
 
 pub(super) use changes::{Described, Writes, writes_catalog};
 
@@ -41,7 +43,7 @@ fn fold(sql: &str) -> String {
 }
 
 /// Text of column `i`; NULL reads as empty.
-fn text(row: &Row, i: usize) -> std::result::Result<String, postgres::Error> {
+fn text(row: &Row, i: usize) -> std::result::Result<String, tokio_postgres::Error> {
     Ok(row.try_get::<_, Option<String>>(i)?.unwrap_or_default())
 }
 
@@ -58,31 +60,31 @@ pub(super) struct Owned {
 pub(super) type Global = BTreeMap<(String, String), Object>;
 
 /// Every schema that is not the system's, as verify compares it.
-pub(super) fn describe(
-    client: &mut Client,
+pub(super) async fn describe(
+    client: &mut impl PgClient,
     cache: &mut Prepared,
-) -> std::result::Result<Schema, postgres::Error> {
-    let relations = describe_relations(client, cache, None)?;
-    let global = describe_global(client, cache)?;
+) -> std::result::Result<Schema, tokio_postgres::Error> {
+    let relations = describe_relations(client, cache, None).await?;
+    let global = describe_global(client, cache).await?;
     Ok(assemble(relations.values(), &global))
 }
 
 /// The relations that are not the system's, by oid: all of them, or
 /// `only` those of these oids (a relation that is gone, or is the
 /// system's, is left out).
-pub(super) fn describe_relations(
-    client: &mut Client,
+pub(super) async fn describe_relations(
+    client: &mut impl PgClient,
     cache: &mut Prepared,
     only: Option<&[u32]>,
-) -> std::result::Result<HashMap<u32, Owned>, postgres::Error> {
-    let (prepared, bare) = cache.prepare(client)?;
+) -> std::result::Result<HashMap<u32, Owned>, tokio_postgres::Error> {
+    let (prepared, bare) = cache.prepare(client).await?;
     let bare: &(dyn ToSql + Sync) = bare;
     let (statements, params): (&[Statement], Vec<&(dyn ToSql + Sync)>) = match &only {
         None => (&prepared.every, vec![bare]),
         Some(oids) => (&prepared.only, vec![bare, oids]),
     };
     let mut relations: HashMap<u32, Owned> = HashMap::new();
-    for row in client.query(&statements[0], &params)? {
+    for row in client.query(&statements[0], &params).await? {
         let column = Column {
             name: text(&row, 2)?,
             properties: column_properties(&row)?,
@@ -91,14 +93,14 @@ pub(super) fn describe_relations(
     }
     // A table's constraints, and what else about it changes behaviour, one
     // line each. Tables without columns appear here too.
-    for row in client.query(&statements[1], &params)? {
+    for row in client.query(&statements[1], &params).await? {
         let line = text(&row, 2)?.trim().to_owned();
         let table = table(&mut relations, &row)?;
         if !line.is_empty() {
             table.constraints.insert(line);
         }
     }
-    for row in client.query(&statements[2], &params)? {
+    for row in client.query(&statements[2], &params).await? {
         let owned = relations.entry(row.try_get(0)?).or_default();
         let (key, object) = object(&row, 1)?;
         owned.objects.push((key, object));
@@ -110,7 +112,7 @@ pub(super) fn describe_relations(
 fn table<'r>(
     relations: &'r mut HashMap<u32, Owned>,
     row: &Row,
-) -> std::result::Result<&'r mut Table, postgres::Error> {
+) -> std::result::Result<&'r mut Table, tokio_postgres::Error> {
     let owned = relations.entry(row.try_get(0)?).or_default();
     let name = text(row, 1)?;
     Ok(&mut owned
@@ -121,13 +123,13 @@ fn table<'r>(
 
 /// The objects of the database as a whole: functions, types, schemas,
 /// extensions...
-pub(super) fn describe_global(
-    client: &mut Client,
+pub(super) async fn describe_global(
+    client: &mut impl PgClient,
     cache: &mut Prepared,
-) -> std::result::Result<Global, postgres::Error> {
-    let (prepared, bare) = cache.prepare(client)?;
+) -> std::result::Result<Global, tokio_postgres::Error> {
+    let (prepared, bare) = cache.prepare(client).await?;
     let mut global = Global::new();
-    for row in client.query(&prepared.global, &[bare])? {
+    for row in client.query(&prepared.global, &[bare]).await? {
         let (key, object) = object(&row, 0)?;
         global.insert(key, object);
     }
@@ -154,7 +156,7 @@ pub(super) fn assemble<'a>(relations: impl Iterator<Item = &'a Owned>, global: &
 fn object(
     row: &Row,
     at: usize,
-) -> std::result::Result<((String, String), Object), postgres::Error> {
+) -> std::result::Result<((String, String), Object), tokio_postgres::Error> {
     let exact = text(row, at + 2)?;
     Ok((
         (text(row, at)?, text(row, at + 1)?),
@@ -170,7 +172,7 @@ fn object(
 /// the column has, as verify names it.
 fn column_properties(
     row: &Row,
-) -> std::result::Result<Vec<(&'static str, String)>, postgres::Error> {
+) -> std::result::Result<Vec<(&'static str, String)>, tokio_postgres::Error> {
     let mut properties = Vec::new();
     // Each in the column the first statement gives it; NULL: not there.
     let named = ["type", "not null", "default", "collation", "storage"];
@@ -217,25 +219,27 @@ impl Prepared {
     }
 
     /// The statements, prepared if they are not, and the schema `$1`.
-    pub(super) fn prepare(
+    pub(super) async fn prepare(
         &mut self,
-        client: &mut Client,
-    ) -> std::result::Result<(&Statements, &String), postgres::Error> {
+        client: &mut impl PgClient,
+    ) -> std::result::Result<(&Statements, &String), tokio_postgres::Error> {
         let statements = match self.statements.take() {
             Some(statements) => statements,
-            None => self.prepare_now(client)?,
+            None => self.prepare_now(client).await?,
         };
         Ok((self.statements.insert(statements), &self.bare))
     }
 
-    fn prepare_now(
+    async fn prepare_now(
         &mut self,
-        client: &mut Client,
-    ) -> std::result::Result<Statements, postgres::Error> {
-        let row = client.query_one(
-            "SELECT current_setting('server_version_num')::int, coalesce(current_schema()::text, '')",
-            &[],
-        )?;
+        client: &mut impl PgClient,
+    ) -> std::result::Result<Statements, tokio_postgres::Error> {
+        let row = client
+            .query_one(
+                "SELECT current_setting('server_version_num')::int, coalesce(current_schema()::text, '')",
+                &[],
+            )
+            .await?;
         let version: i32 = row.get(0);
         self.bare = row.get(1);
         let mut every = Vec::new();
@@ -245,15 +249,17 @@ impl Prepared {
             .into_iter()
             .zip(relation_queries(version, filter))
         {
-            every.push(client.prepare(&all)?);
-            only.push(client.prepare(&some)?);
+            every.push(client.prepare(&all).await?);
+            only.push(client.prepare(&some).await?);
         }
         Ok(Statements {
             every,
             only,
-            global: client.prepare(&objects::global_objects_sql(version))?,
-            fingerprint: client.prepare(changes::FINGERPRINT)?,
-            touched: client.prepare(changes::TOUCHED)?,
+            global: client
+                .prepare(&objects::global_objects_sql(version))
+                .await?,
+            fingerprint: client.prepare(changes::FINGERPRINT).await?,
+            touched: client.prepare(changes::TOUCHED).await?,
         })
     }
 }

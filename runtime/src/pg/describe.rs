@@ -1,13 +1,13 @@
 //! The schema as verify compares it, read from the catalog.
 
-use super::{Pg, catalog};
+use super::{Pg, PgClient, catalog};
+use crate::call::Call;
 use crate::{DatabaseError, Error, Result};
-use postgres::Client;
-use postgres::error::SqlState;
+use tokio_postgres::error::SqlState;
 
-impl crate::backend::Describe for Pg<'_> {
-    fn snapshot(&mut self) -> Result<crate::schema::Snapshot> {
-        self.describe()
+impl<C: PgClient> crate::backend::Describe for Pg<'_, C> {
+    fn snapshot(&mut self) -> Call<'_, Result<crate::schema::Snapshot>> {
+        C::call(self.describe())
     }
 
     fn expand<'s>(
@@ -23,70 +23,77 @@ impl crate::backend::Describe for Pg<'_> {
     }
 }
 
-impl Pg<'_> {
+impl<C: PgClient> Pg<'_, C> {
     /// Before the transaction ends: what verify's description must read
     /// again (see `catalog`).
-    pub(super) fn note_touched(&mut self) {
+    pub(super) async fn note_touched(&mut self) {
         if !std::mem::take(&mut self.changed_in_transaction) {
             return;
         }
         if let Some(described) = &mut self.described {
-            described.note_touched(self.client, &mut self.describe_statements);
+            described
+                .note_touched(&mut *self.client, &mut self.describe_statements)
+                .await;
         }
     }
 
     /// The catalog, as verify compares it: read whole inside verify's one
     /// transaction, where locks cannot say what changed since the last
     /// snapshot; else read where it changed, as a text.
-    pub(super) fn describe(&mut self) -> Result<crate::schema::Snapshot> {
-        let cache = &mut self.describe_statements;
-        let client = &mut *self.client;
-        let mut described = match self.nested {
-            Some(_) => None,
-            None => Some(self.described.get_or_insert_with(|| {
-                let mut described = catalog::Described::default();
-                if self.catalog_function {
-                    described.note_always();
-                }
-                described
-            })),
-        };
-        // Inside a transaction, behind a savepoint: a failed statement
-        // would end its use.
-        let guarded = self.in_transaction;
-        let mut attempt = |client: &mut Client, cache: &mut catalog::Prepared| {
-            if guarded {
-                client.batch_execute("SAVEPOINT strata_describe")?;
+    pub(super) async fn describe(&mut self) -> Result<crate::schema::Snapshot> {
+        if self.nested.is_none() && self.described.is_none() {
+            let mut described = catalog::Described::default();
+            if self.catalog_function {
+                described.note_always();
             }
-            let result =
-                match &mut described {
-                    Some(described) => described.snapshot(client, cache, guarded).map(|text| {
-                        crate::schema::Snapshot {
-                            text: Some(text),
-                            schema: crate::schema::Schema::default(),
-                        }
-                    }),
-                    None => catalog::describe(client, cache)
-                        .map(|schema| crate::schema::Snapshot { text: None, schema }),
-                };
-            if guarded {
-                client.batch_execute(if result.is_ok() {
-                    "RELEASE SAVEPOINT strata_describe"
-                } else {
-                    "ROLLBACK TO SAVEPOINT strata_describe; RELEASE SAVEPOINT strata_describe"
-                })?;
-            }
-            result
-        };
-        match attempt(client, cache) {
+            self.described = Some(described);
+        }
+        match self.describe_once().await {
             // A migration's `DEALLOCATE ALL` or `DISCARD ALL` took the
             // prepared statements away: prepare them again.
             Err(e) if e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {
-                cache.clear();
-                attempt(client, cache)
+                self.describe_statements.clear();
+                self.describe_once().await
             }
             result => result,
         }
         .map_err(|e| Error::Database(DatabaseError::Postgres(e)))
+    }
+
+    /// One try of [`describe`](Self::describe). Inside a transaction,
+    /// behind a savepoint: a failed statement would end its use.
+    async fn describe_once(
+        &mut self,
+    ) -> std::result::Result<crate::schema::Snapshot, tokio_postgres::Error> {
+        let guarded = self.in_transaction;
+        let client = &mut *self.client;
+        let cache = &mut self.describe_statements;
+        if guarded {
+            client.batch_execute("SAVEPOINT strata_describe").await?;
+        }
+        let result = match (self.nested, &mut self.described) {
+            (None, Some(described)) => {
+                described
+                    .snapshot(client, cache, guarded)
+                    .await
+                    .map(|text| crate::schema::Snapshot {
+                        text: Some(text),
+                        schema: crate::schema::Schema::default(),
+                    })
+            }
+            _ => catalog::describe(client, cache)
+                .await
+                .map(|schema| crate::schema::Snapshot { text: None, schema }),
+        };
+        if guarded {
+            client
+                .batch_execute(if result.is_ok() {
+                    "RELEASE SAVEPOINT strata_describe"
+                } else {
+                    "ROLLBACK TO SAVEPOINT strata_describe; RELEASE SAVEPOINT strata_describe"
+                })
+                .await?;
+        }
+        result
     }
 }

@@ -1,19 +1,19 @@
 //! The history table: its rows, its creation, and another tool's table.
 
-use super::{Pg, quote_identifier, quote_literal, version_param};
+use super::{Pg, PgClient, quote_identifier, quote_literal, version_param};
 use crate::backend::Transactions;
 use crate::call::Call;
 use crate::dialect::{POSTGRES, POSTGRES_COLUMN_TYPES};
 use crate::history::{AppliedMigration, COLUMNS, Foreign, ForeignRow, Head, NewRow, TableState};
 use crate::{Checksum, Error, ForeignTable, Result};
-use postgres::Row;
-use postgres::error::SqlState;
-use postgres::types::Type;
 use std::time::Duration;
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 
-impl crate::backend::HistoryStore for Pg<'_> {
+impl<C: PgClient> crate::backend::HistoryStore for Pg<'_, C> {
     fn read_head(&mut self) -> Call<'_, Result<TableState>> {
-        Call::of(|| -> Result<TableState> {
+        C::call(async move {
             // Read with the transaction's `BEGIN`, nothing written since.
             if let Some(ahead) = self.head_ahead.take() {
                 return self.ahead_state(ahead);
@@ -21,11 +21,11 @@ impl crate::backend::HistoryStore for Pg<'_> {
             // A statement that fails inside the caller's transaction (a client
             // handed over in one) would abort it: ask once whether it is idle.
             if self.caller_idle.is_none() && !self.in_transaction {
-                self.caller_idle = Some(self.check_idle().now().is_ok());
+                self.caller_idle = Some(self.check_idle().await.is_ok());
             }
             if !self.in_transaction && self.caller_idle == Some(true) {
                 // The startup path: one statement. An error ends nothing here.
-                match self.select_head() {
+                match self.select_head().await {
                     Ok(row) => return self.head(row),
                     Err(e)
                         if e.code() != Some(&SqlState::UNDEFINED_TABLE)
@@ -38,7 +38,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
             }
             // Inside a transaction (strata's or the caller's) a failed
             // statement would abort it: look first.
-            let columns = self.columns()?;
+            let columns = self.columns().await?;
             if columns.is_empty() {
                 return Ok(TableState::Missing);
             }
@@ -46,19 +46,19 @@ impl crate::backend::HistoryStore for Pg<'_> {
                 return Err(self.foreign_table(columns));
             }
             self.table_known = self.locked.is_some();
-            let row = self.select_head().map_err(|e| self.db(e))?;
+            let row = self.select_head().await.map_err(|e| self.db(e))?;
             self.head(row)
         })
     }
 
     fn read_all(&mut self) -> Call<'_, Result<Vec<AppliedMigration>>> {
-        Call::of(|| -> Result<Vec<AppliedMigration>> {
-            match self.read_head().now()? {
+        C::call(async move {
+            match self.read_head().await? {
                 TableState::Missing => return Ok(Vec::new()),
                 TableState::Strata(_) => {}
             }
             let sql = POSTGRES.rows(&self.table);
-            let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
+            let rows = self.client.query(&sql, &[]).await.map_err(|e| self.db(e))?;
             rows.iter()
                 .map(|row| {
                     let version: i64 = row.get(0);
@@ -79,7 +79,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
     }
 
     fn create_table(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             // In a transaction, verify notes what this touched before its end.
             // Outside one, during verify, this runs before the first snapshot
             // (which reads everything), or after verify found the table there
@@ -92,6 +92,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
                 let current = self
                     .client
                     .query_one("SELECT current_schema()::text", &[])
+                    .await
                     .map_err(|e| self.db(e))?
                     .get(0);
                 self.fix_schema(current)?;
@@ -103,16 +104,23 @@ impl crate::backend::HistoryStore for Pg<'_> {
                         "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
                         &[schema],
                     )
+                    .await
                     .map_err(|e| self.db(e))?
                     .get(0);
                 if !exists {
                     let sql = format!("CREATE SCHEMA {}", quote_identifier(schema));
-                    self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+                    self.client
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(|e| self.db(e))?;
                 }
             }
             let sql = POSTGRES.create_table(&self.table);
-            self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
-            let columns = self.columns()?;
+            self.client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| self.db(e))?;
+            let columns = self.columns().await?;
             if columns != COLUMNS {
                 return Err(self.foreign_table(columns));
             }
@@ -122,7 +130,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
     }
 
     fn insert_row<'a>(&'a mut self, row: &'a NewRow<'_>) -> Call<'a, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             let sql = POSTGRES.insert(&self.table);
             self.write_typed(
                 &sql,
@@ -139,20 +147,23 @@ impl crate::backend::HistoryStore for Pg<'_> {
                     (&row.dirty, Type::BOOL),
                 ],
             )
+            .await
         })
     }
 
     fn delete_rows_above(&mut self, version: Option<u64>) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             let sql = POSTGRES.delete_above(&self.table);
             self.write_typed(&sql, &[(&version.map_or(-1, version_param), Type::INT8)])
+                .await
         })
     }
 
     fn delete_row(&mut self, version: u64) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             let sql = POSTGRES.delete_one(&self.table);
             self.write_typed(&sql, &[(&version_param(version), Type::INT8)])
+                .await
         })
     }
 
@@ -162,7 +173,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
         dirty: bool,
         duration: Option<Duration>,
     ) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             let sql = POSTGRES.set_dirty(&self.table);
             let ms = duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             self.write_typed(
@@ -173,6 +184,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
                     (&version_param(version), Type::INT8),
                 ],
             )
+            .await
         })
     }
 
@@ -183,7 +195,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
         checksum: Checksum,
         chain: Checksum,
     ) -> Call<'a, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             let sql = POSTGRES.update_row(&self.table);
             self.write_typed(
                 &sql,
@@ -194,12 +206,13 @@ impl crate::backend::HistoryStore for Pg<'_> {
                     (&version_param(version), Type::INT8),
                 ],
             )
+            .await
         })
     }
 
     fn read_foreign(&mut self) -> Call<'_, Result<Option<Foreign>>> {
-        Call::of(|| -> Result<Option<Foreign>> {
-            let columns = self.column_types()?;
+        C::call(async move {
+            let columns = self.column_types().await?;
             let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
             if names.is_empty() || names == COLUMNS {
                 return Ok(None);
@@ -208,7 +221,7 @@ impl crate::backend::HistoryStore for Pg<'_> {
                 return Err(self.foreign_table(names));
             };
             let sql = POSTGRES.foreign_rows(&self.table, kind, &columns);
-            let rows = self.client.query(&sql, &[]).map_err(|e| self.db(e))?;
+            let rows = self.client.query(&sql, &[]).await.map_err(|e| self.db(e))?;
             let rows = rows
                 .iter()
                 .map(|r| ForeignRow {
@@ -223,16 +236,17 @@ impl crate::backend::HistoryStore for Pg<'_> {
     }
 
     fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             self.head_ahead = None;
             // Dropped first: the new table's primary key would want the old
             // one's index name. All of it is one transaction.
             self.client
                 .batch_execute(&format!("DROP TABLE {}", self.table))
+                .await
                 .map_err(|e| self.db(e))?;
-            self.create_table().now()?;
+            self.create_table().await?;
             for row in rows {
-                self.insert_row(row).now()?;
+                self.insert_row(row).await?;
             }
             Ok(())
         })
@@ -247,7 +261,7 @@ pub(super) struct Ahead {
     head: Option<(String, String, bool)>,
 }
 
-impl<'a> Pg<'a> {
+impl<C: PgClient> Pg<'_, C> {
     /// The statements that read what `read_head` reads inside strata's
     /// own transaction, in one message after `BEGIN`: the table's columns,
     /// then its newest row. Only for a table that this operation found
@@ -268,9 +282,9 @@ impl<'a> Pg<'a> {
 
     /// [`Ahead`] from the messages of `BEGIN ...; ahead_sql()`: the first
     /// row is the columns', a second one the newest row.
-    pub(super) fn ahead_of(messages: &[postgres::SimpleQueryMessage]) -> Ahead {
+    pub(super) fn ahead_of(messages: &[tokio_postgres::SimpleQueryMessage]) -> Ahead {
         let mut rows = messages.iter().filter_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(row) => Some(row),
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
             _ => None,
         });
         let columns = rows
@@ -312,19 +326,16 @@ impl<'a> Pg<'a> {
 
     /// One statement that writes history rows, typed: parsed and run in
     /// one round trip (an untyped one is prepared first, in another).
-    fn write_typed(
-        &mut self,
-        sql: &str,
-        params: &[(&(dyn postgres::types::ToSql + Sync), Type)],
-    ) -> Result<()> {
+    async fn write_typed(&mut self, sql: &str, params: &[super::client::Typed<'_>]) -> Result<()> {
         self.head_ahead = None;
         self.client
-            .query_typed(sql, params)
+            .execute_typed(sql, params)
+            .await
             .map_err(|e| self.db(e))?;
         Ok(())
     }
 
-    pub(super) fn columns(&mut self) -> Result<Vec<String>> {
+    pub(super) async fn columns(&mut self) -> Result<Vec<String>> {
         let rows = self
             .client
             .query_typed(
@@ -332,14 +343,16 @@ impl<'a> Pg<'a> {
                 POSTGRES.columns,
                 &[(&self.name, Type::TEXT), (&self.schema, Type::TEXT)],
             )
+            .await
             .map_err(|e| self.db(e))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    pub(super) fn column_types(&mut self) -> Result<Vec<(String, String)>> {
+    pub(super) async fn column_types(&mut self) -> Result<Vec<(String, String)>> {
         let rows = self
             .client
             .query(POSTGRES_COLUMN_TYPES, &[&self.name, &self.schema])
+            .await
             .map_err(|e| self.db(e))?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
@@ -352,10 +365,12 @@ impl<'a> Pg<'a> {
         }
     }
 
-    pub(super) fn select_head(&mut self) -> std::result::Result<Option<Row>, postgres::Error> {
+    pub(super) async fn select_head(
+        &mut self,
+    ) -> std::result::Result<Option<Row>, tokio_postgres::Error> {
         let sql = POSTGRES.head(&self.table);
         // Typed: parsed and run in one round trip.
-        self.client.query_typed_opt(&sql, &[])
+        self.client.query_typed_opt(&sql, &[]).await
     }
 
     pub(super) fn head(&self, row: Option<Row>) -> Result<TableState> {

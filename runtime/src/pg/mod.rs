@@ -1,4 +1,5 @@
-//! The PostgreSQL backend, over the synchronous `postgres` crate.
+//! The PostgreSQL backend, over the synchronous `postgres` crate and over
+//! `tokio-postgres`: written once, as `async` code over [`PgClient`].
 //!
 //! Several replicas of a service start together and all run migrations: a
 //! session advisory lock, keyed on the database, the schema and the history
@@ -13,6 +14,7 @@
 
 mod apply;
 mod catalog;
+mod client;
 mod describe;
 mod history;
 mod scratch;
@@ -23,25 +25,21 @@ mod verify;
 
 use std::time::Duration;
 
-use postgres::Client;
-use postgres::error::SqlState;
+use tokio_postgres::error::SqlState;
 
-use crate::backend::{Backend, Connect};
+use crate::backend::Backend;
 use crate::options::Options;
 use crate::{DatabaseError, Error, Migrations, Result};
+pub(crate) use client::PgClient;
 
-impl Connect for Client {
+#[cfg(feature = "postgres")]
+impl crate::backend::Connect for postgres::Client {
     fn backend<'a>(
         &'a mut self,
         _migrations: &Migrations,
         options: &'a Options,
     ) -> Box<dyn Backend + 'a> {
-        Box::new(Pg::new(
-            self,
-            &options.table,
-            options.lock_timeout,
-            options.table_lock_timeout,
-        ))
+        Box::new(Pg::of(self, options))
     }
 
     fn verify(
@@ -49,12 +47,31 @@ impl Connect for Client {
         migrations: &Migrations,
         options: &Options,
     ) -> Result<crate::report::VerifyReport> {
-        verify::in_transaction(self, migrations, &options.table)
+        crate::call::complete(verify::in_transaction(self, migrations, &options.table))
     }
 }
 
-pub(crate) struct Pg<'a> {
-    client: &'a mut Client,
+#[cfg(feature = "tokio-postgres")]
+impl crate::backend::ConnectAsync for tokio_postgres::Client {
+    fn backend<'a>(
+        &'a mut self,
+        _migrations: &Migrations,
+        options: &'a Options,
+    ) -> Box<dyn Backend + 'a> {
+        Box::new(Pg::of(self, options))
+    }
+
+    fn verify<'a>(
+        &'a mut self,
+        migrations: &'a Migrations,
+        options: &'a Options,
+    ) -> crate::call::Call<'a, Result<crate::report::VerifyReport>> {
+        crate::call::Call::later(verify::in_transaction(self, migrations, &options.table))
+    }
+}
+
+pub(crate) struct Pg<'a, C: PgClient> {
+    client: &'a mut C,
     /// The history table's name, without its schema.
     name: String,
     /// Its schema: as named (`schema.table`), else the one current when a
@@ -70,6 +87,9 @@ pub(crate) struct Pg<'a> {
     table_lock_timeout: Option<Duration>,
     /// The advisory lock's key, while it is held.
     locked: Option<i64>,
+    /// The key while `enter` may be taking the lock: a future dropped
+    /// there may hold it already.
+    locking: Option<i64>,
     in_transaction: bool,
     /// Whether the client was idle (not in a transaction of the caller's)
     /// when the history was first read; `None` before.
@@ -109,9 +129,19 @@ pub(crate) struct Pg<'a> {
     head_ahead: Option<history::Ahead>,
 }
 
-impl<'a> Pg<'a> {
+impl<'a, C: PgClient> Pg<'a, C> {
+    /// The backend of a run with `options`.
+    fn of(client: &'a mut C, options: &'a Options) -> Self {
+        Pg::new(
+            client,
+            &options.table,
+            options.lock_timeout,
+            options.table_lock_timeout,
+        )
+    }
+
     pub(crate) fn new(
-        client: &'a mut Client,
+        client: &'a mut C,
         table: &'a str,
         lock_timeout: Duration,
         table_lock_timeout: Option<Duration>,
@@ -126,6 +156,7 @@ impl<'a> Pg<'a> {
             lock_timeout,
             table_lock_timeout,
             locked: None,
+            locking: None,
             in_transaction: false,
             caller_idle: None,
             nested: None,
@@ -169,7 +200,7 @@ impl<'a> Pg<'a> {
     /// strata's own statement failed: a lock it waited for past the lock
     /// wait in force (strata's `SET LOCAL lock_timeout` inside its
     /// transaction, the session's outside) is `Locked`.
-    fn db(&self, e: postgres::Error) -> Error {
+    fn db(&self, e: tokio_postgres::Error) -> Error {
         if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
             return Error::Locked {
                 waited: match self.table_lock_timeout {
@@ -195,13 +226,19 @@ impl<'a> Pg<'a> {
     }
 }
 
-impl Drop for Pg<'_> {
-    /// A panic between `enter` and `leave` must not keep other replicas
-    /// waiting: roll back and release the lock on the way out.
+impl<C: PgClient> Drop for Pg<'_, C> {
+    /// A panic between `enter` and `leave`, or a future dropped there (a
+    /// cancelled task), must not keep other replicas waiting, nor leave a
+    /// transaction open on the caller's connection: roll back and release
+    /// the lock on the way out. An async driver only queues these
+    /// statements; the server runs them after what it is running now.
     fn drop(&mut self) {
-        if self.locked.is_some() {
-            let _ = self.client.batch_execute("ROLLBACK");
-            let _ = self.unlock();
+        if let Some(key) = self.locked.take().or(self.locking.take()) {
+            self.client.send_and_forget("ROLLBACK");
+            // Both holds (see `enter`); a hold not taken only warns.
+            self.client.send_and_forget(&format!(
+                "SELECT pg_advisory_unlock({key}), pg_advisory_unlock({key})"
+            ));
         }
     }
 }
@@ -268,7 +305,7 @@ pub(crate) fn quote_literal(value: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use super::{quote_literal, split_table_name};
 

@@ -2,15 +2,14 @@
 //! lock a running verify holds on its own, and the cleanup of those that a
 //! killed verify left.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use postgres::Client;
-use postgres::error::SqlState;
 use sha2::{Digest, Sha256};
+use tokio_postgres::error::SqlState;
 
-use super::quote_identifier;
+use super::{PgClient, quote_identifier};
+#[cfg(feature = "postgres")]
+use crate::DatabaseError;
 use crate::report::VerifyReport;
-use crate::{DatabaseError, Error, Result};
+use crate::{Error, Result};
 
 /// The names of scratch databases: this prefix, the process id and a clock
 /// reading.
@@ -49,9 +48,10 @@ pub(super) fn with_leftovers(
 }
 
 /// A name no other verify uses at the same time.
+#[cfg(feature = "postgres")]
 pub(super) fn scratch_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("{SCRATCH}_{}_{nanos}", std::process::id())
 }
@@ -70,24 +70,29 @@ pub(super) fn scratch_key(name: &str) -> i64 {
 }
 
 /// Opens a session in a database of the same server, by name.
+#[cfg(feature = "postgres")]
 pub(super) type Connect<'a> =
-    &'a mut dyn FnMut(&str) -> std::result::Result<Client, postgres::Error>;
+    &'a mut dyn FnMut(&str) -> std::result::Result<postgres::Client, postgres::Error>;
 
 /// Drops the scratch databases that killed verifies left. A verify that
 /// runs holds an advisory lock on its database's name, in the database it
 /// started from and in the scratch database (advisory locks are per
-/// database). With `connect`, a leftover whose locks are free is dropped
-/// `WITH (FORCE)`: the session of a killed verify may still be finishing
-/// a statement. Without, only one that no session uses.
-pub(super) fn drop_leftovers(
-    client: &mut Client,
-    mut connect: Option<Connect<'_>>,
+/// database). With `free_inside` (whether the lock on a name is free
+/// inside the database of that name: `None` when it cannot be opened), a
+/// leftover whose locks are free is dropped `WITH (FORCE)`: the session of
+/// a killed verify may still be finishing a statement. Without, only one
+/// that no session uses.
+pub(super) async fn drop_leftovers(
+    client: &mut impl PgClient,
+    mut free_inside: Option<impl FnMut(&str, i64) -> Option<bool>>,
 ) -> Result<Leftovers> {
+    let pattern = format!("^{SCRATCH}_[0-9]+_[0-9]+$");
     let names: Vec<String> = client
         .query(
             "SELECT datname::text FROM pg_database WHERE datname ~ $1 ORDER BY 1",
-            &[&format!("^{SCRATCH}_[0-9]+_[0-9]+$")],
-        )?
+            &[&pattern],
+        )
+        .await?
         .iter()
         .map(|row| row.get(0))
         .collect();
@@ -105,7 +110,8 @@ pub(super) fn drop_leftovers(
                      AND l.classid = (($1::bigint >> 32) & 4294967295)::text::oid
                      AND l.objid = ($1::bigint & 4294967295)::text::oid AND l.objsubid = 1",
                 &[&key],
-            )?
+            )
+            .await?
             .get(0);
         match held {
             Some(true) => continue,
@@ -116,23 +122,23 @@ pub(super) fn drop_leftovers(
             None => {}
         }
         let free: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await?
             .get(0);
         if !free {
             // A verify that runs, from this database.
             continue;
         }
         let quoted = quote_identifier(&name);
-        let result = match connect.as_mut() {
-            Some(connect) => match free_inside(connect, &name, key) {
-                Some(true) => drop_database(client, &quoted, true),
-                Some(false) => Ok(Dropped::InUse),
-                // Not open to this role: only if no session uses it.
-                None => drop_database(client, &quoted, false),
-            },
-            None => drop_database(client, &quoted, false),
+        let result = match free_inside.as_mut().map(|free| free(&name, key)) {
+            Some(Some(true)) => drop_database(client, &quoted, true).await,
+            Some(Some(false)) => Ok(Dropped::InUse),
+            // Not open to this role: only if no session uses it.
+            Some(None) | None => drop_database(client, &quoted, false).await,
         };
-        client.execute("SELECT pg_advisory_unlock($1)", &[&key])?;
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&key])
+            .await?;
         match result {
             Ok(Dropped::Gone) => {}
             Ok(Dropped::Now) => {
@@ -155,7 +161,8 @@ pub(super) fn drop_leftovers(
 
 /// Whether the lock on `name` is free inside the database `name`: `None`
 /// when that database cannot be opened.
-fn free_inside(connect: Connect<'_>, name: &str, key: i64) -> Option<bool> {
+#[cfg(feature = "postgres")]
+pub(super) fn free_inside(connect: Connect<'_>, name: &str, key: i64) -> Option<bool> {
     let mut inside = connect(name).ok()?;
     let row = inside
         .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
@@ -174,21 +181,23 @@ enum Dropped {
 
 /// `DROP DATABASE`, `WITH (FORCE)` where asked and the server has it
 /// (PostgreSQL 13).
-fn drop_database(
-    client: &mut Client,
+async fn drop_database(
+    client: &mut impl PgClient,
     quoted: &str,
     force: bool,
-) -> std::result::Result<Dropped, postgres::Error> {
+) -> std::result::Result<Dropped, tokio_postgres::Error> {
     // Not IF EXISTS: one that its own verify dropped meanwhile was not
     // left behind.
     let plain = format!("DROP DATABASE {quoted}");
     let result = if force {
-        match client.batch_execute(&format!("{plain} WITH (FORCE)")) {
-            Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => client.batch_execute(&plain),
+        match client.batch_execute(&format!("{plain} WITH (FORCE)")).await {
+            Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => {
+                client.batch_execute(&plain).await
+            }
             other => other,
         }
     } else {
-        client.batch_execute(&plain)
+        client.batch_execute(&plain).await
     };
     match result {
         Ok(()) => Ok(Dropped::Now),
@@ -200,8 +209,9 @@ fn drop_database(
 
 /// The scratch database, dropped on every way out; its name's advisory
 /// lock is held on `admin` until then.
+#[cfg(feature = "postgres")]
 pub(super) struct ScratchDatabase {
-    pub(super) admin: Client,
+    pub(super) admin: postgres::Client,
     pub(super) name: String,
     pub(super) key: i64,
     pub(super) created: bool,
@@ -209,6 +219,7 @@ pub(super) struct ScratchDatabase {
     pub(super) backend: Option<i32>,
 }
 
+#[cfg(feature = "postgres")]
 impl ScratchDatabase {
     pub(super) fn create(&mut self) -> Result<()> {
         let sql = format!("CREATE DATABASE {}", quote_identifier(&self.name));
@@ -255,6 +266,7 @@ impl ScratchDatabase {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         if let Err(e) = self.drop_now() {

@@ -3,17 +3,16 @@
 //! checked; any other statement by statement, each in a message of its own
 //! in the extended protocol, where the server parses exactly one statement.
 
-use postgres::SimpleQueryMessage;
-use postgres::error::{ErrorPosition, SqlState};
-use postgres::types::Type;
+use tokio_postgres::SimpleQueryMessage;
+use tokio_postgres::error::{ErrorPosition, SqlState};
 
-use super::{Pg, session};
+use super::{Pg, PgClient, session};
 use crate::backend::STATEMENT_SHOWN;
 use crate::backend::refuse_in_transaction;
 use crate::source::sql::{self, Dialect, PgStrings, Splitter};
 use crate::{DatabaseError, Error, Migration, Result};
 
-impl Pg<'_> {
+impl<C: PgClient> Pg<'_, C> {
     /// Runs a file inside the open transaction, behind a savepoint whose
     /// release afterwards checks, on the server, that strata's transaction
     /// is still open.
@@ -27,7 +26,7 @@ impl Pg<'_> {
     /// or the migration is rolled back. Any other file goes statement by
     /// statement ([`run_statements`](Self::run_statements)), where the
     /// server parses each message as exactly one statement.
-    pub(super) fn execute_file(
+    pub(super) async fn execute_file(
         &mut self,
         m: &Migration,
         file: &str,
@@ -45,17 +44,16 @@ impl Pg<'_> {
         if strings_may_change || sql::holds_keywords(text, &ENDS_TRANSACTION) {
             self.client
                 .batch_execute("SAVEPOINT strata_file")
+                .await
                 .map_err(|e| self.db(e))?;
-            self.run_statements(m, file, text, strings, true)?;
+            self.run_statements(m, file, text, strings, true).await?;
         } else {
-            self.run_whole(m, file, text, strings, lexed)?;
+            self.run_whole(m, file, text, strings, lexed).await?;
         }
         // The release carries the cheap comparison of settings: no round
         // trip of its own.
-        match self.client.simple_query(&format!(
-            "RELEASE SAVEPOINT strata_file; {}",
-            self.quick_select
-        )) {
+        let release = format!("RELEASE SAVEPOINT strata_file; {}", self.quick_select);
+        match self.client.simple_query(&release).await {
             Ok(messages) => {
                 self.quick_now = session::quick_of(&messages);
                 Ok(())
@@ -78,7 +76,7 @@ impl Pg<'_> {
 
     /// A file sent whole after the savepoint, in one round trip, read by
     /// the server under `strings` as strata read it (`lexed`).
-    fn run_whole(
+    async fn run_whole(
         &mut self,
         m: &Migration,
         file: &str,
@@ -86,7 +84,11 @@ impl Pg<'_> {
         strings: PgStrings,
         lexed: &sql::Lexed<'_>,
     ) -> Result<()> {
-        let e = match self.client.simple_query(&format!("{SAVEPOINT}{text}")) {
+        let e = match self
+            .client
+            .simple_query(&format!("{SAVEPOINT}{text}"))
+            .await
+        {
             Ok(messages) => {
                 let ran = messages
                     .iter()
@@ -136,9 +138,10 @@ impl Pg<'_> {
             && self
                 .client
                 .batch_execute("ROLLBACK TO SAVEPOINT strata_file")
+                .await
                 .is_ok()
         {
-            match self.run_statements(m, file, text, strings, true) {
+            match self.run_statements(m, file, text, strings, true).await {
                 Err(Error::Statement {
                     line,
                     statement,
@@ -176,7 +179,7 @@ impl Pg<'_> {
     /// passes again as it is sent. Each statement is read under the setting
     /// the ones before left: with a backslash in the file, ask the server
     /// after each. An error names its statement and line.
-    pub(super) fn run_statements(
+    pub(super) async fn run_statements(
         &mut self,
         m: &Migration,
         file: &str,
@@ -193,19 +196,13 @@ impl Pg<'_> {
             if in_transaction {
                 refuse_in_transaction(m, file, std::slice::from_ref(&statement))?;
             }
-            let no_parameters = std::iter::empty::<(&str, Type)>();
+            // Rows a statement returns are read and dropped.
             self.client
-                .query_typed_raw(statement.text, no_parameters)
-                .and_then(|mut rows| {
-                    // Rows a statement returns are read and dropped.
-                    while postgres::fallible_iterator::FallibleIterator::next(&mut rows)?.is_some()
-                    {
-                    }
-                    Ok(())
-                })
+                .execute_typed(statement.text, &[])
+                .await
                 .map_err(|e| statement_error(m, file, &statement, in_transaction, e))?;
             if backslash {
-                statements.set_strings(self.strings()?);
+                statements.set_strings(self.strings().await?);
             }
         }
         Ok(())
@@ -237,7 +234,7 @@ fn statement_error(
     file: &str,
     statement: &sql::Statement<'_>,
     in_transaction: bool,
-    e: postgres::Error,
+    e: tokio_postgres::Error,
 ) -> Error {
     let line = match e.as_db_error().and_then(|d| d.position()) {
         Some(ErrorPosition::Original(at)) => {

@@ -16,7 +16,9 @@
 //! is still held; a difference there (a function called by the file
 //! changed one) leads to the full comparison too.
 
-use postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::SimpleQueryMessage;
+
+use super::PgClient;
 
 use crate::{DatabaseError, Error};
 
@@ -101,23 +103,29 @@ pub(super) struct Quick {
 
 /// Sets one setting for the session; inside a transaction behind a
 /// savepoint, so that a refusal does not end the transaction.
-fn put_back(
-    client: &mut Client,
+async fn put_back(
+    client: &mut impl PgClient,
     name: &str,
     value: &str,
     in_transaction: bool,
-) -> Result<(), postgres::Error> {
+) -> Result<(), tokio_postgres::Error> {
     const SET: &str = "SELECT set_config($1, $2, false)";
     if !in_transaction {
-        return client.execute(SET, &[&name, &value]).map(drop);
+        return client.execute(SET, &[&name, &value]).await.map(drop);
     }
-    client.batch_execute("SAVEPOINT strata_restore")?;
-    match client.execute(SET, &[&name, &value]) {
-        Ok(_) => client.batch_execute("RELEASE SAVEPOINT strata_restore"),
+    client.batch_execute("SAVEPOINT strata_restore").await?;
+    match client.execute(SET, &[&name, &value]).await {
+        Ok(_) => {
+            client
+                .batch_execute("RELEASE SAVEPOINT strata_restore")
+                .await
+        }
         Err(e) => {
-            client.batch_execute(
-                "ROLLBACK TO SAVEPOINT strata_restore; RELEASE SAVEPOINT strata_restore",
-            )?;
+            client
+                .batch_execute(
+                    "ROLLBACK TO SAVEPOINT strata_restore; RELEASE SAVEPOINT strata_restore",
+                )
+                .await?;
             Err(e)
         }
     }
@@ -136,34 +144,41 @@ pub(super) fn quick_of(messages: &[SimpleQueryMessage]) -> Option<Quick> {
 }
 
 /// The cheap comparison now, in one round trip.
-pub(super) fn quick(client: &mut Client, select: &str) -> Result<Quick, postgres::Error> {
-    Ok(quick_of(&client.simple_query(select)?).unwrap_or(Quick {
-        values: String::new(),
-        locked: false,
-    }))
+pub(super) async fn quick(
+    client: &mut impl PgClient,
+    select: &str,
+) -> Result<Quick, tokio_postgres::Error> {
+    Ok(
+        quick_of(&client.simple_query(select).await?).unwrap_or(Quick {
+            values: String::new(),
+            locked: false,
+        }),
+    )
 }
 
 /// A setting as read: name, value, and the value it resets to.
 type Read = (String, String, Option<String>);
 
-fn read_all(client: &mut Client) -> Result<Vec<Read>, postgres::Error> {
+async fn read_all(client: &mut impl PgClient) -> Result<Vec<Read>, tokio_postgres::Error> {
     Ok(client
-        .query(READ, &[])?
+        .query(READ, &[])
+        .await?
         .iter()
         .map(|row| (row.get(0), row.get(1), row.get(2)))
         .collect())
 }
 
 /// The settings now.
-pub(super) fn read(client: &mut Client) -> Result<Settings, postgres::Error> {
-    let mut settings: Vec<(String, String)> = read_all(client)?
+pub(super) async fn read(client: &mut impl PgClient) -> Result<Settings, tokio_postgres::Error> {
+    let mut settings: Vec<(String, String)> = read_all(client)
+        .await?
         .into_iter()
         .map(|(name, value, _)| (name, value))
         .collect();
     settings.sort();
     Ok(Settings {
         changed: settings,
-        quick: quick(client, &quick_select(None))?.values,
+        quick: quick(client, &quick_select(None)).await?.values,
     })
 }
 
@@ -218,26 +233,28 @@ pub(super) fn quick_differs(saved: &Settings, now: &Quick) -> bool {
 /// error when it is one of the [`QUICK`] settings, which change how SQL
 /// runs; another (`temp_buffers`, once a temporary table was used) is left,
 /// with a warning in the log.
-pub(super) fn restore(
-    client: &mut Client,
+pub(super) async fn restore(
+    client: &mut impl PgClient,
     saved: &Settings,
     local: Option<(&str, &str)>,
     in_transaction: bool,
 ) -> Result<Vec<String>, Error> {
-    let read = read_all(client)?;
+    let read = read_all(client).await?;
     let changed = changes(saved, read, local);
     let is_identity = |name: &str| matches!(name, "session_authorization" | "role");
     let mut refused = Vec::new();
     for (name, value) in changed.iter().filter(|(n, _)| !is_identity(n)) {
-        if put_back(client, name, value, in_transaction).is_err() {
+        if put_back(client, name, value, in_transaction).await.is_err() {
             refused.push((name, value));
         }
     }
     for (name, value) in changed.iter().filter(|(n, _)| is_identity(n)) {
-        put_back(client, name, value, in_transaction).map_err(|e| kept(name, value, e))?;
+        put_back(client, name, value, in_transaction)
+            .await
+            .map_err(|e| kept(name, value, e))?;
     }
     for (name, value) in refused {
-        if let Err(e) = put_back(client, name, value, in_transaction) {
+        if let Err(e) = put_back(client, name, value, in_transaction).await {
             if QUICK.iter().any(|q| q.eq_ignore_ascii_case(name)) {
                 return Err(kept(name, value, e));
             }
@@ -252,12 +269,14 @@ pub(super) fn restore(
     if let Some((name, held)) = local
         && changed.iter().any(|(n, _)| n == name)
     {
-        client.execute("SELECT set_config($1, $2, true)", &[&name, &held])?;
+        client
+            .execute("SELECT set_config($1, $2, true)", &[&name, &held])
+            .await?;
     }
     Ok(changed.into_iter().map(|(name, _)| name).collect())
 }
 
-fn kept(name: &str, value: &str, e: postgres::Error) -> Error {
+fn kept(name: &str, value: &str, e: tokio_postgres::Error) -> Error {
     Error::SettingKept {
         setting: name.to_owned(),
         value: value.to_owned(),

@@ -1,16 +1,16 @@
 //! The connection's transactions, its settings around a run, and strata's
 //! advisory lock.
 
-use super::{Pg, session, verify};
+use super::{Pg, PgClient, session, verify};
 use crate::backend::Apply;
 use crate::call::Call;
 use crate::source::sql::Dialect;
 use crate::{DatabaseError, Error, Result};
-use postgres::error::SqlState;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
+use tokio_postgres::error::SqlState;
 
-impl crate::backend::Transactions for Pg<'_> {
+impl<C: PgClient> crate::backend::Transactions for Pg<'_, C> {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
@@ -24,16 +24,17 @@ impl crate::backend::Transactions for Pg<'_> {
     }
 
     fn check_idle(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             // Inside a transaction block, the transaction began before this
             // statement; outside, each statement is its own transaction. (The
             // simple protocol: one message, so one statement time.)
             let messages = self
                 .client
                 .simple_query("SELECT transaction_timestamp() = statement_timestamp()")
+                .await
                 .map_err(|e| self.db(e))?;
             let idle = messages.iter().any(
-                |m| matches!(m, postgres::SimpleQueryMessage::Row(row) if row.get(0) == Some("t")),
+                |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(row) if row.get(0) == Some("t")),
             );
             if idle {
                 Ok(())
@@ -44,52 +45,68 @@ impl crate::backend::Transactions for Pg<'_> {
     }
 
     fn read_only(&mut self) -> Call<'_, Result<bool>> {
-        Call::of(|| -> Result<bool> {
+        C::call(async move {
             let row = self
                 .client
                 .query_one(
                     "SELECT current_setting('transaction_read_only') = 'on'",
                     &[],
                 )
+                .await
                 .map_err(|e| self.db(e))?;
             Ok(row.get(0))
         })
     }
 
     /// Takes the advisory lock, trying again with growing pauses until the
-    /// lock wait runs out.
+    /// lock wait runs out. The pauses are the server's (`pg_sleep`), so
+    /// that the same code waits on a blocking and on an async connection,
+    /// which needs no timer of the caller's runtime.
     fn enter(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            let key = self.lock_key()?;
+        C::call(async move {
+            let key = self.lock_key().await?;
             let started = Instant::now();
-            let mut pause = Duration::from_millis(5);
+            let mut pause = Duration::ZERO;
+            self.locking = Some(key);
             loop {
                 let row = self
                     .client
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                    .query_one(
+                        "SELECT pg_sleep($2::float8 / 1000), pg_try_advisory_lock($1)",
+                        &[&key, &(pause.as_millis() as f64)],
+                    )
+                    .await
                     .map_err(|e| self.db(e))?;
-                if row.get(0) {
+                if row.get(1) {
                     // Held twice, so that the check after each file can give
                     // one hold back and take it again without ever letting the
                     // lock go (see `session::quick_select`).
                     self.client
                         .execute("SELECT pg_advisory_lock($1)", &[&key])
+                        .await
                         .map_err(|e| self.db(e))?;
                     self.locked = Some(key);
+                    self.locking = None;
                     self.quick_select = session::quick_select(Some(key));
-                    self.session = Some(session::read(self.client).map_err(|e| self.db(e))?);
+                    self.session = Some(
+                        session::read(&mut *self.client)
+                            .await
+                            .map_err(|e| self.db(e))?,
+                    );
                     return Ok(());
                 }
                 let waited = started.elapsed();
                 if waited >= self.lock_timeout {
+                    self.locking = None;
                     return Err(Error::Locked {
                         waited: self.lock_timeout,
                     });
                 }
                 // Polling is what pg_try_advisory_lock asks for: the blocking
                 // form cannot time out.
-                std::thread::sleep(pause.min(self.lock_timeout - waited));
-                pause = (pause * 2).min(Duration::from_millis(250));
+                pause = (pause * 2)
+                    .clamp(Duration::from_millis(5), Duration::from_millis(250))
+                    .min(self.lock_timeout - waited);
             }
         })
     }
@@ -97,22 +114,22 @@ impl crate::backend::Transactions for Pg<'_> {
     /// Puts back the settings a file changed (after a failure too), then
     /// releases the lock.
     fn leave(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
-            self.rollback().now();
+        C::call(async move {
+            self.rollback().await;
             self.may_set = true;
-            let restored = self.restore().now();
+            let restored = self.restore().await;
             self.session = None;
-            let unlocked = self.unlock();
+            let unlocked = self.unlock().await;
             restored.and(unlocked)
         })
     }
 
     fn run_in_progress(&mut self) -> Call<'_, bool> {
-        Call::of(|| -> bool {
+        C::call(async move {
             if self.locked.is_some() {
                 return false;
             }
-            let Ok(key) = self.lock_key() else {
+            let Ok(key) = self.lock_key().await else {
                 return false;
             };
             // A bigint key is held as two oids: its high and its low half.
@@ -125,23 +142,26 @@ impl crate::backend::Transactions for Pg<'_> {
                           AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)",
                     &[&key],
                 )
+                .await
                 .is_ok_and(|row| row.get(0))
         })
     }
 
     fn begin(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             if let Some(open) = &mut self.nested {
                 *open += 1;
                 // Each migration starts with the constraints' own modes, as
                 // after a commit (a rolled-back step does not restore them).
                 if *open == 1 {
-                    verify::checks_at_commit(self.client)
+                    verify::checks_at_commit(&mut *self.client)
+                        .await
                         .map_err(|e| Error::Database(DatabaseError::Postgres(e)))?;
                 }
                 return self
                     .client
                     .batch_execute("SAVEPOINT strata_step")
+                    .await
                     .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
             }
             let mut sql = "BEGIN".to_owned();
@@ -156,10 +176,10 @@ impl crate::backend::Transactions for Pg<'_> {
             // goes in the same message: one round trip, not three.
             if self.table_known && self.locked.is_some() {
                 let with_read = format!("{sql}; {}", self.ahead_sql());
-                match self.client.simple_query(&with_read) {
+                match self.client.simple_query(&with_read).await {
                     Ok(messages) => {
                         self.in_transaction = true;
-                        self.head_ahead = Some(Pg::ahead_of(&messages));
+                        self.head_ahead = Some(Self::ahead_of(&messages));
                         return Ok(());
                     }
                     // A migration dropped or changed the table: the
@@ -172,28 +192,32 @@ impl crate::backend::Transactions for Pg<'_> {
                         self.table_known = false;
                         self.client
                             .batch_execute("ROLLBACK")
+                            .await
                             .map_err(|e| self.db(e))?;
                     }
                     Err(e) => {
-                        let _ = self.client.batch_execute("ROLLBACK");
+                        let _ = self.client.batch_execute("ROLLBACK").await;
                         return Err(self.db(e));
                     }
                 }
             }
-            self.client.batch_execute(&sql).map_err(|e| self.db(e))?;
+            self.client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| self.db(e))?;
             self.in_transaction = true;
             Ok(())
         })
     }
 
     fn commit(&mut self) -> Call<'_, Result<()>> {
-        Call::of(|| -> Result<()> {
+        C::call(async move {
             if let Some(open) = &mut self.nested {
                 *open = open.saturating_sub(1);
                 // What the commit of a migration would check; a failure undoes
                 // the step, as the commit's would.
                 let checked = if *open == 0 {
-                    verify::checks_at_commit(self.client)
+                    verify::checks_at_commit(&mut *self.client).await
                 } else {
                     Ok(())
                 };
@@ -202,7 +226,7 @@ impl crate::backend::Transactions for Pg<'_> {
                 } else {
                     "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step"
                 };
-                let ended = self.client.batch_execute(end);
+                let ended = self.client.batch_execute(end).await;
                 return checked
                     .and(ended)
                     .map_err(|e| Error::Database(DatabaseError::Postgres(e)));
@@ -211,46 +235,56 @@ impl crate::backend::Transactions for Pg<'_> {
                 // What a deferred trigger does at the commit (DDL too), done
                 // now, so that the locks it takes are noted: the same as the
                 // commit would do, and its error is the commit's.
-                if let Err(e) = self.client.batch_execute("SET CONSTRAINTS ALL IMMEDIATE") {
-                    self.rollback().now();
+                if let Err(e) = self
+                    .client
+                    .batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    .await
+                {
+                    self.rollback().await;
                     return Err(self.db(e));
                 }
             }
-            self.note_touched();
+            self.note_touched().await;
             self.in_transaction = false;
             self.head_ahead = None;
-            self.client.batch_execute("COMMIT").map_err(|e| self.db(e))
+            self.client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| self.db(e))
         })
     }
 
     fn rollback(&mut self) -> Call<'_, ()> {
-        Call::of(|| -> () {
+        C::call(async move {
             if let Some(open) = &mut self.nested {
                 // Only a step that is open: a ROLLBACK TO a savepoint that does
                 // not exist would end the outer transaction's use.
                 if *open > 0 {
                     *open -= 1;
-                    let _ = self.client.batch_execute(
-                        "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step",
-                    );
+                    let _ = self
+                        .client
+                        .batch_execute(
+                            "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step",
+                        )
+                        .await;
                 }
                 return;
             }
-            self.note_touched();
+            self.note_touched().await;
             self.head_ahead = None;
             // Also ends a transaction that a no-transaction file left open; with
             // none open, PostgreSQL only warns.
-            let _ = self.client.batch_execute("ROLLBACK");
+            let _ = self.client.batch_execute("ROLLBACK").await;
             self.in_transaction = false;
         })
     }
 
     fn in_transaction(&mut self) -> Call<'_, bool> {
-        Call::of(|| -> bool { self.in_transaction })
+        Call::ready(self.in_transaction)
     }
 }
 
-impl<'a> Pg<'a> {
+impl<C: PgClient> Pg<'_, C> {
     /// Fixes the history table's schema, unless it was named: the one
     /// current now, at the start of a run that changes anything. From here
     /// on every history statement names it, whatever search path a
@@ -259,7 +293,7 @@ impl<'a> Pg<'a> {
     /// the table, so that two applications in one server, or two schemas,
     /// do not wait for each other (the same key as strata's before the
     /// schema was named, so that old and new replicas exclude each other).
-    pub(super) fn lock_key(&mut self) -> Result<i64> {
+    pub(super) async fn lock_key(&mut self) -> Result<i64> {
         // Also: where a history table of this name is on the search path,
         // when not in the current schema.
         let row = self
@@ -274,6 +308,7 @@ impl<'a> Pg<'a> {
                          LIMIT 1)",
                 &[&self.name],
             )
+            .await
             .map_err(|e| self.db(e))?;
         let database: String = row.get(0);
         if self.schema.is_none() {
@@ -306,7 +341,7 @@ impl<'a> Pg<'a> {
     }
 
     /// Releases the advisory lock: both holds (see `enter`).
-    pub(super) fn unlock(&mut self) -> Result<()> {
+    pub(super) async fn unlock(&mut self) -> Result<()> {
         self.quick_select = session::quick_select(None);
         self.table_known = false;
         if let Some(key) = self.locked.take() {
@@ -315,6 +350,7 @@ impl<'a> Pg<'a> {
                     "SELECT pg_advisory_unlock($1) AND pg_advisory_unlock($1)",
                     &[&key],
                 )
+                .await
                 .map_err(|e| self.db(e))?;
         }
         Ok(())

@@ -10,18 +10,23 @@
 //! (see `catalog`), so objects named with their schema (`public.users`, as
 //! `pg_dump` writes them) are seen.
 
-use postgres::error::SqlState;
+#[cfg(feature = "postgres")]
 use postgres::tls::{MakeTlsConnect, TlsConnect};
+#[cfg(feature = "postgres")]
 use postgres::{Client, Config, Socket};
+use tokio_postgres::error::SqlState;
 
-use super::Pg;
-use super::scratch::{ScratchDatabase, drop_leftovers, scratch_key, scratch_name, with_leftovers};
-use crate::backend::{Backend, Transactions};
+#[cfg(feature = "postgres")]
+use super::scratch::{ScratchDatabase, free_inside, scratch_key, scratch_name};
+use super::scratch::{drop_leftovers, with_leftovers};
+use super::{Pg, PgClient};
+use crate::backend::Transactions;
 use crate::error::VerifyFailure;
 use crate::report::VerifyReport;
-use crate::verify::{Next, Scratch};
-use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, Result, Runner};
+use crate::verify::{Next, Pass, Scratch};
+use crate::{DEFAULT_LOCK_TIMEOUT, DatabaseError, Direction, Error, Migrations, Result};
 
+#[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl Migrations {
     /// [`verify`](Migrations::verify) in a scratch
@@ -51,7 +56,9 @@ impl Migrations {
     {
         self.runner().verify_postgres_scratch(config, tls)
     }
+}
 
+impl Migrations {
     /// The first migration with a file that runs outside a transaction.
     fn first_outside_transaction(&self) -> Option<(u64, String)> {
         if !self.any_outside_transaction() {
@@ -66,10 +73,11 @@ impl Migrations {
     }
 }
 
+#[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-impl Runner<'_> {
+impl crate::Runner<'_> {
     /// [`Migrations::verify_postgres_scratch`] with this runner's history
-    /// table ([`table`](Runner::table)), which verify creates as `up` would.
+    /// table ([`table`](crate::Runner::table)), which verify creates as `up` would.
     ///
     /// # Errors
     ///
@@ -83,7 +91,8 @@ impl Runner<'_> {
     {
         let mut admin = config.connect(tls.clone())?;
         let mut connect = |name: &str| config.clone().dbname(name).connect(tls.clone());
-        let leftovers = drop_leftovers(&mut admin, Some(&mut connect))?;
+        let free = |name: &str, key: i64| free_inside(&mut connect, name, key);
+        let leftovers = crate::call::complete(drop_leftovers(&mut admin, Some(free)))?;
         let mut scratch = InScratch {
             database: ScratchDatabase {
                 admin,
@@ -97,7 +106,7 @@ impl Runner<'_> {
             table: &self.options.table,
             catalog_function: false,
         };
-        let result = crate::verify::verify(self.migrations, &mut scratch);
+        let result = crate::call::complete(crate::verify::verify(self.migrations, &mut scratch));
         drop(scratch.client.take());
         let dropped_now = scratch.database.drop_now();
         if let (Err(_), Err(e)) = (&result, &dropped_now) {
@@ -111,9 +120,9 @@ impl Runner<'_> {
 }
 
 /// verify inside one transaction of `client` that is always rolled back:
-/// see [`Runner::verify`].
-pub(super) fn in_transaction(
-    client: &mut Client,
+/// see [`Runner::verify`](crate::Runner::verify).
+pub(super) async fn in_transaction(
+    client: &mut impl PgClient,
     migrations: &Migrations,
     table: &str,
 ) -> Result<VerifyReport> {
@@ -124,13 +133,14 @@ pub(super) fn in_transaction(
             new_enum_value: false,
         });
     }
-    Pg::new(client, table, DEFAULT_LOCK_TIMEOUT, None)
+    Pg::new(&mut *client, table, DEFAULT_LOCK_TIMEOUT, None)
         .check_idle()
-        .now()?;
-    let leftovers = drop_leftovers(client, None)?;
-    client.batch_execute("BEGIN")?;
+        .await?;
+    let no_connect = None::<fn(&str, i64) -> Option<bool>>;
+    let leftovers = drop_leftovers(client, no_connect).await?;
+    client.batch_execute("BEGIN").await?;
     let mut outer = RolledBack { client, table };
-    let result = crate::verify::verify(migrations, &mut outer);
+    let result = crate::verify::verify(migrations, &mut outer).await;
     drop(outer);
     with_leftovers(needs_commits(migrations, result), leftovers)
 }
@@ -169,32 +179,35 @@ fn needs_commits(migrations: &Migrations, result: Result<VerifyReport>) -> Resul
 /// the caller's connection, rolled back on every way out. It is never
 /// renewed: a folder that would need it (a file outside a transaction)
 /// is refused before.
-struct RolledBack<'a> {
-    client: &'a mut Client,
+struct RolledBack<'a, C: PgClient> {
+    client: &'a mut C,
     table: &'a str,
 }
 
-impl Scratch for RolledBack<'_> {
-    fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
-        let mut db = Pg::new(self.client, self.table, DEFAULT_LOCK_TIMEOUT, None);
+impl<C: PgClient> Scratch for RolledBack<'_, C> {
+    async fn run(&mut self, pass: Pass<'_>) -> Result<Next> {
+        let mut db = Pg::new(&mut *self.client, self.table, DEFAULT_LOCK_TIMEOUT, None);
         db.nested = Some(0);
         db.in_transaction = true;
-        check(&mut db)
+        pass.perform(&mut db).await
     }
 
-    fn renew(&mut self) -> Result<bool> {
+    async fn renew(&mut self) -> Result<bool> {
         Ok(false)
     }
 }
 
-impl Drop for RolledBack<'_> {
+impl<C: PgClient> Drop for RolledBack<'_, C> {
+    /// Also when verify's future is dropped part-way (an async driver
+    /// queues it; the server runs it after what it runs now).
     fn drop(&mut self) {
-        let _ = self.client.batch_execute("ROLLBACK");
+        self.client.send_and_forget("ROLLBACK");
     }
 }
 
 /// verify's scratch database in the scratch mode: a database of its own,
 /// created, and dropped when verify starts a new one or ends.
+#[cfg(feature = "postgres")]
 struct InScratch<'a> {
     database: ScratchDatabase,
     /// Connected to `database`, holding the advisory lock on its name.
@@ -206,28 +219,30 @@ struct InScratch<'a> {
     catalog_function: bool,
 }
 
+#[cfg(feature = "postgres")]
 impl Scratch for InScratch<'_> {
-    fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
+    async fn run(&mut self, pass: Pass<'_>) -> Result<Next> {
         let mut client = match self.client.take() {
             Some(client) => client,
             None => self.create()?,
         };
         let mut db = Pg::new(&mut client, self.table, DEFAULT_LOCK_TIMEOUT, None);
         db.catalog_function = self.catalog_function;
-        let next = check(&mut db);
+        let next = pass.perform(&mut db).await;
         self.catalog_function = db.catalog_function;
         drop(db);
         self.client = Some(client);
         next
     }
 
-    fn renew(&mut self) -> Result<bool> {
+    async fn renew(&mut self) -> Result<bool> {
         drop(self.client.take());
         self.client = Some(self.create()?);
         Ok(true)
     }
 }
 
+#[cfg(feature = "postgres")]
 impl InScratch<'_> {
     /// Drops the scratch database, if any, and creates a new one: a
     /// connection to it.
@@ -252,19 +267,26 @@ impl InScratch<'_> {
 /// commit would check. Deferred constraints and constraint triggers fire
 /// now (an error here is the error the commit would give), then those
 /// that are initially deferred are deferred again for the next migration.
-pub(super) fn checks_at_commit(client: &mut Client) -> std::result::Result<(), postgres::Error> {
-    client.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")?;
+pub(super) async fn checks_at_commit(
+    client: &mut impl PgClient,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
+        .await?;
     // Typed: parsed and run in one round trip.
     let deferred: Option<String> = client
-        .query_typed_one(
+        .query_typed_opt(
             "SELECT string_agg(DISTINCT quote_ident(n.nspname) || '.' || quote_ident(con.conname), ', ')
              FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
              WHERE con.condeferred AND has_schema_privilege(n.oid, 'USAGE')",
             &[],
-        )?
-        .get(0);
+        )
+        .await?
+        .and_then(|row| row.get(0));
     if let Some(names) = deferred {
-        client.batch_execute(&format!("SET CONSTRAINTS {names} DEFERRED"))?;
+        client
+            .batch_execute(&format!("SET CONSTRAINTS {names} DEFERRED"))
+            .await?;
     }
     Ok(())
 }

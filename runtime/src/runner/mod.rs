@@ -1,8 +1,11 @@
 //! The runner: options set by the caller, and every operation's entry
 //! point over any [`Database`] connection.
 
+mod asynchronous;
 mod operations;
 mod verify;
+
+pub use asynchronous::AsyncDatabase;
 
 use std::borrow::Cow;
 use std::time::Duration;

@@ -7,6 +7,30 @@ use crate::ops::Ops;
 use crate::plan::Down;
 use crate::{AppliedMigration, HistoryChanges, Report, Result, Status};
 
+/// An operation that moves between versions: one future for the
+/// synchronous and the async entry points.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Move {
+    Up,
+    Down(Down),
+    Redo,
+    Goto(u64),
+}
+
+impl Move {
+    /// Runs it on `ops`; the report says what a dry run could not roll back.
+    pub(super) async fn perform(self, ops: &mut Ops<'_>) -> Result<Report> {
+        let mut report = match self {
+            Move::Up => ops.up().await,
+            Move::Down(how) => ops.down(how).await,
+            Move::Redo => ops.redo().await,
+            Move::Goto(version) => ops.goto(version).await,
+        }?;
+        report.sequences_advanced = std::mem::take(&mut ops.sequences_advanced);
+        Ok(report)
+    }
+}
+
 /// The operations. Each takes any [`Database`] connection.
 impl Runner<'_> {
     fn ops<'a>(&'a self, conn: &'a mut (impl Database + ?Sized)) -> Ops<'a> {
@@ -19,15 +43,8 @@ impl Runner<'_> {
 
     /// An operation that moves between versions, with what a dry run of it
     /// could not roll back.
-    fn moving(
-        &self,
-        conn: &mut (impl Database + ?Sized),
-        operation: impl AsyncFnOnce(&mut Ops<'_>) -> Result<Report>,
-    ) -> Result<Report> {
-        let mut ops = self.ops(conn);
-        let mut report = complete(operation(&mut ops))?;
-        report.sequences_advanced = std::mem::take(&mut ops.sequences_advanced);
-        Ok(report)
+    fn moving(&self, conn: &mut (impl Database + ?Sized), how: Move) -> Result<Report> {
+        complete(how.perform(&mut self.ops(conn)))
     }
 
     /// Applies every pending migration (up to the [target](Runner::target)).
@@ -59,7 +76,7 @@ impl Runner<'_> {
     /// [`Error::LeftDirty`](crate::Error::LeftDirty), ...), inside [`Error::Partial`](crate::Error::Partial) when migrations
     /// before it stay committed ([`Error::failure`](crate::Error::failure) is the failure either way).
     pub fn run(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.moving(conn, async |ops| ops.up().await)
+        self.moving(conn, Move::Up)
     }
 
     /// Reverts the `steps` migrations applied last, the last one first,
@@ -81,7 +98,7 @@ impl Runner<'_> {
     /// As [`run`](Runner::run)'s, and [`Error::Irreversible`](crate::Error::Irreversible) for a
     /// migration marked irreversible on the way (before anything changes).
     pub fn down(&self, conn: &mut (impl Database + ?Sized), steps: usize) -> Result<Report> {
-        self.moving(conn, async |ops| ops.down(Down::Steps(steps)).await)
+        self.moving(conn, Move::Down(Down::Steps(steps)))
     }
 
     /// Reverts every applied migration above `version`, which stays applied.
@@ -91,7 +108,7 @@ impl Runner<'_> {
     /// As [`down`](Runner::down); [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is
     /// not a migration's.
     pub fn down_to(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.moving(conn, async |ops| ops.down(Down::To(version)).await)
+        self.moving(conn, Move::Down(Down::To(version)))
     }
 
     /// Reverts migration `version` alone, whatever was applied after it:
@@ -107,7 +124,7 @@ impl Runner<'_> {
     /// applied, [`Error::NoTransactionRevertBelow`](crate::Error::NoTransactionRevertBelow) for a no-transaction down
     /// file below an applied version.
     pub fn down_only(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.moving(conn, async |ops| ops.down(Down::Only(version)).await)
+        self.moving(conn, Move::Down(Down::Only(version)))
     }
 
     /// Reverts every applied migration. (Version 0 is a real version, so
@@ -117,7 +134,7 @@ impl Runner<'_> {
     ///
     /// As [`down`](Runner::down).
     pub fn down_all(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.moving(conn, async |ops| ops.down(Down::All).await)
+        self.moving(conn, Move::Down(Down::All))
     }
 
     /// Reverts the migration applied last and applies it again. Refused before
@@ -130,7 +147,7 @@ impl Runner<'_> {
     /// As [`down`](Runner::down) and [`run`](Runner::run); [`Error::OutOfOrder`](crate::Error::OutOfOrder)
     /// before anything changes when it would apply a pending gap.
     pub fn redo(&self, conn: &mut (impl Database + ?Sized)) -> Result<Report> {
-        self.moving(conn, async |ops| ops.redo().await)
+        self.moving(conn, Move::Redo)
     }
 
     /// Moves to `version`: reverts what is above it, applies what is
@@ -142,7 +159,7 @@ impl Runner<'_> {
     /// As [`redo`](Runner::redo); [`Error::UnknownVersion`](crate::Error::UnknownVersion) when `version` is
     /// not a migration's.
     pub fn goto(&self, conn: &mut (impl Database + ?Sized), version: u64) -> Result<Report> {
-        self.moving(conn, async |ops| ops.goto(version).await)
+        self.moving(conn, Move::Goto(version))
     }
 
     /// Every version the files or the database know, with its state. Never

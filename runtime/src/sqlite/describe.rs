@@ -258,10 +258,12 @@ fn statement_of(kind: &str, sql: &str) -> Object {
 }
 
 impl crate::backend::Describe for super::Sqlite<'_> {
-    fn snapshot(&mut self) -> Result<crate::schema::Snapshot> {
-        Ok(crate::schema::Snapshot {
-            text: Some(snapshot(self.conn, &mut self.described)?),
-            schema: crate::schema::Schema::default(),
+    fn snapshot(&mut self) -> crate::call::Call<'_, Result<crate::schema::Snapshot>> {
+        crate::call::Call::of(|| {
+            Ok(crate::schema::Snapshot {
+                text: Some(snapshot(self.conn, &mut self.described)?),
+                schema: crate::schema::Schema::default(),
+            })
         })
     }
 

@@ -6,9 +6,9 @@ use rusqlite::Connection;
 use rusqlite::config::DbConfig;
 
 use super::{Sqlite, quote_identifier};
-use crate::backend::{Backend, Transactions};
+use crate::backend::Transactions;
 use crate::report::VerifyReport;
-use crate::verify::Next;
+use crate::verify::{Next, Pass};
 use crate::{Error, Migrations, Result};
 
 /// How many objects of a database that is not new the error names.
@@ -39,7 +39,7 @@ pub(super) fn verify(
         table,
         clean: true,
     };
-    let result = crate::verify::verify(migrations, &mut scratch);
+    let result = crate::call::complete(crate::verify::verify(migrations, &mut scratch));
     let renewed = scratch.renew_now();
     match (result, renewed) {
         (Ok(report), Ok(())) => Ok(report),
@@ -164,16 +164,16 @@ impl Drop for Scratch<'_> {
 }
 
 impl crate::verify::Scratch for Scratch<'_> {
-    fn run(&mut self, check: &mut dyn FnMut(&mut dyn Backend) -> Result<Next>) -> Result<Next> {
+    async fn run(&mut self, pass: Pass<'_>) -> Result<Next> {
         self.clean = false;
         let mut db = Sqlite::new(self.conn, self.table, crate::DEFAULT_LOCK_TIMEOUT);
-        db.enter().now()?;
-        let result = check(&mut db);
-        db.leave().now()?;
+        db.enter().await?;
+        let result = pass.perform(&mut db).await;
+        db.leave().await?;
         result
     }
 
-    fn renew(&mut self) -> Result<bool> {
+    async fn renew(&mut self) -> Result<bool> {
         self.renew_now()?;
         Ok(true)
     }

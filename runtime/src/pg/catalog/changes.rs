@@ -50,8 +50,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write;
 
-use postgres::Client;
-use postgres::error::SqlState;
+use tokio_postgres::error::SqlState;
+
+use crate::pg::PgClient;
 
 use super::{Global, Owned, Prepared, assemble, describe_global, describe_relations};
 use crate::schema::Schema;
@@ -228,27 +229,22 @@ impl Described {
     /// transaction failed), everything is read again at the next
     /// snapshot. Behind a savepoint: an error here must not end the
     /// transaction's use, whose commit would then roll the migration back.
-    pub(in crate::pg) fn note_touched(&mut self, client: &mut Client, cache: &mut Prepared) {
+    pub(in crate::pg) async fn note_touched(
+        &mut self,
+        client: &mut impl PgClient,
+        cache: &mut Prepared,
+    ) {
         if std::mem::take(&mut self.everything_after_transaction) {
             self.everything = true;
         }
         if self.everything || self.fingerprint.is_none() {
             return;
         }
-        let mut attempt = |described: &mut Self, cache: &mut Prepared| {
-            client.batch_execute("SAVEPOINT strata_touched")?;
-            let result = described.touched(client, cache);
-            client.batch_execute(match result {
-                Ok(()) => "RELEASE SAVEPOINT strata_touched",
-                Err(_) => "ROLLBACK TO SAVEPOINT strata_touched; RELEASE SAVEPOINT strata_touched",
-            })?;
-            result
-        };
-        let noted = match attempt(self, cache) {
+        let noted = match self.touched_guarded(client, cache).await {
             // A migration's `DEALLOCATE ALL` took the statement away.
             Err(e) if e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {
                 cache.clear();
-                attempt(self, cache)
+                self.touched_guarded(client, cache).await
             }
             noted => noted,
         };
@@ -270,14 +266,31 @@ impl Described {
         self.everything = true;
     }
 
-    /// Runs [`TOUCHED`] and notes the relations.
-    fn touched(
+    /// [`touched`](Self::touched) behind a savepoint.
+    async fn touched_guarded(
         &mut self,
-        client: &mut Client,
+        client: &mut impl PgClient,
         cache: &mut Prepared,
-    ) -> std::result::Result<(), postgres::Error> {
-        let (statements, _) = cache.prepare(client)?;
-        for row in client.query(&statements.touched, &[])? {
+    ) -> std::result::Result<(), tokio_postgres::Error> {
+        client.batch_execute("SAVEPOINT strata_touched").await?;
+        let result = self.touched(client, cache).await;
+        client
+            .batch_execute(match result {
+                Ok(()) => "RELEASE SAVEPOINT strata_touched",
+                Err(_) => "ROLLBACK TO SAVEPOINT strata_touched; RELEASE SAVEPOINT strata_touched",
+            })
+            .await?;
+        result
+    }
+
+    /// Runs [`TOUCHED`] and notes the relations.
+    async fn touched(
+        &mut self,
+        client: &mut impl PgClient,
+        cache: &mut Prepared,
+    ) -> std::result::Result<(), tokio_postgres::Error> {
+        let (statements, _) = cache.prepare(client).await?;
+        for row in client.query(&statements.touched, &[]).await? {
             let oid: u32 = row.try_get(0)?;
             if oid == 0 || self.composites.contains(&oid) {
                 self.everything = true;
@@ -292,13 +305,13 @@ impl Described {
     /// where it may have changed since the last snapshot.
     /// `in_transaction`: a transaction is open, whose locks say what it
     /// touched so far.
-    pub(in crate::pg) fn snapshot(
+    pub(in crate::pg) async fn snapshot(
         &mut self,
-        client: &mut Client,
+        client: &mut impl PgClient,
         cache: &mut Prepared,
         in_transaction: bool,
-    ) -> std::result::Result<String, postgres::Error> {
-        if let Err(e) = self.read(client, cache, in_transaction) {
+    ) -> std::result::Result<String, tokio_postgres::Error> {
+        if let Err(e) = self.read(client, cache, in_transaction).await {
             self.fingerprint = None;
             return Err(e);
         }
@@ -323,17 +336,19 @@ impl Described {
         assemble(relations, global.unwrap_or(&Global::new()))
     }
 
-    fn read(
+    async fn read(
         &mut self,
-        client: &mut Client,
+        client: &mut impl PgClient,
         cache: &mut Prepared,
         in_transaction: bool,
-    ) -> std::result::Result<(), postgres::Error> {
+    ) -> std::result::Result<(), tokio_postgres::Error> {
         if in_transaction && self.fingerprint.is_some() {
-            self.touched(client, cache)?;
+            self.touched(client, cache).await?;
         }
-        let (statements, _) = cache.prepare(client)?;
-        let row = client.query_one(&statements.fingerprint, &[&self.composite_types])?;
+        let (statements, _) = cache.prepare(client).await?;
+        let row = client
+            .query_one(&statements.fingerprint, &[&self.composite_types])
+            .await?;
         let fingerprint: String = row.try_get(0)?;
         let several_schemas: bool = row.try_get(1)?;
         let unseen = self.everything || self.always || several_schemas;
@@ -342,17 +357,17 @@ impl Described {
         }
         let (oids, fresh) = if unseen || self.fingerprint.as_ref() != Some(&fingerprint) {
             self.fingerprint = None;
-            let global = describe_global(client, cache)?;
+            let global = describe_global(client, cache).await?;
             if self.globals.last() != Some(&global) {
                 self.globals.push(global);
             }
             self.composites.clear();
             self.composite_types.clear();
-            for row in client.query(COMPOSITES, &[])? {
+            for row in client.query(COMPOSITES, &[]).await? {
                 self.composites.insert(row.try_get(0)?);
                 self.composite_types.push(row.try_get(1)?);
             }
-            let fresh = describe_relations(client, cache, None)?;
+            let fresh = describe_relations(client, cache, None).await?;
             let oids: BTreeSet<u32> = self.relations.keys().chain(fresh.keys()).copied().collect();
             (oids, fresh)
         } else if self.changed.is_empty() {
@@ -360,7 +375,7 @@ impl Described {
         } else {
             let changed = std::mem::take(&mut self.changed);
             let oids: Vec<u32> = changed.iter().copied().collect();
-            let fresh = describe_relations(client, cache, Some(&oids))?;
+            let fresh = describe_relations(client, cache, Some(&oids)).await?;
             (changed, fresh)
         };
         let mut fresh = fresh;
