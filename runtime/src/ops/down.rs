@@ -28,7 +28,12 @@ impl Ops<'_> {
             // for it under strata's lock (as `up` does), then look again.
             Err(Error::InProgress { .. }) if self.depth == 0 => {
                 // Boxed: `down` within `down`, once, under the lock.
-                return Box::pin(self.changing(async |ops| ops.down(how).await)).await;
+                return Box::pin(async move {
+                    self.start_changing().await?;
+                    let result = self.down(how).await;
+                    self.end_changing(result).await
+                })
+                .await;
             }
             state => state?,
         };
@@ -51,31 +56,33 @@ impl Ops<'_> {
         // chains strata writes), so that each step's check under the lock
         // is one read of the newest row.
         let mut rows = rows;
-        self.changing(async |ops| {
-            let mut report = ops.report(None);
+        self.start_changing().await?;
+        let result = async {
+            let mut report = self.report(None);
             let mut expected = applied.indexes();
             for (n, &index) in targets.iter().enumerate() {
-                if ops.dry_run() && ops.list()[index].no_transaction(Direction::Down) {
+                if self.dry_run() && self.list()[index].no_transaction(Direction::Down) {
                     report.untried = targets[n..]
                         .iter()
-                        .map(|&i| ops.list()[i].version())
+                        .map(|&i| self.list()[i].version())
                         .collect();
                     break;
                 }
                 let head = rows.last().map(|r| (r.version, r.chain));
-                match ops.revert(index, &expected, head).await {
+                match self.revert(index, &expected, head).await {
                     Ok(step) => report.reverted.push(step),
                     Err(e) => return Err(Error::after(e, &report)),
                 }
-                plan::without(&mut rows, ops.list()[index].version());
+                plan::without(&mut rows, self.list()[index].version());
                 plan::take_out(&mut expected, index);
-                report.version = expected.last().map(|&i| ops.list()[i].version());
+                report.version = expected.last().map(|&i| self.list()[i].version());
             }
-            let (applied, _) = ops.state().await?;
-            report.version = ops.version_of(&applied);
+            let (applied, _) = self.state().await?;
+            report.version = self.version_of(&applied);
             Ok(report)
-        })
-        .await
+        }
+        .await;
+        self.end_changing(result).await
     }
 
     /// Reverts migration `index`, which must be applied, with exactly the
@@ -92,50 +99,53 @@ impl Ops<'_> {
         let outside = m.no_transaction(Direction::Down);
         let newest = expected.last() == Some(&index);
         let mut previous = None;
-        let duration = self
-            .transaction_of(Some((m.version(), &file)), async |ops| {
-                // Under the lock, the history must still be what the plan saw:
-                // the newest row's chain sums up every row, so when it is the
-                // one expected, one read says so; otherwise every row is read.
-                let same_head = match (head, ops.db.read_head().await?) {
-                    (Some((version, chain)), TableState::Strata(Some(now))) => {
-                        !now.dirty && now.version == version && now.chain == chain
-                    }
-                    _ => false,
-                };
-                if !same_head && !ops.state().await?.0.is(expected) {
-                    return Err(Error::HistoryChanged);
+        self.begin().await?;
+        let result = async {
+            // Under the lock, the history must still be what the plan saw:
+            // the newest row's chain sums up every row, so when it is the
+            // one expected, one read says so; otherwise every row is read.
+            let same_head = match (head, self.db.read_head().await?) {
+                (Some((version, chain)), TableState::Strata(Some(now))) => {
+                    !now.dirty && now.version == version && now.chain == chain
                 }
-                if outside {
-                    previous = expected
-                        .iter()
-                        .rev()
-                        .find(|&&i| i < index)
-                        .map(|&i| ops.list()[i].version());
-                    ops.db.set_dirty(m.version(), true, None).await?;
-                    return Ok(None);
-                }
-                let duration = ops.db.execute(m, Direction::Down, &file, true).await?;
-                ops.db.restore().await?;
-                ops.db
-                    .delete_row(m.version())
+                _ => false,
+            };
+            if !same_head && !self.state().await?.0.is(expected) {
+                return Err(Error::HistoryChanged);
+            }
+            if outside {
+                previous = expected
+                    .iter()
+                    .rev()
+                    .find(|&&i| i < index)
+                    .map(|&i| self.list()[i].version());
+                self.db.set_dirty(m.version(), true, None).await?;
+                return Ok(None);
+            }
+            let duration = self.db.execute(m, Direction::Down, &file, true).await?;
+            self.db.restore().await?;
+            self.db
+                .delete_row(m.version())
+                .await
+                .map_err(|e| self.history_error(index, Direction::Down, true, e))?;
+            if !newest {
+                // A row below others is gone: their chains change.
+                self.rechain()
                     .await
-                    .map_err(|e| ops.history_error(index, Direction::Down, true, e))?;
-                if !newest {
-                    // A row below others is gone: their chains change.
-                    ops.rechain()
-                        .await
-                        .map_err(|e| ops.history_error(index, Direction::Down, true, e))?;
-                }
-                if !ops.db.in_transaction().await {
-                    return Err(Error::TransactionControl {
-                        version: m.version(),
-                        file: file.clone(),
-                        line: None,
-                    });
-                }
-                Ok(Some(duration))
-            })
+                    .map_err(|e| self.history_error(index, Direction::Down, true, e))?;
+            }
+            if !self.db.in_transaction().await {
+                return Err(Error::TransactionControl {
+                    version: m.version(),
+                    file: file.clone(),
+                    line: None,
+                });
+            }
+            Ok(Some(duration))
+        }
+        .await;
+        let duration = self
+            .end_transaction(Some((m.version(), &file)), result)
             .await?;
         match duration {
             Some(duration) => {
@@ -151,42 +161,45 @@ impl Ops<'_> {
 
     /// Reverts the migration applied last and applies it again.
     pub async fn redo(&mut self) -> Result<Report> {
-        self.changing(async |ops| {
+        self.start_changing().await?;
+        let result = async {
             // A migration pending below applied ones would be applied with
             // the one redone: refused before anything is reverted, as `up`
             // refuses it.
-            ops.state().await.map_err(not_moving_up)?;
-            let mut report = ops.down(Down::Steps(1)).await?;
+            self.state().await.map_err(not_moving_up)?;
+            let mut report = self.down(Down::Steps(1)).await?;
             let Some(reverted) = report.reverted.first() else {
                 return Ok(report);
             };
-            let end = ops.index_of(reverted.version)? + 1;
+            let end = self.index_of(reverted.version)? + 1;
             // It may have been applied out of order (late): applying it
             // again puts the history back as it was.
-            ops.redoing = true;
-            let up = ops.up_to(end).await;
-            ops.redoing = false;
+            self.redoing = true;
+            let up = self.up_to(end).await;
+            self.redoing = false;
             let up = up.map_err(|e| Error::after(e, &report))?;
             report.applied = up.applied;
             report.untried.extend(up.untried);
             report.version = up.version;
             Ok(report)
-        })
-        .await
+        }
+        .await;
+        self.end_changing(result).await
     }
 
     /// Moves up or down to `version`.
     pub async fn goto(&mut self, version: u64) -> Result<Report> {
         let index = self.index_of(version)?;
-        self.changing(async |ops| {
+        self.start_changing().await?;
+        let result = async {
             // As for redo: a migration pending below applied ones would be
             // applied after the down; refused before anything changes.
-            ops.state().await.map_err(not_moving_up)?;
-            let mut report = ops.down(Down::To(version)).await?;
+            self.state().await.map_err(not_moving_up)?;
+            let mut report = self.down(Down::To(version)).await?;
             if !report.untried.is_empty() {
                 return Ok(report);
             }
-            let up = ops
+            let up = self
                 .up_to(index + 1)
                 .await
                 .map_err(|e| Error::after(e, &report))?;
@@ -194,7 +207,8 @@ impl Ops<'_> {
             report.untried = up.untried;
             report.version = up.version.or(report.version);
             Ok(report)
-        })
-        .await
+        }
+        .await;
+        self.end_changing(result).await
     }
 }

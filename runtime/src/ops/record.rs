@@ -15,47 +15,59 @@ impl Ops<'_> {
     /// them, on a database that has no history yet.
     pub async fn baseline(&mut self, version: u64) -> Result<HistoryChanges> {
         let index = self.index_of(version)?;
-        self.changing(async |ops| {
-            ops.transaction(async |ops| {
-                ops.db.create_table().await?;
-                let rows = ops.db.read_all().await?;
-                let plan = plan::baseline(ops.list(), &rows, index, &ops.options.table)?;
-                ops.carry_out(plan).await
-            })
-            .await
-        })
-        .await
+        self.start_changing().await?;
+        let result = async {
+            self.begin().await?;
+            let result = async {
+                self.db.create_table().await?;
+                let rows = self.db.read_all().await?;
+                let plan = plan::baseline(self.list(), &rows, index, &self.options.table)?;
+                self.carry_out(plan).await
+            }
+            .await;
+            self.end_transaction(None, result).await
+        }
+        .await;
+        self.end_changing(result).await
     }
 
     /// Sets the recorded state to `version` (`None`: nothing applied) and
     /// clears dirty flags, after a person repaired the database.
     pub async fn force(&mut self, version: Option<u64>) -> Result<HistoryChanges> {
         let keep = version.map(|v| self.index_of(v)).transpose()?;
-        self.changing(async |ops| {
-            ops.transaction(async |ops| {
-                ops.db.create_table().await?;
-                let rows = ops.db.read_all().await?;
-                let plan = plan::force(ops.list(), &rows, version, keep);
-                ops.carry_out(plan).await
-            })
-            .await
-        })
-        .await
+        self.start_changing().await?;
+        let result = async {
+            self.begin().await?;
+            let result = async {
+                self.db.create_table().await?;
+                let rows = self.db.read_all().await?;
+                let plan = plan::force(self.list(), &rows, version, keep);
+                self.carry_out(plan).await
+            }
+            .await;
+            self.end_transaction(None, result).await
+        }
+        .await;
+        self.end_changing(result).await
     }
 
     /// Accepts the current checksum (and name) of applied migrations whose
     /// files were edited on purpose.
     pub async fn repair(&mut self) -> Result<HistoryChanges> {
-        self.changing(async |ops| {
-            ops.transaction(async |ops| {
-                ops.db.create_table().await?;
-                let rows = ops.db.read_all().await?;
-                let plan = plan::repair(ops.migrations(), &rows);
-                ops.carry_out(plan).await
-            })
-            .await
-        })
-        .await
+        self.start_changing().await?;
+        let result = async {
+            self.begin().await?;
+            let result = async {
+                self.db.create_table().await?;
+                let rows = self.db.read_all().await?;
+                let plan = plan::repair(self.migrations(), &rows);
+                self.carry_out(plan).await
+            }
+            .await;
+            self.end_transaction(None, result).await
+        }
+        .await;
+        self.end_changing(result).await
     }
 
     /// Converts golang-migrate's history table, or a home-made one, into
@@ -66,26 +78,30 @@ impl Ops<'_> {
         let forced = forced
             .map(|v| v.map(|v| self.index_of(v)).transpose())
             .transpose()?;
-        self.changing(async |ops| {
-            ops.transaction(async |ops| {
-                let table = ops.options.table.to_string();
-                let Some((kind, rows)) = ops.db.read_foreign().await? else {
-                    return match ops.db.read_head().await? {
+        self.start_changing().await?;
+        let result = async {
+            self.begin().await?;
+            let result = async {
+                let table = self.options.table.to_string();
+                let Some((kind, rows)) = self.db.read_foreign().await? else {
+                    return match self.db.read_head().await? {
                         TableState::Missing => Err(Error::NothingToAdopt { table }),
                         // Said for a version, nothing to convert would
                         // read as done: `force` records a version.
                         TableState::Strata(_) if forced.is_some() => {
                             Err(Error::AdoptedAlready { table })
                         }
-                        TableState::Strata(_) => Ok(ops.history_changes()),
+                        TableState::Strata(_) => Ok(self.history_changes()),
                     };
                 };
-                let plan = plan::adopt(ops.migrations(), &table, (kind, &rows), forced)?;
-                ops.carry_out(plan).await
-            })
-            .await
-        })
-        .await
+                let plan = plan::adopt(self.migrations(), &table, (kind, &rows), forced)?;
+                self.carry_out(plan).await
+            }
+            .await;
+            self.end_transaction(None, result).await
+        }
+        .await;
+        self.end_changing(result).await
     }
 
     /// Carries out planned edits, in order, and reports them.

@@ -45,12 +45,15 @@ impl Ops<'_> {
         }
     }
 
-    /// Runs `f` between `enter` and `leave`, which always runs. In a dry
-    /// run, everything `f` did is rolled back before `leave`.
-    pub(super) async fn changing<T>(
-        &mut self,
-        f: impl AsyncFnOnce(&mut Self) -> Result<T>,
-    ) -> Result<T> {
+    /// Begins work that changes the database: the outermost call checks
+    /// the connection and enters (connection settings, the lock). The
+    /// work runs next, and [`end_changing`](Self::end_changing) always
+    /// follows with its result, which leaves; in a dry run, everything the
+    /// work did is rolled back before that. (Two calls, not one that takes
+    /// the work as a closure: an operation's future must be `Send` over an
+    /// async connection, which the compiler cannot yet prove of a future
+    /// that awaits a closure called with a borrowed `Ops`.)
+    pub(super) async fn start_changing(&mut self) -> Result<()> {
         if self.depth == 0 {
             self.db.check_idle().await?;
             // Before anything is tried: a read-only database fails at its
@@ -68,7 +71,12 @@ impl Ops<'_> {
             self.db.enter().await?;
         }
         self.depth += 1;
-        let result = f(self).await;
+        Ok(())
+    }
+
+    /// Ends what [`start_changing`](Self::start_changing) began, with the
+    /// work's `result`.
+    pub(super) async fn end_changing<T>(&mut self, result: Result<T>) -> Result<T> {
         self.depth -= 1;
         if self.depth > 0 {
             return result;
@@ -104,24 +112,16 @@ impl Ops<'_> {
         Ok(value)
     }
 
-    /// Runs `f` in one transaction: committed if it succeeds, rolled back
-    /// if it fails.
-    pub(super) async fn transaction<T>(
-        &mut self,
-        f: impl AsyncFnOnce(&mut Self) -> Result<T>,
-    ) -> Result<T> {
-        self.transaction_of(None, f).await
-    }
-
-    /// [`transaction`](Self::transaction) for the file `of` (version,
-    /// path): an error at its commit (a deferred constraint) names it.
-    pub(super) async fn transaction_of<T>(
+    /// Ends the transaction that [`begin`](Self::begin) began around work
+    /// whose result is `result`: committed if it succeeded, rolled back if
+    /// it failed. `of` (version, path): an error at the commit (a deferred
+    /// constraint) names that file.
+    pub(super) async fn end_transaction<T>(
         &mut self,
         of: Option<(u64, &str)>,
-        f: impl AsyncFnOnce(&mut Self) -> Result<T>,
+        result: Result<T>,
     ) -> Result<T> {
-        self.begin().await?;
-        let done = match f(self).await {
+        let done = match result {
             Ok(value) => match self.commit().await {
                 Ok(()) => Ok(value),
                 Err(e) => Err(match of {

@@ -60,7 +60,12 @@ impl Ops<'_> {
         self.writable = true;
         // Boxed: what a run that applies something holds is large, and the
         // startup check (above) would move it around for nothing.
-        Box::pin(self.changing(async |ops| ops.up_loop(end, missing).await)).await
+        Box::pin(async move {
+            self.start_changing().await?;
+            let result = self.up_loop(end, missing).await;
+            self.end_changing(result).await
+        })
+        .await
     }
 
     /// One transaction per step until nothing is pending. `missing`: the
@@ -304,12 +309,17 @@ impl Ops<'_> {
             ));
         }
         restored.map_err(|e| dirty(e, true))?;
-        self.transaction(async |ops| match direction {
-            Direction::Up => ops.db.set_dirty(m.version(), false, Some(duration)).await,
-            Direction::Down => ops.db.delete_row(m.version()).await,
-        })
-        .await
-        .map_err(|e| dirty(self.history_error(index, direction, false, e), true))?;
+        let recorded = async {
+            self.begin().await?;
+            let result = match direction {
+                Direction::Up => self.db.set_dirty(m.version(), false, Some(duration)).await,
+                Direction::Down => self.db.delete_row(m.version()).await,
+            };
+            self.end_transaction(None, result).await
+        };
+        recorded
+            .await
+            .map_err(|e| dirty(self.history_error(index, direction, false, e), true))?;
         log::info!(
             "{} migration {file} (outside a transaction) in {}",
             match direction {

@@ -70,11 +70,16 @@ pub(crate) trait PgClient: Send {
 
     fn prepare(&mut self, sql: &str) -> impl Future<Output = Result<Statement, Error>> + Send;
 
-    /// Sends `sql` by the simple protocol and does not wait for its end:
-    /// what a backend dropped part-way (a panic, a cancelled future) does
-    /// to leave the connection as it found it. The server runs it after
-    /// whatever it is running now; errors are dropped.
-    fn send_and_forget(&mut self, sql: &str);
+    /// What a backend dropped part-way (a panic, a cancelled future) does
+    /// to leave the connection as it found it: runs each of `cleanup` by
+    /// the simple protocol, each on its own, errors dropped. A blocking
+    /// driver runs them now. An async one queues them on the connection
+    /// without waiting: the server runs them after the statement of
+    /// strata's that may still run (as tokio-postgres lets any dropped
+    /// query run to its end). Not cancelled: a cancel request travels on a
+    /// connection of its own and could land on a later statement of the
+    /// caller's instead.
+    fn abandon(&mut self, cleanup: &[String]);
 }
 
 #[cfg(feature = "postgres")]
@@ -146,9 +151,10 @@ impl PgClient for postgres::Client {
         std::future::ready(postgres::Client::prepare(self, sql))
     }
 
-    fn send_and_forget(&mut self, sql: &str) {
-        // Blocking: done when this returns.
-        let _ = postgres::Client::batch_execute(self, sql);
+    fn abandon(&mut self, cleanup: &[String]) {
+        for sql in cleanup {
+            let _ = postgres::Client::batch_execute(self, sql);
+        }
     }
 }
 
@@ -221,13 +227,15 @@ impl PgClient for tokio_postgres::Client {
         tokio_postgres::Client::prepare(self, sql)
     }
 
-    fn send_and_forget(&mut self, sql: &str) {
-        // tokio-postgres queues a request on the connection's channel the
-        // first time its future is polled, before it waits for any answer;
-        // the connection task then sends it and drops the answer nobody
-        // reads. One poll here, outside any runtime, does just that.
-        let mut request = std::pin::pin!(tokio_postgres::Client::batch_execute(self, sql));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let _ = request.as_mut().poll(&mut cx);
+    fn abandon(&mut self, cleanup: &[String]) {
+        for sql in cleanup {
+            // tokio-postgres queues a request on the connection's channel
+            // the first time its future is polled, before it waits for any
+            // answer; the connection task sends it and drops the answer
+            // nobody reads. One poll here does just that.
+            let mut request = std::pin::pin!(tokio_postgres::Client::batch_execute(self, sql));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let _ = request.as_mut().poll(&mut cx);
+        }
     }
 }

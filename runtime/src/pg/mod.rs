@@ -229,16 +229,19 @@ impl<'a, C: PgClient> Pg<'a, C> {
 impl<C: PgClient> Drop for Pg<'_, C> {
     /// A panic between `enter` and `leave`, or a future dropped there (a
     /// cancelled task), must not keep other replicas waiting, nor leave a
-    /// transaction open on the caller's connection: roll back and release
-    /// the lock on the way out. An async driver only queues these
-    /// statements; the server runs them after what it is running now.
+    /// transaction open or a migration's settings on the caller's
+    /// connection (see `PgClient::abandon`).
     fn drop(&mut self) {
         if let Some(key) = self.locked.take().or(self.locking.take()) {
-            self.client.send_and_forget("ROLLBACK");
-            // Both holds (see `enter`); a hold not taken only warns.
-            self.client.send_and_forget(&format!(
-                "SELECT pg_advisory_unlock({key}), pg_advisory_unlock({key})"
-            ));
+            let mut cleanup = vec![
+                "ROLLBACK".to_owned(),
+                // Both holds (see `enter`); a hold not taken only warns.
+                format!("SELECT pg_advisory_unlock({key}), pg_advisory_unlock({key})"),
+            ];
+            if let Some(saved) = &self.session {
+                cleanup.extend(saved.restore_blind());
+            }
+            self.client.abandon(&cleanup);
         }
     }
 }

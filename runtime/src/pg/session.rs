@@ -68,6 +68,27 @@ pub(super) struct Settings {
     quick: String,
 }
 
+impl Settings {
+    /// The statements that put these settings back without reading what
+    /// they are now, for a connection left part-way (see `Pg`'s `Drop`):
+    /// every setting to its default, then each that the session had set,
+    /// the session user before the role. Each is a statement of its own,
+    /// so that one the server refuses stops no other.
+    pub(super) fn restore_blind(&self) -> Vec<String> {
+        let mut out = vec!["RESET ALL".to_owned()];
+        let mut changed: Vec<&(String, String)> = self.changed.iter().collect();
+        changed.sort_by_key(|(name, _)| name != "session_authorization");
+        for (name, value) in changed {
+            out.push(format!(
+                "SELECT set_config({}, {}, false)",
+                super::quote_literal(name),
+                super::quote_literal(value)
+            ));
+        }
+        out
+    }
+}
+
 /// The cheap comparison's statement: one row of two columns, the
 /// [`QUICK`] settings joined, and whether this session still holds the
 /// advisory lock `lock` (true when there is none to hold). strata holds the

@@ -201,7 +201,7 @@ impl<C: PgClient> Drop for RolledBack<'_, C> {
     /// Also when verify's future is dropped part-way (an async driver
     /// queues it; the server runs it after what it runs now).
     fn drop(&mut self) {
-        self.client.send_and_forget("ROLLBACK");
+        self.client.abandon(&["ROLLBACK".to_owned()]);
     }
 }
 
