@@ -11,6 +11,7 @@
 //! Rounds: `STRATA_RELIABILITY=full` for CI's (RELIABILITY.md), one per N
 //! otherwise.
 
+#[macro_use]
 mod common;
 
 use std::io::{BufRead, Write};
@@ -22,6 +23,8 @@ use strata::rusqlite::Connection;
 
 const DATABASE: &str = "STRATA_TEST_CHILD_DATABASE";
 const FOLDER: &str = "STRATA_TEST_CHILD_FOLDER";
+/// The PostgreSQL driver a child migrates with (`Driver::name`).
+const DRIVER: &str = "STRATA_TEST_CHILD_DRIVER";
 const MIGRATIONS: u64 = 20;
 
 /// Run by the parent tests only: without its variables it has nothing to do.
@@ -34,22 +37,35 @@ fn child() {
     };
     let migrations = Migrations::from_dir(folder).unwrap();
     let database = database.to_str().unwrap().to_owned();
-    let mut conn: Box<dyn strata::Database> = if database.starts_with("postgres") {
+    let barrier = || {
+        // The parent writes a line once every child is started.
+        std::io::stdin()
+            .lock()
+            .read_line(&mut String::new())
+            .unwrap();
+    };
+    let result = if database.starts_with("postgres") {
         #[cfg(feature = "postgres")]
         {
-            Box::new(strata::postgres::Client::connect(&database, strata::postgres::NoTls).unwrap())
+            use common::drivers::{Conn, Driver, Operations};
+            let name = std::env::var(DRIVER).unwrap_or_default();
+            let driver = Driver::ALL
+                .iter()
+                .copied()
+                .find(|d| d.name() == name)
+                .unwrap_or(Driver::Postgres);
+            let mut conn = Conn::connect(&database, driver);
+            barrier();
+            migrations.run_on(&mut conn)
         }
         #[cfg(not(feature = "postgres"))]
         unreachable!("PostgreSQL children need the postgres feature")
     } else {
-        Box::new(Connection::open(&database).unwrap())
+        let mut conn = Connection::open(&database).unwrap();
+        barrier();
+        migrations.run(&mut conn)
     };
-    // The barrier: the parent writes a line once every child is started.
-    std::io::stdin()
-        .lock()
-        .read_line(&mut String::new())
-        .unwrap();
-    match migrations.run(&mut *conn) {
+    match result {
         Ok(report) => {
             let versions: Vec<String> = report
                 .applied
@@ -121,11 +137,20 @@ fn folder(no_transaction: Option<u64>) -> tempfile::TempDir {
 /// One round: `processes` children released together on `database`.
 /// Returns how many of them applied anything.
 fn race(processes: usize, database: &str, folder: &Path) -> usize {
+    race_with(processes, database, folder, "")
+}
+
+/// [`race`] with the PostgreSQL driver named `driver`.
+fn race_with(processes: usize, database: &str, folder: &Path, driver: &str) -> usize {
     let mut children: Vec<_> = (0..processes)
         .map(|_| {
             spawn_child(
                 "child",
-                &[(DATABASE, database), (FOLDER, folder.to_str().unwrap())],
+                &[
+                    (DATABASE, database),
+                    (FOLDER, folder.to_str().unwrap()),
+                    (DRIVER, driver),
+                ],
             )
         })
         .collect();
@@ -269,9 +294,8 @@ fn threads_wait_for_a_no_transaction_migration_on_sqlite() {
 }
 
 #[cfg(feature = "postgres")]
-#[test]
-fn replicas_wait_for_a_no_transaction_migration_on_postgres() {
-    let Some(db) = common::pg::TestDb::new("concurrency_slow") else {
+fn replicas_wait_for_a_no_transaction_migration_on_postgres(driver: common::drivers::Driver) {
+    let Some(db) = common::drivers::TestDb::with_driver("concurrency_slow", driver) else {
         return;
     };
     let folder = slow_folder();
@@ -282,15 +306,14 @@ fn replicas_wait_for_a_no_transaction_migration_on_postgres() {
             .unwrap();
         // The advisory lock spans the whole run, the no-transaction
         // migration included.
-        assert_eq!(race(16, &db.url, folder.path()), 1);
+        assert_eq!(race_with(16, &db.url, folder.path(), driver.name()), 1);
         assert_eq!(common::pg::history(&mut client).len() as u64, MIGRATIONS);
     }
 }
 
 #[cfg(feature = "postgres")]
-#[test]
-fn replicas_started_together_on_postgres() {
-    let Some(db) = common::pg::TestDb::new("concurrency") else {
+fn replicas_started_together_on_postgres(driver: common::drivers::Driver) {
+    let Some(db) = common::drivers::TestDb::with_driver("concurrency", driver) else {
         return;
     };
     let folder = busy_folder();
@@ -303,13 +326,22 @@ fn replicas_started_together_on_postgres() {
                 .unwrap();
             // The advisory lock is held for a whole run: one replica
             // migrates, the others wait and find nothing to do.
-            assert_eq!(race(processes, &db.url, folder.path()), 1);
+            assert_eq!(
+                race_with(processes, &db.url, folder.path(), driver.name()),
+                1
+            );
             let history = common::pg::history(&mut client);
             assert_eq!(history.len() as u64, MIGRATIONS);
         }
         println!(
-            "concurrency, PostgreSQL, {processes} replicas: {rounds} rounds, 0 failures, each version applied once, \
+            "concurrency, PostgreSQL ({driver:?}), {processes} replicas: {rounds} rounds, 0 failures, each version applied once, \
              one replica migrated and the others found nothing to do in every round"
         );
     }
 }
+
+#[cfg(feature = "postgres")]
+for_each_driver!(
+    replicas_wait_for_a_no_transaction_migration_on_postgres,
+    replicas_started_together_on_postgres,
+);

@@ -7,6 +7,7 @@
 //! Counts: `STRATA_RELIABILITY=full` for CI's (RELIABILITY.md), the quick
 //! ones otherwise.
 
+#[macro_use]
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -24,6 +25,8 @@ const OUTSIDE: u64 = 55;
 
 const CHILD_DATABASE: &str = "STRATA_CRASH_DATABASE";
 const CHILD_FOLDER: &str = "STRATA_CRASH_FOLDER";
+/// The PostgreSQL driver a child migrates with (`Driver::name`).
+const CHILD_DRIVER: &str = "STRATA_CRASH_DRIVER";
 
 /// What migration `v` leaves behind: a table `m{v}`, or for every tenth a
 /// column `c{v}` of the table `big`, which it recreates.
@@ -95,13 +98,19 @@ fn crash_child() {
     };
     #[cfg(feature = "postgres")]
     if database.starts_with("postgres") {
-        let mut client =
-            strata::postgres::Client::connect(&database, strata::postgres::NoTls).unwrap();
+        use common::drivers::{Conn, Driver, Operations};
+        let name = std::env::var(CHILD_DRIVER).unwrap_or_default();
+        let driver = Driver::ALL
+            .iter()
+            .copied()
+            .find(|d| d.name() == name)
+            .unwrap_or(Driver::Postgres);
+        let mut client = Conn::connect(&database, driver);
         client
             .batch_execute("SET client_connection_check_interval = '50ms'")
             .unwrap();
         ready();
-        migrations.run(&mut client).unwrap();
+        migrations.run_on(&mut client).unwrap();
         return;
     }
     let mut conn = Connection::open(&database).unwrap();
@@ -223,6 +232,7 @@ fn kill_loop(
     what: &str,
     kills: usize,
     database: &str,
+    driver: &str,
     folder: &Path,
     found: &dyn Fn() -> Found,
     recover: &dyn Fn(),
@@ -235,6 +245,7 @@ fn kill_loop(
         &[
             (CHILD_DATABASE, database),
             (CHILD_FOLDER, folder.to_str().unwrap()),
+            (CHILD_DRIVER, driver),
         ],
     );
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -256,6 +267,7 @@ fn kill_loop(
             &[
                 (CHILD_DATABASE, database),
                 (CHILD_FOLDER, folder.to_str().unwrap()),
+                (CHILD_DRIVER, driver),
             ],
         );
         let stdout = child.stdout.take().unwrap();
@@ -297,6 +309,7 @@ fn kill_loop(
         &[
             (CHILD_DATABASE, database),
             (CHILD_FOLDER, folder.to_str().unwrap()),
+            (CHILD_DRIVER, driver),
         ],
     );
     assert!(
@@ -348,6 +361,7 @@ fn sqlite_crashes(journal_mode: &str) {
         &format!("SQLite, journal_mode={journal_mode}"),
         kills,
         path.to_str().unwrap(),
+        "",
         folder.path(),
         &found,
         &|| sqlite_recover(&path, &migrations),
@@ -372,7 +386,7 @@ fn sqlite_wal_survives_kills() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
-    use crate::common::pg::TestDb;
+    use crate::common::drivers::{Driver, TestDb};
     use strata::postgres::{Client, NoTls};
 
     fn folder(dir: &Path) {
@@ -492,9 +506,8 @@ mod postgres {
         }
     }
 
-    #[test]
-    fn postgres_survives_killed_clients() {
-        let Some(db) = TestDb::new("crash") else {
+    pub(super) fn postgres_survives_killed_clients(driver: Driver) {
+        let Some(db) = TestDb::with_driver("crash", driver) else {
             return;
         };
         let dir = tempfile::tempdir().unwrap();
@@ -519,9 +532,10 @@ mod postgres {
                 .unwrap();
         };
         kill_loop(
-            "PostgreSQL",
+            &format!("PostgreSQL ({driver:?})"),
             count(4, 50),
             &url,
+            driver.name(),
             dir.path(),
             &|| found(&url),
             &recover,
@@ -529,3 +543,9 @@ mod postgres {
         );
     }
 }
+
+#[cfg(feature = "postgres")]
+use postgres::postgres_survives_killed_clients;
+
+#[cfg(feature = "postgres")]
+for_each_driver!(postgres_survives_killed_clients);

@@ -2,7 +2,8 @@
 //! driver built: [`Driver`], a connection of either ([`Conn`]), and
 //! strata's operations on it ([`Operations`]).
 
-use super::pg::{Sql, TestDb};
+use super::pg::Sql;
+pub use super::pg::TestDb;
 use strata::postgres::{Client, NoTls};
 
 impl TestDb {
@@ -30,6 +31,13 @@ pub enum Driver {
 }
 
 impl Driver {
+    /// Every driver built.
+    pub const ALL: &[Driver] = &[
+        Driver::Postgres,
+        #[cfg(feature = "tokio-postgres")]
+        Driver::TokioPostgres,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Driver::Postgres => "pg",
