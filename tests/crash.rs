@@ -231,8 +231,9 @@ fn sqlite_recover(path: &Path, migrations: &Migrations) {
 fn kill_loop(
     what: &str,
     kills: usize,
-    database: &str,
-    driver: &str,
+    // The database, and the PostgreSQL driver the children use ("" for
+    // SQLite).
+    (database, driver): (&str, &str),
     folder: &Path,
     found: &dyn Fn() -> Found,
     recover: &dyn Fn(),
@@ -360,8 +361,7 @@ fn sqlite_crashes(journal_mode: &str) {
     kill_loop(
         &format!("SQLite, journal_mode={journal_mode}"),
         kills,
-        path.to_str().unwrap(),
-        "",
+        (path.to_str().unwrap(), ""),
         folder.path(),
         &found,
         &|| sqlite_recover(&path, &migrations),
@@ -534,8 +534,7 @@ mod postgres {
         kill_loop(
             &format!("PostgreSQL ({driver:?})"),
             count(4, 50),
-            &url,
-            driver.name(),
+            (&url, driver.name()),
             dir.path(),
             &|| found(&url),
             &recover,
