@@ -1011,3 +1011,93 @@ fn a_no_transaction_migration_never_runs_below_a_newer_build_s_versions() {
     }
     assert!(!tables(&conn).contains(&"t4".to_owned()));
 }
+
+/// sqlx's history table on SQLite, as `sqlx::migrate!` creates it, with a
+/// row per migration it ran.
+fn sqlx_table(conn: &strata::rusqlite::Connection, rows: &[(i64, &str, bool)]) {
+    conn.execute_batch(
+        "CREATE TABLE _sqlx_migrations (
+             version BIGINT PRIMARY KEY,
+             description TEXT NOT NULL,
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+             success BOOLEAN NOT NULL,
+             checksum BLOB NOT NULL,
+             execution_time BIGINT NOT NULL
+         );",
+    )
+    .unwrap();
+    for (version, description, success) in rows {
+        conn.execute(
+            "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
+             VALUES (?1, ?2, '2024-03-01 12:30:00', ?3, x'00', 1000)",
+            (version, description, success),
+        )
+        .unwrap();
+    }
+}
+
+/// A project moving from `sqlx::migrate!`: its history is adopted under
+/// its name, each version with the time sqlx recorded; a migration sqlx
+/// recorded as failed (`success = false`) is dirty, and adopt refuses it
+/// until the user says which version the database is at.
+#[test]
+fn sqlx_history_is_adopted_and_a_failed_migration_refused() {
+    let migrations = load(&tables_folder([1, 2, 3]));
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    conn.execute_batch(
+        "CREATE TABLE t1 (id INTEGER PRIMARY KEY); CREATE TABLE t2 (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    sqlx_table(&conn, &[(1, "t1", true), (2, "t2", true)]);
+    let runner = migrations.runner().table("_sqlx_migrations");
+    let err = runner.run(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            err.failure(),
+            Error::ForeignHistoryTable {
+                kind: strata::ForeignTable::Sqlx,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("sqlx's history table"), "{err}");
+    let changes = runner.adopt(&mut conn).unwrap();
+    assert_eq!(changes.changes.len(), 2);
+    let kept: Vec<(i64, String)> = conn
+        .prepare("SELECT version, applied_at FROM _sqlx_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        kept,
+        [
+            (1, "2024-03-01T12:30:00.000Z".to_owned()),
+            (2, "2024-03-01T12:30:00.000Z".to_owned())
+        ]
+    );
+    let report = runner.run(&mut conn).unwrap();
+    assert_eq!(report.applied.len(), 1);
+
+    let (_dir, path) = database();
+    let mut conn = open(&path);
+    sqlx_table(&conn, &[(1, "t1", true), (2, "t2", false)]);
+    let err = runner.adopt(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::AdoptDirty {
+                version: Some(2),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    conn.execute_batch("CREATE TABLE t1 (id INTEGER PRIMARY KEY);")
+        .unwrap();
+    runner.adopt_forced(&mut conn, Some(1)).unwrap();
+    assert_eq!(runner.run(&mut conn).unwrap().applied.len(), 2);
+}

@@ -348,6 +348,71 @@ fn baseline_and_adoption_of_golang_migrate(driver: Driver) {
     );
 }
 
+/// `sqlx::migrate!`'s history table, as sqlx creates it on PostgreSQL:
+/// adopted under its name with sqlx's times, refused while a migration is
+/// recorded as failed.
+fn sqlx_history_is_adopted(driver: Driver) {
+    let Some(db) = TestDb::with_driver("sqlx_adopt", driver) else {
+        return;
+    };
+    let mut client = db.conn(driver);
+    client
+        .batch_execute(
+            "CREATE TABLE _sqlx_migrations (
+                 version BIGINT PRIMARY KEY,
+                 description TEXT NOT NULL,
+                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+                 success BOOLEAN NOT NULL,
+                 checksum BYTEA NOT NULL,
+                 execution_time BIGINT NOT NULL
+             );
+             INSERT INTO _sqlx_migrations VALUES
+                 (1, 'chat', '2024-03-01 12:30:00+00', true, '\\x00', 1000),
+                 (2, 'thinking role', '2024-03-01 12:30:01+00', false, '\\x00', 1000);",
+        )
+        .unwrap();
+    client.batch_execute(CHAT.get(1).unwrap().up_sql()).unwrap();
+    let runner = CHAT.runner().table("_sqlx_migrations");
+    let err = runner.run_on(&mut client).unwrap_err();
+    assert!(
+        matches!(
+            err.failure(),
+            Error::ForeignHistoryTable {
+                kind: ForeignTable::Sqlx,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = runner.adopt_on(&mut client).unwrap_err();
+    assert!(
+        matches!(
+            err.failure(),
+            Error::AdoptDirty {
+                version: Some(2),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    client
+        .batch_execute("DELETE FROM _sqlx_migrations WHERE version = 2")
+        .unwrap();
+    assert_eq!(runner.adopt_on(&mut client).unwrap().changes.len(), 1);
+    let at: String = client
+        .query_one(
+            "SELECT to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM _sqlx_migrations",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(at, "2024-03-01 12:30:00");
+    assert_eq!(
+        versions(&runner.run_on(&mut client).unwrap().applied),
+        [2, 3, 4]
+    );
+}
+
 fn transaction_control_is_refused_before_it_runs(driver: Driver) {
     let Some(db) = TestDb::with_driver("txn_control", driver) else {
         return;
@@ -979,6 +1044,7 @@ fn a_dry_run_checks_what_each_commit_would(driver: Driver) {
 }
 
 for_each_driver!(
+    sqlx_history_is_adopted,
     every_operation_on_the_chat_schema,
     checks_refusals_and_recovery,
     baseline_and_adoption_of_golang_migrate,

@@ -144,8 +144,8 @@ pub(crate) const POSTGRES_COLUMN_TYPES: &str = "SELECT column_name::text, data_t
      WHERE table_schema = coalesce($2, current_schema()) AND table_name = $1 \
      ORDER BY ordinal_position";
 
-/// golang-migrate's table, or a home-made one (`adoptable` gives no other
-/// kind), on SQLite. The recorded time is kept, in strata's format where
+/// golang-migrate's table, sqlx's, or a home-made one (`adoptable` gives
+/// no other kind), on SQLite. The recorded time is kept, in strata's format where
 /// SQLite can read it (ISO 8601 text, or seconds since 1970), else as it is.
 #[cfg(feature = "sqlite")]
 fn sqlite_foreign_rows(table: &str, kind: ForeignTable, _: &[(String, String)]) -> String {
@@ -153,6 +153,14 @@ fn sqlite_foreign_rows(table: &str, kind: ForeignTable, _: &[(String, String)]) 
         ForeignTable::GolangMigrate => {
             format!("SELECT version, NULL, NULL, dirty FROM {table} ORDER BY version")
         }
+        // sqlx writes `installed_on` as SQLite's CURRENT_TIMESTAMP text, in
+        // UTC; a failed migration is `success = false`.
+        ForeignTable::Sqlx => format!(
+            "SELECT version, CAST(description AS TEXT),
+                coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', installed_on), CAST(installed_on AS TEXT)),
+                NOT success
+             FROM {table} ORDER BY version"
+        ),
         ForeignTable::HomeMade | ForeignTable::Other => format!(
             "SELECT version, CAST(name AS TEXT),
                 CASE typeof(applied_at)
@@ -176,23 +184,36 @@ fn postgres_foreign_rows(table: &str, _: ForeignTable, columns: &[(String, Strin
             .find(|(n, _)| n == name)
             .map(|(_, t)| t.as_str())
     };
+    // sqlx's table names them `description` and `installed_on`, and
+    // marks a failed migration `success = false`.
     let name = if has("name").is_some() {
         "name::text"
+    } else if has("description").is_some() {
+        "description::text"
     } else {
         "NULL::text"
     };
-    let applied_at = match has("applied_at") {
-        Some(t) if t.starts_with("timestamp") => {
-            r#"to_char(applied_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
-        }
+    let (at, at_type) = match (has("applied_at"), has("installed_on")) {
+        (Some(t), _) => ("applied_at", Some(t)),
+        (None, Some(t)) => ("installed_on", Some(t)),
+        (None, None) => ("", None),
+    };
+    let applied_at = match at_type {
+        Some(t) if t.starts_with("timestamp") => format!(
+            r#"to_char({at}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+        ),
         Some("integer" | "bigint" | "smallint" | "numeric" | "double precision" | "real") => {
-            r#"to_char(to_timestamp(applied_at::double precision) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+            format!(
+                r#"to_char(to_timestamp({at}::double precision) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+            )
         }
-        Some(_) => "applied_at::text",
-        None => "NULL::text",
+        Some(_) => format!("{at}::text"),
+        None => "NULL::text".to_owned(),
     };
     let dirty = if has("dirty").is_some() {
         "dirty::boolean"
+    } else if has("success").is_some() {
+        "NOT success::boolean"
     } else {
         "false"
     };

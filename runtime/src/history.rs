@@ -69,9 +69,23 @@ pub enum ForeignTable {
     /// A home-made runner's `(version, name, applied_at)` or similar, with
     /// a version column but no checksum.
     HomeMade,
+    /// sqlx's `_sqlx_migrations(version, description, installed_on,
+    /// success, checksum, execution_time)`, from `sqlx::migrate!` or
+    /// `sqlx migrate run`.
+    Sqlx,
     /// Anything else.
     Other,
 }
+
+/// The columns of sqlx's history table.
+const SQLX: [&str; 6] = [
+    "version",
+    "description",
+    "installed_on",
+    "success",
+    "checksum",
+    "execution_time",
+];
 
 impl ForeignTable {
     /// What a table with these columns looks like.
@@ -79,6 +93,10 @@ impl ForeignTable {
         let has = |name: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(name));
         if columns.len() == 2 && has("version") && has("dirty") {
             ForeignTable::GolangMigrate
+        } else if columns.len() == SQLX.len() && SQLX.iter().all(|c| has(c)) {
+            // Exactly sqlx's columns: Flyway's history has these and more
+            // (`installed_rank`, `script`), with versions that are text.
+            ForeignTable::Sqlx
         } else if has("version") && !has("checksum") {
             ForeignTable::HomeMade
         } else {
@@ -87,7 +105,7 @@ impl ForeignTable {
     }
 
     /// The kind of a table with these columns if strata can adopt it
-    /// (golang-migrate's or a home-made runner's), `None` otherwise.
+    /// (golang-migrate's, sqlx's or a home-made runner's), `None` otherwise.
     pub(crate) fn adoptable(columns: &[String]) -> Option<ForeignTable> {
         match ForeignTable::of_columns(columns) {
             ForeignTable::Other => None,

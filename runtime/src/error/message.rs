@@ -291,7 +291,7 @@ impl fmt::Display for Error {
             ),
             Error::AdoptDirty { table, version } => write!(
                 f,
-                "{table} records {} as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)",
+                "{table} records {} as dirty: a migration of the other tool failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)",
                 version.map_or_else(
                     || "golang-migrate's \"no version\" (-1, before its first migration)"
                         .to_owned(),

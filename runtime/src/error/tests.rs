@@ -314,11 +314,11 @@ fn every_error_says_what_happened_and_what_to_do() {
         ),
         (
             Error::AdoptDirty { table: "schema_migrations".into(), version: Some(5) },
-            "schema_migrations records version 5 as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
+            "schema_migrations records version 5 as dirty: a migration of the other tool failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
         ),
         (
             Error::AdoptDirty { table: "schema_migrations".into(), version: None },
-            "schema_migrations records golang-migrate's \"no version\" (-1, before its first migration) as dirty: a golang-migrate migration failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
+            "schema_migrations records golang-migrate's \"no version\" (-1, before its first migration) as dirty: a migration of the other tool failed halfway (repair the database by hand, then adopt it saying which version it is at: `strata adopt --force-version V`, or Runner::adopt_forced; V is the newest migration now applied in full, or none)".into(),
         ),
         (
             Error::NothingToAdopt { table: "schema_migrations".into() },

@@ -11,6 +11,7 @@ impl ForeignTable {
         let what = match self {
             ForeignTable::GolangMigrate => "golang-migrate's history table",
             ForeignTable::HomeMade => "the history table of another migration runner",
+            ForeignTable::Sqlx => "sqlx's history table",
             ForeignTable::Other => {
                 return format!(
                     "strata leaves it as it is: rename or drop {table} if it is not needed, or give strata another table name"

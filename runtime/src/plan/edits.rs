@@ -228,7 +228,9 @@ pub(crate) fn adopt<'a>(
             ForeignTable::GolangMigrate => applied.extend(0..=index),
             // A home-made table keeps one per migration (`read_foreign`
             // returns no other kind).
-            ForeignTable::HomeMade | ForeignTable::Other => applied.push(index),
+            ForeignTable::HomeMade | ForeignTable::Sqlx | ForeignTable::Other => {
+                applied.push(index)
+            }
         }
     }
     applied.sort_unstable();
