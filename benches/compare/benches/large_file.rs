@@ -158,45 +158,10 @@ fn exec(conn: &rusqlite::Connection, sql: &std::ffi::CStr) {
     assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
 }
 
-/// A database of the benchmark's own on the server, if one is named.
-struct Database {
-    admin: String,
-    url: String,
-}
-
-impl Database {
-    fn new() -> Option<Database> {
-        let Ok(admin) = std::env::var("STRATA_TEST_POSTGRES_URL") else {
-            eprintln!(
-                "notice: STRATA_TEST_POSTGRES_URL is not set; skipping the PostgreSQL large-file cases"
-            );
-            return None;
-        };
-        let mut client = Client::connect(&admin, NoTls).unwrap();
-        client
-            .batch_execute("DROP DATABASE IF EXISTS strata_bench_large WITH (FORCE)")
-            .unwrap();
-        client
-            .batch_execute("CREATE DATABASE strata_bench_large")
-            .unwrap();
-        let url = match admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/strata_bench_large"),
-            None => admin.clone(),
-        };
-        Some(Database { admin, url })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Ok(mut client) = Client::connect(&self.admin, NoTls) {
-            let _ = client.batch_execute("DROP DATABASE IF EXISTS strata_bench_large WITH (FORCE)");
-        }
-    }
-}
-
 fn postgres(c: &mut Criterion) {
-    let Some(database) = Database::new() else {
+    let Some(database) =
+        strata_compare::pg::Server::new("strata_bench_large", "the PostgreSQL large-file cases")
+    else {
         return;
     };
     let client = std::cell::RefCell::new(Client::connect(&database.url, NoTls).unwrap());
