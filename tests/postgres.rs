@@ -413,6 +413,53 @@ fn sqlx_history_is_adopted(driver: Driver) {
     );
 }
 
+/// A session whose `statement_timeout` is shorter than strata's pauses
+/// between tries of the lock (which are the server's `pg_sleep`) still
+/// waits for another replica, in shorter pauses, instead of failing with
+/// the timeout's cancel.
+fn the_lock_wait_keeps_below_the_statement_timeout(driver: Driver) {
+    let Some(db) = TestDb::with_driver("lock_wait_timeout", driver) else {
+        return;
+    };
+    let dir = folder(&[
+        (
+            "1_a.up.sql",
+            "CREATE TABLE a (id int);\nSELECT pg_sleep(1.5);",
+        ),
+        ("1_a.down.sql", "DROP TABLE a;"),
+    ]);
+    let migrations = load(&dir);
+    let mut holder = db.client();
+    let mut observer = db.client();
+    let mut client = db.conn(driver);
+    client
+        .batch_execute("SET statement_timeout = '40ms'")
+        .unwrap();
+    std::thread::scope(|s| {
+        let held = s.spawn(|| migrations.run(&mut holder).unwrap());
+        // Until the holder runs its migration, under the lock.
+        let started = std::time::Instant::now();
+        while !observer
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE state = 'active'
+                     AND datname = current_database() AND position('pg_sleep(1.5)' in query) > 0)",
+                &[],
+            )
+            .unwrap()
+            .get::<_, bool>(0)
+        {
+            assert!(started.elapsed() < Duration::from_secs(60));
+        }
+        let report = migrations
+            .runner()
+            .lock_timeout(Duration::from_secs(30))
+            .run_on(&mut client)
+            .unwrap();
+        assert!(report.is_empty(), "{report:?}");
+        assert_eq!(held.join().unwrap().applied.len(), 1);
+    });
+}
+
 fn transaction_control_is_refused_before_it_runs(driver: Driver) {
     let Some(db) = TestDb::with_driver("txn_control", driver) else {
         return;
@@ -1044,6 +1091,7 @@ fn a_dry_run_checks_what_each_commit_would(driver: Driver) {
 }
 
 for_each_driver!(
+    the_lock_wait_keeps_below_the_statement_timeout,
     sqlx_history_is_adopted,
     every_operation_on_the_chat_schema,
     checks_refusals_and_recovery,

@@ -311,7 +311,11 @@ fn a_run_dropped_outside_a_transaction_leaves_its_row_dirty_and_no_lock() {
     let url = db.url.clone();
     runtime().block_on(async move {
         let mut client = connect(&url).await;
-        client.batch_execute("SET work_mem = '5MB'").await.unwrap();
+        // A custom setting too, which `pg_settings` does not list.
+        client
+            .batch_execute("SET work_mem = '5MB'; SET app.tenant = 'acme'")
+            .await
+            .unwrap();
         let observer = connect(&url).await;
         tokio::select! {
             result = stuck.run_async(&mut client) => panic!("the run ended: {result:?}"),
@@ -319,15 +323,19 @@ fn a_run_dropped_outside_a_transaction_leaves_its_row_dirty_and_no_lock() {
         }
         let row = client
             .query_one(
-                "SELECT current_setting('work_mem'),
+                "SELECT current_setting('work_mem'), current_setting('app.tenant'),
                         EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
                 &[],
             )
             .await
             .unwrap();
         assert_eq!(
-            (row.get::<_, String>(0), row.get::<_, bool>(1)),
-            ("5MB".to_owned(), false)
+            (
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                row.get::<_, bool>(2)
+            ),
+            ("5MB".to_owned(), "acme".to_owned(), false)
         );
         assert!(idle(&client).await);
         let mut other = connect(&url).await;
@@ -341,5 +349,60 @@ fn a_run_dropped_outside_a_transaction_leaves_its_row_dirty_and_no_lock() {
             matches!(err.failure(), Error::Dirty { version: 2, .. }),
             "{err:?}"
         );
+    });
+}
+
+/// Dropped while it waits for another replica's lock: it took no hold, and
+/// a custom setting of the caller's (`app.tenant`, which `pg_settings` does
+/// not list) is still there; once the other replica is done, the next run
+/// finds the work done.
+#[test]
+fn a_run_dropped_while_it_waits_for_the_lock_takes_nothing() {
+    let Some(db) = TestDb::new("async_dropped_waiting") else {
+        return;
+    };
+    let stuck = folder(&[
+        (
+            "1_a.up.sql",
+            "CREATE TABLE a (id int);\nSELECT pg_sleep(3);",
+        ),
+        ("1_a.down.sql", "DROP TABLE a;"),
+    ]);
+    let stuck = load(&stuck);
+    let url = db.url.clone();
+    runtime().block_on(async move {
+        let mut holder = connect(&url).await;
+        let observer = connect(&url).await;
+        let mut client = connect(&url).await;
+        client
+            .batch_execute("SET app.tenant = 'acme'")
+            .await
+            .unwrap();
+        let holding = async {
+            let report = stuck.run_async(&mut holder).await.unwrap();
+            assert_eq!(report.applied.len(), 1);
+        };
+        let waiting = async {
+            until_running(&observer, "pg_sleep(3)").await;
+            tokio::select! {
+                result = stuck.run_async(&mut client) => panic!("the waiting run ended: {result:?}"),
+                () = until_running(&observer, "pg_sleep($2)") => {}
+            }
+        };
+        tokio::join!(holding, waiting);
+        let row = client
+            .query_one(
+                "SELECT current_setting('app.tenant'),
+                        EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (row.get::<_, String>(0), row.get::<_, bool>(1)),
+            ("acme".to_owned(), false)
+        );
+        assert!(idle(&client).await);
+        assert!(stuck.run_async(&mut client).await.unwrap().is_empty());
     });
 }

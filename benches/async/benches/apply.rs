@@ -3,13 +3,17 @@
 //! the same PostgreSQL server, in one run. See BENCHMARKS.md at the root
 //! of the repository.
 //!
-//! - "apply": N migrations on a new database (a fresh one per iteration).
+//! - "apply": N migrations on a new database (a fresh one per iteration);
+//!   also with files that do nothing (`SELECT 1`), where only what each
+//!   tool adds per migration is left of the time.
 //! - "startup": the check a service runs at every start, on a database
 //!   where all N are applied already.
 //!
 //! The floor is what any tool must do per migration, over tokio-postgres:
 //! `BEGIN`, the file as one batch, the history insert (prepared once),
-//! `COMMIT`. sqlx and strata read the same folder (`NNNNNN_mN.up.sql`
+//! `COMMIT`. strata runs with both of its drivers: `run_async` on
+//! tokio-postgres and `run` on the synchronous `postgres` crate (outside
+//! the runtime: it has its own). sqlx and strata read the same folder (`NNNNNN_mN.up.sql`
 //! with its `.down.sql`); refinery reads `VN__mN.sql`. Needs
 //! `STRATA_TEST_POSTGRES_URL`; without it, says so and measures nothing.
 
@@ -31,7 +35,17 @@ struct Folders {
 }
 
 impl Folders {
+    /// The generated folder.
     fn new(n: u32) -> Folders {
+        Folders::of(n, sql)
+    }
+
+    /// N migrations that do nothing.
+    fn empty(n: u32) -> Folders {
+        Folders::of(n, |_| ("SELECT 1;\n".to_owned(), "SELECT 1;\n".to_owned()))
+    }
+
+    fn of(n: u32, sql: impl Fn(u32) -> (String, String)) -> Folders {
         let (strata, refinery) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         for v in 1..=n {
             let (up, down) = sql(v);
@@ -107,14 +121,16 @@ async fn floor(client: &mut Client, dir: &Path, n: u32) {
 enum Tool {
     Floor,
     Strata,
+    StrataSync,
     Sqlx,
     Refinery,
 }
 
 impl Tool {
-    const ALL: [(Tool, &'static str); 4] = [
+    const ALL: [(Tool, &'static str); 5] = [
         (Tool::Floor, "floor"),
         (Tool::Strata, "strata run_async"),
+        (Tool::StrataSync, "strata run (postgres crate)"),
         (Tool::Sqlx, "sqlx migrate"),
         (Tool::Refinery, "refinery run_async"),
     ];
@@ -131,6 +147,13 @@ impl Tool {
                 tools.refinery.run_async(client).await.unwrap();
             }
             (Tool::Sqlx, Conn::Sqlx(conn)) => tools.sqlx.run(&mut **conn).await.unwrap(),
+            (Tool::StrataSync, Conn::Sync(client)) => {
+                // Its own runtime inside: not on a thread of this one.
+                let strata = &tools.strata;
+                std::thread::scope(|s| {
+                    s.spawn(|| strata.run(&mut **client).unwrap());
+                });
+            }
             _ => unreachable!("each tool gets its driver's connection"),
         }
     }
@@ -138,6 +161,15 @@ impl Tool {
     async fn connect(self, url: &str) -> Conn {
         match self {
             Tool::Sqlx => Conn::Sqlx(Box::new(connect_sqlx(url).await)),
+            Tool::StrataSync => {
+                let url = url.to_owned();
+                let client =
+                    std::thread::spawn(move || postgres::Client::connect(&url, postgres::NoTls))
+                        .join()
+                        .unwrap()
+                        .unwrap();
+                Conn::Sync(Box::new(client))
+            }
             _ => Conn::Postgres(connect(url).await),
         }
     }
@@ -146,6 +178,7 @@ impl Tool {
 enum Conn {
     Postgres(Client),
     Sqlx(Box<sqlx::PgConnection>),
+    Sync(Box<postgres::Client>),
 }
 
 fn apply(c: &mut Criterion) {
@@ -154,25 +187,23 @@ fn apply(c: &mut Criterion) {
     };
     let runtime = Runtime::new().unwrap();
     let sizes: &[u32] = if smoke() { &[3] } else { &[100, 1000] };
-    let mut group = c.benchmark_group("apply on PostgreSQL, async");
-    group.sample_size(10);
-    for &n in sizes {
-        let folders = Folders::new(n);
-        let tools = Tools::load(&folders, &runtime);
-        for (tool, name) in Tool::ALL {
-            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
-                b.iter_batched(
-                    || {
-                        server.renew();
-                        runtime.block_on(tool.connect(&server.url))
-                    },
-                    |mut conn| runtime.block_on(tool.run(&mut conn, &tools, &folders, n)),
-                    BatchSize::PerIteration,
-                )
-            });
-        }
-    }
-    group.finish();
+    apply_group(
+        c,
+        &server,
+        &runtime,
+        "apply on PostgreSQL, async",
+        sizes,
+        Folders::new,
+    );
+    let sizes: &[u32] = if smoke() { &[3] } else { &[1000] };
+    apply_group(
+        c,
+        &server,
+        &runtime,
+        "apply on PostgreSQL, async, empty migrations",
+        sizes,
+        Folders::empty,
+    );
 
     // Startup: every migration applied already; each tool's check, on a
     // connection that stays open, as a service's would.
@@ -187,6 +218,37 @@ fn apply(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
             b.iter(|| runtime.block_on(tool.run(&mut conn, &tools, &folders, n)))
         });
+    }
+    group.finish();
+}
+
+/// One group: each tool applies N migrations of `folders` to a new
+/// database, for each N of `sizes`.
+fn apply_group(
+    c: &mut Criterion,
+    server: &Server,
+    runtime: &Runtime,
+    name: &str,
+    sizes: &[u32],
+    folders: fn(u32) -> Folders,
+) {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    for &n in sizes {
+        let folders = folders(n);
+        let tools = Tools::load(&folders, runtime);
+        for (tool, name) in Tool::ALL {
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter_batched(
+                    || {
+                        server.renew();
+                        runtime.block_on(tool.connect(&server.url))
+                    },
+                    |mut conn| runtime.block_on(tool.run(&mut conn, &tools, &folders, n)),
+                    BatchSize::PerIteration,
+                )
+            });
+        }
     }
     group.finish();
 }

@@ -71,19 +71,48 @@ pub(super) struct Settings {
 impl Settings {
     /// The statements that put these settings back without reading what
     /// they are now, for a connection left part-way (see `Pg`'s `Drop`):
-    /// every setting to its default, then each that the session had set,
-    /// the session user before the role. Each is a statement of its own,
-    /// so that one the server refuses stops no other.
+    /// the session user; every other setting the session set since, and
+    /// had not set before, to the value it resets to (not `RESET ALL`,
+    /// which would also clear the caller's custom settings, such as
+    /// `app.tenant_id`, that `pg_settings` does not list); each saved one;
+    /// the role last, so that the others are put back with the session
+    /// user's rights. Each is a statement of its own (and the resets each
+    /// in a block of their own), so that one the server refuses stops no
+    /// other.
     pub(super) fn restore_blind(&self) -> Vec<String> {
-        let mut out = vec!["RESET ALL".to_owned()];
-        let mut changed: Vec<&(String, String)> = self.changed.iter().collect();
-        changed.sort_by_key(|(name, _)| name != "session_authorization");
-        for (name, value) in changed {
-            out.push(format!(
+        let set = |name: &str, value: &str| {
+            format!(
                 "SELECT set_config({}, {}, false)",
                 super::quote_literal(name),
                 super::quote_literal(value)
-            ));
+            )
+        };
+        let saved = |name: &str| self.changed.iter().find(|(n, _)| n == name);
+        let mut out = Vec::new();
+        if let Some((name, value)) = saved("session_authorization") {
+            out.push(set(name, value));
+        }
+        let names: Vec<String> = self
+            .changed
+            .iter()
+            .map(|(name, _)| super::quote_literal(name))
+            .collect();
+        out.push(format!(
+            "DO $strata$ DECLARE s record; BEGIN \
+             FOR s IN SELECT name, reset_val FROM pg_settings \
+             WHERE source = 'session' AND name <> ALL (ARRAY[{}]::text[]) LOOP \
+             BEGIN PERFORM set_config(s.name, s.reset_val, false); \
+             EXCEPTION WHEN OTHERS THEN NULL; END; \
+             END LOOP; END $strata$",
+            names.join(", ")
+        ));
+        for (name, value) in &self.changed {
+            if name != "session_authorization" && name != "role" {
+                out.push(set(name, value));
+            }
+        }
+        if let Some((name, value)) = saved("role") {
+            out.push(set(name, value));
         }
         out
     }

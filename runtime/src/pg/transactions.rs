@@ -69,14 +69,18 @@ impl<C: PgClient> crate::backend::Transactions for Pg<'_, C> {
             let mut pause = Duration::ZERO;
             self.locking = Some(key);
             loop {
+                // Also the session's statement_timeout (ms; 0: none), which
+                // each pause must stay below.
                 let row = self
                     .client
                     .query_one(
-                        "SELECT pg_sleep($2::float8 / 1000), pg_try_advisory_lock($1)",
-                        &[&key, &(pause.as_millis() as f64)],
+                        "SELECT pg_sleep($2), pg_try_advisory_lock($1),
+                                (SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout')",
+                        &[&key, &pause.as_secs_f64()],
                     )
                     .await
                     .map_err(|e| self.db(e))?;
+                let statement_timeout: i64 = row.get(2);
                 if row.get(1) {
                     // Held twice, so that the check after each file can give
                     // one hold back and take it again without ever letting the
@@ -107,6 +111,9 @@ impl<C: PgClient> crate::backend::Transactions for Pg<'_, C> {
                 pause = (pause * 2)
                     .clamp(Duration::from_millis(5), Duration::from_millis(250))
                     .min(self.lock_timeout - waited);
+                if let Ok(ms @ 1..) = u64::try_from(statement_timeout) {
+                    pause = pause.min(Duration::from_millis(ms) / 2);
+                }
             }
         })
     }
@@ -344,15 +351,20 @@ impl<C: PgClient> Pg<'_, C> {
     pub(super) async fn unlock(&mut self) -> Result<()> {
         self.quick_select = session::quick_select(None);
         self.table_known = false;
-        if let Some(key) = self.locked.take() {
-            self.client
-                .execute(
-                    "SELECT pg_advisory_unlock($1) AND pg_advisory_unlock($1)",
-                    &[&key],
-                )
-                .await
-                .map_err(|e| self.db(e))?;
-        }
-        Ok(())
+        let Some(key) = self.locked else {
+            return Ok(());
+        };
+        // One message, sent when the future is first polled; `locked`
+        // stays set until it is done, so that a future dropped meanwhile
+        // still releases the lock (see `Drop`: a hold released twice only
+        // warns).
+        let unlocked = self
+            .client
+            .batch_execute(&format!(
+                "SELECT pg_advisory_unlock({key}), pg_advisory_unlock({key})"
+            ))
+            .await;
+        self.locked = None;
+        unlocked.map_err(|e| self.db(e))
     }
 }

@@ -138,8 +138,10 @@ pub(super) async fn in_transaction(
         .await?;
     let no_connect = None::<fn(&str, i64) -> Option<bool>>;
     let leftovers = drop_leftovers(client, no_connect).await?;
-    client.batch_execute("BEGIN").await?;
+    // The guard first: a future dropped while `BEGIN` is on its way still
+    // rolls back (with none open, PostgreSQL only warns).
     let mut outer = RolledBack { client, table };
+    outer.client.batch_execute("BEGIN").await?;
     let result = crate::verify::verify(migrations, &mut outer).await;
     drop(outer);
     with_leftovers(needs_commits(migrations, result), leftovers)
