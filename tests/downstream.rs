@@ -4,14 +4,19 @@
 //! `cargo build` fail naming that file. A second crate names strata
 //! otherwise in its `Cargo.toml`, and the macro still works.
 
+#[cfg(feature = "postgres")]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn cargo(app: &Path, args: &[&str]) -> Output {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(args)
+        // Before the subcommand: after `run -- ...` it would be the
+        // program's argument.
         .arg("--offline")
+        .args(args)
         .current_dir(app)
         // Its own target folder, kept between runs, so only the first build
         // compiles the dependencies.
@@ -30,6 +35,16 @@ fn write(path: PathBuf, content: &str) {
 /// "strata", path = ... }`, with `main` as its `src/main.rs` and migration 1
 /// (table `users`) in its folder.
 fn new_app(name: &str, key: &str, main: &str) -> tempfile::TempDir {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).display().to_string();
+    new_app_with(
+        name,
+        &format!("{key} = {{ package = \"strata\", path = {repo:?} }}\n"),
+        main,
+    )
+}
+
+/// [`new_app`] with `dependencies` as its `[dependencies]` table.
+fn new_app_with(name: &str, dependencies: &str, main: &str) -> tempfile::TempDir {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let app = tempfile::tempdir().unwrap();
     let root = app.path();
@@ -37,8 +52,7 @@ fn new_app(name: &str, key: &str, main: &str) -> tempfile::TempDir {
         root.join("Cargo.toml"),
         &format!(
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-             [dependencies]\n{key} = {{ package = \"strata\", path = {:?} }}\n\n[workspace]\n",
-            repo.display().to_string()
+             [dependencies]\n{dependencies}\n[workspace]\n"
         ),
     );
     // The same versions of the dependencies as this workspace.
@@ -159,4 +173,53 @@ fn main() {
         stderr.contains("missing down file migrations/000001_init.down.sql"),
         "{stderr}"
     );
+}
+
+/// An async service's crate: strata with `default-features = false` and
+/// the feature `tokio-postgres`, beside tokio and tokio-postgres. It links
+/// no SQLite library (so a sqlx SQLite driver of its own would be the only
+/// one), builds, and, with a server, migrates a database through
+/// `run_async`.
+#[test]
+fn an_async_service_crate_links_no_sqlite_and_migrates() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).display().to_string();
+    let app = new_app_with(
+        "downstream_async",
+        &format!(
+            "strata = {{ path = {repo:?}, default-features = false, features = [\"tokio-postgres\"] }}\n\
+             tokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\
+             tokio-postgres = \"0.7.17\"\n"
+        ),
+        r#"static MIGRATIONS: strata::Migrations = strata::embed_migrations!("migrations");
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let Some(url) = std::env::args().nth(1) else {
+        println!("built");
+        return Ok(());
+    };
+    let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    println!("{}", MIGRATIONS.run_async(&mut client).await?);
+    Ok(())
+}
+"#,
+    );
+    let root = app.path();
+    let tree = cargo(root, &["tree", "-e", "normal"]);
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    assert!(tree.contains("tokio-postgres v"), "{tree}");
+    assert!(
+        !tree.contains("libsqlite3-sys") && !tree.contains("rusqlite"),
+        "{tree}"
+    );
+    runs(root, &[], "built");
+    #[cfg(feature = "postgres")]
+    if let Some(db) = common::pg::TestDb::new("downstream_async") {
+        runs(
+            root,
+            &[&db.url],
+            "applied 1 migration, the database is now at version 1",
+        );
+    }
 }
