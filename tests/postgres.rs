@@ -436,13 +436,14 @@ fn the_lock_wait_keeps_below_the_statement_timeout(driver: Driver) {
         .batch_execute("SET statement_timeout = '40ms'")
         .unwrap();
     std::thread::scope(|s| {
-        let held = s.spawn(|| migrations.run(&mut holder).unwrap());
+        let held = s.spawn(|| migrations.run(&mut holder));
         // Until the holder runs its migration, under the lock.
         let started = std::time::Instant::now();
         while !observer
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE state = 'active'
-                     AND datname = current_database() AND position('pg_sleep(1.5)' in query) > 0)",
+                     AND pid <> pg_backend_pid() AND datname = current_database()
+                     AND position('pg_sleep(1.5)' in query) > 0)",
                 &[],
             )
             .unwrap()
@@ -450,13 +451,14 @@ fn the_lock_wait_keeps_below_the_statement_timeout(driver: Driver) {
         {
             assert!(started.elapsed() < Duration::from_secs(60));
         }
-        let report = migrations
+        let waited = migrations
             .runner()
             .lock_timeout(Duration::from_secs(30))
-            .run_on(&mut client)
-            .unwrap();
+            .run_on(&mut client);
+        let held = held.join().unwrap().unwrap();
+        assert_eq!(held.applied.len(), 1, "{held:?}");
+        let report = waited.unwrap();
         assert!(report.is_empty(), "{report:?}");
-        assert_eq!(held.join().unwrap().applied.len(), 1);
     });
 }
 
