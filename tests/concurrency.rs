@@ -299,7 +299,8 @@ fn replicas_wait_for_a_no_transaction_migration_on_postgres(driver: common::driv
         return;
     };
     let folder = slow_folder();
-    for _ in 0..count(1, 5) {
+    // CI's rounds, split between the two drivers.
+    for _ in 0..count(1, 3) {
         let mut client = db.client();
         client
             .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -317,7 +318,8 @@ fn replicas_started_together_on_postgres(driver: common::drivers::Driver) {
         return;
     };
     let folder = busy_folder();
-    let rounds = count(1, 20);
+    // CI's 20 rounds per N, split between the two drivers.
+    let rounds = count(1, 10);
     for processes in [2, 8, 16] {
         for _ in 0..rounds {
             let mut client = db.client();

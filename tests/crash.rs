@@ -533,7 +533,8 @@ mod postgres {
         };
         kill_loop(
             &format!("PostgreSQL ({driver:?})"),
-            count(4, 50),
+            // CI's 50 kills, split between the two drivers.
+            count(4, 25),
             (&url, driver.name()),
             dir.path(),
             &|| found(&url),

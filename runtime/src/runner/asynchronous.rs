@@ -10,19 +10,24 @@ use crate::report::VerifyReport;
 use crate::{AppliedMigration, HistoryChanges, Migrations, Report, Result, Status};
 
 /// An async connection strata can migrate: `tokio_postgres::Client`
-/// (feature `tokio-postgres`; a deadpool-postgres or bb8 pooled client
-/// gives one with `&mut *client`). Sealed.
+/// (feature `tokio-postgres`; a pooled client gives one: `&mut **client`
+/// for deadpool-postgres, whose client wraps it, `&mut *client` for
+/// bb8-postgres). Sealed.
 ///
-/// Every operation of [`Runner`] has an async form named with `_async`,
-/// which takes one: `MIGRATIONS.run_async(&mut client).await`. The futures
-/// are `Send`, so they run inside `tokio::spawn` too.
+/// Every operation of [`Runner`] on a connection has an async form named
+/// with `_async`, which takes one: `MIGRATIONS.run_async(&mut
+/// client).await`, `MIGRATIONS.runner().down_async(&mut client, 1).await`.
+/// The futures are `Send`, so they run inside `tokio::spawn` too. (Verify
+/// in a scratch database, `verify_postgres_scratch`, is synchronous only.)
 ///
 /// A future dropped before it completes (a cancelled task, a timeout)
 /// leaves no lock and no half-applied migration: the open transaction is
-/// rolled back and the advisory lock released, with statements queued on
+/// rolled back, the advisory lock released and the session's settings put
+/// back as the run found them, with statements queued on
 /// the connection as it is dropped (the server runs them after whatever it
-/// is running then). A migration that ran outside a transaction keeps its
-/// row marked dirty, as after a crash: whether it finished is not known.
+/// is running then; the next statement on that client waits for it). A
+/// migration that ran outside a transaction keeps its row marked dirty, as
+/// after a crash: whether it finished is not known.
 pub trait AsyncDatabase: ConnectAsync {}
 
 impl<T: ConnectAsync + ?Sized> AsyncDatabase for T {}
