@@ -303,7 +303,7 @@ fn a_run_dropped_outside_a_transaction_leaves_its_row_dirty_and_no_lock() {
         ("1_a.down.sql", "DROP TABLE a;"),
         (
             "2_b.up.sql",
-            "-- strata:no-transaction\nSET work_mem = '77MB';\nSELECT pg_sleep(2);",
+            "-- strata:no-transaction\nSET work_mem = '77MB';\nSET statement_timeout = '9s';\nSELECT pg_sleep(2);",
         ),
         ("2_b.down.sql", "SELECT 1;"),
     ]);
@@ -321,9 +321,12 @@ fn a_run_dropped_outside_a_transaction_leaves_its_row_dirty_and_no_lock() {
             result = stuck.run_async(&mut client) => panic!("the run ended: {result:?}"),
             () = until_running(&observer, "pg_sleep(2)") => {}
         }
+        // work_mem, which the caller had set, back to the caller's value;
+        // statement_timeout, which the caller had not, back to its default.
         let row = client
             .query_one(
-                "SELECT current_setting('work_mem'), current_setting('app.tenant'),
+                "SELECT current_setting('work_mem'), current_setting('statement_timeout'),
+                        current_setting('app.tenant'),
                         EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
                 &[],
             )
@@ -333,9 +336,10 @@ fn a_run_dropped_outside_a_transaction_leaves_its_row_dirty_and_no_lock() {
             (
                 row.get::<_, String>(0),
                 row.get::<_, String>(1),
-                row.get::<_, bool>(2)
+                row.get::<_, String>(2),
+                row.get::<_, bool>(3)
             ),
-            ("5MB".to_owned(), "acme".to_owned(), false)
+            ("5MB".to_owned(), "0".to_owned(), "acme".to_owned(), false)
         );
         assert!(idle(&client).await);
         let mut other = connect(&url).await;
