@@ -10,64 +10,45 @@ use crate::{Error, Result};
 
 use super::Ops;
 
+/// Which history edit an operation makes.
+enum Record {
+    /// An edit of strata's own rows.
+    Rows(RowsEdit),
+    /// `adopt`, with the index the user stated, if any (`Some(None)`: none).
+    Adopt(Option<Option<usize>>),
+}
+
+/// An edit of strata's own rows, planned from all of them.
+enum RowsEdit {
+    /// `baseline`: up to the migration at this index.
+    Baseline(usize),
+    /// `force`: to this version, the migration at this index (`None`:
+    /// nothing applied).
+    Force(Option<u64>, Option<usize>),
+    Repair,
+}
+
 impl Ops<'_> {
     /// Records the migrations up to `version` as applied, without running
     /// them, on a database that has no history yet.
     pub async fn baseline(&mut self, version: u64) -> Result<HistoryChanges> {
         let index = self.index_of(version)?;
-        self.start_changing().await?;
-        let result = async {
-            self.begin().await?;
-            let result = async {
-                self.db.create_table().await?;
-                let rows = self.db.read_all().await?;
-                let plan = plan::baseline(self.list(), &rows, index, &self.options.table)?;
-                self.carry_out(plan).await
-            }
-            .await;
-            self.end_transaction(None, result).await
-        }
-        .await;
-        self.end_changing(result).await
+        self.change_history(Record::Rows(RowsEdit::Baseline(index)))
+            .await
     }
 
     /// Sets the recorded state to `version` (`None`: nothing applied) and
     /// clears dirty flags, after a person repaired the database.
     pub async fn force(&mut self, version: Option<u64>) -> Result<HistoryChanges> {
         let keep = version.map(|v| self.index_of(v)).transpose()?;
-        self.start_changing().await?;
-        let result = async {
-            self.begin().await?;
-            let result = async {
-                self.db.create_table().await?;
-                let rows = self.db.read_all().await?;
-                let plan = plan::force(self.list(), &rows, version, keep);
-                self.carry_out(plan).await
-            }
-            .await;
-            self.end_transaction(None, result).await
-        }
-        .await;
-        self.end_changing(result).await
+        self.change_history(Record::Rows(RowsEdit::Force(version, keep)))
+            .await
     }
 
     /// Accepts the current checksum (and name) of applied migrations whose
     /// files were edited on purpose.
     pub async fn repair(&mut self) -> Result<HistoryChanges> {
-        self.start_changing().await?;
-        let result = async {
-            self.begin().await?;
-            let result = async {
-                self.db.create_table().await?;
-                let rows = self.db.read_all().await?;
-                let plan = plan::repair(self.migrations(), &rows);
-                self.carry_out(plan).await
-            }
-            .await;
-            self.end_transaction(None, result).await
-        }
-        .await;
-        self.end_changing(result).await
+        self.change_history(Record::Rows(RowsEdit::Repair)).await
     }
 
     /// Converts golang-migrate's history table, or a home-made one, into
@@ -78,16 +59,32 @@ impl Ops<'_> {
         let forced = forced
             .map(|v| v.map(|v| self.index_of(v)).transpose())
             .transpose()?;
+        self.change_history(Record::Adopt(forced)).await
+    }
+
+    /// A history edit under the lock, in one transaction.
+    async fn change_history(&mut self, how: Record) -> Result<HistoryChanges> {
         self.start_changing().await?;
         let result = async {
             self.begin().await?;
-            let result = async {
+            let result = self.edit_history(how).await;
+            self.end_transaction(None, result).await
+        }
+        .await;
+        self.end_changing(result).await
+    }
+
+    /// Reads the rows, plans the edit and carries it out.
+    async fn edit_history(&mut self, how: Record) -> Result<HistoryChanges> {
+        let edit = match how {
+            Record::Rows(edit) => edit,
+            Record::Adopt(forced) => {
                 let table = self.options.table.to_string();
                 let Some((kind, rows)) = self.db.read_foreign().await? else {
                     return match self.db.read_head().await? {
                         TableState::Missing => Err(Error::NothingToAdopt { table }),
-                        // Said for a version, nothing to convert would
-                        // read as done: `force` records a version.
+                        // Said for a version, nothing to convert would read
+                        // as done: `force` records a version.
                         TableState::Strata(_) if forced.is_some() => {
                             Err(Error::AdoptedAlready { table })
                         }
@@ -95,13 +92,19 @@ impl Ops<'_> {
                     };
                 };
                 let plan = plan::adopt(self.migrations(), &table, (kind, &rows), forced)?;
-                self.carry_out(plan).await
+                return self.carry_out(plan).await;
             }
-            .await;
-            self.end_transaction(None, result).await
-        }
-        .await;
-        self.end_changing(result).await
+        };
+        self.db.create_table().await?;
+        let rows = self.db.read_all().await?;
+        let plan = match edit {
+            RowsEdit::Baseline(index) => {
+                plan::baseline(self.list(), &rows, index, &self.options.table)?
+            }
+            RowsEdit::Force(version, keep) => plan::force(self.list(), &rows, version, keep),
+            RowsEdit::Repair => plan::repair(self.migrations(), &rows),
+        };
+        self.carry_out(plan).await
     }
 
     /// Carries out planned edits, in order, and reports them.
