@@ -68,15 +68,22 @@
 //! | feature | default | what |
 //! | --- | --- | --- |
 //! | `sqlite` | yes | the SQLite backend: [`rusqlite::Connection`](https://docs.rs/rusqlite) (re-exported as `strata::rusqlite`) |
-//! | `bundled` | yes | compile SQLite into the binary (rusqlite's `bundled`); without it, link the system's libsqlite3 |
+//! | `bundled` | yes | compile SQLite into the binary (rusqlite's `bundled`); without it, link the system's libsqlite3 (3.38 or newer) |
 //! | `postgres` | no | the PostgreSQL backend: the synchronous [`postgres::Client`](https://docs.rs/postgres) (re-exported as `strata::postgres`) |
+//! | `tokio-postgres` | no | the PostgreSQL backend for async services: [`tokio_postgres::Client`](https://docs.rs/tokio-postgres) (re-exported as `strata::tokio_postgres`), through the `_async` operations |
+//! | `sqlx-sqlite` | no | the SQLite backend for async services: sqlx's [`SqliteConnection`](https://docs.rs/sqlx-sqlite) (re-exported as `strata::sqlx_sqlite`), through the `_async` operations; with `default-features = false`, strata links the SQLite that sqlx links |
 //!
 //! # Async services
 //!
-//! The API is synchronous today. A tokio service migrates on startup,
-//! before it serves, inside `tokio::task::spawn_blocking` with a connection
-//! of its own (a `rusqlite::Connection`, or a `postgres::Client` for the
-//! same database its pool reaches).
+//! Every operation has an async form named with `_async`
+//! (`MIGRATIONS.run_async(&mut client).await`,
+//! `MIGRATIONS.runner().down_async(&mut client, 1).await`) for an
+//! [`AsyncDatabase`]: a `tokio_postgres::Client` (feature `tokio-postgres`,
+//! which deadpool-postgres and bb8 pools hand out) or an sqlx
+//! `SqliteConnection` (feature `sqlx-sqlite`, `&mut *conn` for a pooled
+//! one). The futures are `Send`. A service on tokio-rusqlite or
+//! deadpool-sqlite calls the synchronous API inside their `call` or
+//! `interact`. The README's "Async services" has a whole example of each.
 //!
 //! # More
 //!
@@ -103,6 +110,9 @@ pub use postgres;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use rusqlite;
+#[cfg(feature = "sqlx-sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
+pub use sqlx_sqlite;
 #[cfg(feature = "tokio-postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-postgres")))]
 pub use tokio_postgres;

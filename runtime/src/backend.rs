@@ -156,15 +156,16 @@ pub trait Connect {
     ) -> Result<crate::report::VerifyReport>;
 }
 
-/// How an async connection type becomes a backend: as [`Connect`], with
-/// `verify` a future.
+/// How an async connection type becomes a backend: as [`Connect`], each a
+/// future (sqlx's SQLite connection waits for its worker thread before
+/// strata may use its handle).
 pub trait ConnectAsync: Send {
     #[doc(hidden)]
     fn backend<'a>(
         &'a mut self,
         migrations: &Migrations,
         options: &'a Options,
-    ) -> Box<dyn Backend + 'a>;
+    ) -> Call<'a, Result<Box<dyn Backend + 'a>>>;
 
     /// `verify` on this connection: see [`Runner::verify_async`](crate::Runner::verify_async).
     #[doc(hidden)]

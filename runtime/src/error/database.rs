@@ -63,6 +63,10 @@ pub enum DatabaseError {
     /// type (`postgres::Error` is `tokio_postgres::Error`).
     #[cfg(pg)]
     Postgres(tokio_postgres::Error),
+    /// From sqlx, before strata had the connection's handle: its worker
+    /// thread is gone (boxed, as rusqlite's).
+    #[cfg(feature = "sqlx-sqlite")]
+    Sqlx(Box<sqlx_core::Error>),
 }
 
 impl fmt::Display for DatabaseError {
@@ -91,19 +95,23 @@ impl fmt::Display for DatabaseError {
                 }
                 None => fmt::Display::fmt(e, _f),
             },
+            #[cfg(feature = "sqlx-sqlite")]
+            DatabaseError::Sqlx(ref e) => fmt::Display::fmt(e, _f),
         }
     }
 }
 
 impl std::error::Error for DatabaseError {
     /// The driver's own error, for downcasting (`rusqlite::Error`,
-    /// `tokio_postgres::Error`) and for chains of causes.
+    /// `tokio_postgres::Error`, `sqlx::Error`) and for chains of causes.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match *self {
             #[cfg(feature = "sqlite")]
             DatabaseError::Sqlite(ref e) => Some(&**e),
             #[cfg(pg)]
             DatabaseError::Postgres(ref e) => Some(e),
+            #[cfg(feature = "sqlx-sqlite")]
+            DatabaseError::Sqlx(ref e) => Some(&**e),
         }
     }
 }
@@ -119,6 +127,13 @@ impl From<tokio_postgres::Error> for DatabaseError {
 impl From<tokio_postgres::Error> for super::Error {
     fn from(e: tokio_postgres::Error) -> Self {
         super::Error::Database(DatabaseError::Postgres(e))
+    }
+}
+
+#[cfg(feature = "sqlx-sqlite")]
+impl From<sqlx_core::Error> for super::Error {
+    fn from(e: sqlx_core::Error) -> Self {
+        super::Error::Database(DatabaseError::Sqlx(Box::new(e)))
     }
 }
 
@@ -149,6 +164,8 @@ impl DatabaseError {
                 e.code().map(tokio_postgres::error::SqlState::code),
                 Some("25001" | "2D000")
             ),
+            #[cfg(feature = "sqlx-sqlite")]
+            DatabaseError::Sqlx(_) => false,
         }
     }
 
@@ -168,6 +185,8 @@ impl DatabaseError {
                 e.code().map(tokio_postgres::error::SqlState::code),
                 Some("42P07" | "42710" | "42P06" | "42723" | "42701")
             ),
+            #[cfg(feature = "sqlx-sqlite")]
+            DatabaseError::Sqlx(_) => false,
         }
     }
 
@@ -182,6 +201,8 @@ impl DatabaseError {
             DatabaseError::Postgres(ref e) => {
                 e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
             }
+            #[cfg(feature = "sqlx-sqlite")]
+            DatabaseError::Sqlx(_) => false,
         }
     }
 
@@ -195,6 +216,8 @@ impl DatabaseError {
             DatabaseError::Postgres(ref e) => {
                 e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
             }
+            #[cfg(feature = "sqlx-sqlite")]
+            DatabaseError::Sqlx(_) => false,
         }
     }
 }

@@ -57,8 +57,8 @@ impl crate::backend::ConnectAsync for tokio_postgres::Client {
         &'a mut self,
         _migrations: &Migrations,
         options: &'a Options,
-    ) -> Box<dyn Backend + 'a> {
-        Box::new(Pg::of(self, options))
+    ) -> crate::call::Call<'a, Result<Box<dyn Backend + 'a>>> {
+        crate::call::Call::ready(Ok(Box::new(Pg::of(self, options))))
     }
 
     fn verify<'a>(

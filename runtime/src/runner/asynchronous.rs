@@ -12,7 +12,8 @@ use crate::{AppliedMigration, HistoryChanges, Migrations, Report, Result, Status
 /// An async connection strata can migrate: `tokio_postgres::Client`
 /// (feature `tokio-postgres`; a pooled client gives one: `&mut **client`
 /// for deadpool-postgres, whose client wraps it, `&mut *client` for
-/// bb8-postgres). Sealed.
+/// bb8-postgres), or sqlx's `SqliteConnection` (feature `sqlx-sqlite`;
+/// `&mut *conn` for a `PoolConnection<Sqlite>`). Sealed.
 ///
 /// Every operation of [`Runner`] on a connection has an async form named
 /// with `_async`, which takes one: `MIGRATIONS.run_async(&mut
@@ -28,6 +29,14 @@ use crate::{AppliedMigration, HistoryChanges, Migrations, Report, Result, Status
 /// is running then; the next statement on that client waits for it). A
 /// migration that ran outside a transaction keeps its row marked dirty, as
 /// after a crash: whether it finished is not known.
+///
+/// On sqlx's `SqliteConnection`, the operation waits (asynchronously) for
+/// sqlx's worker thread to let go of the connection's handle, then runs on
+/// that handle as on a `rusqlite::Connection`, every guarantee the same:
+/// those calls block the task's thread as rusqlite's do, and so does a
+/// wait for another process's migration (SQLite's busy timeout, up to the
+/// runner's [lock timeout](Runner::lock_timeout)). Having begun, it does
+/// not yield, so a dropped future has either not begun or has finished.
 pub trait AsyncDatabase: ConnectAsync {}
 
 impl<T: ConnectAsync + ?Sized> AsyncDatabase for T {}
@@ -68,12 +77,12 @@ impl Migrations {
 /// The async forms of the operations: each does what the operation of the
 /// same name without `_async` does, with the same errors.
 impl Runner<'_> {
-    fn ops_async<'a>(&'a self, conn: &'a mut (impl AsyncDatabase + ?Sized)) -> Ops<'a> {
-        Ops::new(
-            self.migrations,
-            &self.options,
-            conn.backend(self.migrations, &self.options),
-        )
+    async fn ops_async<'a>(
+        &'a self,
+        conn: &'a mut (impl AsyncDatabase + ?Sized),
+    ) -> Result<Ops<'a>> {
+        let backend = conn.backend(self.migrations, &self.options).await?;
+        Ok(Ops::new(self.migrations, &self.options, backend))
     }
 
     async fn moving_async(
@@ -81,7 +90,7 @@ impl Runner<'_> {
         conn: &mut (impl AsyncDatabase + ?Sized),
         how: Move,
     ) -> Result<Report> {
-        how.perform(&mut self.ops_async(conn)).await
+        how.perform(&mut self.ops_async(conn).await?).await
     }
 
     /// [`run`](Runner::run) on an async connection.
@@ -171,7 +180,7 @@ impl Runner<'_> {
     ///
     /// As [`status`](Runner::status).
     pub async fn status_async(&self, conn: &mut (impl AsyncDatabase + ?Sized)) -> Result<Status> {
-        self.ops_async(conn).status().await
+        self.ops_async(conn).await?.status().await
     }
 
     /// [`applied`](Runner::applied) on an async connection.
@@ -183,7 +192,7 @@ impl Runner<'_> {
         &self,
         conn: &mut (impl AsyncDatabase + ?Sized),
     ) -> Result<Vec<AppliedMigration>> {
-        self.ops_async(conn).applied().await
+        self.ops_async(conn).await?.applied().await
     }
 
     /// [`validate`](Runner::validate) on an async connection.
@@ -195,7 +204,7 @@ impl Runner<'_> {
         &self,
         conn: &mut (impl AsyncDatabase + ?Sized),
     ) -> Result<Vec<u64>> {
-        self.ops_async(conn).validate().await
+        self.ops_async(conn).await?.validate().await
     }
 
     /// [`baseline`](Runner::baseline) on an async connection.
@@ -208,7 +217,7 @@ impl Runner<'_> {
         conn: &mut (impl AsyncDatabase + ?Sized),
         version: u64,
     ) -> Result<HistoryChanges> {
-        self.ops_async(conn).baseline(version).await
+        self.ops_async(conn).await?.baseline(version).await
     }
 
     /// [`force`](Runner::force) on an async connection.
@@ -221,7 +230,7 @@ impl Runner<'_> {
         conn: &mut (impl AsyncDatabase + ?Sized),
         version: Option<u64>,
     ) -> Result<HistoryChanges> {
-        self.ops_async(conn).force(version).await
+        self.ops_async(conn).await?.force(version).await
     }
 
     /// [`repair`](Runner::repair) on an async connection.
@@ -233,7 +242,7 @@ impl Runner<'_> {
         &self,
         conn: &mut (impl AsyncDatabase + ?Sized),
     ) -> Result<HistoryChanges> {
-        self.ops_async(conn).repair().await
+        self.ops_async(conn).await?.repair().await
     }
 
     /// [`adopt`](Runner::adopt) on an async connection.
@@ -245,7 +254,7 @@ impl Runner<'_> {
         &self,
         conn: &mut (impl AsyncDatabase + ?Sized),
     ) -> Result<HistoryChanges> {
-        self.ops_async(conn).adopt(None).await
+        self.ops_async(conn).await?.adopt(None).await
     }
 
     /// [`adopt_forced`](Runner::adopt_forced) on an async connection.
@@ -258,7 +267,7 @@ impl Runner<'_> {
         conn: &mut (impl AsyncDatabase + ?Sized),
         version: Option<u64>,
     ) -> Result<HistoryChanges> {
-        self.ops_async(conn).adopt(Some(version)).await
+        self.ops_async(conn).await?.adopt(Some(version)).await
     }
 
     /// [`verify`](Runner::verify) on an async connection.

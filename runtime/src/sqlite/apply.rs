@@ -1,6 +1,7 @@
 //! Running a migration's file statement by statement, and checking foreign
 //! keys after it.
 
+use super::authorizer::{Action, Authorizer};
 use super::{
     Sqlite, VIOLATIONS_SHOWN, Watch, is_internal, lock, quote_identifier, session, storage_fault,
 };
@@ -10,7 +11,6 @@ use crate::source::Direction;
 use crate::source::sql::{self, Dialect};
 use crate::{Error, ForeignKeyViolation, Migration, Result};
 use rusqlite::fallible_iterator::FallibleIterator;
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Batch, ErrorCode};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -35,7 +35,7 @@ impl crate::backend::Apply for Sqlite<'_> {
             let Some(pragmas) = &db.pragmas else {
                 return Ok(());
             };
-            for name in session::restore(db.conn, pragmas)? {
+            for name in session::restore(&db.conn, pragmas)? {
                 log::debug!("put back PRAGMA {name}, which a migration changed");
             }
             Ok(())
@@ -71,7 +71,7 @@ impl<'a> Sqlite<'a> {
         // are read before the first file that can hold one: every PRAGMA
         // is written out in its file.
         if self.pragmas.is_none() && words & 2 != 0 {
-            self.pragmas = Some(session::read(self.conn)?);
+            self.pragmas = Some(session::read(&self.conn)?);
         }
         self.files_run += 1;
         let watch = self.watch()?;
@@ -110,80 +110,19 @@ impl<'a> Sqlite<'a> {
             return Ok(Arc::clone(watch));
         }
         let watch = Arc::new(Mutex::new(Watch::default()));
-        let seen = Arc::clone(&watch);
-        self.conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-            let mut seen = lock(&seen);
-            if !seen.active {
-                return Authorization::Allow;
-            }
-            let table = match ctx.action {
-                AuthAction::Transaction { .. } | AuthAction::Savepoint { .. }
-                    if seen.in_transaction =>
-                {
-                    seen.denied_transaction_control = true;
-                    return Authorization::Deny;
-                }
-                // Ignored or refused inside a transaction: denied, so that
-                // the migration fails instead of being recorded without
-                // its effect.
-                AuthAction::Pragma {
-                    pragma_name,
-                    pragma_value: Some(_),
-                } if seen.in_transaction && sql::pragma_refusal(pragma_name).is_some() => {
-                    return Authorization::Deny;
-                }
-                AuthAction::Pragma {
-                    pragma_value: Some(_),
-                    ..
-                } => {
-                    seen.pragma_assigned = true;
-                    return Authorization::Allow;
-                }
-                AuthAction::CreateTable { table_name } => {
-                    seen.created.insert(table_name.to_lowercase());
-                    table_name
-                }
-                AuthAction::Insert { table_name } => table_name,
-                // ALTER TABLE changes no row, and SQLite refuses to drop a
-                // key column; but a rename under `legacy_alter_table` leaves
-                // the references behind, so the children of a table renamed
-                // (or with a column renamed) are checked too.
-                AuthAction::AlterTable { table_name, .. } => {
-                    if seen.renames && !is_internal(table_name) {
-                        seen.parents.insert(table_name.to_lowercase());
-                    }
-                    table_name
-                }
-                AuthAction::DropTable { table_name }
-                | AuthAction::Delete { table_name }
-                | AuthAction::Update { table_name, .. } => {
-                    // SQLite writes its own schema table for every DDL.
-                    if !is_internal(table_name) {
-                        seen.parents.insert(table_name.to_lowercase());
-                    }
-                    table_name
-                }
-                _ => return Authorization::Allow,
-            };
-            // A file of many INSERTs into one table names it again and
-            // again: no allocation once it is known (as written in lower
-            // case, the common spelling).
-            if !seen.tables.contains(table) {
-                seen.tables.insert(table.to_lowercase());
-            }
-            Authorization::Allow
-        }))?;
+        let authorizer = Authorizer::set(&self.conn, Arc::clone(&watch), decide)?;
+        self.authorizer = Some(authorizer);
         self.watch = Some(Arc::clone(&watch));
         Ok(watch)
     }
 
     /// Removes the authorizer, if a file installed it.
     pub(super) fn unwatch(&mut self) -> Result<()> {
-        if self.watch.take().is_some() {
-            self.conn
-                .authorizer(None::<fn(AuthContext<'_>) -> Authorization>)?;
+        self.watch = None;
+        match self.authorizer.take() {
+            Some(authorizer) => authorizer.remove(&self.conn),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Runs a file statement by statement, as SQLite splits it: each one
@@ -201,7 +140,7 @@ impl<'a> Sqlite<'a> {
         let mut text = String::with_capacity(sql.len() + 1);
         text.push_str(sql);
         text.push('\0');
-        let mut batch = Batch::new(self.conn, &text);
+        let mut batch = Batch::new(&self.conn, &text);
         let mut index = 0;
         loop {
             let mut statement = match batch.next() {
@@ -370,4 +309,60 @@ impl<'a> Sqlite<'a> {
         }
         Ok((violations, total))
     }
+}
+
+/// The authorizer's decision, while a file's statements are prepared: what
+/// the file may do inside strata's transaction, and what it touches.
+fn decide(seen: &mut Watch, action: Action<'_>) -> bool {
+    if !seen.active {
+        return true;
+    }
+    let table = match action {
+        Action::TransactionControl if seen.in_transaction => {
+            seen.denied_transaction_control = true;
+            return false;
+        }
+        // Ignored or refused inside a transaction: denied, so that the
+        // migration fails instead of being recorded without its effect.
+        Action::Pragma {
+            name,
+            value: Some(_),
+        } if seen.in_transaction && sql::pragma_refusal(name).is_some() => {
+            return false;
+        }
+        Action::Pragma { value: Some(_), .. } => {
+            seen.pragma_assigned = true;
+            return true;
+        }
+        Action::CreateTable(table) => {
+            seen.created.insert(table.to_lowercase());
+            table
+        }
+        Action::Insert(table) => table,
+        // ALTER TABLE changes no row, and SQLite refuses to drop a key
+        // column; but a rename under `legacy_alter_table` leaves the
+        // references behind, so the children of a table renamed (or with a
+        // column renamed) are checked too.
+        Action::AlterTable(table) => {
+            if seen.renames && !is_internal(table) {
+                seen.parents.insert(table.to_lowercase());
+            }
+            table
+        }
+        Action::DropTable(table) | Action::Delete(table) | Action::Update(table) => {
+            // SQLite writes its own schema table for every DDL.
+            if !is_internal(table) {
+                seen.parents.insert(table.to_lowercase());
+            }
+            table
+        }
+        Action::TransactionControl | Action::Pragma { .. } | Action::Other => return true,
+    };
+    // A file of many INSERTs into one table names it again and again: no
+    // allocation once it is known (as written in lower case, the common
+    // spelling).
+    if !seen.tables.contains(table) {
+        seen.tables.insert(table.to_lowercase());
+    }
+    true
 }

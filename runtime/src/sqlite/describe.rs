@@ -261,7 +261,7 @@ impl crate::backend::Describe for super::Sqlite<'_> {
     fn snapshot(&mut self) -> crate::call::Call<'_, Result<crate::schema::Snapshot>> {
         crate::call::Call::of(|| {
             Ok(crate::schema::Snapshot {
-                text: Some(snapshot(self.conn, &mut self.described)?),
+                text: Some(snapshot(&self.conn, &mut self.described)?),
                 schema: crate::schema::Schema::default(),
             })
         })

@@ -22,12 +22,15 @@ use crate::{Migrations, Result};
 const VIOLATIONS_SHOWN: usize = 5;
 
 mod apply;
+mod authorizer;
 mod describe;
 mod faults;
 mod history;
 mod run_lock;
 mod schema_sql;
 mod session;
+#[cfg(feature = "sqlx-sqlite")]
+mod sqlx;
 mod transactions;
 mod verify;
 
@@ -54,7 +57,7 @@ impl Connect for Connection {
 }
 
 struct Sqlite<'a> {
-    conn: &'a mut Connection,
+    conn: Handle<'a>,
     /// The history table's name as given.
     name: &'a str,
     /// The same, quoted for SQL and qualified with `main`.
@@ -81,6 +84,8 @@ struct Sqlite<'a> {
     pragma_assigned: bool,
     /// The authorizer's findings, once a file installed it.
     watch: Option<Arc<Mutex<Watch>>>,
+    /// The authorizer that fills it, while set on the handle.
+    authorizer: Option<authorizer::Authorizer>,
     /// How many files ran: each may have expired the cached statements.
     files_run: u64,
     /// Each statement's uses since the last file ran: (`files_run` then,
@@ -88,6 +93,37 @@ struct Sqlite<'a> {
     uses: RefCell<HashMap<String, (u64, u32)>>,
     /// The tables and indexes verify described, by their SQL.
     described: describe::Cache,
+}
+
+/// The rusqlite connection a [`Sqlite`] drives: the caller's, or one over
+/// an sqlx connection's handle, which keeps sqlx's worker off the handle
+/// while it lives.
+enum Handle<'a> {
+    Borrowed(&'a mut Connection),
+    #[cfg(feature = "sqlx-sqlite")]
+    Sqlx(sqlx::Borrowed<'a>),
+}
+
+impl Deref for Handle<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Handle::Borrowed(conn) => conn,
+            #[cfg(feature = "sqlx-sqlite")]
+            Handle::Sqlx(borrowed) => borrowed,
+        }
+    }
+}
+
+impl DerefMut for Handle<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        match self {
+            Handle::Borrowed(conn) => conn,
+            #[cfg(feature = "sqlx-sqlite")]
+            Handle::Sqlx(borrowed) => borrowed,
+        }
+    }
 }
 
 /// A prepared statement, from the connection's cache or not.
@@ -182,6 +218,10 @@ impl<'a> Sqlite<'a> {
 
     /// The backend for one operation on `conn`.
     fn new(conn: &'a mut Connection, table: &'a str, lock_timeout: Duration) -> Self {
+        Sqlite::over(Handle::Borrowed(conn), table, lock_timeout)
+    }
+
+    fn over(conn: Handle<'a>, table: &'a str, lock_timeout: Duration) -> Self {
         Sqlite {
             conn,
             name: table,
@@ -197,6 +237,7 @@ impl<'a> Sqlite<'a> {
             pragmas: None,
             pragma_assigned: false,
             watch: None,
+            authorizer: None,
             files_run: 0,
             uses: RefCell::new(HashMap::new()),
             described: describe::Cache::default(),

@@ -45,7 +45,7 @@ impl crate::backend::Transactions for Sqlite<'_> {
     fn enter(&mut self) -> Call<'_, Result<()>> {
         self.mapped(|db| -> Result<()> {
             db.own_wait(db.lock_timeout)?;
-            if let Some(path) = run_lock::path(db.conn) {
+            if let Some(path) = run_lock::path(&db.conn) {
                 let waited = db.started.elapsed();
                 let rest = db.lock_timeout.saturating_sub(waited);
                 match run_lock::acquire(&path, rest, waited) {
@@ -91,7 +91,7 @@ impl crate::backend::Transactions for Sqlite<'_> {
     fn run_in_progress(&mut self) -> Call<'_, bool> {
         Call::of(|| -> bool {
             self.held.is_none()
-                && run_lock::path(self.conn).is_some_and(|path| run_lock::held_elsewhere(&path))
+                && run_lock::path(&self.conn).is_some_and(|path| run_lock::held_elsewhere(&path))
         })
     }
 

@@ -28,7 +28,7 @@ pub(super) fn verify(
     }
     {
         let mut db = Sqlite::new(conn, table, crate::DEFAULT_LOCK_TIMEOUT);
-        let found = db.mapped(|db| not_new(db.conn)).now()?;
+        let found = db.mapped(|db| not_new(&db.conn)).now()?;
         if !found.is_empty() {
             let path = db.path();
             return Err(Error::VerifyNeedsEmptyDatabase { path, found });
@@ -149,7 +149,7 @@ impl Scratch<'_> {
             return Ok(());
         }
         let mut db = Sqlite::new(self.conn, self.table, crate::DEFAULT_LOCK_TIMEOUT);
-        db.mapped(|db| make_new(db.conn)).now()?;
+        db.mapped(|db| make_new(&db.conn)).now()?;
         self.clean = true;
         Ok(())
     }
