@@ -1,9 +1,11 @@
 //! Several processes that start at the same moment and migrate one new
 //! database: all succeed and each version is applied exactly once. For
 //! N = 2, 8 and 16 processes, on SQLite in both journal modes and on
-//! PostgreSQL; also with a slow `-- strata:no-transaction` migration among
+//! PostgreSQL, with each driver built (rusqlite and sqlx on SQLite,
+//! postgres and tokio-postgres on PostgreSQL; CI's rounds split between
+//! them); also with a slow `-- strata:no-transaction` migration among
 //! them, which the others wait for instead of finding it dirty, and with 8
-//! threads of one process on SQLite.
+//! threads of one process on SQLite (8 tokio tasks, with sqlx).
 //!
 //! The children are this test binary itself, started with the ignored test
 //! `child` selected; they block on their standard input until the parent
@@ -17,13 +19,14 @@ mod common;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use common::lite::LiteDriver;
 use common::reliability::{count, spawn_child};
 use strata::Migrations;
 use strata::rusqlite::Connection;
 
 const DATABASE: &str = "STRATA_TEST_CHILD_DATABASE";
 const FOLDER: &str = "STRATA_TEST_CHILD_FOLDER";
-/// The PostgreSQL driver a child migrates with (`Driver::name`).
+/// The driver a child migrates with (`Driver::name`, `LiteDriver::name`).
 const DRIVER: &str = "STRATA_TEST_CHILD_DRIVER";
 const MIGRATIONS: u64 = 20;
 
@@ -61,9 +64,11 @@ fn child() {
         #[cfg(not(feature = "postgres"))]
         unreachable!("PostgreSQL children need the postgres feature")
     } else {
-        let mut conn = Connection::open(&database).unwrap();
+        use common::lite::{LiteConn, LiteDriver, Operations};
+        let driver = LiteDriver::named(&std::env::var(DRIVER).unwrap_or_default());
+        let mut conn = LiteConn::open(Path::new(&database), driver);
         barrier();
-        migrations.run(&mut conn)
+        migrations.run_on(&mut conn)
     };
     match result {
         Ok(report) => {
@@ -134,13 +139,9 @@ fn folder(no_transaction: Option<u64>) -> tempfile::TempDir {
     dir
 }
 
-/// One round: `processes` children released together on `database`.
-/// Returns how many of them applied anything.
-fn race(processes: usize, database: &str, folder: &Path) -> usize {
-    race_with(processes, database, folder, "")
-}
-
-/// [`race`] with the PostgreSQL driver named `driver`.
+/// One round: `processes` children released together on `database`,
+/// migrating with the driver named `driver`. Returns how many of them
+/// applied anything.
 fn race_with(processes: usize, database: &str, folder: &Path, driver: &str) -> usize {
     let mut children: Vec<_> = (0..processes)
         .map(|_| {
@@ -206,14 +207,21 @@ fn check_sqlite(path: &Path) {
     assert_eq!(common::count(&conn, "SELECT count(*) FROM t20"), 2000);
 }
 
-fn sqlite_rounds(journal_mode: &str) {
+fn sqlite_rounds(journal_mode: &str, driver: LiteDriver) {
     let folder = busy_folder();
-    let rounds = count(1, 20);
+    // CI's 20 rounds per N, split between the two drivers.
+    let rounds = count(1, 10);
     for processes in [2, 8, 16] {
         let mut single = 0;
         for _ in 0..rounds {
             let (_dir, path) = sqlite_database(journal_mode);
-            if race(processes, path.to_str().unwrap(), folder.path()) == 1 {
+            if race_with(
+                processes,
+                path.to_str().unwrap(),
+                folder.path(),
+                driver.name(),
+            ) == 1
+            {
                 single += 1;
             }
             check_sqlite(&path);
@@ -222,49 +230,55 @@ fn sqlite_rounds(journal_mode: &str) {
         // over between two migrations; the work is then shared, never
         // repeated. How often that happens is a figure, not a rule.
         println!(
-            "concurrency, SQLite journal_mode={journal_mode}, {processes} processes: {rounds} rounds, 0 failures, \
+            "concurrency, SQLite ({driver:?}) journal_mode={journal_mode}, {processes} processes: {rounds} rounds, 0 failures, \
              each version applied once; one process did all the work in {single} of {rounds} rounds"
         );
     }
 }
 
-#[test]
-fn processes_started_together_on_sqlite_with_a_rollback_journal() {
-    sqlite_rounds("delete");
+fn processes_started_together_on_sqlite_with_a_rollback_journal(driver: LiteDriver) {
+    sqlite_rounds("delete", driver);
 }
 
-#[test]
-fn processes_started_together_on_sqlite_in_wal_mode() {
-    sqlite_rounds("wal");
+fn processes_started_together_on_sqlite_in_wal_mode(driver: LiteDriver) {
+    sqlite_rounds("wal", driver);
 }
 
 /// 16 processes, one of them running the slow no-transaction migration
 /// while the others reach it: they wait for it (the lock file beside the
 /// database spans it) and none is told that it is dirty. Before the lock
 /// file, 15 of 16 failed with "marked dirty ... repair by hand".
-fn sqlite_slow_rounds(journal_mode: &str) {
+fn sqlite_slow_rounds(journal_mode: &str, driver: LiteDriver) {
     let folder = slow_folder();
-    let rounds = count(1, 10);
+    // CI's 10 rounds, split between the two drivers.
+    let rounds = count(1, 5);
     for _ in 0..rounds {
         let (_dir, path) = sqlite_database(journal_mode);
-        race(16, path.to_str().unwrap(), folder.path());
+        race_with(16, path.to_str().unwrap(), folder.path(), driver.name());
         check_sqlite(&path);
     }
     println!(
-        "concurrency, SQLite journal_mode={journal_mode}, a slow no-transaction migration, 16 processes: \
+        "concurrency, SQLite ({driver:?}) journal_mode={journal_mode}, a slow no-transaction migration, 16 processes: \
          {rounds} rounds, 0 failures, none found it dirty, each version applied once"
     );
 }
 
-#[test]
-fn processes_wait_for_a_no_transaction_migration_on_sqlite_with_a_rollback_journal() {
-    sqlite_slow_rounds("delete");
+fn processes_wait_for_a_no_transaction_migration_on_sqlite_with_a_rollback_journal(
+    driver: LiteDriver,
+) {
+    sqlite_slow_rounds("delete", driver);
 }
 
-#[test]
-fn processes_wait_for_a_no_transaction_migration_on_sqlite_in_wal_mode() {
-    sqlite_slow_rounds("wal");
+fn processes_wait_for_a_no_transaction_migration_on_sqlite_in_wal_mode(driver: LiteDriver) {
+    sqlite_slow_rounds("wal", driver);
 }
+
+for_each_lite_driver!(
+    processes_started_together_on_sqlite_with_a_rollback_journal,
+    processes_started_together_on_sqlite_in_wal_mode,
+    processes_wait_for_a_no_transaction_migration_on_sqlite_with_a_rollback_journal,
+    processes_wait_for_a_no_transaction_migration_on_sqlite_in_wal_mode,
+);
 
 /// The same race between 8 threads of one process, each with its own
 /// connection: the lock file excludes them from each other too.
@@ -286,6 +300,57 @@ fn threads_wait_for_a_no_transaction_migration_on_sqlite() {
             })
             .collect();
         threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut all: Vec<u64> = applied.concat();
+    all.sort_unstable();
+    assert_eq!(all, (1..=MIGRATIONS).collect::<Vec<_>>());
+    check_sqlite(&path);
+}
+
+/// The same race between 8 tokio tasks of one service, each with its own
+/// sqlx connection, on a runtime of two threads: `run_async` futures
+/// spawned together, the slow no-transaction migration among them.
+#[cfg(feature = "sqlx-sqlite")]
+#[test]
+fn tokio_tasks_wait_for_a_no_transaction_migration_on_sqlite_with_sqlx() {
+    use sqlx::ConnectOptions;
+    let folder = slow_folder();
+    let migrations = std::sync::Arc::new(Migrations::from_dir(folder.path()).unwrap());
+    let (_dir, path) = sqlite_database("delete");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let applied: Vec<Vec<u64>> = runtime.block_on(async {
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .connect()
+                .await
+                .unwrap();
+            let start = std::sync::Arc::clone(&start);
+            let migrations = std::sync::Arc::clone(&migrations);
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                let report = migrations
+                    .run_async(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                report
+                    .applied
+                    .iter()
+                    .map(|s| s.version)
+                    .collect::<Vec<u64>>()
+            }));
+        }
+        let mut applied = Vec::new();
+        for task in tasks {
+            applied.push(task.await.unwrap());
+        }
+        applied
     });
     let mut all: Vec<u64> = applied.concat();
     all.sort_unstable();

@@ -2,7 +2,9 @@
 //! recreations that copy 8,000 rows, a no-transaction migration) and is
 //! killed with SIGKILL at random moments. After every kill the database is
 //! intact, its history matches its schema exactly, and the next run
-//! completes (after `force`, where a dirty row says so).
+//! completes (after `force`, where a dirty row says so). Each test runs
+//! with every driver built (rusqlite and sqlx on SQLite, postgres and
+//! tokio-postgres on PostgreSQL), CI's kills split between them.
 //!
 //! Counts: `STRATA_RELIABILITY=full` for CI's (RELIABILITY.md), the quick
 //! ones otherwise.
@@ -14,6 +16,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::lite::LiteDriver;
 use common::reliability::{Random, count, spawn_child};
 use strata::rusqlite::Connection;
 use strata::{Error, Migrations};
@@ -113,13 +116,12 @@ fn crash_child() {
         migrations.run_on(&mut client).unwrap();
         return;
     }
-    let mut conn = Connection::open(&database).unwrap();
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .unwrap();
+    use common::lite::{LiteConn, LiteDriver, Operations};
+    let driver = LiteDriver::named(&std::env::var(CHILD_DRIVER).unwrap_or_default());
+    let mut conn = LiteConn::open(Path::new(&database), driver);
+    conn.integer("SELECT count(*) FROM sqlite_schema");
     ready();
-    migrations.run(&mut conn).unwrap();
+    migrations.run_on(&mut conn).unwrap();
 }
 
 /// What a check found in the database after a kill.
@@ -231,8 +233,7 @@ fn sqlite_recover(path: &Path, migrations: &Migrations) {
 fn kill_loop(
     what: &str,
     kills: usize,
-    // The database, and the PostgreSQL driver the children use ("" for
-    // SQLite).
+    // The database, and the driver the children use.
     (database, driver): (&str, &str),
     folder: &Path,
     found: &dyn Fn() -> Found,
@@ -328,7 +329,7 @@ fn kill_loop(
     (killed, completed, recovered)
 }
 
-fn sqlite_crashes(journal_mode: &str) {
+fn sqlite_crashes(journal_mode: &str, driver: LiteDriver) {
     let folder = tempfile::tempdir().unwrap();
     sqlite_folder(folder.path());
     let migrations = Migrations::from_dir(folder.path()).unwrap();
@@ -341,7 +342,8 @@ fn sqlite_crashes(journal_mode: &str) {
         common::set_journal_mode(&path, journal_mode);
     };
     reset();
-    let kills = count(8, 100);
+    // CI's 100 kills, split between the two drivers.
+    let kills = count(8, 50);
     // What a read-only reader (`strata status` before it rolls a hot
     // journal back) meets first after a kill: the history, or, after a
     // kill inside a transaction that had written to the file, the typed
@@ -359,29 +361,32 @@ fn sqlite_crashes(journal_mode: &str) {
         sqlite_found(&path)
     };
     kill_loop(
-        &format!("SQLite, journal_mode={journal_mode}"),
+        &format!("SQLite ({driver:?}), journal_mode={journal_mode}"),
         kills,
-        (path.to_str().unwrap(), ""),
+        (path.to_str().unwrap(), driver.name()),
         folder.path(),
         &found,
         &|| sqlite_recover(&path, &migrations),
         &reset,
     );
     println!(
-        "crash, SQLite, journal_mode={journal_mode}: a read-only status after each kill met a hot journal {} times and said so (HotJournal), and read the history otherwise",
+        "crash, SQLite ({driver:?}), journal_mode={journal_mode}: a read-only status after each kill met a hot journal {} times and said so (HotJournal), and read the history otherwise",
         hot.get()
     );
 }
 
-#[test]
-fn sqlite_rollback_journal_survives_kills() {
-    sqlite_crashes("delete");
+fn sqlite_rollback_journal_survives_kills(driver: LiteDriver) {
+    sqlite_crashes("delete", driver);
 }
 
-#[test]
-fn sqlite_wal_survives_kills() {
-    sqlite_crashes("wal");
+fn sqlite_wal_survives_kills(driver: LiteDriver) {
+    sqlite_crashes("wal", driver);
 }
+
+for_each_lite_driver!(
+    sqlite_rollback_journal_survives_kills,
+    sqlite_wal_survives_kills
+);
 
 #[cfg(feature = "postgres")]
 mod postgres {

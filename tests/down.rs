@@ -1,8 +1,10 @@
 //! Moving down and between versions: down, down_to, down_all, redo, goto,
 //! and out-of-order migrations.
 
+#[macro_use]
 mod common;
 
+use common::lite::{LiteConn, LiteDriver, Operations};
 use common::*;
 use strata::rusqlite::Connection;
 use strata::{Checksum, Error, Migrations};
@@ -18,27 +20,29 @@ fn applied(report: &strata::Report) -> Vec<u64> {
     report.applied.iter().map(|s| s.version).collect()
 }
 
-#[test]
-fn down_steps_to_and_all() {
+fn down_steps_to_and_all(driver: LiteDriver) {
     let migrations = load(&tables_folder([1, 2, 3, 4]));
     let (_dir, path) = database();
-    let mut conn = open(&path);
-    migrations.run(&mut conn).unwrap();
+    let mut conn = LiteConn::open(&path, driver);
+    migrations.run_on(&mut conn).unwrap();
 
-    let report = migrations.runner().down(&mut conn, 1).unwrap();
+    let report = migrations.down_on(&mut conn, 1).unwrap();
     assert_eq!((reverted(&report), report.version), (vec![4], Some(3)));
-    assert_eq!(tables(&conn), ["schema_migrations", "t1", "t2", "t3"]);
+    assert_eq!(
+        tables(&open(&path)),
+        ["schema_migrations", "t1", "t2", "t3"]
+    );
 
-    let report = migrations.runner().down_to(&mut conn, 1).unwrap();
+    let report = migrations.down_to_on(&mut conn, 1).unwrap();
     assert_eq!((reverted(&report), report.version), (vec![3, 2], Some(1)));
-    assert_eq!(history(&conn), [(1, "t1".to_owned(), false)]);
+    assert_eq!(history(&open(&path)), [(1, "t1".to_owned(), false)]);
 
-    let report = migrations.runner().down_all(&mut conn).unwrap();
+    let report = migrations.down_all_on(&mut conn).unwrap();
     assert_eq!((reverted(&report), report.version), (vec![1], None));
-    assert_eq!(tables(&conn), ["schema_migrations"]);
-    assert!(history(&conn).is_empty());
+    assert_eq!(tables(&open(&path)), ["schema_migrations"]);
+    assert!(history(&open(&path)).is_empty());
 
-    let report = migrations.runner().down(&mut conn, 3).unwrap();
+    let report = migrations.down_on(&mut conn, 3).unwrap();
     assert!(report.is_empty());
     assert_eq!(
         report.to_string(),
@@ -59,38 +63,37 @@ fn version_zero_is_a_version() {
     assert_eq!(tables(&conn), ["schema_migrations"]);
 }
 
-#[test]
-fn redo_and_goto() {
+fn redo_and_goto(driver: LiteDriver) {
     let migrations = load(&tables_folder([1, 2, 3]));
     let (_dir, path) = database();
-    let mut conn = open(&path);
-    migrations.runner().target(2).run(&mut conn).unwrap();
-    conn.execute("INSERT INTO t2 (id) VALUES (7)", []).unwrap();
+    let mut conn = LiteConn::open(&path, driver);
+    migrations.runner().target(2).run_on(&mut conn).unwrap();
+    conn.execute_batch("INSERT INTO t2 (id) VALUES (7)");
 
-    let report = migrations.runner().redo(&mut conn).unwrap();
+    let report = migrations.redo_on(&mut conn).unwrap();
     assert_eq!(
         (reverted(&report), applied(&report), report.version),
         (vec![2], vec![2], Some(2))
     );
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM t2"),
+        count(&open(&path), "SELECT count(*) FROM t2"),
         0,
         "the table was dropped and created again"
     );
     let text = report.to_string();
     assert!(text.starts_with("reverted 1 migration and applied 1 migration, the database is now at version 2\n  down 000002_t2  "), "{text}");
 
-    let report = migrations.runner().goto(&mut conn, 3).unwrap();
+    let report = migrations.goto_on(&mut conn, 3).unwrap();
     assert_eq!(
         (reverted(&report), applied(&report), report.version),
         (vec![], vec![3], Some(3))
     );
-    let report = migrations.runner().goto(&mut conn, 1).unwrap();
+    let report = migrations.goto_on(&mut conn, 1).unwrap();
     assert_eq!(
         (reverted(&report), applied(&report), report.version),
         (vec![3, 2], vec![], Some(1))
     );
-    let err = migrations.runner().goto(&mut conn, 9).unwrap_err();
+    let err = migrations.goto_on(&mut conn, 9).unwrap_err();
     assert!(
         matches!(err, Error::UnknownVersion { version: 9, .. }),
         "{err:?}"
@@ -300,3 +303,6 @@ fn out_of_order_in_one_transaction() {
         .unwrap();
     assert_eq!(head, chain.to_hex());
 }
+
+// The tests above, with each SQLite driver built.
+for_each_lite_driver!(down_steps_to_and_all, redo_and_goto,);

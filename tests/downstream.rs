@@ -43,9 +43,20 @@ fn new_app(name: &str, key: &str, main: &str) -> tempfile::TempDir {
     )
 }
 
-/// [`new_app`] with `dependencies` as its `[dependencies]` table.
+/// [`new_app`] with `dependencies` as its `[dependencies]` table, and this
+/// workspace's lock file.
 fn new_app_with(name: &str, dependencies: &str, main: &str) -> tempfile::TempDir {
+    let app = new_unlocked_app(name, dependencies, main);
+    // The same versions of the dependencies as this workspace.
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(repo.join("Cargo.lock"), app.path().join("Cargo.lock")).unwrap();
+    app
+}
+
+/// [`new_app_with`] without a lock file: cargo resolves the versions itself,
+/// as for a new user's crate (from the crates this machine has: the builds
+/// are offline).
+fn new_unlocked_app(name: &str, dependencies: &str, main: &str) -> tempfile::TempDir {
     let app = tempfile::tempdir().unwrap();
     let root = app.path();
     write(
@@ -55,8 +66,6 @@ fn new_app_with(name: &str, dependencies: &str, main: &str) -> tempfile::TempDir
              [dependencies]\n{dependencies}\n[workspace]\n"
         ),
     );
-    // The same versions of the dependencies as this workspace.
-    std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
     write(root.join("src/main.rs"), main);
     write(
         root.join("migrations/000001_init.up.sql"),
@@ -222,4 +231,65 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "applied 1 migration, the database is now at version 1",
         );
     }
+}
+
+/// A service on sqlx's SQLite driver: strata with `default-features =
+/// false` and the feature `sqlx-sqlite`, beside sqlx with its `sqlite`
+/// feature. Resolved afresh (no lock file), cargo finds one libsqlite3-sys
+/// for rusqlite and sqlx-sqlite (a `links = "sqlite3"` crate can be in a
+/// build once): before this feature, strata's rusqlite needed a newer one
+/// than sqlx accepts and the crate could not be built. The app migrates a
+/// file database through a pooled connection (`&mut *conn`) and reads it
+/// back through sqlx.
+#[test]
+fn a_sqlx_sqlite_service_crate_resolves_one_sqlite_and_migrates() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).display().to_string();
+    let app = new_unlocked_app(
+        "downstream_sqlx_sqlite",
+        &format!(
+            "strata = {{ path = {repo:?}, default-features = false, features = [\"sqlx-sqlite\"] }}\n\
+             sqlx = {{ version = \"0.9\", default-features = false, features = [\"sqlite\", \"runtime-tokio\"] }}\n\
+             tokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n"
+        ),
+        r#"static MIGRATIONS: strata::Migrations = strata::embed_migrations!("migrations");
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args().nth(1).ok_or("a database path")?;
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await?;
+    let mut conn = pool.acquire().await?;
+    let report = MIGRATIONS.run_async(&mut *conn).await?;
+    println!("applied {:?}", report.applied.iter().map(|step| step.version).collect::<Vec<_>>());
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut *conn)
+        .await?;
+    println!("users: {users}");
+    Ok(())
+}
+"#,
+    );
+    let root = app.path();
+    let tree = cargo(root, &["tree", "-e", "normal", "-i", "libsqlite3-sys"]);
+    let text = String::from_utf8_lossy(&tree.stdout);
+    assert!(
+        tree.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    // One libsqlite3-sys, which both drivers use.
+    assert_eq!(text.matches("libsqlite3-sys v").count(), 1, "{text}");
+    assert!(
+        text.contains("rusqlite v") && text.contains("sqlx-sqlite v"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("app.db");
+    runs(
+        root,
+        &[database.to_str().unwrap()],
+        "applied [1]\nusers: 0\n",
+    );
 }

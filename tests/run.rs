@@ -1,10 +1,12 @@
 //! `run` on real SQLite files: applying, recording, checking and refusing.
 
+#[macro_use]
 mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::lite::{LiteConn, LiteDriver, Operations};
 use common::*;
 use strata::rusqlite::trace::{TraceEvent, TraceEventCodes};
 use strata::rusqlite::{Connection, OpenFlags, StatementStatus};
@@ -90,30 +92,34 @@ fn report_lists_what_was_applied() {
     );
 }
 
+thread_local! {
+    /// What [`traced_run`]'s trace callback saw on this thread (a function
+    /// pointer, not a closure: rusqlite 0.39, which strata also builds on,
+    /// takes no closure there). SQLite calls it on the thread that runs the
+    /// statement, so tests running at once do not mix their statements.
+    static TRACED: std::cell::RefCell<Vec<(String, i32)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn trace_profile(event: TraceEvent<'_>) {
+    if let TraceEvent::Profile(statement, _) = event {
+        let scans = statement.get_status(StatementStatus::FullscanStep);
+        TRACED.with_borrow_mut(|seen| seen.push((statement.sql().into_owned(), scans)));
+    }
+}
+
 /// Every statement that a run executes, with its full-scan steps.
 fn traced_run(
     migrations: &Migrations,
     conn: &mut Connection,
 ) -> (strata::Result<strata::Report>, Vec<(String, i32)>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
+    TRACED.with_borrow_mut(Vec::clear);
     conn.trace_v2(
         TraceEventCodes::SQLITE_TRACE_PROFILE,
-        Some(move |event: TraceEvent<'_>| {
-            if let TraceEvent::Profile(statement, _) = event {
-                let scans = statement.get_status(StatementStatus::FullscanStep);
-                sink.lock()
-                    .unwrap()
-                    .push((statement.sql().into_owned(), scans));
-            }
-        }),
-    )
-    .unwrap();
+        Some(trace_profile as fn(TraceEvent<'_>)),
+    );
     let result = migrations.run(conn);
-    conn.trace_v2(TraceEventCodes::empty(), None::<fn(TraceEvent<'_>)>)
-        .unwrap();
-    let seen = seen.lock().unwrap().clone();
-    (result, seen)
+    conn.trace_v2(TraceEventCodes::empty(), None::<fn(TraceEvent<'_>)>);
+    (result, TRACED.with_borrow_mut(std::mem::take))
 }
 
 #[test]
@@ -148,11 +154,12 @@ fn startup_on_an_up_to_date_database_is_one_indexed_read_and_still_sees_an_edit(
     assert!(statements.len() > 1);
 }
 
-#[test]
-fn an_edited_migration_is_refused_with_both_checksums_and_nothing_changes() {
+fn an_edited_migration_is_refused_with_both_checksums_and_nothing_changes(driver: LiteDriver) {
     let folder = tables_folder([1, 2]);
     let (_dir, path) = database();
-    load(&folder).run(&mut open(&path)).unwrap();
+    load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap();
     let applied = Checksum::of_sql("CREATE TABLE t1 (id INTEGER PRIMARY KEY);\n");
 
     let edited_sql = "CREATE TABLE t1 (id INTEGER PRIMARY KEY); -- edited\n";
@@ -164,7 +171,9 @@ fn an_edited_migration_is_refused_with_both_checksums_and_nothing_changes() {
             .map(|(n, s)| (n.as_str(), s.as_str())),
     );
     let before = std::fs::read(&path).unwrap();
-    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     let Error::ChecksumMismatch {
         version,
         file,
@@ -236,10 +245,11 @@ fn a_pending_version_below_the_newest_applied_is_refused() {
     assert_eq!(tables(&open(&path)), ["schema_migrations", "t1", "t3"]);
 }
 
-#[test]
-fn a_dirty_row_stops_the_run() {
+fn a_dirty_row_stops_the_run(driver: LiteDriver) {
     let (_dir, path) = database();
-    load(&tables_folder([1, 2])).run(&mut open(&path)).unwrap();
+    load(&tables_folder([1, 2]))
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap();
     open(&path)
         .execute(
             "UPDATE schema_migrations SET dirty = 1 WHERE version = 2",
@@ -247,7 +257,7 @@ fn a_dirty_row_stops_the_run() {
         )
         .unwrap();
     let err = load(&tables_folder([1, 2, 3]))
-        .run(&mut open(&path))
+        .run_on(&mut LiteConn::open(&path, driver))
         .unwrap_err();
     assert!(
         matches!(err.failure(), Error::Dirty { version: 2, name, previous: Some(1), .. } if name == "t2"),
@@ -256,8 +266,7 @@ fn a_dirty_row_stops_the_run() {
     assert!(!tables(&open(&path)).contains(&"t3".to_owned()));
 }
 
-#[test]
-fn a_failing_statement_names_file_and_line_and_leaves_nothing_of_its_migration() {
+fn a_failing_statement_names_file_and_line_and_leaves_nothing_of_its_migration(driver: LiteDriver) {
     let folder = folder(&[
         (
             "000001_a.up.sql",
@@ -271,7 +280,9 @@ fn a_failing_statement_names_file_and_line_and_leaves_nothing_of_its_migration()
         ("000002_b.down.sql", "DROP TABLE b;\n"),
     ]);
     let (_dir, path) = database();
-    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     let Error::Statement {
         version,
         file,
@@ -297,8 +308,7 @@ fn a_failing_statement_names_file_and_line_and_leaves_nothing_of_its_migration()
     assert_eq!(history(&conn), [(1, "a".to_owned(), false)]);
 }
 
-#[test]
-fn a_syntax_error_is_reported_at_its_statement() {
+fn a_syntax_error_is_reported_at_its_statement(driver: LiteDriver) {
     let folder = folder(&[
         (
             "1_a.up.sql",
@@ -307,7 +317,9 @@ fn a_syntax_error_is_reported_at_its_statement() {
         ("1_a.down.sql", "DROP TABLE a;\n"),
     ]);
     let (_dir, path) = database();
-    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     assert!(
         matches!(
             err.failure(),
@@ -323,13 +335,14 @@ fn a_syntax_error_is_reported_at_its_statement() {
     assert!(!tables(&open(&path)).contains(&"a".to_owned()));
 }
 
-#[test]
-fn transaction_control_is_refused_as_it_is_prepared() {
+fn transaction_control_is_refused_as_it_is_prepared(driver: LiteDriver) {
     // The folder rules refuse this at build time; the runner refuses it too,
     // for a migration set built some other way.
     let migrations = commit_inside();
     let (_dir, path) = database();
-    let err = migrations.run(&mut open(&path)).unwrap_err();
+    let err = migrations
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     assert!(
         matches!(err.failure(), Error::TransactionControl { version: 1, line: Some(2), file, .. } if file == "hand_made/1_a.up.sql"),
         "{err:?}"
@@ -350,8 +363,7 @@ INSERT INTO sessions VALUES ('s1', 'one'), ('s2', 'two');
 INSERT INTO messages (session, body) VALUES ('s1', 'hello'), ('s2', 'hi'), ('s2', 'there');
 ";
 
-#[test]
-fn recreating_a_parent_table_fires_no_cascade() {
+fn recreating_a_parent_table_fires_no_cascade(driver: LiteDriver) {
     let folder = folder(&[
         ("1_chat.up.sql", PARENT_CHILD),
         (
@@ -368,30 +380,20 @@ fn recreating_a_parent_table_fires_no_cascade() {
         ("2_title_not_null.down.sql", "SELECT 1;"),
     ]);
     let (_dir, path) = database();
-    let mut conn = open(&path);
-    assert!(
-        conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, bool>(0))
-            .unwrap()
-    );
-    load(&folder).run(&mut conn).unwrap();
+    let mut conn = LiteConn::open(&path, driver);
+    conn.execute_batch("PRAGMA foreign_keys = ON");
+    load(&folder).run_on(&mut conn).unwrap();
     // With enforcement on, DROP TABLE sessions would have deleted every message.
-    assert_eq!(count(&conn, "SELECT count(*) FROM messages"), 3);
-    assert!(
-        conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, bool>(0))
-            .unwrap()
-    );
+    assert_eq!(conn.integer("SELECT count(*) FROM messages"), 3);
+    assert_eq!(conn.integer("PRAGMA foreign_keys"), 1);
     // And enforcement is back on for the application.
     assert!(
-        conn.execute(
-            "INSERT INTO messages (session, body) VALUES ('nope', 'x')",
-            []
-        )
-        .is_err()
+        conn.try_execute_batch("INSERT INTO messages (session, body) VALUES ('nope', 'x')")
+            .is_err()
     );
 }
 
-#[test]
-fn a_foreign_key_violation_rolls_the_migration_back_and_names_the_rows() {
+fn a_foreign_key_violation_rolls_the_migration_back_and_names_the_rows(driver: LiteDriver) {
     let folder = folder(&[
         ("1_chat.up.sql", PARENT_CHILD),
         (
@@ -408,8 +410,10 @@ fn a_foreign_key_violation_rolls_the_migration_back_and_names_the_rows() {
         ("2_drop_s2.down.sql", "SELECT 1;"),
     ]);
     let (_dir, path) = database();
-    let mut conn = open(&path);
-    let err = load(&folder).run(&mut conn).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
+    let conn = open(&path);
     let Error::ForeignKeyViolation {
         version,
         file,
@@ -556,20 +560,14 @@ fn a_rename_that_leaves_references_behind_is_refused() {
     assert_eq!(tables(&conn), ["messages", "schema_migrations", "sessions"]);
 }
 
-#[test]
-fn connection_settings_are_restored() {
+fn connection_settings_are_restored(driver: LiteDriver) {
     let (_dir, path) = database();
-    let mut conn = open(&path);
-    conn.busy_timeout(Duration::from_millis(1234)).unwrap();
-    conn.pragma_update(None, "foreign_keys", false).unwrap();
-    load(&tables_folder([1])).run(&mut conn).unwrap();
-    let busy: i64 = conn
-        .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-        .unwrap();
-    let foreign_keys: bool = conn
-        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!((busy, foreign_keys), (1234, false));
+    let mut conn = LiteConn::open(&path, driver);
+    conn.execute_batch("PRAGMA busy_timeout = 1234; PRAGMA foreign_keys = OFF");
+    load(&tables_folder([1])).run_on(&mut conn).unwrap();
+    let busy = conn.integer("PRAGMA busy_timeout");
+    let foreign_keys = conn.integer("PRAGMA foreign_keys");
+    assert_eq!((busy, foreign_keys), (1234, 0));
 }
 
 #[test]
@@ -656,17 +654,15 @@ fn a_read_only_database_with_pending_work_is_refused() {
     );
 }
 
-#[test]
-fn a_connection_inside_a_transaction_is_refused() {
+fn a_connection_inside_a_transaction_is_refused(driver: LiteDriver) {
     let (_dir, path) = database();
-    let mut conn = open(&path);
-    conn.execute_batch("BEGIN").unwrap();
-    let err = load(&tables_folder([1])).run(&mut conn).unwrap_err();
+    let mut conn = LiteConn::open(&path, driver);
+    conn.execute_batch("BEGIN");
+    let err = load(&tables_folder([1])).run_on(&mut conn).unwrap_err();
     assert!(matches!(err.failure(), Error::InTransaction), "{err:?}");
 }
 
-#[test]
-fn a_lock_held_past_the_wait_is_a_typed_error() {
+fn a_lock_held_past_the_wait_is_a_typed_error(driver: LiteDriver) {
     let (_dir, path) = database();
     let holder = open(&path);
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -674,14 +670,21 @@ fn a_lock_held_past_the_wait_is_a_typed_error() {
     let err = migrations
         .runner()
         .lock_timeout(Duration::from_millis(50))
-        .run(&mut open(&path))
+        .run_on(&mut LiteConn::open(&path, driver))
         .unwrap_err();
     assert!(
         matches!(err.failure(), Error::Locked { waited, .. } if *waited == Duration::from_millis(50)),
         "{err:?}"
     );
     holder.execute_batch("COMMIT").unwrap();
-    assert_eq!(migrations.run(&mut open(&path)).unwrap().applied.len(), 1);
+    assert_eq!(
+        migrations
+            .run_on(&mut LiteConn::open(&path, driver))
+            .unwrap()
+            .applied
+            .len(),
+        1
+    );
 }
 
 /// Reads wait for the runner's lock wait too, the commands that only read
@@ -777,8 +780,7 @@ fn one_commit_per_migration_or_one_in_all() {
     assert_eq!(*commits.lock().unwrap(), 1);
 }
 
-#[test]
-fn single_transaction_is_all_or_nothing() {
+fn single_transaction_is_all_or_nothing(driver: LiteDriver) {
     let folder = tables_folder([1, 2]);
     write_files(
         folder.path(),
@@ -791,7 +793,7 @@ fn single_transaction_is_all_or_nothing() {
     let err = load(&folder)
         .runner()
         .single_transaction(true)
-        .run(&mut open(&path))
+        .run_on(&mut LiteConn::open(&path, driver))
         .unwrap_err();
     assert!(
         matches!(
@@ -807,7 +809,9 @@ fn single_transaction_is_all_or_nothing() {
     assert!(tables(&open(&path)).is_empty());
 
     // The default keeps what came before the failure.
-    load(&folder).run(&mut open(&path)).unwrap_err();
+    load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     assert_eq!(tables(&open(&path)), ["schema_migrations", "t1", "t2"]);
 }
 
@@ -853,8 +857,9 @@ fn a_target_stops_early_and_never_goes_down() {
     assert_eq!(migrations.run(&mut conn).unwrap().version, Some(3));
 }
 
-#[test]
-fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run() {
+fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
+    driver: LiteDriver,
+) {
     let folder = tables_folder([1]);
     write_files(
         folder.path(),
@@ -867,7 +872,9 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
         ],
     );
     let (_dir, path) = database();
-    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     let Error::LeftDirty {
         version: 2,
         previous: Some(1),
@@ -907,7 +914,9 @@ fn a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run(
         ]
     );
     assert!(tables(&conn).contains(&"half".to_owned()));
-    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     assert!(
         matches!(
             err.failure(),
@@ -999,8 +1008,7 @@ fn a_temporary_table_named_like_the_history_table_takes_nothing() {
 /// A no-transaction file that begins a transaction and forgets its COMMIT:
 /// strata rolls it back, so its work is not applied and is not recorded as
 /// applied; the row stays dirty.
-#[test]
-fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
+fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty(driver: LiteDriver) {
     let folder = tables_folder([1]);
     write_files(
         folder.path(),
@@ -1013,7 +1021,9 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
         ],
     );
     let (_dir, path) = database();
-    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     assert!(
         matches!(err.failure(), Error::LeftDirty { version: 2, previous: Some(1), cause, .. }
             if matches!(&**cause, Error::TransactionLeftOpen { version: 2, file, .. } if file.ends_with("000002_forgot.up.sql"))),
@@ -1028,7 +1038,9 @@ fn a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty() {
     let conn = open(&path);
     assert!(!tables(&conn).contains(&"x".to_owned()));
     assert_eq!(history(&conn)[1], (2, "forgot".to_owned(), true));
-    let err = load(&folder).run(&mut open(&path)).unwrap_err();
+    let err = load(&folder)
+        .run_on(&mut LiteConn::open(&path, driver))
+        .unwrap_err();
     assert!(
         matches!(err.failure(), Error::Dirty { version: 2, .. }),
         "{err:?}"
@@ -1226,4 +1238,51 @@ fn every_operation_on_a_locked_database_is_locked_never_a_raw_driver_error() {
         migrations.runner().applied(&mut open(&path)).unwrap().len(),
         2
     );
+}
+
+// The tests above, with each SQLite driver built.
+for_each_lite_driver!(
+    an_edited_migration_is_refused_with_both_checksums_and_nothing_changes,
+    a_dirty_row_stops_the_run,
+    a_failing_statement_names_file_and_line_and_leaves_nothing_of_its_migration,
+    a_syntax_error_is_reported_at_its_statement,
+    transaction_control_is_refused_as_it_is_prepared,
+    recreating_a_parent_table_fires_no_cascade,
+    a_foreign_key_violation_rolls_the_migration_back_and_names_the_rows,
+    connection_settings_are_restored,
+    a_connection_inside_a_transaction_is_refused,
+    a_lock_held_past_the_wait_is_a_typed_error,
+    single_transaction_is_all_or_nothing,
+    a_failed_no_transaction_migration_leaves_a_dirty_row_that_stops_the_next_run,
+    a_no_transaction_file_that_leaves_a_transaction_open_stays_dirty,
+);
+
+/// sqlx: a `run_async` future dropped after its first poll, while it waits
+/// for sqlx's worker thread to let go of the connection (a cancelled task,
+/// a timeout), has changed nothing; the connection then migrates as usual.
+/// Once it has the handle the operation does not yield, so there is no
+/// later point to drop it at.
+#[cfg(feature = "sqlx-sqlite")]
+#[test]
+fn sqlx_a_run_dropped_while_it_waits_for_the_connection_changes_nothing() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let migrations = load(&tables_folder(1..=5));
+    let (_dir, path) = database();
+    let LiteConn::Sqlx(mut sqlx) = LiteConn::open(&path, LiteDriver::Sqlx) else {
+        unreachable!("the sqlx driver")
+    };
+    for _ in 0..3 {
+        let mut run = std::pin::pin!(migrations.run_async(&mut sqlx.conn));
+        let polled = run.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        assert!(
+            polled.is_pending(),
+            "the first poll waits for sqlx's worker"
+        );
+        // Dropped here, unfinished.
+    }
+    assert!(tables(&open(&path)).is_empty());
+    let report = sqlx.runtime.block_on(migrations.run_async(&mut sqlx.conn));
+    assert_eq!(report.unwrap().applied.len(), 5);
+    assert_eq!(history(&open(&path)).len(), 5);
 }

@@ -1,7 +1,9 @@
 //! `verify`: every down file must restore the schema before its up file.
 
+#[macro_use]
 mod common;
 
+use common::lite::{LiteConn, LiteDriver, Operations};
 use common::*;
 use strata::{Error, Migrations, VerifyFailure};
 
@@ -23,30 +25,24 @@ fn failures(err: Error) -> Vec<VerifyFailure> {
     }
 }
 
-#[test]
-fn correct_folders_pass() {
-    let report = CHAT
-        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
-        .unwrap();
+fn correct_folders_pass(driver: LiteDriver) {
+    let report = CHAT.verify_on(&mut LiteConn::memory(driver)).unwrap();
     assert_eq!(report.checked, [1, 2]);
-    let report = TESTS
-        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
-        .unwrap();
+    let report = TESTS.verify_on(&mut LiteConn::memory(driver)).unwrap();
     assert_eq!(
         (report.checked, report.irreversible.clone()),
         (vec![1, 2], vec![10])
     );
     assert!(
         TESTS
-            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .verify_on(&mut LiteConn::memory(driver))
             .unwrap()
             .to_string()
             .ends_with("(irreversible, not reverted: 10)")
     );
 }
 
-#[test]
-fn a_down_that_forgets_a_column_is_named_with_the_column() {
+fn a_down_that_forgets_a_column_is_named_with_the_column(driver: LiteDriver) {
     let folder = folder(&BASE);
     write_files(
         folder.path(),
@@ -63,7 +59,7 @@ fn a_down_that_forgets_a_column_is_named_with_the_column() {
     );
     let failures = failures(
         load(&folder)
-            .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+            .verify_on(&mut LiteConn::memory(driver))
             .unwrap_err(),
     );
     assert_eq!(failures.len(), 1);
@@ -113,8 +109,7 @@ fn a_down_that_drops_the_wrong_index_is_named_with_both_indexes() {
     );
 }
 
-#[test]
-fn every_problem_is_reported_and_the_report_is_readable() {
+fn every_problem_is_reported_and_the_report_is_readable(driver: LiteDriver) {
     let folder = folder(&BASE);
     write_files(
         folder.path(),
@@ -144,7 +139,7 @@ fn every_problem_is_reported_and_the_report_is_readable() {
         ],
     );
     let err = load(&folder)
-        .verify(&mut strata::rusqlite::Connection::open_in_memory().unwrap())
+        .verify_on(&mut LiteConn::memory(driver))
         .unwrap_err();
     let text = format!("{err:?}");
     let failures = failures(err);
@@ -361,3 +356,10 @@ fn verify_takes_a_connection_as_dyn_database() {
         [1, 2]
     );
 }
+
+// The tests above, with each SQLite driver built.
+for_each_lite_driver!(
+    correct_folders_pass,
+    a_down_that_forgets_a_column_is_named_with_the_column,
+    every_problem_is_reported_and_the_report_is_readable,
+);

@@ -1,6 +1,6 @@
 //! The PostgreSQL drivers, for the suites that run each test with every
 //! driver built: [`Driver`], a connection of either ([`Conn`]), and
-//! strata's operations on it ([`Operations`]).
+//! strata's operations on it ([`Operations`], shared with SQLite's drivers).
 
 use super::pg::Sql;
 pub use super::pg::TestDb;
@@ -167,59 +167,15 @@ impl Sql for Conn {
     }
 }
 
-/// strata's operations on a [`Conn`], each the synchronous one or its
-/// `_async` form as the driver asks: `runner.run_on(&mut conn)`.
-pub trait On {
-    fn runner_of(&self) -> strata::Runner<'_>;
-}
+#[allow(unused_imports)] // for the suites that name it from here
+pub use super::operate::Operations;
 
-impl On for strata::Migrations {
-    fn runner_of(&self) -> strata::Runner<'_> {
-        self.runner()
-    }
-}
-
-impl On for strata::Runner<'_> {
-    fn runner_of(&self) -> strata::Runner<'_> {
-        self.clone()
-    }
-}
-
-macro_rules! operations {
-    ($($name:ident => $sync:ident / $async:ident ($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
-        /// The operations of [`On`].
-        pub trait Operations: On {
-            $(
-                fn $name(&self, conn: &mut Conn $(, $arg: $ty)*) -> strata::Result<$out> {
-                    let runner = self.runner_of();
-                    match conn {
-                        Conn::Postgres(client) => runner.$sync(client $(, $arg)*),
-                        #[cfg(feature = "tokio-postgres")]
-                        Conn::Tokio(t) => t.runtime.block_on(runner.$async(&mut t.client $(, $arg)*)),
-                    }
-                }
-            )*
+impl super::operate::Drive for Conn {
+    fn driven(&mut self) -> super::operate::Driven<'_> {
+        match self {
+            Conn::Postgres(client) => super::operate::Driven::Sync(client),
+            #[cfg(feature = "tokio-postgres")]
+            Conn::Tokio(t) => super::operate::Driven::Async(&t.runtime, &mut t.client),
         }
-    };
+    }
 }
-
-operations! {
-    run_on => run / run_async () -> strata::Report;
-    down_on => down / down_async (steps: usize) -> strata::Report;
-    down_to_on => down_to / down_to_async (version: u64) -> strata::Report;
-    down_only_on => down_only / down_only_async (version: u64) -> strata::Report;
-    down_all_on => down_all / down_all_async () -> strata::Report;
-    redo_on => redo / redo_async () -> strata::Report;
-    goto_on => goto / goto_async (version: u64) -> strata::Report;
-    status_on => status / status_async () -> strata::Status;
-    applied_on => applied / applied_async () -> Vec<strata::AppliedMigration>;
-    validate_on => validate / validate_async () -> Vec<u64>;
-    baseline_on => baseline / baseline_async (version: u64) -> strata::HistoryChanges;
-    force_on => force / force_async (version: Option<u64>) -> strata::HistoryChanges;
-    repair_on => repair / repair_async () -> strata::HistoryChanges;
-    adopt_on => adopt / adopt_async () -> strata::HistoryChanges;
-    adopt_forced_on => adopt_forced / adopt_forced_async (version: Option<u64>) -> strata::HistoryChanges;
-    verify_on => verify / verify_async () -> strata::VerifyReport;
-}
-
-impl<T: On + ?Sized> Operations for T {}

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "postgres")]
 pub mod drivers;
+pub mod lite;
+pub mod operate;
 #[cfg(feature = "postgres")]
 pub mod pg;
 #[cfg(feature = "postgres")]
