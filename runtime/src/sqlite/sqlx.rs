@@ -65,6 +65,16 @@ impl<'a> Borrowed<'a> {
     /// Waits for sqlx's worker to finish what it was running on `conn`,
     /// then takes its handle.
     async fn lock(conn: &'a mut SqliteConnection) -> Result<Borrowed<'a>> {
+        // `lock_handle` queues for the handle and asks the worker to let go
+        // of it. A handle given back before the worker asked for it again
+        // is free at the next `lock_handle`, whose request to the worker
+        // then stays queued; one more each time, until the worker's queue
+        // (50 commands) is full and a `lock_handle` that got the handle
+        // waits forever to queue its request, which the worker cannot read
+        // without the handle. A ping is answered only once the worker has
+        // the handle again and has read every request before it, so the
+        // request below is the one it reads next.
+        sqlx_core::connection::Connection::ping(&mut *conn).await?;
         let mut locked = conn.lock_handle().await?;
         let handle = locked.as_raw_handle();
         // SAFETY: `handle` is an open connection, and stays one while
@@ -75,11 +85,13 @@ impl<'a> Borrowed<'a> {
         // statements rusqlite prepared and neither closes the handle nor
         // touches the hooks that sqlx or the application set. strata's own
         // (its authorizer, the busy timeout) are put back before then, by
-        // `Sqlite`'s `Drop`. sqlx opens its connections serialized
-        // (`SQLITE_OPEN_FULLMUTEX`), so the thread that polls the operation
-        // may use the handle. rusqlite and sqlx link one libsqlite3-sys
-        // (one `links = "sqlite3"` crate per build), so the pointer's type
-        // is rusqlite's own.
+        // `Sqlite`'s `Drop`. sqlx opens connections `SQLITE_OPEN_NOMUTEX`
+        // unless told otherwise: one thread at a time may use the handle,
+        // which `locked` ensures (sqlx's worker takes the handle back only
+        // through the mutex it guards, so its calls and ours are ordered).
+        // rusqlite and sqlx link one libsqlite3-sys (one `links =
+        // "sqlite3"` crate per build), so the pointer's type is rusqlite's
+        // own.
         #[allow(unsafe_code)]
         let conn = unsafe { Connection::from_handle(handle.as_ptr()) }?;
         Ok(Borrowed {
@@ -100,5 +112,50 @@ impl Deref for Borrowed<'_> {
 impl DerefMut for Borrowed<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use sqlx_core::connection::ConnectOptions;
+    use sqlx_sqlite::SqliteConnectOptions;
+
+    use super::Borrowed;
+    use crate::call::complete;
+
+    /// The handle taken and given back again and again, as fast as strata
+    /// can (nothing done with it): each time within 5 s. Before strata
+    /// waited for sqlx's worker to be idle, a handle given back before the
+    /// worker had asked for it again left that worker's request queued,
+    /// one more each time, until its queue of 50 was full and the next
+    /// `lock_handle` waited forever (here, after a few thousand).
+    #[test]
+    fn the_handle_is_taken_again_and_again_without_a_hang() {
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut conn = complete(SqliteConnectOptions::new().in_memory(true).connect())
+                .expect("an in-memory sqlx connection");
+            for i in 0..100_000u32 {
+                let borrowed = complete(Borrowed::lock(&mut conn)).expect("the handle");
+                drop(borrowed);
+                if done.send(i).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut last = None;
+        loop {
+            match finished.recv_timeout(Duration::from_secs(5)) {
+                Ok(i) => last = Some(i),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("taking the handle hung after {last:?} times")
+                }
+            }
+        }
+        assert_eq!(last, Some(99_999));
     }
 }
