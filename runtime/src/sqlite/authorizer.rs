@@ -59,9 +59,9 @@ pub(super) type Decide = fn(&mut Watch, Action<'_>) -> bool;
 
 /// The authorizer, while set on a handle.
 pub(super) struct Authorizer {
-    /// What SQLite passes to the callback, boxed so that its address stays
-    /// put; `None` once taken off the handle.
-    context: Option<Box<Context>>,
+    /// What SQLite passes to the callback (an `Arc`, whose moves leave the
+    /// pointer SQLite holds valid); `None` once taken off the handle.
+    context: Option<Arc<Context>>,
 }
 
 struct Context {
@@ -73,14 +73,15 @@ impl Authorizer {
     /// Sets the authorizer on `conn`'s handle (which expires every
     /// statement prepared on it).
     pub(super) fn set(conn: &Connection, watch: Arc<Mutex<Watch>>, decide: Decide) -> Result<Self> {
-        let context = Box::new(Context { watch, decide });
-        let pointer: *const Context = &*context;
+        let context = Arc::new(Context { watch, decide });
+        let pointer = Arc::as_ptr(&context);
         #[allow(unsafe_code)]
         // SAFETY: `handle` is the open handle of `conn` (rusqlite's own
-        // accessor), used on the thread that holds `conn`. `pointer` stays
-        // valid while the callback is set: the box is the returned value's,
-        // and `remove` takes the callback off before the box is dropped (a
-        // value dropped without `remove` leaks it instead: see `Drop`).
+        // accessor), used by the one thread that holds `conn`. `pointer`
+        // stays valid while the callback is set: the returned value holds
+        // the `Arc`, and `remove` takes the callback off before it is
+        // dropped (a value dropped without `remove` leaks it instead: see
+        // `Drop`).
         let code = unsafe {
             ffi::sqlite3_set_authorizer(
                 conn.handle(),
@@ -133,7 +134,14 @@ fn check(conn: &Connection, code: c_int) -> Result<()> {
 
 /// SQLite's callback: decodes the action and asks `decide`. A panic in it
 /// (none is expected) denies the statement rather than unwind into C.
-extern "C" fn callback(
+///
+/// # Safety
+///
+/// `context` is the pointer that [`Authorizer::set`] gave SQLite, while
+/// that authorizer is set; the strings are SQLite's, null or
+/// NUL-terminated, alive for the call.
+#[allow(unsafe_code)]
+unsafe extern "C" fn callback(
     context: *mut c_void,
     code: c_int,
     first: *const c_char,
@@ -142,10 +150,7 @@ extern "C" fn callback(
     _trigger: *const c_char,
 ) -> c_int {
     let decided = std::panic::catch_unwind(|| {
-        #[allow(unsafe_code)]
-        // SAFETY: `context` is the `Context` that `Authorizer::set` gave
-        // SQLite, alive while the callback is set. SQLite's arguments are
-        // null or NUL-terminated strings that live for this call.
+        // SAFETY: as the caller (SQLite) promises.
         let (context, first, second) = unsafe {
             (
                 &*context.cast_const().cast::<Context>(),
