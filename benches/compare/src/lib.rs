@@ -4,7 +4,7 @@
 //! This crate is its own workspace, not a member of strata's: refinery and
 //! rusqlite_migration pin their own rusqlite, and only one `libsqlite3-sys`
 //! may be linked into a binary, so strata is built here against theirs
-//! (strata accepts rusqlite 0.40 and 0.41).
+//! (strata accepts rusqlite 0.39 to 0.41).
 
 pub mod counting;
 pub mod pg;
