@@ -1259,12 +1259,12 @@ for_each_lite_driver!(
 
 /// sqlx: a `run_async` future dropped after its first poll, while it waits
 /// for sqlx's worker thread to let go of the connection (a cancelled task,
-/// a timeout), has changed nothing; the connection then migrates as usual.
+/// a timeout), leaves the connection usable: it then migrates as usual.
 /// Once it has the handle the operation does not yield, so there is no
 /// later point to drop it at.
 #[cfg(feature = "sqlx-sqlite")]
 #[test]
-fn sqlx_a_run_dropped_while_it_waits_for_the_connection_changes_nothing() {
+fn sqlx_a_run_dropped_while_it_waits_for_the_connection_leaves_it_usable() {
     use std::future::Future;
     use std::task::{Context, Waker};
     let migrations = load(&tables_folder(1..=5));
@@ -1281,8 +1281,34 @@ fn sqlx_a_run_dropped_while_it_waits_for_the_connection_changes_nothing() {
         );
         // Dropped here, unfinished.
     }
-    assert!(tables(&open(&path)).is_empty());
     let report = sqlx.runtime.block_on(migrations.run_async(&mut sqlx.conn));
     assert_eq!(report.unwrap().applied.len(), 5);
     assert_eq!(history(&open(&path)).len(), 5);
+}
+
+/// sqlx: a connection inside a transaction of sqlx's (`&mut *tx`) is
+/// refused, as a rusqlite connection inside one is; nothing is written,
+/// and the transaction is still the caller's to end.
+#[cfg(feature = "sqlx-sqlite")]
+#[test]
+fn sqlx_a_connection_inside_an_sqlx_transaction_is_refused() {
+    use sqlx::Connection;
+    let (_dir, path) = database();
+    let LiteConn::Sqlx(mut sqlx) = LiteConn::open(&path, LiteDriver::Sqlx) else {
+        unreachable!("the sqlx driver")
+    };
+    sqlx.runtime.block_on(async {
+        let mut tx = sqlx.conn.begin().await.unwrap();
+        sqlx::query("CREATE TABLE callers (id INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let err = load(&tables_folder([1]))
+            .run_async(&mut *tx)
+            .await
+            .unwrap_err();
+        assert!(matches!(err.failure(), Error::InTransaction), "{err:?}");
+        tx.commit().await.unwrap();
+    });
+    assert_eq!(tables(&open(&path)), ["callers"]);
 }

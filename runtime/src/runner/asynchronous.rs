@@ -21,8 +21,9 @@ use crate::{AppliedMigration, HistoryChanges, Migrations, Report, Result, Status
 /// The futures are `Send`, so they run inside `tokio::spawn` too. (Verify
 /// in a scratch database, `verify_postgres_scratch`, is synchronous only.)
 ///
-/// A future dropped before it completes (a cancelled task, a timeout)
-/// leaves no lock and no half-applied migration: the open transaction is
+/// On tokio-postgres, a future dropped before it completes (a cancelled
+/// task, a timeout) leaves no lock and no half-applied migration: the open
+/// transaction is
 /// rolled back, the advisory lock released and the session's settings put
 /// back as the run found them, with statements queued on
 /// the connection as it is dropped (the server runs them after whatever it
@@ -34,8 +35,11 @@ use crate::{AppliedMigration, HistoryChanges, Migrations, Report, Result, Status
 /// sqlx's worker thread to let go of the connection's handle, then runs on
 /// that handle as on a `rusqlite::Connection`, every guarantee the same:
 /// those calls block the task's thread as rusqlite's do, and so does a
-/// wait for another process's migration (SQLite's busy timeout, up to the
-/// runner's [lock timeout](Runner::lock_timeout)). Having begun, it does
+/// wait for the write lock (another process's migration, or another
+/// connection's write transaction: SQLite's busy timeout, up to the
+/// runner's [lock timeout](Runner::lock_timeout)); on a current-thread
+/// runtime, a transaction that another task of it holds cannot end
+/// meanwhile, and the operation fails with `Locked`. Having begun, it does
 /// not yield, so a dropped future has either not begun or has finished.
 pub trait AsyncDatabase: ConnectAsync {}
 
