@@ -272,12 +272,14 @@ fn kill_loop(
                 (CHILD_DRIVER, driver),
             ],
         );
-        let stdout = child.stdout.take().unwrap();
-        let ready = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .any(|l| l == "ready");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = lines.by_ref().map_while(Result::ok).any(|l| l == "ready");
         assert!(ready, "{what}: the child did not start");
+        // Read to its end: a child whose standard output was closed dies
+        // of the broken pipe when its test harness reports, and a run that
+        // finished would read as one that failed (and every later kill
+        // would land on a database with nothing left to apply).
+        std::thread::spawn(move || lines.for_each(drop));
         // A random moment of what is left of the run: this pause is the
         // crash's timing.
         let left = 2 * full_run.as_micros() as u64 * (VERSIONS - applied).max(5) / VERSIONS;
