@@ -1092,7 +1092,87 @@ fn a_dry_run_checks_what_each_commit_would(driver: Driver) {
     assert_eq!(reverted.reverted.len(), 3);
 }
 
+/// A step's history insert and its `COMMIT` go in one message; each
+/// failure is still told apart. A deferred key that the commit finds
+/// violated names the file and `COMMIT`; a migration that drops the
+/// history table fails at its insert, named as a history-table error. Both
+/// roll the migration back, and the next run applies it once fixed.
+fn the_insert_and_the_commit_fail_each_with_its_own_error(driver: Driver) {
+    let Some(db) = TestDb::with_driver("insert_commit", driver) else {
+        return;
+    };
+    let mut client = db.conn(driver);
+    let dir = folder(&[
+        (
+            "1_keys.up.sql",
+            "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);",
+        ),
+        ("1_keys.down.sql", "DROP TABLE c; DROP TABLE p;"),
+        (
+            "2_orphan.up.sql",
+            "CREATE TABLE seen (id int);\nINSERT INTO c VALUES (1, 7);",
+        ),
+        ("2_orphan.down.sql", "DROP TABLE seen; DELETE FROM c;"),
+    ]);
+    let err = load(&dir).run_on(&mut client).unwrap_err();
+    match err.failure() {
+        Error::Statement {
+            version: 2,
+            file,
+            statement: Some(statement),
+            in_transaction: true,
+            ..
+        } => {
+            assert!(file.ends_with("2_orphan.up.sql"), "{file}");
+            assert_eq!(statement, "COMMIT");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string().contains("violates foreign key constraint"),
+        "{err}"
+    );
+    assert_eq!(versions(&err.report().unwrap().applied), [1]);
+    assert_eq!(history(&mut client), [(1, "keys".to_owned(), false)]);
+    assert_eq!(tables(&mut client), ["c", "p", "schema_migrations"]);
+
+    write_files(
+        dir.path(),
+        &[(
+            "2_orphan.up.sql",
+            "CREATE TABLE seen (id int);\nDROP TABLE schema_migrations;",
+        )],
+    );
+    let err = load(&dir).run_on(&mut client).unwrap_err();
+    match err.failure() {
+        Error::HistoryTable {
+            version: 2,
+            file,
+            in_transaction: true,
+            ..
+        } => assert!(file.ends_with("2_orphan.up.sql"), "{file}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(history(&mut client), [(1, "keys".to_owned(), false)]);
+    assert_eq!(tables(&mut client), ["c", "p", "schema_migrations"]);
+
+    write_files(
+        dir.path(),
+        &[("2_orphan.up.sql", "CREATE TABLE seen (id int);")],
+    );
+    let report = load(&dir).run_on(&mut client).unwrap();
+    assert_eq!(versions(&report.applied), [2]);
+    assert_eq!(
+        history(&mut client),
+        [
+            (1, "keys".to_owned(), false),
+            (2, "orphan".to_owned(), false)
+        ]
+    );
+}
+
 for_each_driver!(
+    the_insert_and_the_commit_fail_each_with_its_own_error,
     the_lock_wait_keeps_below_the_statement_timeout,
     sqlx_history_is_adopted,
     every_operation_on_the_chat_schema,

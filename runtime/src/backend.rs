@@ -76,6 +76,27 @@ pub trait HistoryStore {
     fn read_foreign(&mut self) -> Call<'_, Result<Option<Foreign>>>;
     /// Replaces that table by strata's, holding `rows` (inside a transaction).
     fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>>;
+    /// [`insert_row`](HistoryStore::insert_row) and then
+    /// [`commit`](Transactions::commit) in one round trip, where the
+    /// backend can send them so and tell which of the two failed; `None`
+    /// where it cannot (the operations then call both). After
+    /// [`Finish::Insert`] the transaction is still open, for the caller to
+    /// roll back.
+    fn insert_row_then_commit<'a>(
+        &'a mut self,
+        _row: &'a NewRow<'_>,
+    ) -> Option<Call<'a, std::result::Result<(), Finish>>> {
+        None
+    }
+}
+
+/// Which part of [`HistoryStore::insert_row_then_commit`] failed.
+#[derive(Debug)]
+pub enum Finish {
+    /// The history row's insert.
+    Insert(Error),
+    /// The commit.
+    Commit(Error),
 }
 
 /// Running a migration's file, and what a run must check or put back

@@ -244,6 +244,13 @@ impl Dialect {
         format!("INSERT INTO {table} ({ALL}) {}", self.params.insert)
     }
 
+    /// The insert of one row whose `values` are written out (in the
+    /// columns' order of [`insert`](Dialect::insert)).
+    #[cfg(pg)]
+    pub fn insert_values(&self, table: &str, values: &str) -> String {
+        format!("INSERT INTO {table} ({ALL}) VALUES ({values})")
+    }
+
     /// Deletes the rows above version parameter 1 (-1: every row).
     pub fn delete_above(&self, table: &str) -> String {
         format!("DELETE FROM {table} {}", self.params.delete_above)

@@ -1,21 +1,28 @@
 //! `up`: apply what is pending, each migration with its history row in
 //! one transaction, or outside one with dirty tracking.
 
-use crate::history::TableState;
+use crate::backend::Finish;
+use crate::history::{NewRow, TableState};
 use crate::options::Millis;
-use crate::plan;
+use crate::plan::{self, Applied};
 use crate::report::{AppliedStep, Report};
 use crate::{Direction, Error, Result};
 use std::time::Duration;
 
-use super::{Ops, refuse_outside_out_of_order, step};
+use super::{Ops, millis, refuse_outside_out_of_order, step};
 
 /// What one step of `up` did inside its transaction.
 enum Step {
     /// Nothing is pending; the database is at this version.
     Done(Option<u64>),
     /// Applied migrations; commit them. `more`: something is still pending.
-    Applied { more: bool, version: u64 },
+    /// `unrecorded`: the one migration (its index, and how long its file
+    /// took) whose history row goes with the commit, not before it.
+    Applied {
+        more: bool,
+        version: u64,
+        unrecorded: Option<(usize, Duration)>,
+    },
     /// Recorded a dirty row for a no-transaction migration; commit it, then
     /// run the migration's SQL outside a transaction.
     Started {
@@ -124,7 +131,11 @@ impl Ops<'_> {
                     report.version = version;
                     return Ok(());
                 }
-                Ok(Step::Applied { more, version }) => {
+                Ok(Step::Applied {
+                    more,
+                    version,
+                    unrecorded,
+                }) => {
                     if !self.db.in_transaction().await {
                         // The backends refuse transaction control as they
                         // prepare it: a defence in depth, not a path.
@@ -136,13 +147,20 @@ impl Ops<'_> {
                             line: None,
                         });
                     }
-                    if let Err(e) = self.commit().await {
+                    let finished = match unrecorded {
+                        Some((index, duration)) => self.record_then_commit(index, duration).await,
+                        None => self.commit().await.map_err(Finish::Commit),
+                    };
+                    if let Err(e) = finished {
                         self.rollback().await;
-                        let last = &report.applied[report.applied.len() - 1];
-                        let file = self.file(self.index_of(last.version)?, Direction::Up);
-                        let e = e.at_commit(last.version, file);
+                        let last = report.applied[report.applied.len() - 1].version;
+                        let index = self.index_of(last)?;
                         report.applied.truncate(done);
-                        return Err(e);
+                        return Err(match e {
+                            // As when the insert goes before the commit.
+                            Finish::Insert(e) => self.history_error(index, Direction::Up, true, e),
+                            Finish::Commit(e) => e.at_commit(last, self.file(index, Direction::Up)),
+                        });
                     }
                     for step in report.applied[done..].iter().filter(|_| !self.dry_run()) {
                         log::info!(
@@ -255,16 +273,53 @@ impl Ops<'_> {
         // The history rows follow the files, in the same transaction, so
         // they are recorded or rolled back with them just the same; after
         // the last DDL of a single-transaction run, one prepared insert
-        // serves them all.
-        for (&index, duration) in batch.iter().zip(durations) {
-            self.record(index, &mut applied, duration, false)
-                .await
-                .map_err(|e| self.history_error(index, Direction::Up, true, e))?;
+        // serves them all. One migration's row that extends the applied
+        // prefix (no rechaining after it) goes with the commit instead,
+        // which a backend may send in the same round trip.
+        let mut unrecorded = None;
+        match batch[..] {
+            [index] if !self.dry_run() && applied.extends_prefix(index) => {
+                unrecorded = Some((index, durations[0]));
+                applied = Applied::Prefix(index + 1);
+            }
+            _ => {
+                for (&index, duration) in batch.iter().zip(durations) {
+                    self.record(index, &mut applied, duration, false)
+                        .await
+                        .map_err(|e| self.history_error(index, Direction::Up, true, e))?;
+                }
+            }
         }
         Ok(Step::Applied {
             more: applied.first_pending(end).is_some(),
             version: self.version_of(&applied).unwrap_or(0),
+            unrecorded,
         })
+    }
+
+    /// The history row of migration `index` (which extends the applied
+    /// prefix) and the commit: in one round trip where the backend can
+    /// send them so.
+    async fn record_then_commit(
+        &mut self,
+        index: usize,
+        duration: Duration,
+    ) -> std::result::Result<(), Finish> {
+        let m = &self.list()[index];
+        let row = NewRow {
+            version: m.version(),
+            name: m.name(),
+            checksum: m.checksum(),
+            chain: m.chain(),
+            applied_at: None,
+            execution_ms: millis(duration),
+            dirty: false,
+        };
+        if let Some(both) = self.db.insert_row_then_commit(&row) {
+            return both.await;
+        }
+        self.db.insert_row(&row).await.map_err(Finish::Insert)?;
+        self.commit().await.map_err(Finish::Commit)
     }
 
     /// A `-- strata:no-transaction` file whose row was committed dirty: run

@@ -235,6 +235,41 @@ impl<C: PgClient> crate::backend::HistoryStore for Pg<'_, C> {
         })
     }
 
+    /// The insert, with its values written into it, and `COMMIT` in one
+    /// message: one round trip where there were two. When the message
+    /// fails, a `SELECT 1` tells which of the two did: after a failed
+    /// insert the transaction is still open and refuses it (SQLSTATE
+    /// 25P02); after a failed commit it is over. Not inside verify's or a
+    /// dry run's transaction, whose steps end at savepoints, nor where
+    /// verify follows the commit's deferred work.
+    fn insert_row_then_commit<'a>(
+        &'a mut self,
+        row: &'a NewRow<'_>,
+    ) -> Option<Call<'a, std::result::Result<(), crate::backend::Finish>>> {
+        use crate::backend::Finish;
+        if self.nested.is_some() || self.described.is_some() || !self.in_transaction {
+            return None;
+        }
+        Some(C::call(async move {
+            let sql = format!("{}; COMMIT", self.insert_literal(row));
+            self.note_touched().await;
+            self.head_ahead = None;
+            let Err(e) = self.client.batch_execute(&sql).await else {
+                self.in_transaction = false;
+                return Ok(());
+            };
+            match self.client.simple_query("SELECT 1").await {
+                Err(probe) if probe.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => {
+                    Err(Finish::Insert(self.db(e)))
+                }
+                _ => {
+                    self.in_transaction = false;
+                    Err(Finish::Commit(self.db(e)))
+                }
+            }
+        }))
+    }
+
     fn replace_foreign<'a>(&'a mut self, rows: &'a [NewRow<'_>]) -> Call<'a, Result<()>> {
         C::call(async move {
             self.head_ahead = None;
@@ -326,6 +361,25 @@ impl<C: PgClient> Pg<'_, C> {
 
     /// One statement that writes history rows, typed: parsed and run in
     /// one round trip (an untyped one is prepared first, in another).
+    /// [`POSTGRES`]'s insert of `row`, its values written into the SQL as
+    /// literals (read the same under either `standard_conforming_strings`),
+    /// so that it can share a message with other statements.
+    fn insert_literal(&self, row: &NewRow<'_>) -> String {
+        let applied_at = row.applied_at.map_or("NULL".to_owned(), quote_literal);
+        POSTGRES.insert_values(
+            &self.table,
+            &format!(
+                "{}, {}, '{}', '{}', coalesce({applied_at}::text::timestamptz, now()), {}, {}",
+                version_param(row.version),
+                quote_literal(row.name),
+                row.checksum.to_hex(),
+                row.chain.to_hex(),
+                i64::try_from(row.execution_ms).unwrap_or(i64::MAX),
+                row.dirty,
+            ),
+        )
+    }
+
     async fn write_typed(&mut self, sql: &str, params: &[super::client::Typed<'_>]) -> Result<()> {
         self.head_ahead = None;
         self.client
