@@ -262,8 +262,19 @@ impl<C: PgClient> crate::backend::HistoryStore for Pg<'_, C> {
                 Err(probe) if probe.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => {
                     Err(Finish::Insert(self.db(e)))
                 }
-                _ => {
+                Ok(_) => {
                     self.in_transaction = false;
+                    Err(Finish::Commit(self.db(e)))
+                }
+                // The connection broke or the session ended: which part
+                // failed, and whether the commit happened, is not known,
+                // as when a lone COMMIT's answer is lost. Reported as the
+                // commit's, with its own error; the caller's rollback
+                // ends a transaction that may still be open.
+                Err(probe) => {
+                    log::warn!(
+                        "after a failed history insert and commit, the check of which failed failed too: {probe}"
+                    );
                     Err(Finish::Commit(self.db(e)))
                 }
             }
@@ -359,8 +370,6 @@ impl<C: PgClient> Pg<'_, C> {
         })))
     }
 
-    /// One statement that writes history rows, typed: parsed and run in
-    /// one round trip (an untyped one is prepared first, in another).
     /// [`POSTGRES`]'s insert of `row`, its values written into the SQL as
     /// literals (read the same under either `standard_conforming_strings`),
     /// so that it can share a message with other statements.
@@ -380,6 +389,8 @@ impl<C: PgClient> Pg<'_, C> {
         )
     }
 
+    /// One statement that writes history rows, typed: parsed and run in
+    /// one round trip (an untyped one is prepared first, in another).
     async fn write_typed(&mut self, sql: &str, params: &[super::client::Typed<'_>]) -> Result<()> {
         self.head_ahead = None;
         self.client
